@@ -1,0 +1,143 @@
+"""The `tokenworld` command.
+
+Every mistake a user can make ends in a one-paragraph message and exit code 2,
+never a traceback; an interrupted run exits 130 with its folder intact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from tokenworld.errors import TokenWorldError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, found {value}")
+    return value
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers such as 1000,10000, found {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected counts of 1 or more, found {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    from tokenworld import __version__
+    from tokenworld.engine.arch import ARCHS
+
+    p = argparse.ArgumentParser(prog="tokenworld", description="Token World: a simulator of LLM-driven societies.")
+    p.add_argument("--version", action="version", version=f"tokenworld {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scene headless and write a run folder")
+    run.add_argument("scene", help="scene file (TOML)")
+    run.add_argument("--ticks", type=_positive_int, help="ticks to run (default: the scene's sim.ticks)")
+    run.add_argument("--seed", type=_positive_int, help="random seed (default: the scene's sim.seed)")
+    run.add_argument("--agents", type=_positive_int, help="override the population, keeping group proportions")
+    run.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+    run.add_argument("--name", help="run folder name (default: <scene>-<date>-<time>)")
+    run.add_argument("--runs-dir", default="runs", help="where run folders go (default: ./runs)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bsub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
+    be = bsub.add_parser("engine", help="spatial engine: ms per step by stage at several agent counts")
+    be.add_argument("--agents", type=_int_list, default=[1000, 10000, 100000, 1000000], help="comma-separated agent counts")
+    be.add_argument("--steps", type=_positive_int, default=200, help="measured steps per size (default 200)")
+    be.add_argument("--warmup", type=_positive_int, default=20, help="unmeasured steps first (default 20)")
+    be.add_argument("--density", type=float, default=0.05, help="agents per square metre (default 0.05)")
+    be.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+    be.add_argument("--json", dest="json_path", help="write results as JSON here")
+    be.add_argument("--no-cold-start", action="store_true", help="skip the cold-start measurement")
+
+    scene = sub.add_parser("scene", help="check or create scene files")
+    ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sc = ssub.add_parser("check", help="validate a scene file and summarise it")
+    sc.add_argument("file")
+    sn = ssub.add_parser("new", help="write a starter scene file")
+    sn.add_argument("name", help="scene name; writes NAME.toml")
+    sn.add_argument("--dir", default=".", help="folder to write into (default: .)")
+    sn.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `tokenworld` command; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = lambda message, *a, **k: print(f"warning: {message}", file=sys.stderr)
+    try:
+        if args.command == "run":
+            return _cmd_run(args, argv)
+        if args.command == "bench":
+            from tokenworld.bench.engine import run_engine_bench
+
+            run_engine_bench(
+                args.agents, steps=args.steps, warmup=args.warmup, density=args.density, arch=args.arch,
+                json_path=args.json_path, cold_start=not args.no_cold_start,
+            )  # fmt: skip
+            return 0
+        if args.command == "scene":
+            return _cmd_scene(args)
+    except TokenWorldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; what was written so far is kept.", file=sys.stderr)
+        return 130
+    return 0  # pragma: no cover
+
+
+def _cmd_run(args, argv) -> int:
+    from tokenworld.scene import Scene
+    from tokenworld.scene.population import with_agents
+    from tokenworld.sim.headless import run_headless
+
+    scene = Scene.load(args.scene)
+    if args.agents is not None:
+        scene = with_agents(scene, args.agents)
+    run_headless(
+        scene, ticks=args.ticks, seed=args.seed, arch=args.arch, runs_dir=args.runs_dir, name=args.name,
+        progress=not args.no_progress, command=["tokenworld", *argv],
+    )  # fmt: skip
+    return 0
+
+
+def _cmd_scene(args) -> int:
+    from tokenworld.scene import Scene
+    from tokenworld.scene.starter import starter_scene_text, summary
+
+    if args.action == "check":
+        scene = Scene.load(args.file)
+        print(summary(scene))
+        return 0
+    path = Path(args.dir) / f"{args.name}.toml"
+    if path.exists() and not args.force:
+        raise TokenWorldError(f"{path} exists already; pass --force to overwrite it or pick another name.")
+    text = starter_scene_text(args.name)
+    Scene.from_dict(__import__("tomllib").loads(text), source=str(path))  # the starter must itself be valid
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise TokenWorldError(f"cannot write {path}: {exc.strerror}.") from None
+    print(f"wrote {path}; check it with `tokenworld scene check {path}` and run it with `tokenworld run {path}`.")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

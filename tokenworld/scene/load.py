@@ -1,0 +1,230 @@
+"""Reading and writing scene files.
+
+Loading happens in three steps, each with errors that name the file and key path:
+
+1. read TOML and resolve ``extends`` (tables merge key by key, lists replace);
+2. convert the data to the typed dataclasses of `tokenworld.scene.schema`,
+   rejecting unknown keys (with a "did you mean") and wrong types;
+3. check meaning with `tokenworld.scene.validate` (zones inside the world, spawn
+   zones that exist, no NaN, ...).
+
+Scene files are data: nothing in them is executed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+from tokenworld.errors import SceneError
+from tokenworld.scene.schema import REQUIRED, Scene
+
+MAX_EXTENDS_DEPTH = 16
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read, resolve and validate the scene file at `path`."""
+    path = Path(path)
+    data = _read_with_extends(path, chain=())
+    return scene_from_dict(data, source=str(path))
+
+
+def scene_from_dict(data: dict, *, source: str = "<scene>") -> Scene:
+    """Convert TOML-like data into a validated `Scene`."""
+    from tokenworld.scene.validate import validate_scene
+
+    problems: list[str] = []
+    data = {k: v for k, v in data.items() if k != "extends"}
+    scene = _convert(Scene, data, "", problems)
+    if problems:
+        raise SceneError([f"{source}: {p}" for p in problems])
+    problems = validate_scene(scene)
+    if problems:
+        raise SceneError([f"{source}: {p}" for p in problems])
+    scene.source = source
+    return scene
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SceneError([f"{path}: no such file. Check the path, or create one with `tokenworld scene new NAME`."]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SceneError([f"{path}: cannot read the file ({exc})."]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SceneError([f"{path}: not valid TOML: {exc}."]) from None
+
+
+def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p.name) for p in (*chain, resolved))
+        raise SceneError([f"{path}: `extends` forms a cycle ({cycle}). Remove one of the links."])
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise SceneError([f"{path}: `extends` is nested more than {MAX_EXTENDS_DEPTH} deep."])
+    data = _read_toml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise SceneError([f"{path}: `extends` must be a file name (a string), found {parent!r}."])
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        raise SceneError([f"{path}: `extends` names {parent!r}, which does not exist next to this file ({parent_path})."])
+    base = _read_with_extends(parent_path, (*chain, resolved))
+    return merge(base, data)
+
+
+def merge(base: dict, override: dict) -> dict:
+    """Tables merge key by key (recursively); any other value replaces the base's."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _convert(tp: Any, value: Any, path: str, problems: list[str]) -> Any:
+    """Convert `value` to type `tp`, appending a message per problem found."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union:  # Optional[X]
+        inner = [a for a in args if a is not type(None)][0]
+        return _convert(inner, value, path, problems)
+    if dataclasses.is_dataclass(tp):
+        return _convert_dataclass(tp, value, path, problems)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f"`{path}`: expected a number, found {_describe(value)}.")
+            return None
+        if not math.isfinite(value):
+            problems.append(f"`{path}`: expected a finite number, found {value}.")
+            return None
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"`{path}`: expected a whole number, found {_describe(value)}.")
+            return None
+        return value
+    if tp is str or tp is bool:
+        if not isinstance(value, tp):
+            kind = "a string" if tp is str else "true or false"
+            problems.append(f"`{path}`: expected {kind}, found {_describe(value)}.")
+            return None
+        return value
+    if origin is tuple:
+        if not isinstance(value, list) or len(value) != len(args):
+            problems.append(f"`{path}`: expected a list of {len(args)} numbers, found {_describe(value)}.")
+            return None
+        return tuple(_convert(a, v, f"{path}[{i}]", problems) for i, (a, v) in enumerate(zip(args, value)))
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append(f"`{path}`: expected a list, found {_describe(value)}.")
+            return None
+        return [_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            problems.append(f"`{path}`: expected a table, found {_describe(value)}.")
+            return None
+        if args[1] is object:
+            return {k: _free_value(v, _join(path, k), problems) for k, v in value.items()}
+        return {k: _convert(args[1], v, _join(path, k), problems) for k, v in value.items()}
+    raise TypeError(f"scene schema uses an unsupported type {tp!r} at {path}")  # a bug, not user input
+
+
+def _free_value(value: Any, path: str, problems: list[str]) -> Any:
+    """Free-form property values: scalars and lists of scalars, finite numbers only."""
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"`{path}`: expected a finite number, found {value}.")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _free_value(v, f"{path}[{i}]", problems)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _free_value(v, _join(path, k), problems)
+    return value
+
+
+def _convert_dataclass(cls: type, value: Any, path: str, problems: list[str]) -> Any:
+    if not isinstance(value, dict):
+        problems.append(f"`{path or 'scene'}`: expected a table, found {_describe(value)}.")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in value:
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else f"; known keys: {', '.join(fields)}."
+            problems.append(f"Unrecognized key `{_join(path, key)}`{hint}")
+    kwargs = {}
+    for name, f in fields.items():
+        sub = _join(path, name)
+        if name in value:
+            converted = _convert(hints[name], value[name], sub, problems)
+            choices = f.metadata.get("choices", ())
+            if choices and converted is not None and converted not in choices:
+                close = difflib.get_close_matches(str(converted), choices, n=1)
+                hint = f" Did you mean `{close[0]}`?" if close else ""
+                problems.append(f"`{sub}`: {converted!r} is not one of {', '.join(choices)}.{hint}")
+            kwargs[name] = converted
+        elif f.default is REQUIRED:
+            problems.append(f"`{sub}`: missing; {f.metadata['doc'][0].lower()}{f.metadata['doc'][1:]}")
+    return cls(**kwargs)
+
+
+# ------------------------------------------------------------------- writing
+
+
+def scene_to_dict(scene: Scene) -> dict:
+    """The scene as TOML-ready data: unset (None) options are left out."""
+
+    def clean(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj):
+            return {f.name: clean(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None}
+        if isinstance(obj, dict):
+            return {k: clean(v) for k, v in obj.items() if v is not None}
+        if isinstance(obj, (list, tuple)):
+            return [clean(v) for v in obj]
+        return obj
+
+    data = clean(scene)
+    data.pop("extends", None)
+    return data
+
+
+def save_scene(scene: Scene, path: str | Path) -> None:
+    """Write `scene` as a self-contained TOML file at `path`."""
+    import tomli_w
+
+    Path(path).write_text(tomli_w.dumps(scene_to_dict(scene)), encoding="utf-8")

@@ -1,0 +1,213 @@
+"""The scene schema: typed, documented options, one dataclass per part.
+
+Every field carries a docstring (``doc``) and, where it has one, a unit; the
+loader uses the types to validate, and `tokenworld.scene.docs` renders this
+module into docs/scene-format.md, so the schema and its documentation cannot
+drift. Coordinates are metres in the ground plane: x east, y north, with the
+world spanning ``[0, size[0]) x [0, size[1])``; height (z) comes from the terrain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+ARCHETYPES = ("citizen", "farmer", "merchant", "craftsperson", "leader", "explorer")
+TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
+ENTITY_KINDS = ("resource", "building", "item", "asset", "obstacle")
+TERRAIN_KINDS = ("flat", "hills")
+BACKENDS = ("rules", "llama_cpp", "openai", "vllm")
+CLOCKS = ("lockstep", "realtime")
+
+
+class _Required:
+    """Marks a field a scene file must give."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+
+def opt(default=REQUIRED, *, doc: str, unit: str = "", factory=None, choices=()):
+    """A dataclass field with its documentation attached as metadata."""
+    meta = {"doc": doc, "unit": unit, "choices": tuple(choices)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class Terrain:
+    """The ground's shape. Heights never block movement; they place things in 3D."""
+
+    kind: str = opt("flat", doc="Terrain shape.", choices=TERRAIN_KINDS)
+    height: float = opt(0.0, doc="Peak height of the hills above the base level.", unit="m")
+    scale: float = opt(60.0, doc="Typical distance between hill tops.", unit="m")
+    seed: int = opt(0, doc="Seed of the terrain shape (independent of the sim seed).")
+
+
+@dataclass
+class WorldOptions:
+    """The extent of the world."""
+
+    size: tuple[float, float] = opt((200.0, 200.0), doc="Width (x) and depth (y) of the world.", unit="m")
+    terrain: Terrain = opt(doc="The ground's shape.", factory=Terrain)
+
+
+@dataclass
+class SimOptions:
+    """How the simulation advances."""
+
+    dt: float = opt(0.1, doc="Simulated time per tick.", unit="s")
+    ticks: int = opt(1000, doc="Ticks a run lasts when the command line does not say.")
+    seed: Optional[int] = opt(None, doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce.")
+    clock: str = opt("lockstep", doc="`lockstep` waits for decisions each tick; `realtime` never waits.", choices=CLOCKS)
+    max_decisions_per_tick: int = opt(64, doc="Upper bound on decisions requested in one tick.")
+    metrics_every: int = opt(1, doc="Write per-tick metrics every this many ticks.")
+
+
+@dataclass
+class EngineOptions:
+    """The spatial engine: perception and steering."""
+
+    perception_radius: float = opt(6.0, doc="Agents see other agents within this distance.", unit="m")
+    neighbours: int = opt(8, doc="K: the nearest agents within the radius that each agent perceives (exact).")
+    entity_reach: float = opt(2.5, doc="Agents perceive entities whose edge is within this distance.", unit="m")
+    entities_seen: int = opt(4, doc="How many of the nearest entities within reach each agent perceives.")
+    arrive_radius: float = opt(0.5, doc="An agent within this distance of its target has arrived.", unit="m")
+    slow_radius: float = opt(3.0, doc="Agents slow down inside this distance of their target.", unit="m")
+    max_force: float = opt(4.0, doc="Largest steering acceleration.", unit="m/s^2")
+    boundary_margin: float = opt(4.0, doc="Agents closer than this to the world's edge are pushed back in.", unit="m")
+    resort_every: int = opt(16, doc="Ticks between re-sorting the engine's agent rows by grid cell (memory locality; 0 never).")
+
+
+@dataclass
+class MindOptions:
+    """Who decides for the agents and how often."""
+
+    backend: str = opt("rules", doc="Decision backend.", choices=BACKENDS)
+    model: str = opt("gemma3-270m", doc="Model name or GGUF path (llama_cpp) or served model name (openai, vllm).")
+    endpoint: str = opt("", doc="Base URL of an OpenAI-compatible server (backend `openai`).")
+    decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")
+    reflect_every: int = opt(500, doc="Ticks between an agent's reflections.")
+    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.")
+    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
+
+
+@dataclass
+class Zone:
+    """A named region, given as a rectangle or a polygon (exactly one of them)."""
+
+    name: str = opt(doc="Unique name agents and files refer to.")
+    kind: str = opt("area", doc="What the zone is for (home, farm, forest, market, ...).")
+    rect: Optional[tuple[float, float, float, float]] = opt(None, doc="`[x0, y0, x1, y1]`, the lower corner inclusive, the upper exclusive.", unit="m")
+    polygon: Optional[list[tuple[float, float]]] = opt(None, doc="Vertices `[[x, y], ...]` (3 or more) of a simple polygon.", unit="m")
+    color: Optional[tuple[float, float, float]] = opt(None, doc="Display colour, RGB in [0, 1].")
+    resources: dict[str, float] = opt(doc="Resource pools the zone holds (food, wood, ...).", factory=dict)
+    properties: dict[str, object] = opt(doc="Free-form data (numbers, strings, booleans) for later rules.", factory=dict)
+
+
+@dataclass
+class Entity:
+    """A thing in the world: a resource node, a building, an item, an asset."""
+
+    kind: str = opt(doc="What it is.", choices=ENTITY_KINDS)
+    name: str = opt("", doc="Display name; need not be unique.")
+    pos: tuple[float, float] = opt(doc="Position in the ground plane.", unit="m")
+    radius: float = opt(1.0, doc="Footprint radius.", unit="m")
+    solid: bool = opt(False, doc="Agents steer around solid entities.")
+    properties: dict[str, object] = opt(doc="Free-form data (resource, stock, regen, recipe, ...).", factory=dict)
+
+
+@dataclass
+class TraitDistribution:
+    """A trait drawn per agent from a normal distribution, clipped to [0, 1]."""
+
+    mean: float = opt(0.5, doc="Mean of the trait in [0, 1].")
+    std: float = opt(0.15, doc="Standard deviation (0 gives every agent the mean).")
+
+
+@dataclass
+class Flocking:
+    """Reynolds flocking weights for a group."""
+
+    cohesion: float = opt(0.0, doc="Pull towards the neighbours' centre.")
+    alignment: float = opt(0.0, doc="Pull towards the neighbours' mean velocity.")
+    separation: float = opt(1.5, doc="Push away from neighbours closer than `personal_space`.")
+    personal_space: float = opt(1.2, doc="Distance under which separation acts.", unit="m")
+    wander: float = opt(0.5, doc="Random steering of agents without a target.", unit="m/s^2")
+
+
+@dataclass
+class AgentGroup:
+    """A population of agents sharing an archetype, a spawn place and trait distributions."""
+
+    name: str = opt(doc="Unique group name.")
+    count: int = opt(doc="Number of agents.")
+    archetype: str = opt("citizen", doc="Role that shapes behaviour.", choices=ARCHETYPES)
+    spawn_zone: Optional[str] = opt(None, doc="Name of the zone agents start in (or give `spawn_area`).")
+    spawn_area: Optional[tuple[float, float, float, float]] = opt(None, doc="`[x0, y0, x1, y1]` agents start in (or give `spawn_zone`).", unit="m")
+    speed: tuple[float, float] = opt((1.0, 1.6), doc="Walking speed range; each agent draws uniformly from it.", unit="m/s")
+    traits: dict[str, TraitDistribution] = opt(doc="Big Five traits: openness, conscientiousness, extraversion, agreeableness, neuroticism; missing ones use the default distribution.", factory=dict)
+    flocking: Flocking = opt(doc="Flocking weights.", factory=Flocking)
+    roam: bool = opt(True, doc="Without a mind's order, agents walk between zones on their own.")
+
+
+@dataclass
+class Scene:
+    """A whole scene: options plus zones, entities and agent groups.
+
+    Load one with `Scene.load(path)`; `Scene.save(path)` writes it back as a
+    self-contained file (with any `extends` already resolved).
+    """
+
+    name: str = opt(doc="Scene name; run folders are named after it.")
+    description: str = opt("", doc="One or two sentences for people choosing a scene.")
+    extends: Optional[str] = opt(None, doc="Another scene file (relative to this one) whose values this file overrides. Tables merge key by key; lists (zones, entities, groups) replace the inherited list.")
+    world: WorldOptions = opt(doc="World extent and terrain.", factory=WorldOptions)
+    sim: SimOptions = opt(doc="Simulation clock and seed.", factory=SimOptions)
+    engine: EngineOptions = opt(doc="Spatial engine settings.", factory=EngineOptions)
+    mind: MindOptions = opt(doc="Decision settings.", factory=MindOptions)
+    zones: list[Zone] = opt(doc="Named regions (`[[zones]]`).", factory=list)
+    entities: list[Entity] = opt(doc="Things in the world (`[[entities]]`).", factory=list)
+    groups: list[AgentGroup] = opt(doc="Agent populations (`[[groups]]`).", factory=list)
+
+    @classmethod
+    def load(cls, path) -> "Scene":
+        """Read, resolve `extends`, and validate a scene file; raises `SceneError`."""
+        from tokenworld.scene.load import load_scene
+
+        return load_scene(path)
+
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str = "<scene>") -> "Scene":
+        """Build and validate a scene from TOML-like data; raises `SceneError`."""
+        from tokenworld.scene.load import scene_from_dict
+
+        return scene_from_dict(data, source=source)
+
+    def to_dict(self) -> dict:
+        """The scene as TOML-ready data (no `extends`, no unset options)."""
+        from tokenworld.scene.load import scene_to_dict
+
+        return scene_to_dict(self)
+
+    def save(self, path) -> None:
+        """Write the scene as a self-contained TOML file."""
+        from tokenworld.scene.load import save_scene
+
+        save_scene(self, path)
+
+    @property
+    def agent_count(self) -> int:
+        """Total agents over all groups."""
+        return sum(g.count for g in self.groups)
+
+    def zone_index(self, name: str) -> int:
+        """Row of the zone called `name`; raises KeyError if there is none."""
+        for i, z in enumerate(self.zones):
+            if z.name == name:
+                return i
+        raise KeyError(name)

@@ -1,0 +1,59 @@
+"""The agent table: one numpy array per attribute, agent id = row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tokenworld.scene.geometry import sample_in_rect, sample_in_zone
+from tokenworld.scene.schema import ARCHETYPES, TRAITS, Scene, TraitDistribution
+
+
+@dataclass
+class AgentTable:
+    """Per-agent attributes that do not move every frame (those live in the engine)."""
+
+    group: np.ndarray  # int32, row of scene.groups
+    archetype: np.ndarray  # int8, index into ARCHETYPES
+    traits: np.ndarray  # float32 (n, 5), columns in TRAITS order, each in [0, 1]
+    max_speed: np.ndarray  # float32, m/s
+    roams: np.ndarray  # bool, walks between zones on its own
+    spawn: np.ndarray  # float32 (n, 2), starting position
+
+    @property
+    def n(self) -> int:
+        return len(self.group)
+
+
+def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
+    """Draw every agent's start position, speed and traits from the scene's groups."""
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "archetype", "traits", "max_speed", "roams", "spawn")}
+    for g_index, g in enumerate(scene.groups):
+        n = g.count
+        if g.spawn_zone is not None:
+            pts = sample_in_zone(rng, scene.zones[scene.zone_index(g.spawn_zone)], n)
+        else:
+            pts = sample_in_rect(rng, g.spawn_area, n)
+        traits = np.empty((n, len(TRAITS)), np.float32)
+        for t, name in enumerate(TRAITS):
+            dist = g.traits.get(name) or TraitDistribution()
+            traits[:, t] = np.clip(rng.normal(dist.mean, dist.std, n), 0.0, 1.0) if dist.std > 0 else dist.mean
+        parts["group"].append(np.full(n, g_index, np.int32))
+        parts["archetype"].append(np.full(n, ARCHETYPES.index(g.archetype), np.int8))
+        parts["traits"].append(traits)
+        parts["max_speed"].append(rng.uniform(g.speed[0], g.speed[1], n).astype(np.float32))
+        parts["roams"].append(np.full(n, g.roam, bool))
+        parts["spawn"].append(pts.astype(np.float32))
+    empty = {"traits": (0, len(TRAITS)), "spawn": (0, 2)}
+    cols = {
+        k: np.concatenate(v) if v else np.zeros(empty.get(k, (0,)), dtype=np.float32) for k, v in parts.items()
+    }
+    return AgentTable(
+        group=cols["group"].astype(np.int32),
+        archetype=cols["archetype"].astype(np.int8),
+        traits=cols["traits"].astype(np.float32),
+        max_speed=cols["max_speed"].astype(np.float32),
+        roams=cols["roams"].astype(bool),
+        spawn=cols["spawn"].astype(np.float32),
+    )
