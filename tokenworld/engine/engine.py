@@ -153,8 +153,7 @@ class Engine:
         ids = np.arange(n, dtype=np.int32)
         self.id_of.from_numpy(ids)
         self.row_of.from_numpy(ids)
-        self.build_hash()
-        self.resort()
+        self._resort()
         self._zones_now()
 
     def set_group_params(self, params: np.ndarray) -> None:
@@ -216,9 +215,10 @@ class Engine:
             return self.last_timings
         t = self.last_timings
         clock = self._clock()
-        self.build_hash()
         if self.options.resort_every and self.tick % self.options.resort_every == 0:
-            self.resort()
+            self._resort()  # builds the hash too
+        else:
+            self.build_hash()
         t.hash_ms = clock()
         self.perceive()
         t.perception_ms = clock()
@@ -253,19 +253,20 @@ class Engine:
         k.block_prefix(self.ncell, self.block, self.count, self.bsum, self.start)
         k.scatter(self.n, self.pos, self.vel, self.id_of, self.cell, self.start, self.count, self.srow, self.sid, self.spos, self.svel)
 
-    def _row_arrays(self) -> list:
-        names = ("pos", "vel", "target", "heading", "max_speed", "flags", "group", "zone", "force", "cell",
-                 "nbr", "nbr_n", "ent", "ent_n", "id_of")  # fmt: skip
-        return [getattr(self, name) for name in names] + list(self.extra.values())
-
-    def resort(self) -> None:
-        """Put the engine's rows into the cell order of the last hash build.
+    def _resort(self) -> None:
+        """Build the hash, then put the engine's rows into its cell order.
 
         Results do not depend on row order (neighbours are chosen by distance
         and id, random numbers are drawn by id), so this only buys locality.
+        Only state that outlives a step moves; perception, forces and zones are
+        recomputed later in the same step.
         """
         k, ti = self._k, self._ti
-        for arr in self._row_arrays():
+        self.build_hash()
+        self.pos.copy_from(self.spos)  # the scatter already put these in cell order
+        self.vel.copy_from(self.svel)
+        self.id_of.copy_from(self.sid)
+        for arr in (self.target, self.heading, self.max_speed, self.flags, self.group, *self.extra.values()):
             key = (str(arr.element_type), arr.shape)
             if key not in self._scratch:
                 dtype = ti.types.vector(arr.n, arr.dtype) if hasattr(arr, "n") else arr.dtype
@@ -274,6 +275,7 @@ class Engine:
             (k.gather_rows_2d if len(arr.shape) == 2 else k.gather_rows)(self.n, arr, tmp, self.srow)
             arr.copy_from(tmp)
         k.index_rows(self.n, self.id_of, self.row_of)
+        k.identity(self.n, self.srow)  # slots and rows now coincide
 
     def perceive(self) -> None:
         """Stage 2: nearest agents and entities, and the forces they exert."""
@@ -326,11 +328,12 @@ class Engine:
         """Whole-population figures of the current state (exact, deterministic)."""
         self._check_open()
         if self.metrics_buf is None:
-            self.metrics_buf = self._ti.ndarray(self._ti.i64, 5 + self.nzone)
-        self.metrics_buf.fill(0)
+            blocks = max(1, -(-self.n // self._k.METRIC_BLOCK))
+            self.metrics_buf = self._ti.ndarray(self._ti.i64, (blocks, 5 + self.nzone))
+            self.metrics_buf.fill(0)
         if self.n:
             self._k.tick_metrics(self.n, self.vel, self.flags, self.zone, self.nbr_n, self.nzone, self.metrics_buf)
-        m = self.metrics_buf.to_numpy()
+        m = self.metrics_buf.to_numpy().sum(axis=0)
         n = max(self.n, 1)
         return {
             "moving": int(m[0]),

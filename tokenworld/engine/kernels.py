@@ -160,6 +160,13 @@ def gather_rows_2d(n: ti.i32, src: ti.types.ndarray(), dst: ti.types.ndarray(), 
 
 
 @ti.kernel
+def identity(n: ti.i32, a: I1):
+    """a[i] = i."""
+    for i in range(n):
+        a[i] = i
+
+
+@ti.kernel
 def index_rows(n: ti.i32, id_of: I1, row_of: I1):
     """row_of[id_of[r]] = r after a re-sort."""
     for r in range(n):
@@ -315,6 +322,7 @@ def move(
     height: ti.f32,
 ):
     """Steer (seek with arrival, wander, boundary) and integrate one step."""
+    tick_key = _hash_u32(seed ^ _hash_u32(ti.cast(tick, ti.u32) + ti.u32(0x9E3779B9)))
     for i in range(n):
         p = pos[i]
         v = vel[i]
@@ -335,10 +343,16 @@ def move(
             if wander > 0:
                 # Keep going roughly the same way, turned a little at random
                 # (trig-free: jitter along the perpendicular, then normalise).
-                a = id_of[i]
+                h = _hash_u32(ti.cast(id_of[i], ti.u32) ^ tick_key)
+                turn = ti.cast(h & ti.u32(0xFFFF), ti.f32) * (1.0 / 65536.0) - 0.5
                 sp = v.norm()
-                dirv = v / sp if sp > 1e-3 else vec2(rand01(seed, a, tick, 2) - 0.5, rand01(seed, a, tick, 3) - 0.5)
-                dirv += vec2(-dirv.y, dirv.x) * (rand01(seed, a, tick, 1) - 0.5) * 1.5
+                dirv = vec2(1.0, 0.0)
+                if sp > 1e-3:
+                    dirv = v / sp
+                else:  # standing still: any direction
+                    a = ti.cast(h >> 16, ti.f32) * (6.2831853 / 65536.0)
+                    dirv = vec2(ti.cos(a), ti.sin(a))
+                dirv += vec2(-dirv.y, dirv.x) * turn * 1.5
                 desired = dirv.normalized(1e-12) * vmax * 0.5
                 acc += (desired - v) * wander
         # Push back from the world's edge.
@@ -432,23 +446,38 @@ def zone_membership(
 # -------------------------------------------------------------- metrics
 
 
-@ti.kernel
-def tick_metrics(n: ti.i32, vel: V2, flags: I1, zone: I1, nbr_n: I1, nzone: ti.i32, out: I64):
-    """Integer sums for per-tick metrics (deterministic, unlike float atomics).
+METRIC_BLOCK = 8192
 
-    out[0] moving agents, out[1] sum of speed in mm/s, out[2] arrived agents,
-    out[3] sum of neighbour counts, out[4 + z] agents in zone z, out[4 + nzone]
-    agents in no zone. `out` must be zero.
+
+@ti.kernel
+def tick_metrics(n: ti.i32, vel: V2, flags: I1, zone: I1, nbr_n: I1, nzone: ti.i32, out: ti.types.ndarray(dtype=ti.i64, ndim=2)):
+    """Integer partial sums per block of agents, for per-tick metrics.
+
+    Row b of `out` sums agents [b * METRIC_BLOCK, (b + 1) * METRIC_BLOCK):
+    column 0 moving agents, 1 speed in mm/s, 2 arrived agents, 3 neighbour
+    counts, 4 + z agents in zone z, 4 + nzone agents in no zone. One thread
+    owns a row, so there are no atomics and the sums are exact.
     """
-    for i in range(n):
-        s = vel[i].norm()
-        if s > 0.05:
-            ti.atomic_add(out[0], 1)
-        ti.atomic_add(out[1], ti.cast(s * 1000.0 + 0.5, ti.i64))
-        if flags[i] & ARRIVED:
-            ti.atomic_add(out[2], 1)
-        ti.atomic_add(out[3], ti.cast(nbr_n[i], ti.i64))
-        z = zone[i]
-        if z < 0:
-            z = nzone
-        ti.atomic_add(out[4 + z], 1)
+    for b in range((n + METRIC_BLOCK - 1) // METRIC_BLOCK):
+        moving = ti.i64(0)
+        speed = ti.i64(0)
+        arrived = ti.i64(0)
+        nbrs = ti.i64(0)
+        for z in range(nzone + 1):
+            out[b, 4 + z] = 0
+        for i in range(b * METRIC_BLOCK, ti.min((b + 1) * METRIC_BLOCK, n)):
+            s = vel[i].norm()
+            if s > 0.05:
+                moving += 1
+            speed += ti.cast(s * 1000.0 + 0.5, ti.i64)
+            if flags[i] & ARRIVED:
+                arrived += 1
+            nbrs += nbr_n[i]
+            z = zone[i]
+            if z < 0:
+                z = nzone
+            out[b, 4 + z] += 1
+        out[b, 0] = moving
+        out[b, 1] = speed
+        out[b, 2] = arrived
+        out[b, 3] = nbrs

@@ -48,7 +48,12 @@ def polygon_self_intersects(poly: np.ndarray) -> bool:
     i, j = i[keep], j[keep]
     o1, o2 = orient(a[i], b[i], a[j]), orient(a[i], b[i], b[j])
     o3, o4 = orient(a[j], b[j], a[i]), orient(a[j], b[j], b[i])
-    return bool(np.any((o1 * o2 <= 0) & (o3 * o4 <= 0)))
+    # Edges on one line (all orientations 0) meet only if their extents overlap.
+    collinear = (o1 == 0) & (o2 == 0) & (o3 == 0) & (o4 == 0)
+    lo = np.maximum(np.minimum(a[i], b[i]), np.minimum(a[j], b[j]))
+    hi = np.minimum(np.maximum(a[i], b[i]), np.maximum(a[j], b[j]))
+    overlap = np.all(lo <= hi, axis=-1)
+    return bool(np.any((o1 * o2 <= 0) & (o3 * o4 <= 0) & (~collinear | overlap)))
 
 
 def points_in_rect(points: np.ndarray, rect) -> np.ndarray:

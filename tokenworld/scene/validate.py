@@ -6,7 +6,7 @@ import difflib
 
 import numpy as np
 
-from tokenworld.scene.geometry import polygon_area, polygon_self_intersects, zone_bounds
+from tokenworld.scene.geometry import polygon_area, polygon_self_intersects
 from tokenworld.scene.schema import TRAITS, AgentGroup, Scene, Zone
 
 MAX_AGENTS = 50_000_000
@@ -110,7 +110,10 @@ def _check_zone(zone: Zone, path: str, size, p) -> None:
         if polygon_self_intersects(poly):
             p(f"`{path}.polygon`: its edges cross; list the vertices in order around the outline.")
             return
-    x0, y0, x1, y1 = zone_bounds(zone)
+    # Bounds in float64, like the world size (float32 could round past the edge).
+    pts = np.asarray(zone.polygon if zone.rect is None else [zone.rect[:2], zone.rect[2:]], dtype=np.float64)
+    x0, y0 = (float(v) for v in pts.min(axis=0))
+    x1, y1 = (float(v) for v in pts.max(axis=0))
     w, h = size
     if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
         key = "rect" if zone.rect is not None else "polygon"

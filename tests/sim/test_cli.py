@@ -1,0 +1,126 @@
+"""End-to-end tests of the `tokenworld` command, each in a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VILLAGE = ROOT / "scenes" / "village.toml"
+
+
+def tw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m tokenworld ARGS` and capture its output."""
+    return subprocess.run([sys.executable, "-m", "tokenworld", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def table(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_run_writes_a_complete_run_folder(tmp_path):
+    """`run` writes the scene copy, a finished manifest and one metrics row per tick."""
+    r = tw("run", str(VILLAGE), "--ticks", "40", "--seed", "7", "--runs-dir", str(tmp_path), "--name", "v1", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    folder = tmp_path / "v1"
+    assert (folder / "scene.toml").is_file()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "finished"
+    assert manifest["seed"] == 7 and manifest["ticks_done"] == 40 and manifest["agents"] == 25
+    assert manifest["arch"] == "cpu"
+    assert manifest["timings"]["ticks_per_second"] > 0
+    assert table(folder / "run.sqlite", "SELECT count(*), min(tick), max(tick) FROM ticks") == [(40, 1, 40)]
+    assert table(folder / "run.sqlite", "PRAGMA journal_mode") == [("wal",)]
+    # Every agent is counted in exactly one zone (or none) at every tick.
+    sums = table(folder / "run.sqlite", "SELECT t.tick, sum(z.agents) + t.outside_zones FROM ticks t JOIN zone_counts z USING (tick) GROUP BY t.tick")
+    assert {s for _, s in sums} == {25}
+    # The copied scene is self-contained and loads on its own.
+    assert tw("scene", "check", str(folder / "scene.toml")).returncode == 0
+
+
+def test_same_seed_same_metrics_other_seed_differs(tmp_path):
+    """Two runs with the same seed write identical metrics; another seed does not."""
+    args = ["--ticks", "60", "--runs-dir", str(tmp_path), "--no-progress", "--arch", "cpu"]
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        assert tw("run", str(VILLAGE), "--seed", seed, "--name", name, *args).returncode == 0
+    q = "SELECT * FROM ticks ORDER BY tick"
+    qz = "SELECT * FROM zone_counts ORDER BY tick, zone"
+    a, b, c = (tmp_path / n / "run.sqlite" for n in "abc")
+    assert table(a, q) == table(b, q) and table(a, qz) == table(b, qz)
+    assert table(a, q) != table(c, q)
+
+
+def test_run_refuses_an_existing_run_name(tmp_path):
+    """An existing run folder is an error before anything is written."""
+    (tmp_path / "taken").mkdir()
+    r = tw("run", str(VILLAGE), "--ticks", "5", "--runs-dir", str(tmp_path), "--name", "taken", "--no-progress")
+    assert r.returncode == 2
+    assert "exists already" in r.stderr and "Traceback" not in r.stderr
+    assert list((tmp_path / "taken").iterdir()) == []
+
+
+def test_run_refuses_a_missing_gpu_before_making_a_folder(tmp_path):
+    """--arch cuda without a GPU is a clear error and leaves no run folder."""
+    r = tw("run", str(VILLAGE), "--ticks", "5", "--runs-dir", str(tmp_path), "--name", "gpu", "--arch", "cuda", "--no-progress")
+    if r.returncode == 0:
+        pytest.skip("this machine has a CUDA device")
+    assert r.returncode == 2 and "cannot run on cuda" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "gpu").exists()
+
+
+def test_run_agents_override(tmp_path):
+    """--agents resizes the population and the run records it."""
+    r = tw("run", str(VILLAGE), "--ticks", "3", "--agents", "300", "--runs-dir", str(tmp_path), "--name", "big", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "big" / "manifest.json").read_text())["agents"] == 300
+
+
+def test_bad_scene_gives_key_path_and_no_traceback(tmp_path):
+    """`scene check` and `run` on a bad file name the key path and exit 2 without a traceback."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[[zones]]\nname = "a"\nrect = [0, 0, 10, 10]\ncolour = [1, 0, 0]\n')
+    for cmd in (("scene", "check", str(bad)), ("run", str(bad), "--runs-dir", str(tmp_path))):
+        r = tw(*cmd)
+        assert r.returncode == 2
+        assert "`zones[0].colour`" in r.stderr and "did you mean `color`" in r.stderr
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_arguments_are_usage_errors():
+    """Malformed CLI arguments exit 2 with a message naming the option."""
+    r = tw("run", str(VILLAGE), "--ticks", "many")
+    assert r.returncode == 2 and "--ticks" in r.stderr and "Traceback" not in r.stderr
+    r = tw("bench", "engine", "--agents", "10,lots")
+    assert r.returncode == 2 and "--agents" in r.stderr
+    r = tw("run", "no/such/scene.toml")
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_scene_new_then_check(tmp_path):
+    """`scene new` writes a valid starter scene and refuses to overwrite it."""
+    r = tw("scene", "new", "hamlet", "--dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    r = tw("scene", "check", str(tmp_path / "hamlet.toml"))
+    assert r.returncode == 0 and "valid scene 'hamlet'" in r.stdout
+    r = tw("scene", "new", "hamlet", "--dir", str(tmp_path))
+    assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_bench_engine_writes_json(tmp_path):
+    """`bench engine` at small sizes writes one result per size with every stage."""
+    out = tmp_path / "engine.json"
+    r = tw("bench", "engine", "--agents", "500,2000", "--steps", "5", "--warmup", "2", "--no-cold-start", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["arch"] == "cpu" and report["machine"]["cores"] >= 1
+    assert [row["agents"] for row in report["results"]] == [500, 2000]
+    for row in report["results"]:
+        for key in ("ms_per_step", "hash_ms", "perception_ms", "motion_ms", "zones_ms", "agent_steps_per_s", "move_and_zones_ms"):
+            assert row[key] > 0, key
