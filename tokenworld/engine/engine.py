@@ -114,10 +114,13 @@ class Engine:
         self.nblock = -(-self.ncell // self.block)
         self.cell = ti.ndarray(ti.i32, rows)
         self.count = ti.ndarray(ti.i32, self.ncell)
+        self.count.fill(0)  # the scatter returns it to zero after every use
         self.start = ti.ndarray(ti.i32, self.ncell + 1)
         self.bsum = ti.ndarray(ti.i32, self.nblock)
         self.sid = ti.ndarray(ti.i32, rows)
         self.srow = ti.ndarray(ti.i32, rows)
+        self.arrivals = ti.ndarray(ti.i32, rows)
+        self.arrivals_n = ti.ndarray(ti.i32, 1)
         self.spos = ti.ndarray(vec2, rows)
         self.svel = ti.ndarray(vec2, rows)
         self.set_group_params(group_params)
@@ -246,7 +249,6 @@ class Engine:
         """Stage 1: counting sort of agents into grid cells."""
         k = self._k
         inv = 1.0 / self.cell_size
-        self.count.fill(0)
         k.assign_cells(self.n, self.pos, self.cell, self.count, inv, self.gw, self.gh)
         k.block_sums(self.ncell, self.block, self.count, self.bsum)
         k.scan_block_sums(self.nblock, self.ncell, self.bsum, self.start)
@@ -301,7 +303,7 @@ class Engine:
         if self.n == 0:
             return
         z: StaticGrid = self._zgrid
-        self._k.zone_membership(self.n, self.pos, self.zone, z.inv_cell, z.gw, z.gh, z.start, z.items, z.kind, z.box, z.vstart, z.verts)
+        self._k.zone_membership(self.n, self.pos, self.zone, z.inv_cell, z.gw, z.gh, z.start, z.items, z.full, z.kind, z.box, z.vstart, z.verts)
 
     # ------------------------------------------------------------ readers
 
@@ -319,8 +321,25 @@ class Engine:
     def _row_of_np(self) -> np.ndarray:
         return self.row_of.to_numpy()[: self.n]
 
+    def take_arrivals(self) -> np.ndarray:
+        """Ids of agents that reached their target since the last call, ascending.
+
+        Reads back only the new arrivals, not a per-agent array.
+        """
+        self._check_open()
+        if self.n == 0:
+            return np.zeros(0, np.int32)
+        self.arrivals_n.fill(0)
+        self._k.collect_arrivals(self.n, self.flags, self.id_of, self.arrivals, self.arrivals_n)
+        count = int(self.arrivals_n.to_numpy()[0])
+        out = np.empty(count, np.int32)
+        if count:
+            self._k.copy_prefix(self.arrivals, out)
+        out.sort()
+        return out
+
     def arrived(self) -> np.ndarray:
-        """Ids of agents that have reached their target, ascending."""
+        """Ids of all agents standing at their target, ascending (reads every agent's flags)."""
         rows = np.flatnonzero(self.flags.to_numpy()[: self.n] & self._k.ARRIVED)
         return np.sort(self.id_of.to_numpy()[rows]).astype(np.int32)
 

@@ -28,6 +28,7 @@ class StaticGrid:
     start: Any
     items: Any
     # zones only
+    full: Any = None  # per cell: the zone covering it entirely, or -1
     kind: Any = None
     box: Any = None
     vstart: Any = None
@@ -76,7 +77,9 @@ def zone_grid(ti, zones: list[Zone], width: float, height: float) -> StaticGrid:
         c = _cover(x0, y0, x1, y1, cell, gw, gh)
         cells.append(c)
         items.append(np.full(len(c), z))
-    start, items_nd = _csr(ti, np.concatenate(cells), np.concatenate(items), gw * gh)
+    cells_all, items_all = np.concatenate(cells), np.concatenate(items)
+    start, items_nd = _csr(ti, cells_all, items_all, gw * gh)
+    full = _fully_covered(zones, cells_all, items_all, cell, gw, gh)
     polys = [zone_polygon(z) for z in zones]
     vstart = np.zeros(len(zones) + 1, np.int32)
     np.cumsum([len(p) for p in polys], out=vstart[1:])
@@ -87,10 +90,35 @@ def zone_grid(ti, zones: list[Zone], width: float, height: float) -> StaticGrid:
         box[rect_rows] = np.array([zones[i].rect for i in rect_rows], np.float32).reshape(-1, 4)
     kind = np.array([0 if z.rect is not None else 1 for z in zones], np.int32)
     return StaticGrid(
-        inv_cell=1.0 / cell, gw=gw, gh=gh, start=start, items=items_nd,
+        inv_cell=1.0 / cell, gw=gw, gh=gh, start=start, items=items_nd, full=_upload(ti, full, ti.i32),
         kind=_upload(ti, kind, ti.i32), box=_upload(ti, box, ti.f32),
         vstart=_upload(ti, vstart, ti.i32), verts=_upload(ti, verts.astype(np.float32), None, vector=True),
     )  # fmt: skip
+
+
+def _fully_covered(zones: list[Zone], cells: np.ndarray, items: np.ndarray, cell: float, gw: int, gh: int) -> np.ndarray:
+    """Per cell, the zone that answers for every point in it without a test, or -1.
+
+    That is the cell's first candidate (the last listed zone touching it) when
+    it is a rectangle holding the whole cell, padded against float rounding.
+    """
+    full = np.full(gw * gh, -1, np.int32)
+    if len(cells) == 0:
+        return full
+    order = np.argsort(cells, kind="stable")  # candidates were appended last zone first
+    cells, items = cells[order], items[order]
+    first = np.ones(len(cells), bool)
+    first[1:] = cells[1:] != cells[:-1]
+    c, z = cells[first], items[first]
+    rect = np.array([zones[k].rect is not None for k in z], bool)
+    c, z = c[rect], z[rect]
+    bounds = np.array([zones[k].rect for k in z], np.float64).reshape(-1, 4)
+    pad = cell * 1e-3
+    x0, y0 = (c % gw) * cell - pad, (c // gw) * cell - pad
+    x1, y1 = x0 + cell + 2 * pad, y0 + cell + 2 * pad
+    inside = (bounds[:, 0] <= x0) & (bounds[:, 1] <= y0) & (bounds[:, 2] > x1) & (bounds[:, 3] > y1)
+    full[c[inside]] = z[inside]
+    return full
 
 
 def entity_grid(ti, pos, radius, solid, width: float, height: float, reach: float, space: float) -> StaticGrid:

@@ -34,6 +34,7 @@ I64 = ti.types.ndarray(dtype=ti.i64, ndim=1)
 HAS_TARGET = 1
 ARRIVED = 2
 HOLD = 4  # stay put (busy with an action); forces still act, velocity is zeroed
+REPORTED = 8  # the arrival was handed to the host by `collect_arrivals`
 
 # Columns of the per-group parameter table.
 G_COHESION, G_ALIGNMENT, G_SEPARATION, G_SPACE, G_WANDER = range(5)
@@ -45,8 +46,9 @@ NO_KEY = 0x7FFFFFFFFFFFFFFF
 
 @ti.func
 def _cell_xy(p, inv_cell: ti.f32, gw: ti.i32, gh: ti.i32):
-    cx = ti.min(ti.max(ti.cast(ti.floor(p.x * inv_cell), ti.i32), 0), gw - 1)
-    cy = ti.min(ti.max(ti.cast(ti.floor(p.y * inv_cell), ti.i32), 0), gh - 1)
+    # Positions are never negative, so truncation is floor (and cheaper).
+    cx = ti.min(ti.max(ti.cast(p.x * inv_cell, ti.i32), 0), gw - 1)
+    cy = ti.min(ti.max(ti.cast(p.y * inv_cell, ti.i32), 0), gh - 1)
     return cx, cy
 
 
@@ -89,7 +91,10 @@ def rand01(seed: ti.u32, i: ti.i32, tick: ti.i32, stream: ti.i32) -> ti.f32:
 
 @ti.kernel
 def assign_cells(n: ti.i32, pos: V2, cell: I1, count: I1, inv_cell: ti.f32, gw: ti.i32, gh: ti.i32):
-    """Cell of every agent and the histogram of cells (`count` must be zero)."""
+    """Cell of every agent and the histogram of cells.
+
+    `count` must be zero on entry; `scatter` leaves it zero again.
+    """
     for i in range(n):
         cx, cy = _cell_xy(pos[i], inv_cell, gw, gh)
         c = cy * gw + cx
@@ -389,7 +394,23 @@ def set_targets(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), tgt: ti.types.ndarr
     for k in range(ids.shape[0]):
         i = row_of[ids[k]]
         target[i] = vec2(tgt[k, 0], tgt[k, 1])
-        flags[i] = (flags[i] | HAS_TARGET) & ~ARRIVED
+        flags[i] = (flags[i] | HAS_TARGET) & ~(ARRIVED | REPORTED)
+
+
+@ti.kernel
+def collect_arrivals(n: ti.i32, flags: I1, id_of: I1, out: I1, counter: I1):
+    """Append the ids of agents that arrived and were not reported yet; mark them."""
+    for r in range(n):
+        if (flags[r] & (ARRIVED | REPORTED)) == ARRIVED:
+            out[ti.atomic_add(counter[0], 1)] = id_of[r]
+            flags[r] |= REPORTED
+
+
+@ti.kernel
+def copy_prefix(src: I1, dst: ti.types.ndarray(dtype=ti.i32, ndim=1)):
+    """dst[:] = src[:len(dst)] (dst is usually a numpy array of just that length)."""
+    for k in range(dst.shape[0]):
+        dst[k] = src[k]
 
 
 # ---------------------------------------------------------------- 4. zones
@@ -424,22 +445,28 @@ def zone_membership(
     zgh: ti.i32,
     zcell_start: I1,
     zcell_list: I1,
+    zcell_full: I1,
     zkind: I1,
     zbox: F2,
     vstart: I1,
     verts: V2,
 ):
-    """Zone row of every agent: the last listed zone holding it, or -1."""
+    """Zone row of every agent: the last listed zone holding it, or -1.
+
+    A cell that one zone covers entirely (and no later zone touches) answers
+    at once through `zcell_full`; other cells test their candidates exactly.
+    """
     for i in range(n):
         p = pos[i]
         cx, cy = _cell_xy(p, zinv_cell, zgw, zgh)
         c = cy * zgw + cx
-        found = -1
-        for t in range(zcell_start[c], zcell_start[c + 1]):  # candidates, last zone first
-            z = zcell_list[t]
-            if _in_zone(z, p, zkind, zbox, vstart, verts):
-                found = z
-                break
+        found = zcell_full[c]
+        if found < 0:
+            for t in range(zcell_start[c], zcell_start[c + 1]):  # candidates, last zone first
+                z = zcell_list[t]
+                if _in_zone(z, p, zkind, zbox, vstart, verts):
+                    found = z
+                    break
         zone[i] = found
 
 

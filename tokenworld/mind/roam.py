@@ -32,13 +32,14 @@ class Roaming:
         n = len(self.roams)
         self.waiting = self.roams.copy()
         self.next_move = rng.integers(0, DWELL_TICKS[1], n).astype(np.int64)
+        self.trips = 0  # walks started so far
 
     def update(self, engine: Engine, tick: int) -> int:
         """Start the walks due at `tick`; returns how many agents were sent."""
         if not self.roams.any():
             return 0
-        arrived = engine.arrived()
-        fresh = arrived[~self.waiting[arrived] & self.roams[arrived]]
+        arrived = engine.take_arrivals()
+        fresh = arrived[self.roams[arrived]]
         if len(fresh):
             self.waiting[fresh] = True
             self.next_move[fresh] = tick + self.rng.integers(DWELL_TICKS[0], DWELL_TICKS[1], len(fresh))
@@ -47,6 +48,7 @@ class Roaming:
             return 0
         engine.set_targets(due, self._destinations(len(due)))
         self.waiting[due] = False
+        self.trips += len(due)
         return len(due)
 
     def _destinations(self, m: int) -> np.ndarray:

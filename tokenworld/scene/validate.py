@@ -39,7 +39,7 @@ def validate_scene(scene: Scene) -> list[str]:
         path = f"entities[{i}]"
         x, y = e.pos
         if not (0 <= x < w and 0 <= y < h):
-            p(f"`{path}.pos`: [{x}, {y}] lies outside the world [0, {w}) x [0, {h}].")
+            p(f"`{path}.pos`: [{x}, {y}] lies outside the world [0, {w}) x [0, {h}).")
         if e.radius <= 0:
             p(f"`{path}.radius`: must be positive, found {e.radius}.")
     group_names = set()

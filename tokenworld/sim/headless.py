@@ -57,6 +57,8 @@ def run_headless(
     try:
         sim.build()
         manifest["arch"] = sim.arch
+        if engine_arch.requested_arch(arch) == "auto":
+            console.print(f"arch: auto chose {sim.arch}", style="dim")
         manifest["build_seconds"] = round(sim.build_seconds, 4)
         store.write_manifest(manifest)
 

@@ -1,0 +1,148 @@
+"""`extends`: tables merge key by key, lists replace, cycles and missing parents are errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenworld.errors import SceneError
+from tokenworld.scene.load import load_scene, merge
+
+PARENT = """\
+name = "parent"
+description = "the parent"
+
+[world]
+size = [300.0, 300.0]
+terrain = { kind = "hills", height = 5.0, scale = 40.0 }
+
+[sim]
+dt = 0.2
+ticks = 99
+seed = 4
+
+[[zones]]
+name = "a"
+rect = [0.0, 0.0, 10.0, 10.0]
+
+[[zones]]
+name = "b"
+rect = [10.0, 10.0, 20.0, 20.0]
+
+[[groups]]
+name = "folk"
+count = 3
+spawn_zone = "a"
+"""
+
+
+def test_tables_merge_key_by_key(write):
+    """A child's table overrides only the keys it gives; the rest come from the parent."""
+    write(PARENT, "parent.toml")
+    scene = load_scene(write('extends = "parent.toml"\nname = "child"\n[sim]\nticks = 7\n', "child.toml"))
+    assert scene.name == "child" and scene.description == "the parent"
+    assert (scene.sim.dt, scene.sim.ticks, scene.sim.seed) == (0.2, 7, 4)
+    assert scene.world.size == (300.0, 300.0)
+
+
+def test_nested_tables_merge_recursively(write):
+    """A child giving one key of `[world.terrain]` keeps the parent's other terrain keys."""
+    write(PARENT, "parent.toml")
+    scene = load_scene(write('extends = "parent.toml"\n[world.terrain]\nheight = 9.0\n', "child.toml"))
+    t = scene.world.terrain
+    assert (t.kind, t.height, t.scale) == ("hills", 9.0, 40.0)
+
+
+def test_lists_replace_the_inherited_list(write):
+    """A child's `[[zones]]` replaces all the parent's zones instead of appending."""
+    write(PARENT, "parent.toml")
+    child = 'extends = "parent.toml"\n[[zones]]\nname = "a"\nrect = [50.0, 50.0, 60.0, 60.0]\n'
+    scene = load_scene(write(child, "child.toml"))
+    assert [(z.name, z.rect) for z in scene.zones] == [("a", (50.0, 50.0, 60.0, 60.0))]
+    assert [g.name for g in scene.groups] == ["folk"]  # lists the child does not give are inherited
+
+
+def test_tuples_replace_not_merge(write):
+    """A child's `world.size` replaces the parent's pair as a whole."""
+    write(PARENT, "parent.toml")
+    scene = load_scene(write('extends = "parent.toml"\n[world]\nsize = [250.0, 260.0]\n', "child.toml"))
+    assert scene.world.size == (250.0, 260.0) and scene.world.terrain.kind == "hills"
+
+
+def test_extends_chains_through_grandparent(write):
+    """`extends` resolves through several files, nearest file winning."""
+    write(PARENT, "grand.toml")
+    write('extends = "grand.toml"\nname = "mid"\n[sim]\nticks = 50\nseed = 8\n', "mid.toml")
+    scene = load_scene(write('extends = "mid.toml"\nname = "leaf"\n[sim]\nseed = 9\n', "leaf.toml"))
+    assert (scene.name, scene.sim.ticks, scene.sim.seed, scene.sim.dt) == ("leaf", 50, 9, 0.2)
+    assert scene.extends is None and "extends" not in scene.to_dict()
+
+
+def test_extends_is_relative_to_the_file(write):
+    """The parent path is taken relative to the extending file, not the working directory."""
+    write(PARENT, "common/parent.toml")
+    scene = load_scene(write('extends = "../../common/parent.toml"\nname = "deep"\n', "scenes/deep/child.toml"))
+    assert scene.sim.ticks == 99
+
+
+def test_extends_cycle(write):
+    """`a` extends `b` extends `a` is reported as a cycle, not a recursion error."""
+    write('extends = "b.toml"\nname = "a"\n', "a.toml")
+    write('extends = "a.toml"\nname = "b"\n', "b.toml")
+    with pytest.raises(SceneError) as info:
+        load_scene(write('extends = "b.toml"\nname = "a"\n', "a.toml"))
+    assert "`extends` forms a cycle (a.toml -> b.toml -> a.toml)" in str(info.value)
+
+
+def test_extends_itself(write):
+    """A file extending itself is a cycle."""
+    with pytest.raises(SceneError, match=r"forms a cycle \(self.toml -> self.toml\)"):
+        load_scene(write('extends = "self.toml"\nname = "s"\n', "self.toml"))
+
+
+def test_missing_parent(write):
+    """An `extends` naming a file that does not exist names it."""
+    with pytest.raises(SceneError) as info:
+        load_scene(write('extends = "nope.toml"\nname = "c"\n', "child.toml"))
+    message = str(info.value)
+    assert "child.toml: `extends` names 'nope.toml', which does not exist next to this file" in message
+
+
+@pytest.mark.parametrize("value", ["3", '""', "[\"a.toml\"]"])
+def test_extends_must_be_a_file_name(write, value):
+    """An `extends` that is not a non-empty string is rejected."""
+    with pytest.raises(SceneError, match="`extends` must be a file name"):
+        load_scene(write(f'extends = {value}\nname = "c"\n'))
+
+
+def test_too_deep_extends_chain(write):
+    """A chain of `extends` deeper than MAX_EXTENDS_DEPTH is rejected."""
+    write('name = "s0"\n', "s0.toml")
+    for i in range(1, 19):
+        write(f'extends = "s{i - 1}.toml"\nname = "s{i}"\n', f"s{i}.toml")
+    with pytest.raises(SceneError, match="nested more than 16 deep"):
+        load_scene(write('extends = "s18.toml"\nname = "top"\n', "top.toml"))
+
+
+def test_invalid_parent_toml_names_the_parent(write):
+    """A syntax error in the parent names the parent file."""
+    parent = write('name = "p"\n[sim\n', "parent.toml")
+    with pytest.raises(SceneError) as info:
+        load_scene(write('extends = "parent.toml"\nname = "c"\n', "child.toml"))
+    assert f"{parent}: not valid TOML" in str(info.value)
+
+
+def test_merged_problems_name_the_child(write):
+    """Problems in the merged data are reported against the file that was loaded."""
+    write(PARENT, "parent.toml")
+    child = write('extends = "parent.toml"\n[sim]\ndt = -1.0\n', "child.toml")
+    with pytest.raises(SceneError) as info:
+        load_scene(child)
+    assert f"{child}: `sim.dt`: must be positive, found -1.0." in str(info.value)
+
+
+def test_merge_function():
+    """`merge` recurses into tables and replaces lists and scalars, leaving its inputs alone."""
+    base = {"a": {"x": 1, "y": {"p": 1, "q": 2}}, "l": [1, 2], "s": 1}
+    over = {"a": {"y": {"q": 3}}, "l": [9], "t": 2}
+    assert merge(base, over) == {"a": {"x": 1, "y": {"p": 1, "q": 3}}, "l": [9], "s": 1, "t": 2}
+    assert base["a"]["y"] == {"p": 1, "q": 2}
