@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything Token World needs, in ./.venv. Safe to run again: it only
-# installs what is missing. Works on a bare Debian/Ubuntu machine with Python 3.10+.
+# installs what is missing. Works on a bare Debian/Ubuntu machine with Python 3.11+.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -120,7 +120,8 @@ def test_bad_polygon(scene_error, polygon, wrong):
 
 def test_concave_polygon_with_collinear_edges_is_valid(write):
     """Regression: a U-shaped zone, whose top edges lie on one line apart, is a simple polygon."""
-    u = "[[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [30.0, 40.0], [30.0, 20.0], [20.0, 20.0], [20.0, 40.0], [10.0, 40.0]]"
+    u = "[[10.0, 10.0], [40.0, 10.0], [40.0, 40.0], [30.0, 40.0], [30.0, 20.0], [20.0, 20.0], [20.0, 40.0], "
+    u += "[10.0, 40.0]]"
     assert len(load_scene(write(HEAD + zone(f"polygon = {u}"))).zones[0].polygon) == 8
 
 
@@ -143,7 +144,8 @@ def test_zone_needs_exactly_one_shape(scene_error, geometry):
 )
 def test_zone_values(scene_error, extra, key, wrong):
     """Zone colours outside [0, 1], negative resources and empty names are rejected."""
-    text = HEAD + '\n[[zones]]\nrect = [1.0, 1.0, 5.0, 5.0]\n' + extra + ("" if "name" in extra else '\nname = "z"') + "\n"
+    name = "" if "name" in extra else '\nname = "z"'
+    text = HEAD + "\n[[zones]]\nrect = [1.0, 1.0, 5.0, 5.0]\n" + extra + name + "\n"
     assert f"`zones[0].{key}`: {wrong}" in scene_error(text)
 
 
@@ -234,7 +236,8 @@ def test_negative_trait_std(scene_error):
 
 def test_negative_flocking_weight(scene_error):
     """Flocking weights must be 0 or more and personal space positive."""
-    message = scene_error(HEAD + HOME + group('spawn_zone = "home"\n[groups.flocking]\ncohesion = -1.0\npersonal_space = 0.0'))
+    flocking = 'spawn_zone = "home"\n[groups.flocking]\ncohesion = -1.0\npersonal_space = 0.0'
+    message = scene_error(HEAD + HOME + group(flocking))
     assert "`groups[0].flocking.cohesion`: must be 0 or more, found -1.0." in message
     assert "`groups[0].flocking.personal_space`: must be positive, found 0.0." in message
 

@@ -160,8 +160,11 @@ class Scene:
     """A whole scene: options plus zones, entities and agent groups.
 
     Load one with `Scene.load(path)`; `Scene.save(path)` writes it back as a
-    self-contained file (with any `extends` already resolved).
+    self-contained file (with any `extends` already resolved). `source` names
+    the file it came from.
     """
+
+    source = "<scene>"  # class attribute, not a field: it is not saved
 
     name: str = opt(doc="Scene name; run folders are named after it.")
     description: str = opt("", doc="One or two sentences for people choosing a scene.")
