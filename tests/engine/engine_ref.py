@@ -32,7 +32,8 @@ def place(engine: Engine, pos, max_speed=1.4, group=0) -> None:
     """set_state with scalar or per-agent speed and group."""
     n = engine.n
     pos = np.asarray(pos, np.float32).reshape(n, 2)
-    engine.set_state(pos, np.broadcast_to(np.float32(max_speed), (n,)).copy(), np.broadcast_to(np.int32(group), (n,)).copy())
+    speed = np.broadcast_to(np.float32(max_speed), (n,)).copy()
+    engine.set_state(pos, speed, np.broadcast_to(np.int32(group), (n,)).copy())
 
 
 def perceive_now(engine: Engine) -> dict[str, np.ndarray]:

@@ -69,6 +69,7 @@ CALLS = {
     "set_entities": lambda e: e.set_entities(np.ones((1, 2)), np.ones(1), np.ones(1, bool)),
     "metrics": lambda e: e.metrics(),
     "arrived": lambda e: e.arrived(),
+    "take_arrivals": lambda e: e.take_arrivals(),
     "add_field": lambda e: e.add_field("mood"),
 }
 
@@ -82,3 +83,11 @@ def test_closed_engine_raises(call):
     eng.close()
     with pytest.raises(EngineError):
         CALLS[call](eng)
+
+
+@pytest.mark.parametrize("bad", [[-0.5, 10.0], [10.0, 100.0], [100.0, 5.0]])
+def test_set_state_rejects_positions_outside_the_world(bad):
+    """Positions outside [0, w) x [0, h) are refused rather than clamped silently."""
+    eng = make_engine(2, (100.0, 100.0))
+    with pytest.raises(EngineError, match="inside the world"):
+        place(eng, [[1.0, 1.0], bad])

@@ -67,20 +67,24 @@ def test_results_do_not_depend_on_row_resorting():
 
 
 def test_agent_arrives_and_stops():
-    """An agent sent to a target gets ARRIVED, stops within arrive_radius, and stays there."""
-    eng = make_engine(3, (60.0, 60.0), arrive_radius=0.5)
+    """An agent sent to a target is flagged on the first step it starts within arrive_radius, then stays put."""
+    eng = make_engine(3, (60.0, 60.0), arrive_radius=1.5, slow_radius=3.0)
     place(eng, [[10.0, 10.0], [50.0, 50.0], [10.0, 50.0]], max_speed=1.5)
-    eng.set_targets(np.array([0, 2]), np.array([[30.0, 25.0], [12.0, 48.0]]))
+    targets = np.array([[30.0, 25.0], [12.0, 48.0]], np.float32)
+    eng.set_targets(np.array([0, 2]), targets)
     assert eng.arrived().tolist() == []
-    arrived_at = {}
+    arrived_at, first_inside = {}, {}
     for t in range(400):
+        p = eng.snapshot(("pos",))["pos"]
+        for k, i in enumerate((0, 2)):
+            if np.linalg.norm(p[i] - targets[k]) <= 1.5:
+                first_inside.setdefault(i, t)
         eng.step(0.1)
         for i in eng.arrived().tolist():
             arrived_at.setdefault(i, t)
-    assert sorted(arrived_at) == [0, 2]
+    assert arrived_at == first_inside and sorted(arrived_at) == [0, 2]
     snap = eng.snapshot(("pos", "vel", "flags", "target"))
-    targets = np.array([[30.0, 25.0], [12.0, 48.0]], np.float32)
-    assert (np.linalg.norm(snap["pos"][[0, 2]] - targets, axis=1) <= 0.5).all()
+    assert (np.linalg.norm(snap["pos"][[0, 2]] - targets, axis=1) <= 1.5).all()
     assert (snap["vel"][[0, 2]] == 0).all()
     assert np.array_equal(snap["target"][[0, 2]], targets)
     held = snap["pos"].copy()
@@ -88,6 +92,29 @@ def test_agent_arrives_and_stops():
         eng.step(0.1)
     assert np.array_equal(eng.snapshot(("pos",))["pos"][[0, 2]], held[[0, 2]])
     assert eng.metrics()["arrived"] == 2
+
+
+def test_take_arrivals_reports_each_arrival_once():
+    """take_arrivals returns each new arrival once (ascending ids), again only after a new target is reached."""
+    n = 6
+    eng = make_engine(n, (60.0, 60.0))
+    start = np.array([[10.0 + 8 * i, 30.0] for i in range(n)], np.float32)
+    place(eng, start, max_speed=2.0)
+    assert eng.take_arrivals().tolist() == []
+    eng.set_targets(np.array([4, 1, 3]), start[[4, 1, 3]] + [0.0, 2.0])
+    seen = []
+    for _ in range(100):
+        eng.step(0.1)
+        got = eng.take_arrivals()
+        assert got.tolist() == sorted(got.tolist())
+        seen += got.tolist()
+    assert sorted(seen) == [1, 3, 4] and eng.arrived().tolist() == [1, 3, 4]
+    assert eng.take_arrivals().tolist() == []
+    eng.set_targets(np.array([3]), start[[3]])
+    for _ in range(100):
+        eng.step(0.1)
+    assert eng.take_arrivals().tolist() == [3]
+    assert eng.take_arrivals().tolist() == []
 
 
 def test_new_target_clears_arrived():
@@ -137,7 +164,7 @@ def test_solid_entity_pushes_agents_away(speed, offset):
     place(eng, [[30.0, 50.0 + offset]], max_speed=speed)
     eng.set_targets([0], [[70.0, 50.0 + offset]])
     closest = np.inf
-    for _ in range(600):
+    for _ in range(300):
         eng.step(0.1)
         p = eng.snapshot(("pos",))["pos"][0]
         closest = min(closest, float(np.linalg.norm(p - centre)))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_ref import assert_neighbours_match, entity_edges, make_engine, perceive_now, place, ref_entities, ref_neighbours
+from engine_ref import (
+    assert_neighbours_match,
+    entity_edges,
+    make_engine,
+    perceive_now,
+    place,
+    ref_entities,
+    ref_neighbours,
+)
 
 # ------------------------------------------------------------ neighbours
 
@@ -65,8 +73,8 @@ def test_agents_on_cell_borders_and_world_edges():
         for b in base:
             for off in (0.0, 1e-4, -1e-4, r / 2, r, -r):
                 vals.add(f(b + off))
-        vals.update({f(0.0), np.nextafter(f(limit), f(0.0)), f(limit)})
-        return np.array(sorted(v for v in vals if 0.0 <= v <= limit), np.float32)
+        vals.update({f(0.0), np.nextafter(f(limit), f(0.0))})  # the world is half-open: [0, limit)
+        return np.array(sorted(v for v in vals if 0.0 <= v < limit), np.float32)
 
     xs, ys = coords(w, probe.gw), coords(h, probe.gh)
     grid = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
@@ -77,6 +85,30 @@ def test_agents_on_cell_borders_and_world_edges():
     place(eng, pos)
     snap = perceive_now(eng)
     assert np.array_equal(snap["pos"], pos)
+    assert_neighbours_match(eng, snap)
+
+
+def test_pairs_straddling_cell_borders_at_the_radius():
+    """Two agents just within r of each other, on either side of one or two cell borders, see each other."""
+    w, r = 400.0, 3.0
+    probe = make_engine(1, (w, w), perception_radius=r)
+    cell = probe.cell_size
+    f = np.float32
+    combos = [(e, d, v) for e in (0.0, 1e-4, 5e-4, -1e-4) for d in (r, r - 1e-4, r * (1 - 5e-4))
+              for v in ((1.0, 0.0), (0.0, 1.0), (0.6, 0.8), (-1.0, 0.0), (0.0, -1.0), (-0.8, -0.6))]  # fmt: skip
+    pos = []
+    slots = [(a, b) for a in range(2, probe.gw - 3, 4) for b in range(2, probe.gh - 3, 4)]
+    for k, (a, b) in enumerate(slots):
+        e, d, v = combos[k % len(combos)]
+        v = np.array(v, np.float32)
+        p1 = np.array([f(a * cell), f(b * cell)], np.float32) - f(e) * v
+        pos += [p1, p1 + f(d) * v]
+    pos = np.array(pos, np.float32)
+    eng = make_engine(len(pos), (w, w), perception_radius=r)
+    place(eng, pos)
+    snap = perceive_now(eng)
+    _, nbr_n = ref_neighbours(pos, r, 8)
+    assert (nbr_n == 1).mean() > 0.8  # most pairs really are within r
     assert_neighbours_match(eng, snap)
 
 
@@ -219,7 +251,7 @@ def test_entities_seen_exact(reach):
     solid = rng.random(m) < 0.5
     n = 3000
     pos = (rng.random((n, 2)) * w).astype(np.float32)
-    pos[:40] = epos[rng.choice(m, 40)]  # agents standing on entity centres
+    pos[:40] = epos[rng.choice(110, 40)]  # agents standing on (in-world) entity centres
     pos[40:50] = [50.0, 50.0]
     pos = _away_from_reach(rng, pos, epos, erad, reach, w)
     eng = make_engine(n, (w, w), entity_reach=reach, entities_seen=4)

@@ -66,7 +66,9 @@ def test_zone_membership_matches_geometry_reference():
     snap = eng.snapshot(("pos", "zone"))
     assert np.array_equal(snap["pos"], pts)
     bad = np.flatnonzero(snap["zone"] != ref)
-    assert not len(bad), f"{len(bad)} differ, e.g. {pts[bad[0]].tolist()}: engine {snap['zone'][bad[0]]}, reference {ref[bad[0]]}"
+    if len(bad):
+        i = bad[0]
+        raise AssertionError(f"{len(bad)} differ, e.g. {pts[i].tolist()}: engine {snap['zone'][i]}, reference {ref[i]}")
 
 
 def test_zone_outside_every_zone_is_minus_one():

@@ -143,6 +143,8 @@ class Engine:
         pos = np.ascontiguousarray(pos, dtype=np.float32).reshape(n, 2)
         if not np.isfinite(pos).all():
             raise EngineError("agent positions contain NaN or infinity.")
+        if (pos < 0).any() or (pos[:, 0] >= self.width).any() or (pos[:, 1] >= self.height).any():
+            raise EngineError(f"agent positions must lie inside the world [0, {self.width}) x [0, {self.height}).")
         self.pos.from_numpy(pos)
         self.vel.from_numpy(np.zeros((n, 2), np.float32) if vel is None else np.ascontiguousarray(vel, np.float32))
         self.heading.from_numpy(np.zeros(n, np.float32) if heading is None else np.ascontiguousarray(heading, np.float32))
@@ -153,6 +155,8 @@ class Engine:
         self.group.from_numpy(group)
         self.target.from_numpy(pos)
         self.flags.fill(0)
+        for arr in self.extra.values():  # later layers' fields keep their values, back in id order
+            self._permute(arr, self.row_of)
         ids = np.arange(n, dtype=np.int32)
         self.id_of.from_numpy(ids)
         self.row_of.from_numpy(ids)
@@ -161,22 +165,30 @@ class Engine:
 
     def set_group_params(self, params: np.ndarray) -> None:
         """Replace the per-group flocking table, shape (groups, 5)."""
+        self._check_open()
         params = np.ascontiguousarray(params, np.float32)
         if params.ndim != 2 or params.shape[1] != self._k.GROUP_COLUMNS or len(params) == 0:
             raise EngineError(f"group_params must have shape (groups >= 1, {self._k.GROUP_COLUMNS}), found {params.shape}.")
         self.ngroups = len(params)
         self.gparams = self._ti.ndarray(self._ti.f32, params.shape)
         self.gparams.from_numpy(params)
+        if getattr(self, "_entities", None) is not None:  # the entity grid's cells depend on personal space
+            self.set_entities(*self._entities)
 
     def set_targets(self, idx: np.ndarray, targets: np.ndarray) -> None:
         """Send agents `idx` towards `targets` (rows of x, y)."""
         self._check_open()
-        idx = np.ascontiguousarray(idx, np.int32)
+        idx = np.asarray(idx)
         if len(idx) == 0:
             return
-        targets = np.ascontiguousarray(targets, np.float32).reshape(len(idx), 2)
+        if idx.dtype.kind not in "iu":
+            raise EngineError(f"agent ids must be integers, found {idx.dtype}.")
         if idx.min() < 0 or idx.max() >= self.n:
             raise EngineError(f"agent ids must be in [0, {self.n}), found [{idx.min()}, {idx.max()}].")
+        idx = np.ascontiguousarray(idx, np.int32)
+        targets = np.ascontiguousarray(targets, np.float32).reshape(len(idx), 2)
+        if not np.isfinite(targets).all():
+            raise EngineError("targets contain NaN or infinity.")
         self._k.set_targets(idx, targets, self.row_of, self.target, self.flags)
 
     def set_zones(self, zones: list[Zone]) -> None:
@@ -189,6 +201,7 @@ class Engine:
     def set_entities(self, pos: np.ndarray, radius: np.ndarray, solid: np.ndarray) -> None:
         """Replace the entities agents perceive and steer around."""
         self._check_open()
+        self._entities = (pos, radius, solid)
         space = float(self.gparams.to_numpy()[:, self._k.G_SPACE].max())
         self._egrid = entity_grid(self._ti, pos, radius, solid, self.width, self.height, self.options.entity_reach, space)
 
@@ -263,21 +276,26 @@ class Engine:
         Only state that outlives a step moves; perception, forces and zones are
         recomputed later in the same step.
         """
-        k, ti = self._k, self._ti
+        k = self._k
         self.build_hash()
         self.pos.copy_from(self.spos)  # the scatter already put these in cell order
         self.vel.copy_from(self.svel)
         self.id_of.copy_from(self.sid)
         for arr in (self.target, self.heading, self.max_speed, self.flags, self.group, *self.extra.values()):
-            key = (str(arr.element_type), arr.shape)
-            if key not in self._scratch:
-                dtype = ti.types.vector(arr.n, arr.dtype) if hasattr(arr, "n") else arr.dtype
-                self._scratch[key] = ti.ndarray(dtype, arr.shape)
-            tmp = self._scratch[key]
-            (k.gather_rows_2d if len(arr.shape) == 2 else k.gather_rows)(self.n, arr, tmp, self.srow)
-            arr.copy_from(tmp)
+            self._permute(arr, self.srow)
         k.index_rows(self.n, self.id_of, self.row_of)
         k.identity(self.n, self.srow)  # slots and rows now coincide
+
+    def _permute(self, arr, source_row) -> None:
+        """arr[s] = arr[source_row[s]] for every row s, in place (through a scratch array)."""
+        ti = self._ti
+        key = (str(arr.element_type), arr.shape)
+        if key not in self._scratch:
+            dtype = ti.types.vector(arr.n, arr.dtype) if hasattr(arr, "n") else arr.dtype
+            self._scratch[key] = ti.ndarray(dtype, arr.shape)
+        tmp = self._scratch[key]
+        (self._k.gather_rows_2d if len(arr.shape) == 2 else self._k.gather_rows)(self.n, arr, tmp, source_row)
+        arr.copy_from(tmp)
 
     def perceive(self) -> None:
         """Stage 2: nearest agents and entities, and the forces they exert."""
@@ -340,6 +358,7 @@ class Engine:
 
     def arrived(self) -> np.ndarray:
         """Ids of all agents standing at their target, ascending (reads every agent's flags)."""
+        self._check_open()
         rows = np.flatnonzero(self.flags.to_numpy()[: self.n] & self._k.ARRIVED)
         return np.sort(self.id_of.to_numpy()[rows]).astype(np.int32)
 
