@@ -40,8 +40,7 @@ REPORTED = 8  # the arrival was handed to the host by `collect_arrivals`
 G_COHESION, G_ALIGNMENT, G_SEPARATION, G_SPACE, G_WANDER = range(5)
 GROUP_COLUMNS = 5
 
-INF = 3.0e38
-NO_KEY = 0x7FFFFFFFFFFFFFFF
+NO_KEY = 0xFFFFFFFFFFFFFFFF  # sorts after every real key
 
 
 @ti.func
@@ -66,6 +65,45 @@ def _atan2(y, x):
     if y < 0:
         r = -r
     return r
+
+
+@ti.func
+def _key(x: ti.f32, idx: ti.i32) -> ti.u64:
+    """A key that orders by the float x (any sign), then by the index idx >= 0.
+
+    The float's bits are mapped so that unsigned order equals float order
+    (negatives flipped whole, positives get the sign bit), then the index
+    fills the low half: one integer compare replaces two float/int compares.
+    """
+    u = ti.bit_cast(x, ti.u32)
+    u = ~u if u & ti.u32(0x80000000) else u | ti.u32(0x80000000)
+    return (ti.cast(u, ti.u64) << ti.u64(32)) | ti.cast(idx, ti.u64)
+
+
+@ti.func
+def _key_value(key: ti.u64) -> ti.f32:
+    """The float a `_key` was made from."""
+    u = ti.cast(key >> ti.u64(32), ti.u32)
+    u = u & ti.u32(0x7FFFFFFF) if u & ti.u32(0x80000000) else ~u
+    return ti.bit_cast(u, ti.f32)
+
+
+@ti.func
+def _key_index(key: ti.u64) -> ti.i32:
+    return ti.cast(key & ti.u64(0xFFFFFFFF), ti.i32)
+
+
+@ti.func
+def _insert(keys: ti.template(), extra: ti.template(), ck: ti.u64, ce: ti.i32):
+    """Insert (ck, ce) into the ascending list `keys` (with `extra` alongside), dropping the last.
+
+    Branchless: a chain of selects that carries the larger item onwards.
+    """
+    for k in ti.static(range(keys.n)):
+        less = ck < keys[k]
+        nk, ne = ti.select(less, ck, keys[k]), ti.select(less, ce, extra[k])
+        ck, ce = ti.select(less, keys[k], ck), ti.select(less, extra[k], ce)
+        keys[k], extra[k] = nk, ne
 
 
 @ti.func
@@ -221,10 +259,8 @@ def perceive(
         i = id_of[r]
         p = pos[r]
         v = vel[r]
-        # The K best as 64-bit keys (float bits of d2, then id): one compare
-        # orders by distance and breaks ties by id, and positive float bits
-        # sort like the floats. The slot of each is carried alongside.
-        bk = ti.Vector([ti.i64(NO_KEY)] * K, dt=ti.i64)
+        # The K best as 64-bit keys (distance, then id), with their slots alongside.
+        bk = ti.Vector([ti.u64(NO_KEY)] * K, dt=ti.u64)
         bs = ti.Vector([-1] * K, dt=ti.i32)
         cx, cy = _cell_xy(p, inv_cell, gw, gh)
         for y in range(ti.max(cy - 1, 0), ti.min(cy + 2, gh)):
@@ -235,14 +271,9 @@ def perceive(
                 d = p - spos[t]
                 d2 = d.x * d.x + d.y * d.y
                 if j != i and d2 <= r2:
-                    ck = (ti.cast(ti.bit_cast(d2, ti.i32), ti.i64) << 32) | ti.cast(j, ti.i64)
+                    ck = _key(d2, j)
                     if ck < bk[K - 1]:
-                        cs = t
-                        for k in ti.static(range(K)):  # branchless insertion
-                            less = ck < bk[k]
-                            nk, ns = ti.select(less, ck, bk[k]), ti.select(less, cs, bs[k])
-                            ck, cs = ti.select(less, bk[k], ck), ti.select(less, bs[k], cs)
-                            bk[k], bs[k] = nk, ns
+                        _insert(bk, bs, ck, t)
         # Flocking from the K nearest (topological neighbourhood).
         g = group[r]
         space = gparams[g, G_SPACE]
@@ -253,12 +284,12 @@ def perceive(
         for k in ti.static(range(K)):
             j = -1
             if bs[k] >= 0:
-                j = ti.cast(bk[k] & ti.i64(0xFFFFFFFF), ti.i32)
+                j = _key_index(bk[k])
                 m += 1
                 q = spos[bs[k]]
                 centre += q
                 mean_v += svel[bs[k]]
-                dist = ti.sqrt(ti.bit_cast(ti.cast(bk[k] >> 32, ti.i32), ti.f32))
+                dist = ti.sqrt(_key_value(bk[k]))
                 if dist < space:
                     away = (p - q) / dist if dist > 1e-6 else vec2(rand01(ti.u32(7), i, j, 0) - 0.5, 0.5)
                     sep += away * (space - dist) / space
@@ -272,7 +303,7 @@ def perceive(
             f += gparams[g, G_ALIGNMENT] * (mean_v - v)
             f += gparams[g, G_SEPARATION] * sep
         # Entities within reach of the agent (edge distance), nearest first.
-        ed = ti.Vector([INF] * KE, dt=ti.f32)
+        ek = ti.Vector([ti.u64(NO_KEY)] * KE, dt=ti.u64)
         ej = ti.Vector([-1] * KE, dt=ti.i32)
         ecx, ecy = _cell_xy(p, e_inv_cell, egw, egh)
         for y in range(ti.max(ecy - 1, 0), ti.min(ecy + 2, egh)):
@@ -284,13 +315,10 @@ def perceive(
                 edge = dist - eradius[e]
                 if esolid[e] != 0 and edge < space and dist > 1e-6:
                     f += obstacle_push * (d / dist) * (space - edge) / space
-                if edge <= reach and (edge < ed[KE - 1] or (edge == ed[KE - 1] and e < ej[KE - 1])):
-                    cd, ce = edge, e
-                    for k in ti.static(range(KE)):
-                        if cd < ed[k] or (cd == ed[k] and ce < ej[k]):
-                            td, te = ed[k], ej[k]
-                            ed[k], ej[k] = cd, ce
-                            cd, ce = td, te
+                if edge <= reach:
+                    ck = _key(edge, e)
+                    if ck < ek[KE - 1]:
+                        _insert(ek, ej, ck, e)
         me = 0
         for k in ti.static(range(KE)):
             ent[r, k] = ej[k]
