@@ -289,8 +289,9 @@ def perceive(
                 q = spos[bs[k]]
                 centre += q
                 mean_v += svel[bs[k]]
-                dist = ti.sqrt(_key_value(bk[k]))
-                if dist < space:
+                d2 = _key_value(bk[k])
+                if d2 < space * space:  # most neighbours are farther: no square root for them
+                    dist = ti.sqrt(d2)
                     away = (p - q) / dist if dist > 1e-6 else vec2(rand01(ti.u32(7), i, j, 0) - 0.5, 0.5)
                     sep += away * (space - dist) / space
             nbr[r, k] = j
