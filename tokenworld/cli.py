@@ -43,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"tokenworld {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a scene headless and write a run folder")
-    run.add_argument("scene", help="scene file (TOML)")
-    run.add_argument("--ticks", type=_positive_int, help="ticks to run (default: the scene's sim.ticks)")
+    run = sub.add_parser("run", help="run a scene headless and write a run folder, or continue one")
+    run.add_argument("scene", nargs="?", help="scene file (TOML)")
+    run.add_argument("--resume", metavar="RUN_FOLDER", help="continue runs/<name> from its last checkpoint")
+    run.add_argument("--ticks", type=_positive_int, help="ticks to run in all (default: the scene's sim.ticks, or what the resumed run asked for)")
     run.add_argument("--seed", type=_positive_int, help="random seed (default: the scene's sim.seed)")
     run.add_argument("--agents", type=_positive_int, help="override the population, keeping group proportions")
     run.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
     be.add_argument("--json", dest="json_path", help="write results as JSON here")
     be.add_argument("--no-cold-start", action="store_true", help="skip the cold-start measurement")
+
+    ex = sub.add_parser("export", help="write a run's tables as Parquet files")
+    ex.add_argument("run_folder", help="runs/<name>")
+    ex.add_argument("--parquet", required=True, metavar="DIR", help="folder for <table>.parquet files")
 
     scene = sub.add_parser("scene", help="check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -93,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "scene":
             return _cmd_scene(args)
+        if args.command == "export":
+            from tokenworld.sim.export import export_parquet
+
+            files = export_parquet(args.run_folder, args.parquet)
+            print(f"wrote {len(files)} tables to {args.parquet}: {', '.join(f.stem for f in files)}")
+            return 0
     except TokenWorldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -105,8 +116,15 @@ def main(argv: list[str] | None = None) -> int:
 def _cmd_run(args, argv) -> int:
     from tokenworld.scene import Scene
     from tokenworld.scene.population import with_agents
-    from tokenworld.sim.headless import run_headless
+    from tokenworld.sim.headless import resume_headless, run_headless
 
+    if args.resume:
+        if args.scene or args.agents is not None or args.seed is not None or args.name:
+            raise TokenWorldError("--resume continues a run as it was: give it with --ticks, --arch or --no-progress only.")
+        resume_headless(args.resume, ticks=args.ticks, arch=args.arch, progress=not args.no_progress)
+        return 0
+    if not args.scene:
+        raise TokenWorldError("give a scene file (tokenworld run scenes/village.toml) or --resume runs/<name>.")
     scene = Scene.load(args.scene)
     if args.agents is not None:
         scene = with_agents(scene, args.agents)

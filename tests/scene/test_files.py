@@ -67,7 +67,7 @@ rect = [50.0, 10.0, 80.0, 30.0]
 [[entities]]
 kind = "resource"
 pos = [20.0, 20.0]
-properties = { resource = "berries", stock = 10 }
+properties = { resource = "food", stock = 10 }
 
 [[groups]]
 name = "a"
@@ -76,7 +76,6 @@ archetype = "explorer"
 spawn_zone = "poly"
 traits = { openness = { mean = 0.8, std = 0.05 }, neuroticism = { mean = 0.2 } }
 flocking = { cohesion = 0.3, alignment = 0.2 }
-roam = false
 
 [[groups]]
 name = "b"

@@ -339,6 +339,54 @@ class Engine:
     def _row_of_np(self) -> np.ndarray:
         return self.row_of.to_numpy()[: self.n]
 
+    def read(self, name: str, ids: np.ndarray) -> np.ndarray:
+        """Rows of one per-agent array for the agents `ids` only (numpy, in the order of `ids`)."""
+        self._check_open()
+        arr = self.extra.get(name) if name in self.extra else getattr(self, name, None)
+        if arr is None or not hasattr(arr, "to_numpy"):
+            raise EngineError(f"the engine has no per-agent array {name!r}.")
+        ids = np.ascontiguousarray(ids, np.int32)
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.n):
+            raise EngineError(f"agent ids must be in [0, {self.n}), found [{ids.min()}, {ids.max()}].")
+        k = self._k
+        if hasattr(arr, "n"):  # vec2
+            out = np.zeros((len(ids), 2), np.float32)
+            if len(ids):
+                k.read_rows_v2(ids, self.row_of, arr, out)
+            return out
+        dtype = {"i32": np.int32, "f32": np.float32, "i64": np.int64, "u8": np.uint8}[str(arr.dtype)]
+        out = np.zeros((len(ids), *arr.shape[1:]), dtype)
+        if len(ids):
+            (k.read_rows_2d if len(arr.shape) == 2 else k.read_rows)(ids, self.row_of, arr, out)
+        return out
+
+    def change_flags(self, ids: np.ndarray, *, set_bits: int = 0, clear_bits: int = 0) -> None:
+        """Set, then clear, state flag bits (`HOLD`, ...) of the agents `ids`."""
+        self._check_open()
+        ids = np.ascontiguousarray(ids, np.int32)
+        if len(ids):
+            self._k.change_flags(ids, self.row_of, self.flags, int(set_bits), int(clear_bits))
+
+    def export_state(self) -> dict[str, np.ndarray]:
+        """Everything a step depends on, in id order, for checkpoints (see `restore_state`)."""
+        names = ("pos", "vel", "target", "heading", "max_speed", "flags", "group", *self.extra)
+        state = self.snapshot(names)
+        state["tick"] = np.array(self.tick, np.int64)
+        return state
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a state from `export_state`; the next step equals the one the original engine made."""
+        self._check_open()
+        self.set_state(state["pos"], state["max_speed"], state["group"], vel=state["vel"], heading=state["heading"])
+        for name, arr in (("target", self.target), ("flags", self.flags), *((k, v) for k, v in self.extra.items())):
+            if name not in state:
+                continue
+            rows = np.empty_like(state[name])
+            rows[self._row_of_np()] = state[name]  # id order -> engine row order
+            arr.from_numpy(np.ascontiguousarray(rows))
+        self.tick = int(state["tick"])
+        self._zones_now()
+
     def take_arrivals(self) -> np.ndarray:
         """Ids of agents that reached their target since the last call, ascending.
 

@@ -1,7 +1,7 @@
-"""What decides for the agents. For now: `Roaming`, agents walking between zones."""
+"""What decides for the agents: the rules brain (and, later, language-model minds)."""
 
 from __future__ import annotations
 
-from tokenworld.mind.roam import Roaming
+from tokenworld.mind.rules_brain import RulesBrain
 
-__all__ = ["Roaming"]
+__all__ = ["RulesBrain"]

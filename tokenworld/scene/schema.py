@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+ITEMS = ("food", "water", "wood", "stone", "tools")
+MINDS = ("rules", "random", "model")
+GAMES = ("none", "guess_average")
 ARCHETYPES = ("citizen", "farmer", "merchant", "craftsperson", "leader", "explorer")
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 ENTITY_KINDS = ("resource", "building", "item", "asset", "obstacle")
@@ -97,6 +100,39 @@ class MindOptions:
 
 
 @dataclass
+class EconomyOptions:
+    """Needs, gathering, regeneration and prices."""
+
+    hunger_rate: float = opt(1 / 600, doc="Hunger gained per second (0 is sated, 1 starving).", unit="1/s")
+    energy_rate: float = opt(1 / 900, doc="Energy lost per second standing (1 is rested, 0 exhausted).", unit="1/s")
+    walk_energy_factor: float = opt(2.0, doc="Walking multiplies the energy loss by this.")
+    eat_relief: float = opt(0.4, doc="Hunger removed by eating one food.")
+    rest_gain: float = opt(0.5, doc="Energy restored by one rest.")
+    gather_amount: float = opt(1.0, doc="Items one gather yields (twice as much with tools).")
+    regen_every: int = opt(10, doc="Ticks between regrowth of resource nodes and zone pools.")
+    price_memory: float = opt(0.1, doc="Weight of the newest trade in the market price (0-1).")
+
+
+@dataclass
+class StoreOptions:
+    """What the run store keeps."""
+
+    checkpoint_every: int = opt(100, doc="Ticks between full checkpoints a run can resume from (0 never).")
+    snapshot_every: int = opt(50, doc="Ticks between snapshots of every agent (position, needs, inventory; 0 never).")
+
+
+@dataclass
+class GameOptions:
+    """An optional game played by the agents (`kind = "guess_average"`)."""
+
+    kind: str = opt("none", doc="Which game.", choices=GAMES)
+    rounds: int = opt(10, doc="Rounds to play.")
+    max_value: float = opt(100.0, doc="Guesses lie in [0, max_value].")
+    factor: float = opt(2 / 3, doc="The target is this times the average guess (1 for the plain average).")
+    ticks_per_round: int = opt(10, doc="Ticks between rounds.")
+
+
+@dataclass
 class Zone:
     """A named region, given as a rectangle or a polygon (exactly one of them)."""
 
@@ -152,7 +188,8 @@ class AgentGroup:
     speed: tuple[float, float] = opt((1.0, 1.6), doc="Walking speed range; each agent draws uniformly from it.", unit="m/s")
     traits: dict[str, TraitDistribution] = opt(doc="Big Five traits: openness, conscientiousness, extraversion, agreeableness, neuroticism; missing ones use the default distribution.", factory=dict)
     flocking: Flocking = opt(doc="Flocking weights.", factory=Flocking)
-    roam: bool = opt(True, doc="Without a mind's order, agents walk between zones on their own.")
+    mind: str = opt("rules", doc="Who decides: the rules brain, random choices, or the language model (`model`).", choices=MINDS)
+    inventory: dict[str, float] = opt(doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict)
 
 
 @dataclass
@@ -173,6 +210,9 @@ class Scene:
     sim: SimOptions = opt(doc="Simulation clock and seed.", factory=SimOptions)
     engine: EngineOptions = opt(doc="Spatial engine settings.", factory=EngineOptions)
     mind: MindOptions = opt(doc="Decision settings.", factory=MindOptions)
+    economy: EconomyOptions = opt(doc="Needs, gathering and prices.", factory=EconomyOptions)
+    store: StoreOptions = opt(doc="Checkpoints and snapshots in the run store.", factory=StoreOptions)
+    game: GameOptions = opt(doc="An optional game (guess the average).", factory=GameOptions)
     zones: list[Zone] = opt(doc="Named regions (`[[zones]]`).", factory=list)
     entities: list[Entity] = opt(doc="Things in the world (`[[entities]]`).", factory=list)
     groups: list[AgentGroup] = opt(doc="Agent populations (`[[groups]]`).", factory=list)

@@ -7,7 +7,7 @@ import difflib
 import numpy as np
 
 from tokenworld.scene.geometry import polygon_area, polygon_self_intersects
-from tokenworld.scene.schema import TRAITS, AgentGroup, Scene, Zone
+from tokenworld.scene.schema import ITEMS, TRAITS, AgentGroup, Scene, Zone
 
 MAX_AGENTS = 50_000_000
 
@@ -29,6 +29,7 @@ def validate_scene(scene: Scene) -> list[str]:
     _check_sim(scene, p)
     _check_engine(scene, p)
     _check_mind(scene, p)
+    _check_economy(scene, p)
     names = set()
     for i, zone in enumerate(scene.zones):
         _check_zone(zone, f"zones[{i}]", (w, h), p)
@@ -42,6 +43,8 @@ def validate_scene(scene: Scene) -> list[str]:
             p(f"`{path}.pos`: [{x}, {y}] lies outside the world [0, {w}) x [0, {h}).")
         if e.radius <= 0:
             p(f"`{path}.radius`: must be positive, found {e.radius}.")
+        if e.kind == "resource":
+            _check_node(e.properties, f"{path}.properties", p)
     group_names = set()
     for i, g in enumerate(scene.groups):
         _check_group(g, f"groups[{i}]", scene, p)
@@ -120,9 +123,7 @@ def _check_zone(zone: Zone, path: str, size, p) -> None:
         p(f"`{path}.{key}`: zone {zone.name!r} reaches outside the world [0, {w}] x [0, {h}] (its bounds are [{x0}, {y0}, {x1}, {y1}]).")
     if zone.color is not None and not all(0 <= c <= 1 for c in zone.color):
         p(f"`{path}.color`: RGB values must be in [0, 1], found {list(zone.color)}.")
-    for key, amount in zone.resources.items():
-        if amount < 0:
-            p(f"`{path}.resources.{key}`: must be 0 or more, found {amount}.")
+    _check_items(zone.resources, f"{path}.resources", p)
 
 
 def _check_group(g: AgentGroup, path: str, scene: Scene, p) -> None:
@@ -158,7 +159,47 @@ def _check_group(g: AgentGroup, path: str, scene: Scene, p) -> None:
             p(f"`{path}.traits.{trait}.mean`: must be in [0, 1], found {dist.mean}.")
         if dist.std < 0:
             p(f"`{path}.traits.{trait}.std`: must be 0 or more, found {dist.std}.")
+    _check_items(g.inventory, f"{path}.inventory", p)
     f = g.flocking
     for name in ("cohesion", "alignment", "separation", "wander"):
         _positive(p, f"{path}.flocking.{name}", getattr(f, name), allow_zero=True)
     _positive(p, f"{path}.flocking.personal_space", f.personal_space)
+
+
+def _check_items(amounts: dict, path: str, p) -> None:
+    for key, amount in amounts.items():
+        if key not in ITEMS:
+            close = difflib.get_close_matches(key, ITEMS, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else f"; items are {', '.join(ITEMS)}."
+            p(f"Unrecognized item `{path}.{key}`{hint}")
+        elif amount < 0:
+            p(f"`{path}.{key}`: must be 0 or more, found {amount}.")
+
+
+def _check_node(props: dict, path: str, p) -> None:
+    """A resource entity names its item and stock: `{ resource = "wood", stock = 60, regen = 0.05 }`."""
+    item = props.get("resource")
+    if item not in ITEMS:
+        close = difflib.get_close_matches(str(item), ITEMS, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else f" Items are {', '.join(ITEMS)}."
+        p(f"`{path}.resource`: a resource entity needs one of the items, found {item!r}.{hint}")
+    for key in ("stock", "regen", "max_stock"):
+        value = props.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            p(f"`{path}.{key}`: must be a number, 0 or more, found {value!r}.")
+
+
+def _check_economy(scene: Scene, p) -> None:
+    e = scene.economy
+    for name in ("hunger_rate", "energy_rate", "walk_energy_factor", "eat_relief", "rest_gain", "gather_amount"):
+        _positive(p, f"economy.{name}", getattr(e, name), allow_zero=True)
+    _positive(p, "economy.regen_every", e.regen_every)
+    if not 0 <= e.price_memory <= 1:
+        p(f"`economy.price_memory`: must be in [0, 1], found {e.price_memory}.")
+    _positive(p, "store.checkpoint_every", scene.store.checkpoint_every, allow_zero=True)
+    _positive(p, "store.snapshot_every", scene.store.snapshot_every, allow_zero=True)
+    g = scene.game
+    _positive(p, "game.rounds", g.rounds)
+    _positive(p, "game.max_value", g.max_value)
+    _positive(p, "game.factor", g.factor)
+    _positive(p, "game.ticks_per_round", g.ticks_per_round)

@@ -1,4 +1,4 @@
-"""A headless run: simulate a scene, write a run folder, show a progress bar."""
+"""Headless runs: simulate a scene into a run folder with a progress bar, or continue one."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 import tokenworld
 from tokenworld.engine import arch as engine_arch
+from tokenworld.errors import RunError
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
 from tokenworld.sim.store import RunStore, default_run_name
@@ -28,18 +29,14 @@ def run_headless(
     command: list[str] | None = None,
 ) -> Path:
     """Run `scene` for `ticks` ticks and return the run folder it wrote."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
     ticks = scene.sim.ticks if ticks is None else ticks
-    t_start = time.perf_counter()
     sim = Simulation(scene, seed=seed, arch=arch, profile=True)
     engine_arch.init(arch, seed=sim.seed)  # a missing GPU fails here, before any folder is made
     store = RunStore.create(runs_dir, name or default_run_name(scene), scene)
     manifest = {
         "tokenworld_version": tokenworld.__version__,
         "scene": scene.name,
-        "scene_source": str(getattr(scene, "source", "")),
+        "scene_source": str(scene.source),
         "seed": sim.seed,
         "seed_given": sim.seed_was_given,
         "agents": scene.agent_count,
@@ -51,40 +48,83 @@ def run_headless(
         "platform": platform.platform(),
         "command": command or sys.argv,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "resumes": [],
     }
-    store.write_manifest(manifest)
-    steps_ms: list[float] = []
+    return _drive(sim, store, manifest, ticks, arch, progress)
+
+
+def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str | None = None, progress: bool = True) -> Path:
+    """Continue the run in `folder` from its last checkpoint, to `ticks` ticks in all (default: as first asked)."""
+    store = RunStore.reopen(folder)
     try:
+        manifest = store.manifest()
+        scene = Scene.load(Path(folder) / "scene.toml")
+        total = manifest.get("ticks_requested", scene.sim.ticks) if ticks is None else ticks
+        sim = Simulation(scene, seed=int(manifest["seed"]), arch=arch, profile=True)
+        engine_arch.init(arch, seed=sim.seed)
         sim.build()
+        found = store.last_checkpoint()
+        start = 0
+        if found is not None:
+            start, state, meta = found
+            sim.restore(state, meta)
+        if total < start:
+            raise RunError(f"{folder} has a checkpoint at tick {start}, beyond the {total} ticks asked for; pass a larger --ticks.")
+        store.truncate_after(start)
+    except BaseException:
+        store.close()
+        raise
+    manifest["ticks_requested"] = total
+    manifest["status"] = "running"
+    manifest.setdefault("resumes", []).append({"from_tick": start, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return _drive(sim, store, manifest, total, arch, progress)
+
+
+def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: str | None, progress: bool) -> Path:
+    """Build if needed, run to `total` ticks writing every tick, keep the manifest true."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    steps_ms: list[float] = []
+    opts = sim.scene.store
+    t_start = time.perf_counter()
+    t_run = t_start
+    try:
+        if not sim.built:
+            sim.build()
         manifest["arch"] = sim.arch
-        if engine_arch.requested_arch(arch) == "auto":
-            console.print(f"arch: auto chose {sim.arch}", style="dim")
         manifest["build_seconds"] = round(sim.build_seconds, 4)
         store.write_manifest(manifest)
+        if engine_arch.requested_arch(arch) == "auto":
+            console.print(f"arch: auto chose {sim.arch}", style="dim")
 
         def record(r) -> None:
-            store.write_tick(r.tick, sim.sim_time, r.metrics, r.step_ms, r.stage_ms)
+            ck = bool(opts.checkpoint_every) and r.tick % opts.checkpoint_every == 0
+            snap = bool(opts.snapshot_every) and r.tick % opts.snapshot_every == 0
+            store.write_tick(sim, r, checkpoint=ck, snapshot=snap)
             steps_ms.append(r.step_ms)
 
         t_run = time.perf_counter()
+        remaining = max(0, total - sim.tick)
         if progress:
-            _run_with_progress(sim, ticks, record, console)
+            _run_with_progress(sim, total, remaining, record, console)
         else:
-            sim.run(ticks, on_tick=record)
-        run_seconds = time.perf_counter() - t_run
+            sim.run(remaining, on_tick=record)
         manifest["status"] = "finished"
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
-        run_seconds = time.perf_counter() - t_run if "t_run" in locals() else 0.0
+        raise
+    except BaseException:
+        manifest["status"] = "failed"
         raise
     finally:
-        done = len(steps_ms)
-        manifest["ticks_done"] = done
+        run_seconds = time.perf_counter() - t_run
+        manifest["ticks_done"] = sim.tick
         manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        if done:
+        if steps_ms:
             manifest["timings"] = {
                 "run_seconds": round(run_seconds, 4),
-                "ticks_per_second": round(done / run_seconds, 3) if run_seconds > 0 else None,
+                "ticks_per_second": round(len(steps_ms) / run_seconds, 3) if run_seconds > 0 else None,
                 "step_ms_median": round(float(np.median(steps_ms)), 4),
                 "step_ms_p95": round(float(np.percentile(steps_ms, 95)), 4),
                 "total_seconds": round(time.perf_counter() - t_start, 4),
@@ -94,14 +134,13 @@ def run_headless(
         sim.close()
     t = manifest.get("timings", {})
     console.print(
-        f"[bold]{scene.name}[/]: {done} ticks, {scene.agent_count:,} agents on {manifest.get('arch')}, "
-        f"{t.get('ticks_per_second', 0)} ticks/s (median step {t.get('step_ms_median', 0)} ms). "
-        f"Run folder: {store.folder}"
+        f"[bold]{manifest['scene']}[/]: {manifest['ticks_done']} ticks, {manifest['agents']:,} agents on {manifest.get('arch')}, "
+        f"{t.get('ticks_per_second', 0)} ticks/s (median tick {t.get('step_ms_median', 0)} ms). Run folder: {store.folder}"
     )
     return store.folder
 
 
-def _run_with_progress(sim: Simulation, ticks: int, record, console) -> None:
+def _run_with_progress(sim: Simulation, total: int, remaining: int, record, console) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (
@@ -113,12 +152,12 @@ def _run_with_progress(sim: Simulation, ticks: int, record, console) -> None:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(sim.scene.name, total=ticks, rate=0.0, agents=sim.n_agents)
-        t0 = time.perf_counter()
+        task = bar.add_task(sim.scene.name, total=total, completed=sim.tick, rate=0.0, agents=sim.n_agents)
+        t0, first = time.perf_counter(), sim.tick
 
         def on_tick(r) -> None:
             record(r)
             elapsed = time.perf_counter() - t0
-            bar.update(task, advance=1, rate=r.tick / elapsed if elapsed > 0 else 0.0)
+            bar.update(task, advance=1, rate=(r.tick - first) / elapsed if elapsed > 0 else 0.0)
 
-        sim.run(ticks, on_tick=on_tick)
+        sim.run(remaining, on_tick=on_tick)

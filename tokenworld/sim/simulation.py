@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import warnings
@@ -11,17 +12,23 @@ from typing import Callable
 import numpy as np
 
 from tokenworld.errors import TokenWorldError
-from tokenworld.scene.schema import Scene
+from tokenworld.scene.schema import MINDS, Scene
+from tokenworld.world.actions import ACTION_INDEX
+from tokenworld.world.decisions import SOURCES, Decisions, Events
 
 
 @dataclass
 class TickResult:
-    """What one tick did: its number, its metrics and how long it took."""
+    """What one tick did: its number, metrics, decisions applied, events and timings."""
 
     tick: int
     metrics: dict | None
     step_ms: float
     stage_ms: dict = field(default_factory=dict)
+    decisions: Decisions | None = None
+    events: list[Events] = field(default_factory=list)
+    messages: list[tuple[int, int, int, str]] = field(default_factory=list)
+    game_round: object | None = None
 
 
 class Simulation:
@@ -56,17 +63,30 @@ class Simulation:
         self.tick = 0
         self.world = None
         self.build_seconds = 0.0
+        backend = scene.mind.backend
+        if backend != "rules" and any(g.mind == "model" for g in scene.groups):
+            raise TokenWorldError(
+                f"scene {scene.name!r} asks for model-driven agents with `mind.backend = {backend!r}`, "
+                "which this version cannot run; use `mind.backend = \"rules\"`."
+            )
 
     # ------------------------------------------------------------------ life
 
     def build(self) -> "Simulation":
         """Spawn the agents and start the engine (compiles kernels the first time)."""
-        from tokenworld.mind import Roaming
+        from tokenworld.mind.rules_brain import RulesBrain
         from tokenworld.world import World
+        from tokenworld.world.game import GuessAverage
 
         t0 = time.perf_counter()
         self.world = World(self.scene, seed=self.seed, arch=self.requested_arch, profile=self.profile)
-        self.roaming = Roaming(self.scene, self.world.agents.roams, np.random.default_rng([self.seed, 2]))
+        self.brain = RulesBrain(self.world, np.random.default_rng([self.seed, 2]))
+        self.game_rng = np.random.default_rng([self.seed, 3])
+        if self.scene.game.kind == "guess_average":
+            self.world.game = GuessAverage(self.scene.game, self.world.n_agents)
+        group_mind = np.array([MINDS.index(g.mind) for g in self.scene.groups] or [0], np.int8)
+        self.random_minded = group_mind[self.world.agents.group] == MINDS.index("random")
+        self.pending = Decisions.empty(0)
         self.build_seconds = time.perf_counter() - t0
         return self
 
@@ -96,24 +116,81 @@ class Simulation:
     # ------------------------------------------------------------------ step
 
     def step(self) -> TickResult:
-        """Advance one tick: move everyone, then hand out new destinations."""
+        """Advance one tick (the numbered steps are the order that makes runs reproducible)."""
         self._require_built()
+        w, dt = self.world, self.scene.sim.dt
         t0 = time.perf_counter()
         # 1. The engine: hash, perception, steering and motion, zones.
-        timings = self.world.engine.step(self.scene.sim.dt)
+        timings = w.engine.step(dt)
         self.tick += 1
-        # 2. Minds: agents that are due get new orders (applied next tick).
-        self.roaming.update(self.world.engine, self.tick)
-        # 3. Metrics for readers (every `metrics_every` ticks).
-        metrics = self.world.engine.metrics() if self.tick % self.scene.sim.metrics_every == 0 else None
+        tick = self.tick
+        # 2. World bookkeeping: arrivals, needs, regrowth, actions that finished.
+        w.advance(tick, dt)
+        # 3. The decisions made last tick take effect now, in agent-id order.
+        applied = self.pending
+        events = [w.apply(applied, tick)] if len(applied) else []
+        messages = list(w.inbox)
+        # 4. A game round, if one is due: everyone guesses, the moderator scores.
+        game_round = None
+        if w.game is not None and w.game.due(tick):
+            guesses = self._game_decisions()
+            w.game.open_round(tick)
+            events.append(w.apply(guesses, tick))
+            game_round = w.game.close_round(tick)
+            applied = Decisions.concat([applied, guesses])
+        # 5. Who decides now; their decisions wait for the next tick boundary.
+        self.pending = self._decide(tick)
+        # 6. Metrics for readers (every `metrics_every` ticks).
+        metrics = self._metrics(events) if tick % self.scene.sim.metrics_every == 0 else None
         step_ms = (time.perf_counter() - t0) * 1000.0
-        stages = {
-            "hash_ms": timings.hash_ms,
-            "perception_ms": timings.perception_ms,
-            "motion_ms": timings.motion_ms,
-            "zones_ms": timings.zones_ms,
-        }
-        return TickResult(self.tick, metrics, step_ms, stages)
+        stages = {"hash_ms": timings.hash_ms, "perception_ms": timings.perception_ms, "motion_ms": timings.motion_ms, "zones_ms": timings.zones_ms}
+        return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round)
+
+    def _decide(self, tick: int) -> Decisions:
+        """Idle agents whose turn it is (staggered by id over `decide_every` ticks) decide."""
+        w = self.world
+        if w.game is not None:  # players of a game only play it
+            return Decisions.empty(0)
+        every = self.scene.mind.decide_every
+        ids = np.arange(w.n_agents)
+        due = np.flatnonzero(w.idle(tick) & ((ids + tick) % every == 0))
+        return self.brain.decide(due, random_choice=self.random_minded[due])
+
+    def _game_decisions(self) -> Decisions:
+        from tokenworld.mind.guessing import random_guesses, rules_guesses
+
+        w, opts = self.world, self.scene.game
+        n = w.n_agents
+        d = Decisions.empty(n)
+        d.agent[:] = np.arange(n)
+        d.action[:] = ACTION_INDEX["guess"]
+        last = w.game.history[-1].target if w.game.history else None
+        rnd = self.random_minded
+        d.amount[~rnd] = rules_guesses(self.game_rng, w.agents.traits[~rnd], last, opts)
+        d.amount[rnd] = random_guesses(self.game_rng, int(rnd.sum()), opts)
+        d.source[:] = np.where(rnd, SOURCES.index("random"), SOURCES.index("rules"))
+        return d
+
+    def _metrics(self, events: list[Events]) -> dict:
+        w = self.world
+        m = w.engine.metrics()
+        eco = w.economy
+        acts = np.concatenate([e.action for e in events]) if events else np.zeros(0, np.int16)
+        reasons = np.concatenate([e.reason for e in events]) if events else np.zeros(0, np.int8)
+        done = reasons == 0
+        m.update(
+            mean_hunger=round(float(eco.hunger.mean()), 6) if w.n_agents else 0.0,
+            mean_energy=round(float(eco.energy.mean()), 6) if w.n_agents else 0.0,
+            decisions=int(len(acts)),
+            refused=int((~done).sum()),
+            trades=int(((acts == ACTION_INDEX["trade"]) & done).sum()),
+            talks=int(((acts == ACTION_INDEX["talk"]) & done).sum()),
+            ties=w.social.edges,
+            mean_degree=round(2 * w.social.edges / max(w.n_agents, 1), 6),
+            item_totals=[round(float(v), 4) for v in eco.totals()],
+            prices=eco.prices(),
+        )
+        return m
 
     def run(self, ticks: int, *, on_tick: Callable[[TickResult], None] | None = None) -> TickResult | None:
         """Advance `ticks` ticks, calling `on_tick` after each; returns the last tick's result."""
@@ -131,6 +208,41 @@ class Simulation:
         """Numpy copies of agent state for readers (positions, velocities, zones, ...)."""
         self._require_built()
         return self.world.engine.snapshot()
+
+    # ------------------------------------------------------------ checkpoints
+
+    def checkpoint(self) -> tuple[dict[str, np.ndarray], str]:
+        """Arrays and JSON that `restore` turns back into exactly this simulation state."""
+        self._require_built()
+        state = self.world.state()
+        for name, value in vars(self.pending).items():
+            state[f"pending_{name}"] = value.astype(str) if name == "text" else value
+        if self.world.game is not None:
+            state.update(self.world.game.state())
+        meta = {
+            "tick": self.tick,
+            "rng": {
+                "world": self.world.rng.bit_generator.state,
+                "brain": self.brain.rng.bit_generator.state,
+                "game": self.game_rng.bit_generator.state,
+            },
+        }
+        return state, json.dumps(meta)
+
+    def restore(self, state: dict[str, np.ndarray], meta_json: str) -> None:
+        """Continue from a `checkpoint()`; the run goes on as the original would have."""
+        self._require_built()
+        meta = json.loads(meta_json)
+        self.world.restore(state)
+        pending = {k[len("pending_"):]: state[k] for k in state if k.startswith("pending_")}
+        pending["text"] = np.asarray(pending["text"], dtype=object)
+        self.pending = Decisions(**pending)
+        if self.world.game is not None:
+            self.world.game.restore(state)
+        self.world.rng.bit_generator.state = meta["rng"]["world"]
+        self.brain.rng.bit_generator.state = meta["rng"]["brain"]
+        self.game_rng.bit_generator.state = meta["rng"]["game"]
+        self.tick = int(meta["tick"])
 
     def close(self) -> None:
         """Release the engine."""

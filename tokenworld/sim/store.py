@@ -1,18 +1,28 @@
 """The run folder: a copy of the scene, a manifest, and the run store (SQLite).
 
-``runs/<name>/`` holds:
+``runs/<name>/`` holds ``scene.toml`` (the scene as run, self-contained),
+``manifest.json`` (version, seed, arch, timings, status) and ``run.sqlite``:
+SQLite in WAL mode, written one transaction per tick, so a run killed at any
+moment keeps every tick it committed. Tables:
 
-- ``scene.toml``: the scene as run, self-contained (``extends`` resolved);
-- ``manifest.json``: version, seed, arch, agents, timings, command;
-- ``run.sqlite``: SQLite in WAL mode, one transaction per tick. Tables:
-  ``ticks`` (tick, sim_time, moving, mean_speed, arrived, mean_neighbours,
-  outside_zones), ``zone_counts`` (tick, zone, agents), ``zones`` (zone, name,
-  kind) and ``timings`` (tick and wall milliseconds per stage; the only table
-  that differs between two runs of the same seed).
+- ``ticks``: population metrics per tick (movement, needs, decisions, trades,
+  talks, ties); ``zone_counts`` (tick, zone, agents); ``items`` (tick, item,
+  total in the world, price); ``zones`` (zone, name, kind);
+- ``decisions``: every decision applied (agent, tick, action, arguments,
+  source, prompt hash, tokens in/out, latency);
+- ``events``: what each decision did (done, or refused with the reason), and
+  game rounds; ``messages``: everything said (tick, speaker, listener, text);
+- ``snapshots``: every agent's position, zone, needs and inventory, every
+  ``store.snapshot_every`` ticks; ``social``: tie-graph summaries at the same ticks;
+- ``checkpoints``: the full engine and world state (compressed numpy arrays
+  plus random generator states), every ``store.checkpoint_every`` ticks;
+- ``rounds``: guess-the-average results; ``timings``: wall time per tick and
+  stage (the only table that differs between two runs of the same seed).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -21,22 +31,46 @@ import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
+
 from tokenworld.errors import RunError
-from tokenworld.scene.schema import Scene
+from tokenworld.scene.schema import ITEMS, Scene
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS zones (zone INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ticks (
     tick INTEGER PRIMARY KEY, sim_time REAL NOT NULL, moving INTEGER NOT NULL, mean_speed REAL NOT NULL,
-    arrived INTEGER NOT NULL, mean_neighbours REAL NOT NULL, outside_zones INTEGER NOT NULL
+    arrived INTEGER NOT NULL, mean_neighbours REAL NOT NULL, outside_zones INTEGER NOT NULL,
+    mean_hunger REAL, mean_energy REAL, decisions INTEGER, refused INTEGER, trades INTEGER, talks INTEGER,
+    ties INTEGER, mean_degree REAL
 );
-CREATE TABLE IF NOT EXISTS zone_counts (
-    tick INTEGER NOT NULL, zone INTEGER NOT NULL, agents INTEGER NOT NULL, PRIMARY KEY (tick, zone)
+CREATE TABLE IF NOT EXISTS zone_counts (tick INTEGER NOT NULL, zone INTEGER NOT NULL, agents INTEGER NOT NULL, PRIMARY KEY (tick, zone));
+CREATE TABLE IF NOT EXISTS items (tick INTEGER NOT NULL, item TEXT NOT NULL, total REAL NOT NULL, price REAL NOT NULL, PRIMARY KEY (tick, item));
+CREATE TABLE IF NOT EXISTS decisions (
+    tick INTEGER NOT NULL, agent INTEGER NOT NULL, action TEXT NOT NULL, target_kind TEXT, target INTEGER,
+    item INTEGER, amount REAL, item2 INTEGER, amount2 REAL, text TEXT, source TEXT NOT NULL,
+    prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, latency_ms REAL
 );
-CREATE TABLE IF NOT EXISTS timings (
-    tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL
+CREATE INDEX IF NOT EXISTS decisions_tick ON decisions (tick);
+CREATE TABLE IF NOT EXISTS events (
+    tick INTEGER NOT NULL, agent INTEGER NOT NULL, kind TEXT NOT NULL, ok INTEGER NOT NULL, reason TEXT NOT NULL,
+    zone INTEGER, other INTEGER, item INTEGER, amount REAL, text TEXT
 );
+CREATE INDEX IF NOT EXISTS events_tick ON events (tick);
+CREATE TABLE IF NOT EXISTS messages (tick INTEGER NOT NULL, speaker INTEGER NOT NULL, listener INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    tick INTEGER NOT NULL, agent INTEGER NOT NULL, x REAL, y REAL, zone INTEGER, hunger REAL, energy REAL,
+    inventory TEXT, PRIMARY KEY (tick, agent)
+);
+CREATE TABLE IF NOT EXISTS social (tick INTEGER PRIMARY KEY, edges INTEGER, mean_degree REAL, clustering REAL, communities INTEGER);
+CREATE TABLE IF NOT EXISTS rounds (
+    round INTEGER PRIMARY KEY, tick INTEGER NOT NULL, guesses INTEGER, average REAL, target REAL,
+    winner INTEGER, winners INTEGER, winning_guess REAL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state BLOB NOT NULL, meta TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS timings (tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL);
 """
+TICK_TABLES = ("ticks", "zone_counts", "items", "decisions", "events", "messages", "snapshots", "social", "rounds", "checkpoints", "timings")
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -48,11 +82,17 @@ def default_run_name(scene: Scene) -> str:
     return f"{base}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-class RunStore:
-    """Creates a run folder and writes a run into it.
+def _check_space(folder: Path) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise RunError(f"only {free // (1024 * 1024)} MiB free under {folder}; a run needs at least {MIN_FREE_BYTES // (1024 * 1024)} MiB.")
 
-    All checks (name, existing folder, writable parent, free space) happen in
-    `create`, before the run starts, so a failure never leaves a half-made store.
+
+class RunStore:
+    """Creates (or reopens) a run folder and writes a run into it.
+
+    All checks (name, existing folder, writable parent, free space) happen
+    before the run starts, so a failure never leaves a half-made store.
     """
 
     def __init__(self, folder: Path, conn: sqlite3.Connection):
@@ -67,23 +107,18 @@ class RunStore:
         runs_dir = Path(runs_dir)
         folder = runs_dir / name
         if folder.exists():
-            raise RunError(f"run folder {folder} exists already; pick another --name or remove it.")
+            raise RunError(f"run folder {folder} exists already; pick another --name, remove it, or continue it with --resume {folder}.")
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunError(f"cannot create the runs folder {runs_dir}: {exc.strerror}. Pass --runs-dir to a writable place.") from None
         if not os.access(runs_dir, os.W_OK):
             raise RunError(f"the runs folder {runs_dir} is not writable; pass --runs-dir to a writable place.")
-        free = shutil.disk_usage(runs_dir).free
-        if free < MIN_FREE_BYTES:
-            raise RunError(f"only {free // (1024 * 1024)} MiB free under {runs_dir}; a run needs at least {MIN_FREE_BYTES // (1024 * 1024)} MiB.")
+        _check_space(runs_dir)
         try:
             folder.mkdir()
             scene.save(folder / "scene.toml")
-            conn = sqlite3.connect(folder / "run.sqlite")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(SCHEMA)
+            conn = _connect(folder / "run.sqlite")
             with conn:
                 conn.executemany("INSERT INTO zones VALUES (?, ?, ?)", [(i, z.name, z.kind) for i, z in enumerate(scene.zones)])
         except (OSError, sqlite3.Error) as exc:
@@ -91,25 +126,86 @@ class RunStore:
             raise RunError(f"cannot write the run folder {folder}: {exc}.") from None
         return cls(folder, conn)
 
-    def write_tick(self, tick: int, sim_time: float, metrics: dict | None, step_ms: float, stage_ms: dict) -> None:
-        """Record one tick in one transaction."""
+    @classmethod
+    def reopen(cls, folder: str | Path) -> "RunStore":
+        """Open an existing run folder to continue it."""
+        folder = Path(folder)
+        db = folder / "run.sqlite"
+        if not db.is_file() or not (folder / "manifest.json").is_file() or not (folder / "scene.toml").is_file():
+            raise RunError(f"{folder} is not a run folder (it needs run.sqlite, manifest.json and scene.toml).")
+        if not os.access(folder, os.W_OK) or not os.access(db, os.W_OK):
+            raise RunError(f"{folder} is not writable; a resumed run writes into it.")
+        _check_space(folder)
+        try:
+            return cls(folder, _connect(db))
+        except sqlite3.Error as exc:
+            raise RunError(f"cannot open {db}: {exc}.") from None
+
+    # ------------------------------------------------------------ reading
+
+    def manifest(self) -> dict:
+        try:
+            return json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"cannot read {self.folder / 'manifest.json'}: {exc}.") from None
+
+    def last_checkpoint(self) -> tuple[int, dict[str, np.ndarray], str] | None:
+        """The newest checkpoint (tick, arrays, meta JSON), or None."""
+        row = self.conn.execute("SELECT tick, state, meta FROM checkpoints ORDER BY tick DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        with np.load(io.BytesIO(row[1]), allow_pickle=False) as npz:
+            return row[0], {k: npz[k] for k in npz.files}, row[2]
+
+    def truncate_after(self, tick: int) -> None:
+        """Forget every row written after `tick` (they will be written again, identically)."""
+        with self.conn:
+            for table in TICK_TABLES:
+                self.conn.execute(f"DELETE FROM {table} WHERE tick > ?", (tick,))  # noqa: S608 (fixed names)
+
+    # ------------------------------------------------------------ writing
+
+    def write_tick(self, sim, result, *, checkpoint: bool = False, snapshot: bool = False) -> None:
+        """Record one tick in one transaction (metrics, decisions, events, messages, ...)."""
+        from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows
+
+        tick, metrics = result.tick, result.metrics
         try:
             with self.conn:
+                c = self.conn
                 if metrics is not None:
-                    self.conn.execute(
-                        "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (tick, sim_time, metrics["moving"], metrics["mean_speed"], metrics["arrived"],
-                         metrics["mean_neighbours"], metrics["outside_zones"]),
+                    c.execute(
+                        "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (tick, sim.sim_time, metrics["moving"], metrics["mean_speed"], metrics["arrived"],
+                         metrics["mean_neighbours"], metrics["outside_zones"], metrics["mean_hunger"],
+                         metrics["mean_energy"], metrics["decisions"], metrics["refused"], metrics["trades"],
+                         metrics["talks"], metrics["ties"], metrics["mean_degree"]),
                     )  # fmt: skip
-                    self.conn.executemany(
-                        "INSERT INTO zone_counts VALUES (?, ?, ?)",
-                        [(tick, z, c) for z, c in enumerate(metrics["zone_counts"])],
-                    )
-                self.conn.execute(
-                    "INSERT INTO timings VALUES (?, ?, ?, ?, ?, ?)",
-                    (tick, step_ms, stage_ms.get("hash_ms"), stage_ms.get("perception_ms"),
-                     stage_ms.get("motion_ms"), stage_ms.get("zones_ms")),
-                )  # fmt: skip
+                    c.executemany("INSERT INTO zone_counts VALUES (?, ?, ?)", [(tick, z, n) for z, n in enumerate(metrics["zone_counts"])])
+                    prices = metrics["prices"]
+                    c.executemany("INSERT INTO items VALUES (?, ?, ?, ?)", [(tick, it, tot, prices[it]) for it, tot in zip(ITEMS, metrics["item_totals"])])
+                if result.decisions is not None and len(result.decisions):
+                    c.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, 0)", decision_rows(tick, result.decisions))
+                for ev in result.events:
+                    c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", event_rows(ev))
+                if result.messages:
+                    c.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", result.messages)
+                r = result.game_round
+                if r is not None:
+                    c.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              (r.round, r.tick, r.guesses, r.average, r.target, r.winner, r.winners, r.winning_guess))  # fmt: skip
+                if snapshot:
+                    c.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot_rows(sim))
+                    s = sim.world.social.summary(seed=sim.seed)
+                    c.execute("INSERT INTO social VALUES (?, ?, ?, ?, ?)", (tick, s["edges"], s["mean_degree"], s["clustering"], s["communities"]))
+                if checkpoint:
+                    state, meta = sim.checkpoint()
+                    buf = io.BytesIO()
+                    np.savez_compressed(buf, **state)
+                    c.execute("INSERT INTO checkpoints VALUES (?, ?, ?)", (tick, buf.getvalue(), meta))
+                s = result.stage_ms
+                c.execute("INSERT INTO timings VALUES (?, ?, ?, ?, ?, ?)",
+                          (tick, result.step_ms, s.get("hash_ms"), s.get("perception_ms"), s.get("motion_ms"), s.get("zones_ms")))  # fmt: skip
         except sqlite3.Error as exc:
             raise RunError(f"cannot write tick {tick} to {self.folder / 'run.sqlite'}: {exc}. Ticks before it are kept.") from None
 
@@ -122,3 +218,11 @@ class RunStore:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(SCHEMA)
+    return conn

@@ -18,7 +18,6 @@ class AgentTable:
     archetype: np.ndarray  # int8, index into ARCHETYPES
     traits: np.ndarray  # float32 (n, 5), columns in TRAITS order, each in [0, 1]
     max_speed: np.ndarray  # float32, m/s
-    roams: np.ndarray  # bool, walks between zones on its own
     spawn: np.ndarray  # float32 (n, 2), starting position
 
     @property
@@ -28,7 +27,7 @@ class AgentTable:
 
 def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
     """Draw every agent's start position, speed and traits from the scene's groups."""
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "archetype", "traits", "max_speed", "roams", "spawn")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "archetype", "traits", "max_speed", "spawn")}
     for g_index, g in enumerate(scene.groups):
         n = g.count
         if g.spawn_zone is not None:
@@ -43,7 +42,6 @@ def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
         parts["archetype"].append(np.full(n, ARCHETYPES.index(g.archetype), np.int8))
         parts["traits"].append(traits)
         parts["max_speed"].append(rng.uniform(g.speed[0], g.speed[1], n).astype(np.float32))
-        parts["roams"].append(np.full(n, g.roam, bool))
         parts["spawn"].append(pts.astype(np.float32))
     empty = {"traits": (0, len(TRAITS)), "spawn": (0, 2)}
     cols = {
@@ -54,6 +52,5 @@ def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
         archetype=cols["archetype"].astype(np.int8),
         traits=cols["traits"].astype(np.float32),
         max_speed=cols["max_speed"].astype(np.float32),
-        roams=cols["roams"].astype(bool),
         spawn=cols["spawn"].astype(np.float32),
     )

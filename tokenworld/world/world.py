@@ -1,13 +1,17 @@
-"""World state on top of the engine: the agent table, zones and entities."""
+"""World state on top of the engine: agents, economy, social ties, entities."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tokenworld.engine import Engine
-from tokenworld.engine.kernels import GROUP_COLUMNS
+from tokenworld.engine.kernels import GROUP_COLUMNS, HOLD
 from tokenworld.scene.schema import Scene
 from tokenworld.world.agents import AgentTable, spawn_agents
+from tokenworld.world.decisions import Decisions, Events
+from tokenworld.world.economy import Economy
+from tokenworld.world.items import Recipe
+from tokenworld.world.social import SocialGraph
 from tokenworld.world.terrain import heights
 
 
@@ -24,9 +28,13 @@ def group_params(scene: Scene) -> np.ndarray:
 class World:
     """Everything that exists in a running scene.
 
+    Per-agent state lives in arrays indexed by agent id: the agent table
+    (traits, archetype), the economy (needs, inventories), `busy_until`,
+    `walking`, and the last action and refusal reason fed back to minds.
+
     Args:
         scene: a validated scene.
-        seed: seed for spawning (positions, speeds, traits).
+        seed: seed for spawning and for the world's own random choices.
         arch: Taichi arch for the engine.
         profile: time the engine's stages.
     """
@@ -35,25 +43,115 @@ class World:
         self.scene = scene
         self.rng = np.random.default_rng([seed, 1])
         self.agents: AgentTable = spawn_agents(scene, self.rng)
-        self.engine = Engine(
-            self.agents.n, scene.world.size, scene.engine, group_params(scene), seed=seed, arch=arch, profile=profile
-        )
+        n = self.agents.n
+        self.engine = Engine(n, scene.world.size, scene.engine, group_params(scene), seed=seed, arch=arch, profile=profile)
         self.engine.set_zones(scene.zones)
         ents = scene.entities
-        self.engine.set_entities(
-            np.array([e.pos for e in ents], np.float32).reshape(-1, 2),
-            np.array([e.radius for e in ents], np.float32),
-            np.array([e.solid for e in ents], bool),
-        )
+        self.entity_pos = np.array([e.pos for e in ents], np.float32).reshape(-1, 2)
+        self.entity_radius = np.array([e.radius for e in ents], np.float32)
+        self.entity_solid = np.array([e.solid for e in ents], bool)
+        self.entity_kind = [e.kind for e in ents]
+        self.entity_name = [e.name for e in ents]
+        self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
         self.engine.set_state(self.agents.spawn, self.agents.max_speed, self.agents.group)
+        self.economy = Economy(scene, self.agents, self.rng)
+        self.social = SocialGraph(n)
+        self.busy_until = np.zeros(n, np.int64)
+        self.walking = np.zeros(n, bool)
+        self.last_action = np.zeros(n, np.int16)
+        self.last_reason = np.zeros(n, np.int8)
+        self.inbox: list[tuple[int, int, int, str]] = []  # (tick, speaker, listener, text) heard this tick
+        self.game = None  # set by the simulation when the scene plays a game
 
     @property
     def n_agents(self) -> int:
         return self.agents.n
 
+    # -------------------------------------------------------------- tick
+
+    def advance(self, tick: int, dt: float) -> None:
+        """Bookkeeping after the engine moved everyone: arrivals, needs, regrowth, finished actions."""
+        arrived = self.engine.take_arrivals()
+        self.walking[arrived] = False
+        self.economy.update_needs(dt, self.walking)
+        every = self.scene.economy.regen_every
+        if tick % every == 0:
+            self.economy.regenerate(every * dt)
+        done = np.flatnonzero((self.busy_until == tick) & (tick > 0))
+        self.engine.change_flags(done.astype(np.int32), clear_bits=HOLD)
+        self.inbox = []
+
+    def idle(self, tick: int) -> np.ndarray:
+        """Mask of agents neither busy with an action nor walking."""
+        return (self.busy_until <= tick) & ~self.walking
+
+    def apply(self, decisions: Decisions, tick: int) -> Events:
+        """Apply decisions at a tick boundary (see `tokenworld.world.rules`)."""
+        from tokenworld.world.rules import apply_decisions
+
+        return apply_decisions(self, decisions, tick)
+
+    def set_busy(self, agents: np.ndarray, until: np.ndarray) -> None:
+        """Keep `agents` busy (standing still) until the given ticks."""
+        if len(agents):
+            self.busy_until[agents] = until
+            self.engine.change_flags(agents.astype(np.int32), set_bits=HOLD)
+            self.walking[agents] = False
+
+    def hear(self, speakers: np.ndarray, listeners: np.ndarray, texts: np.ndarray, tick: int) -> None:
+        """Deliver what was said; minds read `inbox`, the recorder writes it to the message log."""
+        self.inbox.extend(zip([tick] * len(texts), speakers.tolist(), listeners.tolist(), texts.tolist()))
+
+    def add_structures(self, recipe: Recipe, pos: np.ndarray, builders: np.ndarray, tick: int) -> np.ndarray:
+        """New entities built from `recipe` at `pos` (one per builder); returns their ids."""
+        first = len(self.entity_pos)
+        k = len(pos)
+        w, h = self.scene.world.size
+        pos = np.clip(pos, 0, np.nextafter(np.float32([w, h]), np.float32(0)))
+        self.entity_pos = np.concatenate([self.entity_pos, pos.astype(np.float32)])
+        self.entity_radius = np.concatenate([self.entity_radius, np.full(k, recipe.radius, np.float32)])
+        self.entity_solid = np.concatenate([self.entity_solid, np.zeros(k, bool)])  # builders stand on it
+        self.entity_kind += [recipe.builds] * k
+        self.entity_name += [f"{recipe.name} of agent {b}" for b in builders.tolist()]
+        self.economy.node_of_entity = np.concatenate([self.economy.node_of_entity, np.full(k, -1, np.int32)])
+        self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
+        return np.arange(first, first + k, dtype=np.int32)
+
     def ground_height(self, xy: np.ndarray) -> np.ndarray:
         """Terrain height at ground-plane points, for placing things in 3D."""
         return heights(self.scene.world.terrain, xy)
+
+    # -------------------------------------------------------- checkpoints
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every array a continued run depends on (engine included), for a checkpoint."""
+        eco = self.economy
+        out = {f"engine_{k}": v for k, v in self.engine.export_state().items()}
+        out.update(
+            inventory=eco.inventory, hunger=eco.hunger, energy=eco.energy, node_stock=eco.node_stock,
+            pool=eco.pool, log_price=eco.log_price, busy_until=self.busy_until, walking=self.walking,
+            last_action=self.last_action, last_reason=self.last_reason, entity_pos=self.entity_pos,
+            entity_radius=self.entity_radius, entity_solid=self.entity_solid,
+            entity_kind=np.array(self.entity_kind, dtype=str), entity_name=np.array(self.entity_name, dtype=str),
+            node_of_entity=eco.node_of_entity,
+            **{f"ledger_{k}": v for k, v in eco.ledger.items()}, **self.social.state(),
+        )  # fmt: skip
+        return out
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a `state()`; continuing then equals the run that wrote it."""
+        eco = self.economy
+        for name in ("inventory", "hunger", "energy", "node_stock", "pool", "log_price", "node_of_entity"):
+            setattr(eco, name, np.array(state[name]))
+        for name in ("busy_until", "walking", "last_action", "last_reason", "entity_pos", "entity_radius", "entity_solid"):
+            setattr(self, name, np.array(state[name]))
+        self.entity_kind = [str(k) for k in state["entity_kind"]]
+        self.entity_name = [str(k) for k in state["entity_name"]]
+        for k in eco.ledger:
+            eco.ledger[k] = np.array(state[f"ledger_{k}"])
+        self.social.restore(state)
+        self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
+        self.engine.restore_state({k[len("engine_"):]: v for k, v in state.items() if k.startswith("engine_")})
 
     def close(self) -> None:
         """Release the engine."""

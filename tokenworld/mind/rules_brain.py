@@ -1,0 +1,192 @@
+"""The rules brain: a utility policy over every deciding agent at once.
+
+For each agent it scores a handful of intents (eat, forage, rest, gather wood
+or stone, craft, build, talk, trade, explore, idle) from its needs, inventory,
+traits, archetype and surroundings, adds seeded noise, takes the best feasible
+one and turns it into an action of the world's table: do it here if it can be
+done here, otherwise walk to where it can. Numpy throughout: the only Python
+loops run over intents, items and zones, never over agents.
+
+Personality shows: extraverts talk, conscientious agents gather, open ones
+explore and build, agreeable ones trade, neurotic ones idle more; archetypes
+weight the same intents (merchants trade, craftspeople craft, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tokenworld.scene.schema import ARCHETYPES
+from tokenworld.world.actions import ACTION_INDEX as A
+from tokenworld.world.decisions import SOURCES, TARGET_KINDS, Decisions
+from tokenworld.world.items import BUILD_INDEX, CRAFT_INDEX, ITEM_INDEX, RECIPES
+
+INTENTS = ("eat", "forage", "rest", "wood", "stone", "craft", "build", "talk", "trade", "explore", "idle")
+I = {name: i for i, name in enumerate(INTENTS)}  # noqa: E741
+O, C, E, AG, N = range(5)  # trait columns: openness, conscientiousness, extraversion, agreeableness, neuroticism
+FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
+
+# Archetype weights for: wood, stone, craft, build, trade, explore, forage.
+_W = {
+    "citizen": (1.0, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0),
+    "farmer": (0.6, 0.3, 0.3, 0.5, 0.8, 0.4, 1.8),
+    "merchant": (0.3, 0.3, 0.3, 0.3, 2.2, 0.8, 0.8),
+    "craftsperson": (1.5, 1.5, 2.2, 1.0, 0.8, 0.4, 0.8),
+    "leader": (0.5, 0.5, 0.5, 2.0, 1.2, 0.8, 0.8),
+    "explorer": (0.8, 0.8, 0.5, 0.5, 0.6, 2.5, 1.0),
+}
+ARCH_W = np.array([_W[a] for a in ARCHETYPES], np.float32)
+
+PHRASES = (
+    "Good day to you!", "The harvest looks fine this year.", "Do you need any wood?",
+    "Meet me at the market later.", "Have you seen the well lately?", "We should build more huts.",
+    "I could use some stone.", "Fair trades make good neighbours.", "The forest is quiet today.",
+    "How is your family?",
+)  # fmt: skip
+PHRASE_ARRAY = np.array(PHRASES, dtype=object)
+NOISE = 0.15
+HUT = RECIPES["hut"]
+
+
+class RulesBrain:
+    """Decides for many agents at once from their situation.
+
+    Args:
+        world: the `World` it decides in (read only, except its own random generator).
+        rng: the brain's random generator (seeded by the simulation).
+    """
+
+    def __init__(self, world, rng: np.random.Generator):
+        self.world = world
+        self.rng = rng
+        zones = world.scene.zones
+        from tokenworld.scene.geometry import zone_polygon
+
+        self.zone_centre = np.array([zone_polygon(z).mean(axis=0) for z in zones], np.float32).reshape(-1, 2)
+
+    def decide(self, agents: np.ndarray, *, random_choice: np.ndarray | None = None) -> Decisions:
+        """One decision per agent in `agents` (ascending ids).
+
+        Agents flagged in `random_choice` pick uniformly among their feasible
+        intents instead of the best one (the `random` mind).
+        """
+        w = self.world
+        agents = np.asarray(agents, np.int32)
+        m = len(agents)
+        d = Decisions.empty(m)
+        d.agent[:] = agents
+        if m == 0:
+            return d
+        eco = w.economy
+        inv = eco.inventory[agents]
+        hunger, energy = eco.hunger[agents], eco.energy[agents]
+        traits = w.agents.traits[agents]
+        arch = ARCH_W[w.agents.archetype[agents]]
+        zone = w.engine.read("zone", agents)
+        nbr = w.engine.read("nbr", agents)[:, 0]
+        has_nbr = nbr >= 0
+        surplus = inv[:, :TOOLS].max(axis=1)
+        u = np.empty((m, len(INTENTS)), np.float32)
+        u[:, I["eat"]] = 3.0 * hunger**2 + 0.5 * hunger
+        u[:, I["forage"]] = (2.5 * hunger + 0.3 * arch[:, 6]) * (inv[:, FOOD] < 2)
+        u[:, I["rest"]] = 3.0 * (1.0 - energy) ** 2
+        u[:, I["wood"]] = 0.6 * traits[:, C] * arch[:, 0] * (inv[:, WOOD] < 10)
+        u[:, I["stone"]] = 0.5 * traits[:, C] * arch[:, 1] * (inv[:, STONE] < 6)
+        u[:, I["craft"]] = 0.8 * traits[:, C] * arch[:, 2]
+        u[:, I["build"]] = 0.9 * traits[:, O] * arch[:, 3]
+        u[:, I["talk"]] = 0.7 * traits[:, E] + 0.2 * traits[:, AG]
+        u[:, I["trade"]] = 0.6 * arch[:, 4] * (0.5 + 0.5 * traits[:, AG])
+        u[:, I["explore"]] = 0.5 * traits[:, O] * arch[:, 5]
+        u[:, I["idle"]] = 0.2 + 0.3 * traits[:, N]
+        feasible = np.ones_like(u, bool)
+        feasible[:, I["eat"]] = inv[:, FOOD] >= 1
+        feasible[:, I["craft"]] = (inv[:, WOOD] >= 2) & (inv[:, STONE] >= 1)
+        feasible[:, I["build"]] = (inv[:, WOOD] >= HUT.inputs["wood"]) & (inv[:, STONE] >= HUT.inputs["stone"]) & (zone >= 0)
+        feasible[:, I["talk"]] = has_nbr
+        feasible[:, I["trade"]] = has_nbr & (surplus >= 3)
+        feasible[:, I["explore"]] = len(w.scene.zones) > 0
+        u += NOISE * self.rng.gumbel(size=u.shape).astype(np.float32)
+        if random_choice is not None and random_choice.any():
+            u[random_choice] = self.rng.random((int(random_choice.sum()), len(INTENTS)), dtype=np.float32)
+        u[~feasible] = -np.inf
+        intent = u.argmax(axis=1)
+        d.source[:] = SOURCES.index("rules")
+        if random_choice is not None:
+            d.source[random_choice] = SOURCES.index("random")
+        self._fill(d, intent, agents, inv, zone, nbr)
+        return d
+
+    # ----------------------------------------------------------------
+
+    def _fill(self, d: Decisions, intent, agents, inv, zone, nbr) -> None:
+        simple = {"eat": "eat", "rest": "rest", "idle": "idle"}
+        for name, action in simple.items():
+            d.action[intent == I[name]] = A[action]
+        self._gather_or_go(d, intent == I["forage"], FOOD, agents, zone)
+        self._gather_or_go(d, intent == I["wood"], WOOD, agents, zone)
+        self._gather_or_go(d, intent == I["stone"], STONE, agents, zone)
+        sel = intent == I["craft"]
+        d.action[sel], d.item[sel] = A["craft"], CRAFT_INDEX["tools"]
+        sel = intent == I["build"]
+        d.action[sel], d.item[sel] = A["build"], BUILD_INDEX["hut"]
+        sel = np.flatnonzero(intent == I["talk"])
+        d.action[sel], d.target_kind[sel], d.target[sel] = A["talk"], TARGET_KINDS.index("agent"), nbr[sel]
+        d.text[sel] = PHRASE_ARRAY[self.rng.integers(0, len(PHRASES), len(sel))]
+        self._trade(d, np.flatnonzero(intent == I["trade"]), inv, nbr)
+        sel = np.flatnonzero(intent == I["explore"])
+        nz = len(self.world.scene.zones)
+        if len(sel) and nz:
+            dest = self.rng.integers(0, nz, len(sel))
+            dest = np.where(dest == zone[sel], (dest + 1) % nz, dest) if nz > 1 else dest
+            d.action[sel], d.target_kind[sel], d.target[sel] = A["move_to"], TARGET_KINDS.index("zone"), dest
+
+    def _gather_or_go(self, d: Decisions, sel: np.ndarray, item: int, agents, zone) -> None:
+        """Gather `item` where it can be had here; otherwise walk to the nearest zone (or node) that has it."""
+        sel = np.flatnonzero(sel)
+        if not len(sel):
+            return
+        eco, w = self.world.economy, self.world
+        here = np.zeros(len(sel), bool)
+        z = zone[sel]
+        if eco.pool.size:
+            here |= (z >= 0) & (eco.pool[np.maximum(z, 0), item] > 0)
+        if len(eco.node_entity):
+            ent = w.engine.read("ent", agents[sel])
+            node = np.where(ent >= 0, eco.node_of_entity[np.maximum(ent, 0)], -1)
+            safe = np.maximum(node, 0)
+            here |= ((node >= 0) & (eco.node_item[safe] == item) & (eco.node_stock[safe] > 0)).any(axis=1)
+        g = sel[here]
+        d.action[g], d.item[g] = A["gather"], item
+        go = sel[~here]
+        if not len(go):
+            return
+        pools = np.flatnonzero(eco.pool[:, item] > 0) if eco.pool.size else np.zeros(0, np.int64)
+        if len(pools):
+            pos = w.engine.read("pos", agents[go])
+            dist = np.linalg.norm(pos[:, None, :] - self.zone_centre[pools][None, :, :], axis=2)
+            d.action[go], d.target_kind[go] = A["move_to"], TARGET_KINDS.index("zone")
+            d.target[go] = pools[dist.argmin(axis=1)]
+            return
+        nodes = np.flatnonzero((eco.node_item == item) & (eco.node_stock > 0)) if len(eco.node_item) else np.zeros(0)
+        if len(nodes):
+            d.action[go], d.target_kind[go] = A["move_to"], TARGET_KINDS.index("entity")
+            d.target[go] = eco.node_entity[nodes[self.rng.integers(0, len(nodes), len(go))]]
+        else:
+            d.action[go] = A["idle"]
+
+    def _trade(self, d: Decisions, sel: np.ndarray, inv: np.ndarray, nbr: np.ndarray) -> None:
+        """Offer some of the largest surplus for what the agent lacks most, at market prices."""
+        if not len(sel):
+            return
+        eco = self.world.economy
+        mine = inv[sel, :TOOLS]
+        give = mine.argmax(axis=1)
+        lacking = np.where(np.arange(TOOLS)[None, :] == give[:, None], np.inf, mine)
+        want = lacking.argmin(axis=1)
+        give_amount = np.minimum(2.0, np.floor(mine[np.arange(len(sel)), give] / 2))
+        price = np.exp(eco.log_price)
+        want_amount = np.maximum(0.5, np.round(give_amount * price[give] / price[want] * 2) / 2)
+        d.action[sel], d.target_kind[sel], d.target[sel] = A["trade"], TARGET_KINDS.index("agent"), nbr[sel]
+        d.item[sel], d.amount[sel] = give, give_amount
+        d.item2[sel], d.amount2[sel] = want, want_amount
+
