@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run_folder", help="runs/<name>")
     ex.add_argument("--parquet", required=True, metavar="DIR", help="folder for <table>.parquet files")
 
+    bw = bsub.add_parser("world", help="rules brain, rules and recorder: ms per tick at several agent counts")
+    bw.add_argument("--agents", type=_int_list, default=[10000, 100000, 1000000], help="comma-separated agent counts")
+    bw.add_argument("--ticks", type=_positive_int, default=50, help="measured ticks per size (default 50)")
+    bw.add_argument("--warmup", type=_positive_int, default=20, help="unmeasured ticks first (default 20)")
+    bw.add_argument("--game-agents", type=_int_list, default=[1000, 64000], help="guess-the-average participants to time")
+    bw.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+    bw.add_argument("--json", dest="json_path", help="write results as JSON here")
+
     scene = sub.add_parser("scene", help="check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
     sc = ssub.add_parser("check", help="validate a scene file and summarise it")
@@ -88,6 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, argv)
+        if args.command == "bench" and args.suite == "world":
+            from tokenworld.bench.world import run_world_bench
+
+            run_world_bench(
+                args.agents, ticks=args.ticks, warmup=args.warmup, game_agents=args.game_agents, arch=args.arch,
+                json_path=args.json_path,
+            )  # fmt: skip
+            return 0
         if args.command == "bench":
             from tokenworld.bench.engine import run_engine_bench
 

@@ -95,6 +95,7 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         manifest["arch"] = sim.arch
         manifest["build_seconds"] = round(sim.build_seconds, 4)
         store.write_manifest(manifest)
+        store.start_writer()
         if engine_arch.requested_arch(arch) == "auto":
             console.print(f"arch: auto chose {sim.arch}", style="dim")
 
@@ -119,7 +120,12 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         raise
     finally:
         run_seconds = time.perf_counter() - t_run
-        manifest["ticks_done"] = sim.tick
+        try:
+            store.close()  # commits what the writer still holds
+        except RunError as exc:
+            manifest["status"] = "failed"
+            console.print(f"error: {exc}")
+        manifest["ticks_done"] = store.conn_ticks() if manifest["status"] == "failed" else sim.tick
         manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         if steps_ms:
             manifest["timings"] = {
@@ -130,7 +136,6 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
                 "total_seconds": round(time.perf_counter() - t_start, 4),
             }
         store.write_manifest(manifest)
-        store.close()
         sim.close()
     t = manifest.get("timings", {})
     console.print(

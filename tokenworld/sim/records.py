@@ -30,24 +30,30 @@ def decision_rows(tick: int, d: Decisions):
     )  # fmt: skip
 
 
+NOTABLE = np.array([a.name in ("gather", "craft", "trade", "talk", "build") for a in ACTIONS])
+
+
 def event_rows(e: Events):
-    """Rows for the `events` table."""
-    m = len(e)
+    """Rows for the `events` table: every refusal, and what notable actions did.
+
+    Routine actions that went ahead (idle, rest, eat, move_to, guess) are in
+    the decisions table already and add no row here.
+    """
+    keep = (e.reason != 0) | NOTABLE[e.action]
+    m = int(keep.sum())
     return zip(
-        [e.tick] * m, e.agent.tolist(), ACTION_NAMES[e.action].tolist(), (e.reason == 0).astype(int).tolist(),
-        REASON_NAMES[e.reason].tolist(), e.zone.tolist(), e.other.tolist(), e.item.tolist(),
-        e.amount.astype(float).round(4).tolist(), e.text.tolist(),
+        [e.tick] * m, e.agent[keep].tolist(), ACTION_NAMES[e.action[keep]].tolist(), (e.reason[keep] == 0).astype(int).tolist(),
+        REASON_NAMES[e.reason[keep]].tolist(), e.zone[keep].tolist(), e.other[keep].tolist(), e.item[keep].tolist(),
+        e.amount[keep].astype(float).round(4).tolist(), e.text[keep].tolist(),
     )  # fmt: skip
 
 
-def snapshot_rows(sim):
+def snapshot_rows(tick: int, snap: dict):
     """Rows for the `snapshots` table: every agent's place, needs and inventory."""
-    w = sim.world
-    snap = w.engine.snapshot(("pos", "zone"))
-    eco = w.economy
-    inv = [json.dumps(dict(zip(ITEMS, row))) for row in np.round(eco.inventory.astype(float), 3).tolist()]
-    n = w.n_agents
+    inv = [json.dumps(dict(zip(ITEMS, row))) for row in np.round(snap["inventory"].astype(float), 3).tolist()]
+    n = len(snap["zone"])
+    pos = snap["pos"].astype(float).round(3)
     return zip(
-        [sim.tick] * n, range(n), snap["pos"][:, 0].astype(float).round(3).tolist(), snap["pos"][:, 1].astype(float).round(3).tolist(),
-        snap["zone"].tolist(), eco.hunger.astype(float).round(4).tolist(), eco.energy.astype(float).round(4).tolist(), inv,
+        [tick] * n, range(n), pos[:, 0].tolist(), pos[:, 1].tolist(), snap["zone"].tolist(),
+        snap["hunger"].astype(float).round(4).tolist(), snap["energy"].astype(float).round(4).tolist(), inv,
     )  # fmt: skip

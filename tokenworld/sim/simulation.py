@@ -124,12 +124,15 @@ class Simulation:
         timings = w.engine.step(dt)
         self.tick += 1
         tick = self.tick
+        t1 = time.perf_counter()
         # 2. World bookkeeping: arrivals, needs, regrowth, actions that finished.
         w.advance(tick, dt)
+        t2 = time.perf_counter()
         # 3. The decisions made last tick take effect now, in agent-id order.
         applied = self.pending
         events = [w.apply(applied, tick)] if len(applied) else []
         messages = list(w.inbox)
+        t3 = time.perf_counter()
         # 4. A game round, if one is due: everyone guesses, the moderator scores.
         game_round = None
         if w.game is not None and w.game.due(tick):
@@ -138,12 +141,20 @@ class Simulation:
             events.append(w.apply(guesses, tick))
             game_round = w.game.close_round(tick)
             applied = Decisions.concat([applied, guesses])
+        t4 = time.perf_counter()
         # 5. Who decides now; their decisions wait for the next tick boundary.
         self.pending = self._decide(tick)
+        t5 = time.perf_counter()
         # 6. Metrics for readers (every `metrics_every` ticks).
         metrics = self._metrics(events) if tick % self.scene.sim.metrics_every == 0 else None
-        step_ms = (time.perf_counter() - t0) * 1000.0
-        stages = {"hash_ms": timings.hash_ms, "perception_ms": timings.perception_ms, "motion_ms": timings.motion_ms, "zones_ms": timings.zones_ms}
+        t6 = time.perf_counter()
+        step_ms = (t6 - t0) * 1000.0
+        stages = {
+            "hash_ms": timings.hash_ms, "perception_ms": timings.perception_ms, "motion_ms": timings.motion_ms,
+            "zones_ms": timings.zones_ms, "engine_ms": (t1 - t0) * 1000.0, "world_ms": (t2 - t1) * 1000.0,
+            "rules_ms": (t3 - t2) * 1000.0, "game_ms": (t4 - t3) * 1000.0, "brain_ms": (t5 - t4) * 1000.0,
+            "metrics_ms": (t6 - t5) * 1000.0,
+        }  # fmt: skip
         return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round)
 
     def _decide(self, tick: int) -> Decisions:

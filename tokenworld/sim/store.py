@@ -10,8 +10,10 @@ moment keeps every tick it committed. Tables:
   total in the world, price); ``zones`` (zone, name, kind);
 - ``decisions``: every decision applied (agent, tick, action, arguments,
   source, prompt hash, tokens in/out, latency);
-- ``events``: what each decision did (done, or refused with the reason), and
-  game rounds; ``messages``: everything said (tick, speaker, listener, text);
+- ``events``: every refused decision with its reason, and what notable
+  actions did (gathered amounts, crafts, trades, talks, builds); routine
+  actions that went ahead are in ``decisions`` only; ``messages``: everything
+  said (tick, speaker, listener, text);
 - ``snapshots``: every agent's position, zone, needs and inventory, every
   ``store.snapshot_every`` ticks; ``social``: tie-graph summaries at the same ticks;
 - ``checkpoints``: the full engine and world state (compressed numpy arrays
@@ -35,6 +37,7 @@ import numpy as np
 
 from tokenworld.errors import RunError
 from tokenworld.scene.schema import ITEMS, Scene
+from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS zones (zone INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
@@ -98,6 +101,7 @@ class RunStore:
     def __init__(self, folder: Path, conn: sqlite3.Connection):
         self.folder = folder
         self.conn = conn
+        self._writer: _Writer | None = None
 
     @classmethod
     def create(cls, runs_dir: str | Path, name: str, scene: Scene) -> "RunStore":
@@ -157,6 +161,11 @@ class RunStore:
         with np.load(io.BytesIO(row[1]), allow_pickle=False) as npz:
             return row[0], {k: npz[k] for k in npz.files}, row[2]
 
+    def conn_ticks(self) -> int:
+        """The last tick committed to the store (0 if none), read from the file."""
+        with sqlite3.connect(f"file:{self.folder / 'run.sqlite'}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT coalesce(max(tick), 0) FROM timings").fetchone()[0])
+
     def truncate_after(self, tick: int) -> None:
         """Forget every row written after `tick` (they will be written again, identically)."""
         with self.conn:
@@ -166,17 +175,31 @@ class RunStore:
     # ------------------------------------------------------------ writing
 
     def write_tick(self, sim, result, *, checkpoint: bool = False, snapshot: bool = False) -> None:
-        """Record one tick in one transaction (metrics, decisions, events, messages, ...)."""
-        from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows
+        """Record one tick in one transaction (metrics, decisions, events, messages, ...).
 
-        tick, metrics = result.tick, result.metrics
+        With a background writer (`start_writer`), this only takes copies of
+        what the tick produced and queues them; the writer thread commits them
+        in order, one transaction per tick.
+        """
+        record = capture_tick(sim, result, checkpoint=checkpoint, snapshot=snapshot)
+        if self._writer is None:
+            self._write(record)
+            return
+        self._writer.put(record)
+
+    def start_writer(self, queue_size: int = 32) -> None:
+        """Commit ticks on a background thread, so the simulation does not wait for the disk."""
+        self._writer = _Writer(self._write, queue_size)
+
+    def _write(self, rec: dict) -> None:
+        tick, metrics = rec["tick"], rec["metrics"]
         try:
             with self.conn:
                 c = self.conn
                 if metrics is not None:
                     c.execute(
                         "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (tick, sim.sim_time, metrics["moving"], metrics["mean_speed"], metrics["arrived"],
+                        (tick, rec["sim_time"], metrics["moving"], metrics["mean_speed"], metrics["arrived"],
                          metrics["mean_neighbours"], metrics["outside_zones"], metrics["mean_hunger"],
                          metrics["mean_energy"], metrics["decisions"], metrics["refused"], metrics["trades"],
                          metrics["talks"], metrics["ties"], metrics["mean_degree"]),
@@ -184,28 +207,29 @@ class RunStore:
                     c.executemany("INSERT INTO zone_counts VALUES (?, ?, ?)", [(tick, z, n) for z, n in enumerate(metrics["zone_counts"])])
                     prices = metrics["prices"]
                     c.executemany("INSERT INTO items VALUES (?, ?, ?, ?)", [(tick, it, tot, prices[it]) for it, tot in zip(ITEMS, metrics["item_totals"])])
-                if result.decisions is not None and len(result.decisions):
-                    c.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, 0)", decision_rows(tick, result.decisions))
-                for ev in result.events:
+                if rec["decisions"] is not None and len(rec["decisions"]):
+                    c.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, 0)", decision_rows(tick, rec["decisions"]))
+                for ev in rec["events"]:
                     c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", event_rows(ev))
-                if result.messages:
-                    c.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", result.messages)
-                r = result.game_round
+                if rec["messages"]:
+                    c.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", rec["messages"])
+                r = rec["game_round"]
                 if r is not None:
                     c.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                               (r.round, r.tick, r.guesses, r.average, r.target, r.winner, r.winners, r.winning_guess))  # fmt: skip
-                if snapshot:
-                    c.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot_rows(sim))
-                    s = sim.world.social.summary(seed=sim.seed)
-                    c.execute("INSERT INTO social VALUES (?, ?, ?, ?, ?)", (tick, s["edges"], s["mean_degree"], s["clustering"], s["communities"]))
-                if checkpoint:
-                    state, meta = sim.checkpoint()
+                if rec["snapshot"] is not None:
+                    snap = rec["snapshot"]
+                    c.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot_rows(tick, snap))
+                    g = snap["social"].summary(seed=rec["seed"])
+                    c.execute("INSERT INTO social VALUES (?, ?, ?, ?, ?)", (tick, g["edges"], g["mean_degree"], g["clustering"], g["communities"]))
+                if rec["checkpoint"] is not None:
+                    state, meta = rec["checkpoint"]
                     buf = io.BytesIO()
                     np.savez_compressed(buf, **state)
                     c.execute("INSERT INTO checkpoints VALUES (?, ?, ?)", (tick, buf.getvalue(), meta))
-                s = result.stage_ms
+                s = rec["stage_ms"]
                 c.execute("INSERT INTO timings VALUES (?, ?, ?, ?, ?, ?)",
-                          (tick, result.step_ms, s.get("hash_ms"), s.get("perception_ms"), s.get("motion_ms"), s.get("zones_ms")))  # fmt: skip
+                          (tick, rec["step_ms"], s.get("hash_ms"), s.get("perception_ms"), s.get("motion_ms"), s.get("zones_ms")))  # fmt: skip
         except sqlite3.Error as exc:
             raise RunError(f"cannot write tick {tick} to {self.folder / 'run.sqlite'}: {exc}. Ticks before it are kept.") from None
 
@@ -217,11 +241,76 @@ class RunStore:
         os.replace(tmp, path)
 
     def close(self) -> None:
-        self.conn.close()
+        """Wait for queued ticks to be committed, then close the store."""
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            self._writer = None
+            self.conn.close()
+
+
+def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
+    """Copies of everything a tick writes, safe to hand to another thread."""
+    from tokenworld.world.social import SocialGraph
+
+    rec = {
+        "tick": result.tick, "sim_time": sim.sim_time, "metrics": result.metrics, "decisions": result.decisions,
+        "events": result.events, "messages": result.messages, "game_round": result.game_round,
+        "step_ms": result.step_ms, "stage_ms": result.stage_ms, "seed": sim.seed, "snapshot": None, "checkpoint": None,
+    }  # fmt: skip
+    if snapshot:
+        w = sim.world
+        social = SocialGraph(w.n_agents)
+        social.restore({k: v.copy() for k, v in w.social.state().items()})
+        rec["snapshot"] = {
+            **w.engine.snapshot(("pos", "zone")), "hunger": w.economy.hunger.copy(), "energy": w.economy.energy.copy(),
+            "inventory": w.economy.inventory.copy(), "social": social,
+        }  # fmt: skip
+    if checkpoint:
+        state, meta = sim.checkpoint()
+        rec["checkpoint"] = ({k: np.array(v, copy=True) for k, v in state.items()}, meta)
+    return rec
+
+
+class _Writer:
+    """A thread that commits queued ticks in order; its first error surfaces on the next put or on close."""
+
+    def __init__(self, write, queue_size: int):
+        import queue
+        import threading
+
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="tokenworld-run-store", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            rec = self._queue.get()
+            if rec is None:
+                return
+            if self._error is None:
+                try:
+                    self._write(rec)
+                except BaseException as exc:  # handed to the simulation thread
+                    self._error = exc
+
+    def put(self, rec: dict) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(rec)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(path, check_same_thread=False)  # the writer thread commits; one thread at a time
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)

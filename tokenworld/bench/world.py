@@ -1,0 +1,180 @@
+"""`tokenworld bench world`: the society's cost per tick beyond the engine.
+
+For each size, a synthetic town at constant density (agents of every
+archetype, 16 districts whose pools hold food, wood, stone and water, one
+resource node per 500 agents) runs with the rules brain deciding for every
+idle agent whose turn it is. Per tick, medians over the measured ticks of:
+the engine, world bookkeeping (needs, regrowth, arrivals), applying decisions
+(rules), deciding (rules brain) and metrics. The recorder's overhead is the
+run store's write time relative to the tick it records. Guess-the-average
+rounds are timed alone (participants guess, the moderator scores) beside the
+published figure of about 4 s per round for 1,000 random participants on 16
+cores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tokenworld.bench.machine import describe_machine
+from tokenworld.errors import TokenWorldError
+from tokenworld.scene.schema import ARCHETYPES, Scene
+
+STAGES = ("engine_ms", "world_ms", "rules_ms", "brain_ms", "metrics_ms")
+PUBLISHED_ROUND_S = 4.0  # 1,000 random participants, 16 cores (the distributed-simulation paper's figure)
+
+
+def town_scene(n: int, *, density: float = 0.05, seed: int = 1) -> Scene:
+    """A synthetic town of `n` agents at `density` agents per square metre."""
+    side = max(60.0, math.sqrt(n / density))
+    step = side / 4
+    zones, entities = [], []
+    rng = np.random.default_rng(seed)
+    for by in range(4):
+        for bx in range(4):
+            big = 10.0 * n / 16 + 100
+            zones.append({
+                "name": f"district {by * 4 + bx}", "kind": "district",
+                "rect": [bx * step + 1, by * step + 1, (bx + 1) * step - 1, (by + 1) * step - 1],
+                "resources": {"food": big, "wood": big, "stone": big / 2, "water": big},
+            })  # fmt: skip
+    for k in range(max(1, n // 500)):
+        entities.append({
+            "kind": "resource", "pos": [float(rng.uniform(1, side - 1)), float(rng.uniform(1, side - 1))], "radius": 1.0,
+            "properties": {"resource": ["food", "wood", "stone"][k % 3], "stock": 50.0, "regen": 0.05},
+        })  # fmt: skip
+    per = n // len(ARCHETYPES)
+    groups = [
+        {"name": a, "count": per + (n - per * len(ARCHETYPES) if i == 0 else 0), "archetype": a,
+         "spawn_area": [1.0, 1.0, side - 1, side - 1], "inventory": {"food": 2.0, "wood": 3.0}}
+        for i, a in enumerate(ARCHETYPES)
+    ]  # fmt: skip
+    return Scene.from_dict({
+        "name": f"town-{n}", "world": {"size": [side, side]}, "sim": {"seed": seed, "dt": 0.5},
+        "mind": {"decide_every": 10}, "store": {"checkpoint_every": 0, "snapshot_every": 0},
+        "zones": zones, "entities": entities, "groups": groups,
+    })  # fmt: skip
+
+
+def measure_world(n: int, *, ticks: int, warmup: int, arch: str | None) -> dict:
+    """Run the town of `n` agents; per-stage medians and the recorder's overhead.
+
+    The overhead is measured, not estimated: the same town (same seed) runs
+    twice, without and with the run store (its background writer included,
+    flushed at the end), and the wall times are compared.
+    """
+    from tokenworld.sim import RunStore, Simulation
+
+    def run(with_store: bool):
+        sim = Simulation(town_scene(n), arch=arch).build()
+        for _ in range(warmup):
+            sim.step()
+        rows = np.empty((ticks, len(STAGES)))
+        totals, decisions = np.empty(ticks), np.empty(ticks)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = RunStore.create(tmp, "bench", sim.scene) if with_store else None
+            if store is not None:
+                store.start_writer()
+            t0 = time.perf_counter()
+            for t in range(ticks):
+                r = sim.step()
+                if store is not None:
+                    store.write_tick(sim, r)
+                rows[t] = [r.stage_ms[s] for s in STAGES]
+                totals[t] = r.step_ms
+                decisions[t] = len(r.decisions) if r.decisions is not None else 0
+            if store is not None:
+                store.close()
+            wall = time.perf_counter() - t0
+        sim.close()
+        return rows, totals, decisions, wall
+
+    rows, totals, decisions, bare = run(False)
+    _, _, _, recorded = run(True)
+    med = {s: round(float(np.median(rows[:, i])), 4) for i, s in enumerate(STAGES)}
+    return {
+        "agents": n,
+        "tick_ms": round(float(np.median(totals)), 4),
+        "rules_and_brain_ms": round(float(np.median(rows[:, 2] + rows[:, 3])), 4),
+        "decisions_per_tick": round(float(np.mean(decisions)), 1),
+        "wall_s_without_recorder": round(bare, 4),
+        "wall_s_with_recorder": round(recorded, 4),
+        "recorder_overhead": round((recorded - bare) / bare, 4) if bare > 0 else None,
+        **med,
+    }
+
+
+def measure_game_round(n: int, *, rounds: int = 5, arch: str | None) -> dict:
+    """Seconds for one guess-the-average round of `n` participants (half rules, half random), engine excluded."""
+    from tokenworld.sim import Simulation
+
+    root = Path(__file__).resolve().parents[2] / "scenes" / "guess_average.toml"
+    if root.is_file():
+        from tokenworld.scene.population import with_agents
+
+        scene = with_agents(Scene.load(root), n)
+    else:  # pragma: no cover - installed without the scenes folder
+        raise TokenWorldError("scenes/guess_average.toml was not found next to the package.")
+    sim = Simulation(scene, arch=arch).build()
+    w = sim.world
+    times = []
+    for k in range(rounds):
+        t0 = time.perf_counter()
+        guesses = sim._game_decisions()
+        w.game.open_round(k + 1)
+        w.apply(guesses, k + 1)
+        w.game.close_round(k + 1)
+        times.append(time.perf_counter() - t0)
+    sim.close()
+    s = float(np.median(times))
+    return {"participants": n, "round_s": round(s, 5), "published_round_s": PUBLISHED_ROUND_S if n == 1000 else None,
+            "speedup_vs_published": round(PUBLISHED_ROUND_S / s, 1) if n == 1000 and s > 0 else None}  # fmt: skip
+
+
+def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, game_agents: list[int] = (1000, 64000),
+                    arch: str | None = None, json_path: str | None = None) -> dict:  # fmt: skip
+    """Run the world suite; print tables; optionally write JSON."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tokenworld.engine import arch as engine_arch
+
+    if ticks < 1:
+        raise TokenWorldError(f"--ticks must be 1 or more, found {ticks}.")
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    chosen = engine_arch.init(arch)
+    report = {"suite": "world", "arch": chosen, "machine": describe_machine(), "ticks": ticks, "warmup": warmup,
+              "command": "tokenworld " + " ".join(sys.argv[1:]), "results": [], "game": []}  # fmt: skip
+    for n in agents:
+        console.print(f"world: {n:,} agents ...", style="dim")
+        report["results"].append(measure_world(n, ticks=ticks, warmup=warmup, arch=arch))
+    for n in game_agents:
+        console.print(f"guess the average: {n:,} participants ...", style="dim")
+        report["game"].append(measure_game_round(n, arch=arch))
+    table = Table(title=f"World ticks on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores)")
+    for col in ("agents", "tick ms", "engine", "world", "rules", "brain", "rules+brain", "decisions/tick", "recorder overhead"):
+        table.add_column(col, justify="right")
+    for r in report["results"]:
+        table.add_row(f"{r['agents']:,}", f"{r['tick_ms']:.2f}", f"{r['engine_ms']:.2f}", f"{r['world_ms']:.2f}", f"{r['rules_ms']:.2f}",
+                      f"{r['brain_ms']:.2f}", f"{r['rules_and_brain_ms']:.2f}", f"{r['decisions_per_tick']:,.0f}",
+                      f"{100 * r['recorder_overhead']:+.1f}%")  # fmt: skip
+    console.print(table)
+    for g in report["game"]:
+        extra = f" (published: {g['published_round_s']} s on 16 cores; {g['speedup_vs_published']}x)" if g["published_round_s"] else ""
+        console.print(f"guess the average, {g['participants']:,} participants: {g['round_s'] * 1000:.1f} ms per round{extra}")
+    if json_path:
+        try:
+            Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}.") from None
+        console.print(f"wrote {json_path}")
+    return report
+
+
