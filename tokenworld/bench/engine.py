@@ -10,16 +10,14 @@ figures are medians (and p95) over the measured steps.
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from tokenworld.bench.machine import describe_machine
+from tokenworld.bench.machine import describe_machine, write_report
 from tokenworld.errors import TokenWorldError
 from tokenworld.scene.schema import EngineOptions, Zone
 
@@ -145,10 +143,5 @@ def run_engine_bench(
     console.print(table)
     if cold_start:
         console.print(f"cold start (new process: import, Taichi init from the offline cache, first step): {report['cold_start_s']} s")
-    if json_path:
-        try:
-            Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}.") from None
-        console.print(f"wrote {json_path}")
+    write_report(report, json_path, console)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -57,3 +58,18 @@ def _gpu() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
+
+
+def write_report(report: dict, json_path: str | None, console) -> None:
+    """Write a suite's report as JSON when asked, with a clear error if the file cannot be written."""
+    if not json_path:
+        return
+    from pathlib import Path
+
+    from tokenworld.errors import TokenWorldError
+
+    try:
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}.") from None
+    console.print(f"wrote {json_path}")

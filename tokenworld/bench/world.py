@@ -14,7 +14,6 @@ cores.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.bench.machine import describe_machine
+from tokenworld.bench.machine import describe_machine, write_report
 from tokenworld.errors import TokenWorldError
 from tokenworld.scene.schema import ARCHETYPES, Scene
 
@@ -169,12 +168,7 @@ def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, gam
     for g in report["game"]:
         extra = f" (published: {g['published_round_s']} s on 16 cores; {g['speedup_vs_published']}x)" if g["published_round_s"] else ""
         console.print(f"guess the average, {g['participants']:,} participants: {g['round_s'] * 1000:.1f} ms per round{extra}")
-    if json_path:
-        try:
-            Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}.") from None
-        console.print(f"wrote {json_path}")
+    write_report(report, json_path, console)
     return report
 
 
