@@ -25,6 +25,8 @@ TOWN = (60.0, 60.0, 90.0, 90.0)  # zone 1, no pool
 TREE, QUARRY, BUSH = 0, 1, 2  # entity ids (also node ids)
 TREE_POS, QUARRY_POS, BUSH_POS = (50.0, 20.0), (50.0, 45.0), (75.0, 30.0)
 OPEN = (50.0, 55.0)  # outside every zone and out of reach of every entity
+IN_FIELD_POS = (25.0, 25.0)
+IN_TOWN_POS = (75.0, 75.0)
 POOL_FOOD = 3.0
 
 

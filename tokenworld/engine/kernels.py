@@ -372,9 +372,13 @@ def move(
             else:
                 desired = to / dist * vmax * ti.min(1.0, dist / slow_radius)
                 acc += (desired - v) * 2.0
-        elif (fl & ARRIVED) == 0:
-            wander = gparams[group[i], G_WANDER]
-            if wander > 0:
+        else:
+            wander = 0.0
+            if (fl & ARRIVED) == 0:
+                wander = gparams[group[i], G_WANDER]
+            if wander <= 0:  # no target and no wandering: come to rest instead of coasting
+                acc -= v * 2.0
+            else:
                 # Keep going roughly the same way, turned a little at random
                 # (trig-free: jitter along the perpendicular, then normalise).
                 h = _hash_u32(ti.cast(id_of[i], ti.u32) ^ tick_key)

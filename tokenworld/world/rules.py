@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tokenworld.scene.geometry import sample_in_zone
+from tokenworld.scene.geometry import sample_in_zone, zone_bounds
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import REASON_INDEX as R
 from tokenworld.world.decisions import TARGET_KINDS, Decisions, Events
@@ -73,6 +73,25 @@ def _partners_in_range(world, c, rows: np.ndarray) -> np.ndarray:
     ppos = world.engine.read("pos", c.d.target[rows])
     far = np.linalg.norm(ppos - c.pos[rows], axis=1) > world.scene.engine.perception_radius
     return _refuse(c, rows, far, "too far")
+
+
+def _clear_points(world, zone, m: int, tries: int = 8) -> np.ndarray:
+    """`m` points in `zone` at least a metre clear of solid entities (when the zone leaves room)."""
+    pts = sample_in_zone(world.rng, zone, m)
+    x0, y0, x1, y1 = zone_bounds(zone)
+    ep, er = world.entity_pos, world.entity_radius
+    reach = er + 1.0
+    solid = np.flatnonzero(world.entity_solid & (ep[:, 0] + reach >= x0) & (ep[:, 0] - reach <= x1)
+                           & (ep[:, 1] + reach >= y0) & (ep[:, 1] - reach <= y1))  # fmt: skip
+    for _ in range(tries):
+        if not len(solid) or not m:
+            break
+        gap = np.linalg.norm(pts[:, None, :] - world.entity_pos[solid][None, :, :], axis=2) - world.entity_radius[solid][None, :]
+        bad = np.flatnonzero((gap < 1.0).any(axis=1))
+        if not len(bad):
+            break
+        pts[bad] = sample_in_zone(world.rng, zone, len(bad))
+    return pts
 
 
 def _has(world, agents: np.ndarray, need: dict[str, float]) -> np.ndarray:
@@ -157,7 +176,7 @@ def _move_to(world, c, rows):
     there[z] = c.zone[rows[z]] == tgt[z]
     for zone in np.unique(tgt[z & ~there]):
         sel = np.flatnonzero(z & ~there & (tgt == zone))
-        dest[sel] = sample_in_zone(world.rng, world.scene.zones[zone], len(sel))
+        dest[sel] = _clear_points(world, world.scene.zones[zone], len(sel))
     e = np.flatnonzero(kind == ENTITY_T)
     if len(e):
         epos, erad = world.entity_pos[tgt[e]], world.entity_radius[tgt[e]]
@@ -174,8 +193,7 @@ def _move_to(world, c, rows):
     keep = ~there
     w, h = world.scene.world.size
     dest = np.clip(dest[keep], 0.0, np.nextafter(np.float32([w, h]), np.float32(0)))
-    world.engine.set_targets(d.agent[rows_ok], dest)
-    world.walking[d.agent[rows_ok]] = True
+    world.start_walks(d.agent[rows_ok], dest)
 
 
 def _gather(world, c, rows):
@@ -249,7 +267,6 @@ def _trade(world, c, rows):
     value_in = price[give] * qg * np.where(give == FOOD, hunger_weight, 1.0)
     value_out = price[want] * qw * np.where(want == FOOD, hunger_weight, 1.0)
     accept = value_in * (0.8 + 0.4 * world.agents.traits[par, 3]) >= value_out
-    world.social.strengthen(ini[~accept], par[~accept], -0.02)
     _refuse(c, rows, ~accept, "partner refused")
     ini, par, give, want, qg, qw = (a[accept] for a in (ini, par, give, want, qg, qw))
     np.add.at(inv, (ini, give), -qg)

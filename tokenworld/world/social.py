@@ -66,7 +66,11 @@ class SocialGraph:
 
         g = nx.Graph()
         lo, hi = self.pairs()
-        g.add_weighted_edges_from(zip(lo.tolist(), hi.tolist(), self.weight.tolist()))
+        keep = self.weight > 0  # communities need positive weights
+        g.add_weighted_edges_from(zip(lo[keep].tolist(), hi[keep].tolist(), self.weight[keep].tolist()))
+        if g.number_of_edges() == 0:
+            out.update(clustering=0.0, communities=None)
+            return out
         out["clustering"] = round(float(nx.average_clustering(g)) * g.number_of_nodes() / max(self.n, 1), 6)
         out["communities"] = len(nx.community.louvain_communities(g, seed=seed))
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tokenworld.engine import Engine
-from tokenworld.engine.kernels import GROUP_COLUMNS, HOLD
+from tokenworld.engine.kernels import ARRIVED, GROUP_COLUMNS, HAS_TARGET, HOLD, REPORTED
 from tokenworld.scene.schema import Scene
 from tokenworld.world.agents import AgentTable, spawn_agents
 from tokenworld.world.decisions import Decisions, Events
@@ -23,6 +23,10 @@ def group_params(scene: Scene) -> np.ndarray:
     params = np.asarray(rows, np.float32)
     assert params.shape[1] == GROUP_COLUMNS
     return params
+
+
+STALL_TICKS = 30
+STALL_PROGRESS = 0.01  # m
 
 
 class World:
@@ -58,6 +62,8 @@ class World:
         self.social = SocialGraph(n)
         self.busy_until = np.zeros(n, np.int64)
         self.walking = np.zeros(n, bool)
+        self.walk_best = np.full(n, np.inf, np.float32)  # closest a walker has come to its target
+        self.walk_stall = np.zeros(n, np.int32)  # ticks since it last came closer
         self.last_action = np.zeros(n, np.int16)
         self.last_reason = np.zeros(n, np.int8)
         self.inbox: list[tuple[int, int, int, str]] = []  # (tick, speaker, listener, text) heard this tick
@@ -73,6 +79,7 @@ class World:
         """Bookkeeping after the engine moved everyone: arrivals, needs, regrowth, finished actions."""
         arrived = self.engine.take_arrivals()
         self.walking[arrived] = False
+        self._give_up_stalled_walks()
         self.economy.update_needs(dt, self.walking)
         every = self.scene.economy.regen_every
         if tick % every == 0:
@@ -80,6 +87,27 @@ class World:
         done = np.flatnonzero((self.busy_until == tick) & (tick > 0))
         self.engine.change_flags(done.astype(np.int32), clear_bits=HOLD)
         self.inbox = []
+
+    def start_walks(self, agents: np.ndarray, dest: np.ndarray) -> None:
+        """Send `agents` walking to `dest` (rows of x, y)."""
+        self.engine.set_targets(agents, dest)
+        self.walking[agents] = True
+        self.walk_best[agents] = np.inf
+        self.walk_stall[agents] = 0
+
+    def _give_up_stalled_walks(self) -> None:
+        """A walker that has not come closer for STALL_TICKS ticks (a crowd, a wall) stops and decides anew."""
+        walkers = np.flatnonzero(self.walking).astype(np.int32)
+        if not len(walkers):
+            return
+        dist = np.linalg.norm(self.engine.read("pos", walkers) - self.engine.read("target", walkers), axis=1)
+        closer = dist < self.walk_best[walkers] - STALL_PROGRESS
+        self.walk_best[walkers] = np.where(closer, dist, self.walk_best[walkers])
+        self.walk_stall[walkers] = np.where(closer, 0, self.walk_stall[walkers] + 1)
+        stuck = walkers[self.walk_stall[walkers] >= STALL_TICKS]
+        if len(stuck):
+            self.engine.change_flags(stuck, set_bits=ARRIVED | REPORTED, clear_bits=HAS_TARGET)
+            self.walking[stuck] = False
 
     def idle(self, tick: int) -> np.ndarray:
         """Mask of agents neither busy with an action nor walking."""
@@ -130,6 +158,7 @@ class World:
         out.update(
             inventory=eco.inventory, hunger=eco.hunger, energy=eco.energy, node_stock=eco.node_stock,
             pool=eco.pool, log_price=eco.log_price, busy_until=self.busy_until, walking=self.walking,
+            walk_best=self.walk_best, walk_stall=self.walk_stall,
             last_action=self.last_action, last_reason=self.last_reason, entity_pos=self.entity_pos,
             entity_radius=self.entity_radius, entity_solid=self.entity_solid,
             entity_kind=np.array(self.entity_kind, dtype=str), entity_name=np.array(self.entity_name, dtype=str),
@@ -143,7 +172,7 @@ class World:
         eco = self.economy
         for name in ("inventory", "hunger", "energy", "node_stock", "pool", "log_price", "node_of_entity"):
             setattr(eco, name, np.array(state[name]))
-        for name in ("busy_until", "walking", "last_action", "last_reason", "entity_pos", "entity_radius", "entity_solid"):
+        for name in ("busy_until", "walking", "walk_best", "walk_stall", "last_action", "last_reason", "entity_pos", "entity_radius", "entity_solid"):
             setattr(self, name, np.array(state[name]))
         self.entity_kind = [str(k) for k in state["entity_kind"]]
         self.entity_name = [str(k) for k in state["entity_name"]]

@@ -1,0 +1,300 @@
+"""Continuing runs with `tokenworld run --resume`: a run killed with SIGKILL and resumed equals one never interrupted.
+
+Every run here is a real `python -m tokenworld` subprocess writing a real SQLite
+store; the scene is the shipped village (25 agents) copied into a temporary
+folder with a small override (200 ticks, a checkpoint every 20 ticks).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TICKS = 200
+CHECKPOINT_EVERY = 20
+# Tables whose rows depend on wall time or hold binary engine states; every other table must match exactly.
+NOT_COMPARED = {"timings", "checkpoints"}
+
+# The second kill moment: "random", but the same on every run of the suite.
+SECOND_KILL = random.Random("tokenworld-resume-kill").randint(101, 179)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def tw(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m tokenworld ARGS` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "tokenworld", *args], check=False, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def write_scenes(folder: Path) -> dict[str, Path]:
+    """Copy the shipped village (and what it extends) into `folder` and add small override scenes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("base.toml", "village.toml"):
+        shutil.copy(ROOT / "scenes" / name, folder / name)
+    small = folder / "small.toml"
+    small.write_text(
+        'extends = "village.toml"\nname = "small"\n'
+        f"[sim]\nticks = {TICKS}\n"
+        f"[store]\ncheckpoint_every = {CHECKPOINT_EVERY}\nsnapshot_every = 50\n"
+    )
+    game = folder / "game.toml"
+    game.write_text(
+        'extends = "village.toml"\nname = "village_game"\n'
+        "[sim]\nticks = 120\n"
+        "[store]\ncheckpoint_every = 25\nsnapshot_every = 40\n"
+        '[game]\nkind = "guess_average"\nrounds = 12\nticks_per_round = 10\n'
+    )
+    return {"small": small, "game": game}
+
+
+def run_scene(scene: Path, runs_dir: Path, name: str, *extra: str) -> Path:
+    """Run `scene` to the end in a subprocess; return its run folder."""
+    r = tw("run", str(scene), "--runs-dir", str(runs_dir), "--name", name, "--no-progress", *extra)
+    assert r.returncode == 0, r.stderr
+    return runs_dir / name
+
+
+def ro(db: Path) -> sqlite3.Connection:
+    """A read-only connection, safe to open while another process writes."""
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    conn = ro(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def tables(db: Path) -> list[str]:
+    return [r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+
+
+def all_rows(db: Path, table: str) -> list[tuple]:
+    """Every row of `table`, ordered by all its columns."""
+    conn = ro(db)
+    try:
+        ncols = len(conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
+        order = ", ".join(str(i + 1) for i in range(ncols))
+        return conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+    finally:
+        conn.close()
+
+
+def assert_same_rows(db_a: Path, db_b: Path) -> None:
+    """Both stores hold the same tables and, but for timings and checkpoints, the same rows."""
+    assert tables(db_a) == tables(db_b)
+    for table in tables(db_a):
+        if table in NOT_COMPARED:
+            continue
+        a, b = all_rows(db_a, table), all_rows(db_b, table)
+        assert len(a) == len(b), f"{table}: {len(a)} rows uninterrupted, {len(b)} resumed"
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+        assert first is None, f"{table} differs first at row {first}: {a[first]} != {b[first]}"
+    # Checkpoints are taken at the same ticks (their blobs hold floats of the sorted engine state).
+    assert query(db_a, "SELECT tick FROM checkpoints ORDER BY tick") == query(
+        db_b, "SELECT tick FROM checkpoints ORDER BY tick"
+    )
+
+
+def max_tick(db: Path) -> int | None:
+    """The last tick committed to `db`, read read-only; None while the store has no ticks table yet."""
+    if not db.is_file():
+        return None
+    try:
+        return query(db, "SELECT max(tick) FROM ticks")[0][0]
+    except sqlite3.OperationalError:  # the schema is not written yet
+        return None
+
+
+def kill_at(cmd: list[str], db: Path, at: int, log: Path, timeout: float = 120) -> int:
+    """Start `cmd`, wait until `db` has tick `at`, SIGKILL the process; return the tick the store had reached."""
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            deadline = time.monotonic() + timeout
+            reached = None
+            while time.monotonic() < deadline:
+                reached = max_tick(db)
+                if reached is not None and reached >= at:
+                    break
+                if proc.poll() is not None:
+                    pytest.fail(
+                        f"the run ended (exit {proc.returncode}) at tick {reached} before tick {at}: {log.read_text()}"
+                    )
+                time.sleep(0.002)
+            else:
+                pytest.fail(f"tick {at} not reached within {timeout} s (last seen {reached})")
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, f"the run was not killed but exited {proc.returncode}"
+    return reached
+
+
+def assert_consistent_after_kill(db: Path) -> int:
+    """A killed store opens, passes integrity_check, and has every tick up to its last; returns that tick."""
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    count, first, last = query(db, "SELECT count(*), min(tick), max(tick) FROM ticks")[0]
+    assert first == 1 and count == last, f"ticks has gaps: {count} rows for ticks {first}..{last}"
+    # Each tick is one transaction, so every table stops at the same tick.
+    assert query(db, "SELECT count(*), max(tick) FROM timings")[0] == (last, last)
+    assert query(db, "SELECT max(tick) FROM zone_counts")[0][0] == last
+    assert query(db, "SELECT max(tick) FROM items")[0][0] == last
+    ck = query(db, "SELECT tick FROM checkpoints ORDER BY tick")
+    assert [t for (t,) in ck] == list(range(CHECKPOINT_EVERY, last + 1, CHECKPOINT_EVERY))
+    return last
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory) -> dict[str, Path]:
+    return write_scenes(tmp_path_factory.mktemp("scenes"))
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(scenes, tmp_path_factory) -> Path:
+    """Run A: the small village straight to 200 ticks."""
+    return run_scene(scenes["small"], tmp_path_factory.mktemp("runs"), "a")
+
+
+# ------------------------------------------------------------------ tests
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kill_tick", "ticks_arg"),
+    [(90, ["--ticks", str(TICKS)]), (SECOND_KILL, [])],
+    ids=["kill-at-90", f"kill-at-{SECOND_KILL}-default-ticks"],
+)
+def test_sigkill_then_resume_equals_uninterrupted_run(scenes, uninterrupted, tmp_path, kill_tick, ticks_arg):
+    """A run killed with SIGKILL mid-way and resumed (to --ticks, or by default as first asked) equals an uninterrupted run."""
+    folder = tmp_path / "b"
+    db = folder / "run.sqlite"
+    cmd = [
+        sys.executable,
+        "-m",
+        "tokenworld",
+        "run",
+        str(scenes["small"]),
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "b",
+        "--no-progress",
+    ]
+    reached = kill_at(cmd, db, kill_tick, tmp_path / "b.log")
+    assert reached < TICKS
+
+    last = assert_consistent_after_kill(db)
+    assert last >= kill_tick
+    assert manifest(folder)["status"] == "running"  # the killed process could not say more
+    checkpoint = query(db, "SELECT max(tick) FROM checkpoints")[0][0]
+
+    r = tw("run", "--resume", str(folder), *ticks_arg, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert_same_rows(uninterrupted / "run.sqlite", db)
+    m = manifest(folder)
+    assert m["status"] == "finished" and m["ticks_done"] == TICKS and m["ticks_requested"] == TICKS
+    assert [x["from_tick"] for x in m["resumes"]] == [checkpoint]
+    assert m["seed"] == manifest(uninterrupted)["seed"]
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+@pytest.mark.slow
+def test_resume_finished_run_to_more_ticks_equals_longer_run(scenes, uninterrupted, tmp_path):
+    """Resuming a finished 200-tick run with --ticks 250 equals an uninterrupted 250-tick run."""
+    longer = run_scene(scenes["small"], tmp_path, "u250", "--ticks", "250")
+    folder = tmp_path / "extended"
+    shutil.copytree(uninterrupted, folder)
+    r = tw("run", "--resume", str(folder), "--ticks", "250", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert_same_rows(longer / "run.sqlite", folder / "run.sqlite")
+    m = manifest(folder)
+    assert m["status"] == "finished" and m["ticks_done"] == 250 and m["ticks_requested"] == 250
+    assert [x["from_tick"] for x in m["resumes"]] == [TICKS]
+
+
+@pytest.mark.slow
+def test_resume_mid_run_of_a_game_scene_equals_uninterrupted(scenes, tmp_path):
+    """Guess-the-average rounds continue identically from a checkpoint that falls between rounds."""
+    whole = run_scene(scenes["game"], tmp_path, "whole")
+    part = run_scene(scenes["game"], tmp_path, "part", "--ticks", "60")  # stops 10 ticks past the checkpoint at 50
+    assert query(part / "run.sqlite", "SELECT max(tick) FROM checkpoints") == [(50,)]
+    r = tw("run", "--resume", str(part), "--ticks", "120", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert query(whole / "run.sqlite", "SELECT count(*) FROM rounds") == [(12,)]
+    assert_same_rows(whole / "run.sqlite", part / "run.sqlite")
+    assert [x["from_tick"] for x in manifest(part)["resumes"]] == [50]
+
+
+def test_resume_below_last_checkpoint_is_a_clear_error(uninterrupted, tmp_path):
+    """--ticks smaller than the last checkpoint exits 2 with a message and leaves the run as it was."""
+    folder = tmp_path / "copy"
+    shutil.copytree(uninterrupted, folder)
+    before = (folder / "manifest.json").read_bytes()
+    r = tw("run", "--resume", str(folder), "--ticks", "100", "--no-progress")
+    assert r.returncode == 2
+    assert "checkpoint at tick 200" in r.stderr and "--ticks" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert (folder / "manifest.json").read_bytes() == before
+    assert query(folder / "run.sqlite", "SELECT count(*), max(tick) FROM ticks") == [(TICKS, TICKS)]
+
+
+@pytest.mark.parametrize("kind", ["empty-folder", "missing-folder", "scene-file", "not-a-database"])
+def test_resume_of_something_that_is_not_a_run_is_exit_2(scenes, uninterrupted, tmp_path, kind):
+    """--resume of a folder that is not a run folder exits 2 with a message naming it."""
+    target = tmp_path / "target"
+    if kind == "empty-folder":
+        target.mkdir()
+    elif kind == "scene-file":
+        target = scenes["small"]
+    elif kind == "not-a-database":
+        target.mkdir()
+        for name in ("manifest.json", "scene.toml"):
+            shutil.copy(uninterrupted / name, target / name)
+        (target / "run.sqlite").write_text("this is not a database\n")
+    r = tw("run", "--resume", str(target), "--no-progress")
+    assert r.returncode == 2
+    assert r.stderr.startswith("error:") and str(target) in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["SCENE"], ["--seed", "3"], ["--name", "other"], ["--agents", "10"]],
+    ids=["scene", "seed", "name", "agents"],
+)
+def test_resume_with_scene_or_seed_is_exit_2(scenes, uninterrupted, tmp_path, extra):
+    """--resume continues a run as it was: a scene, --seed, --name or --agents beside it is exit 2."""
+    folder = tmp_path / "copy"
+    shutil.copytree(uninterrupted, folder)
+    before = (folder / "manifest.json").read_bytes()
+    args = [str(scenes["small"]) if a == "SCENE" else a for a in extra]
+    r = tw("run", *args, "--resume", str(folder), "--no-progress")
+    assert r.returncode == 2
+    assert "--resume" in r.stderr and "Traceback" not in r.stderr
+    assert (folder / "manifest.json").read_bytes() == before
