@@ -101,7 +101,7 @@ class RunStore:
     def __init__(self, folder: Path, conn: sqlite3.Connection):
         self.folder = folder
         self.conn = conn
-        self._writer: _Writer | None = None
+        self._writer: _WriterProcess | None = None
 
     @classmethod
     def create(cls, runs_dir: str | Path, name: str, scene: Scene) -> "RunStore":
@@ -177,9 +177,9 @@ class RunStore:
     def write_tick(self, sim, result, *, checkpoint: bool = False, snapshot: bool = False) -> None:
         """Record one tick in one transaction (metrics, decisions, events, messages, ...).
 
-        With a background writer (`start_writer`), this only takes copies of
-        what the tick produced and queues them; the writer thread commits them
-        in order, one transaction per tick.
+        With a writer process (`start_writer`), this only takes copies of
+        what the tick produced and queues them; the writer commits them in
+        order, one transaction per tick.
         """
         record = capture_tick(sim, result, checkpoint=checkpoint, snapshot=snapshot)
         if self._writer is None:
@@ -187,9 +187,14 @@ class RunStore:
             return
         self._writer.put(record)
 
-    def start_writer(self, queue_size: int = 32) -> None:
-        """Commit ticks on a background thread, so the simulation does not wait for the disk."""
-        self._writer = _Writer(self._write, queue_size)
+    def start_writer(self) -> None:
+        """Commit ticks in a writer process, so the simulation waits neither for the disk nor for row-building.
+
+        From here on the writer owns the store; this object only queues ticks.
+        """
+        self.conn.close()
+        self.conn = None
+        self._writer = _WriterProcess(self.folder)
 
     def _write(self, rec: dict) -> None:
         tick, metrics = rec["tick"], rec["metrics"]
@@ -247,7 +252,9 @@ class RunStore:
                 self._writer.close()
         finally:
             self._writer = None
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
 
 
 def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
@@ -273,45 +280,53 @@ def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
     return rec
 
 
-class _Writer:
-    """A thread that commits queued ticks in order; its first error surfaces on the next put or on close."""
+class _WriterProcess:
+    """A child process that commits the ticks it is sent, in order, one transaction each.
 
-    def __init__(self, write, queue_size: int):
-        import queue
-        import threading
+    A process, not a thread: turning arrays into SQLite rows holds Python's
+    GIL, which a thread would take from the simulation. Ticks go down its
+    stdin as pickles (the pipe's buffer bounds how far it may lag); it dies
+    with its parent, so a killed run stops writing at once; its first error
+    surfaces here on the next `put` or on `close`.
+    """
 
-        self._write = write
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="tokenworld-run-store", daemon=True)
-        self._thread.start()
+    def __init__(self, folder: Path):
+        import subprocess
+        import sys
 
-    def _loop(self) -> None:
-        while True:
-            rec = self._queue.get()
-            if rec is None:
-                return
-            if self._error is None:
-                try:
-                    self._write(rec)
-                except BaseException as exc:  # handed to the simulation thread
-                    self._error = exc
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tokenworld.sim.writer", str(folder), str(os.getpid())],
+            stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def _failed(self) -> RunError:
+        self._proc.wait()
+        message = self._proc.stderr.read().decode(errors="replace").strip().splitlines()
+        return RunError(message[-1] if message else f"the run store's writer stopped (exit code {self._proc.returncode}).")
 
     def put(self, rec: dict) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(rec)
+        import pickle
+
+        if self._proc.poll() is not None:
+            raise self._failed()
+        try:
+            pickle.dump(rec, self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._failed() from None
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        try:
+            self._proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        if self._proc.wait() != 0:
+            raise self._failed()
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False)  # the writer thread commits; one thread at a time
+    conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a killed process, no fsync per tick
     conn.executescript(SCHEMA)
     return conn
