@@ -5,6 +5,7 @@
 SQLite in WAL mode, written one transaction per tick, so a run killed at any
 moment keeps every tick it committed. Tables:
 
+- ``runs``: the manifest (the same JSON as manifest.json, kept in step);
 - ``ticks``: population metrics per tick (movement, needs, decisions, trades,
   talks, ties); ``zone_counts`` (tick, zone, agents); ``items`` (tick, item,
   total in the world, price); ``zones`` (zone, name, kind);
@@ -40,6 +41,7 @@ from tokenworld.scene.schema import ITEMS, Scene
 from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY CHECK (id = 1), manifest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS zones (zone INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ticks (
     tick INTEGER PRIMARY KEY, sim_time REAL NOT NULL, moving INTEGER NOT NULL, mean_speed REAL NOT NULL,
@@ -239,11 +241,18 @@ class RunStore:
             raise RunError(f"cannot write tick {tick} to {self.folder / 'run.sqlite'}: {exc}. Ticks before it are kept.") from None
 
     def write_manifest(self, manifest: dict) -> None:
-        """Write (or rewrite) manifest.json atomically."""
+        """Write (or rewrite) manifest.json atomically, and the same into the `runs` table."""
+        text = json.dumps(manifest, indent=2, sort_keys=True)
         path = self.folder / "manifest.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
         os.replace(tmp, path)
+        try:  # its own short connection: a writer process may own the main one
+            with sqlite3.connect(self.folder / "run.sqlite", timeout=30) as conn:
+                conn.execute("INSERT OR REPLACE INTO runs VALUES (1, ?)", (text,))
+            conn.close()
+        except sqlite3.Error as exc:
+            raise RunError(f"cannot record the manifest in {self.folder / 'run.sqlite'}: {exc}.") from None
 
     def close(self) -> None:
         """Wait for queued ticks to be committed, then close the store."""
