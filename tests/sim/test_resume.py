@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TICKS = 200
 CHECKPOINT_EVERY = 20
 # Tables whose rows depend on wall time or hold binary engine states; every other table must match exactly.
-NOT_COMPARED = {"timings", "checkpoints"}
+NOT_COMPARED = {"timings", "checkpoints", "runs"}  # runs: the manifest (command, clock times, resumes)
 
 # The second kill moment: "random", but the same on every run of the suite.
 SECOND_KILL = random.Random("tokenworld-resume-kill").randint(101, 179)
@@ -97,7 +97,7 @@ def all_rows(db: Path, table: str) -> list[tuple]:
 
 
 def assert_same_rows(db_a: Path, db_b: Path) -> None:
-    """Both stores hold the same tables and, but for timings and checkpoints, the same rows."""
+    """Both stores hold the same tables and, but for timings, checkpoints and the manifest, the same rows."""
     assert tables(db_a) == tables(db_b)
     for table in tables(db_a):
         if table in NOT_COMPARED:
