@@ -125,7 +125,7 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         except RunError as exc:
             manifest["status"] = "failed"
             console.print(f"error: {exc}")
-        manifest["ticks_done"] = store.conn_ticks() if manifest["status"] == "failed" else sim.tick
+        manifest["ticks_done"] = store.conn_ticks()  # what is committed, whatever stopped the run
         manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         if steps_ms:
             manifest["timings"] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 from pathlib import Path
 
@@ -18,7 +19,6 @@ def _die_with_parent() -> None:
     """PR_SET_PDEATHSIG: be killed when the parent dies (Linux; no-op elsewhere)."""
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):  # pragma: no cover - not Linux
@@ -28,6 +28,9 @@ def _die_with_parent() -> None:
 def main(argv: list[str]) -> int:
     folder, parent = Path(argv[0]), int(argv[1])
     _die_with_parent()
+    # Ctrl-C reaches the whole process group: the writer keeps going and drains
+    # what it was sent; the parent decides when to stop (by closing stdin).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent:  # the parent died before we could ask
         return 1
     from tokenworld.errors import RunError
@@ -39,7 +42,9 @@ def main(argv: list[str]) -> int:
         while True:
             try:
                 rec = pickle.load(stdin)
-            except EOFError:
+            except (EOFError, pickle.UnpicklingError):
+                # The end, or a record cut short because the parent stopped mid-send
+                # (Ctrl-C): that tick was never handed over; everything before it is committed.
                 return 0
             store._write(rec)
     except RunError as exc:
