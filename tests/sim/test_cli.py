@@ -19,9 +19,12 @@ def tw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tokenworld", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def table(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db) as conn:
+def table(db: Path | str, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(db, uri=str(db).startswith("file:"))
+    try:
         return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 def test_run_writes_a_complete_run_folder(tmp_path):
@@ -124,3 +127,31 @@ def test_bench_engine_writes_json(tmp_path):
     for row in report["results"]:
         for key in ("ms_per_step", "hash_ms", "perception_ms", "motion_ms", "zones_ms", "agent_steps_per_s", "move_and_zones_ms"):
             assert row[key] > 0, key
+
+
+def test_ctrl_c_keeps_every_committed_tick(tmp_path):
+    """Ctrl-C (SIGINT) ends a run with exit 130, no traceback, and a manifest that counts exactly the committed ticks."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokenworld", "run", str(VILLAGE), "--ticks", "100000", "--runs-dir", str(tmp_path), "--name", "c", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    db = tmp_path / "c" / "run.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if db.exists():
+            try:
+                if (table(f"file:{db}?mode=ro", "SELECT coalesce(max(tick), 0) FROM ticks")[0][0] or 0) > 30:
+                    break
+            except sqlite3.Error:
+                pass
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["ticks_done"] == table(db, "SELECT max(tick) FROM ticks")[0][0] > 30
