@@ -66,8 +66,8 @@ class SimOptions:
     dt: float = opt(0.1, doc="Simulated time per tick.", unit="s")
     ticks: int = opt(1000, doc="Ticks a run lasts when the command line does not say.")
     seed: Optional[int] = opt(None, doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce.")
-    clock: str = opt("lockstep", doc="`lockstep` waits for decisions each tick; `realtime` never waits.", choices=CLOCKS)
-    max_decisions_per_tick: int = opt(64, doc="Upper bound on decisions requested in one tick.")
+    clock: str = opt("lockstep", doc="`lockstep` waits for decisions each tick; `realtime` never waits. Headless runs are lockstep in this version; realtime arrives with the viewer.", choices=CLOCKS)
+    max_decisions_per_tick: int = opt(64, doc="Upper bound on language-model decisions requested in one tick (not yet used: this version decides with the rules brain).")
     metrics_every: int = opt(1, doc="Write per-tick metrics every this many ticks.")
 
 
@@ -91,12 +91,12 @@ class MindOptions:
     """Who decides for the agents and how often."""
 
     backend: str = opt("rules", doc="Decision backend.", choices=BACKENDS)
-    model: str = opt("gemma3-270m", doc="Model name or GGUF path (llama_cpp) or served model name (openai, vllm).")
-    endpoint: str = opt("", doc="Base URL of an OpenAI-compatible server (backend `openai`).")
+    model: str = opt("gemma3-270m", doc="Model name or GGUF path (llama_cpp) or served model name (openai, vllm); not yet used by this version.")
+    endpoint: str = opt("", doc="Base URL of an OpenAI-compatible server (backend `openai`); not yet used by this version.")
     decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")
-    reflect_every: int = opt(500, doc="Ticks between an agent's reflections.")
-    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.")
-    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
+    reflect_every: int = opt(500, doc="Ticks between an agent's reflections (language-model minds; not yet used by this version).")
+    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision (not yet used by this version).")
+    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible (not yet used by this version).")
 
 
 @dataclass
