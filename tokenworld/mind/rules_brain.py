@@ -1,14 +1,14 @@
 """The rules brain: a utility policy over every deciding agent at once.
 
 For each agent it scores a handful of intents (eat, forage, rest, gather wood
-or stone, craft, build, talk, trade, explore, idle) from its needs, inventory,
+or stone, craft, build, talk, trade, help a hungry neighbour, explore, idle) from its needs, inventory,
 traits, archetype and surroundings, adds seeded noise, takes the best feasible
 one and turns it into an action of the world's table: do it here if it can be
 done here, otherwise walk to where it can. Numpy throughout: the only Python
 loops run over intents, items and zones, never over agents.
 
 Personality shows: extraverts talk, conscientious agents gather, open ones
-explore and build, agreeable ones trade, neurotic ones idle more; archetypes
+explore and build, agreeable ones trade and help, neurotic ones idle more; archetypes
 weight the same intents (merchants trade, craftspeople craft, ...).
 """
 
@@ -21,7 +21,7 @@ from tokenworld.world.actions import ACTION_INDEX as A
 from tokenworld.world.decisions import SOURCES, TARGET_KINDS, Decisions
 from tokenworld.world.items import BUILD_INDEX, CRAFT_INDEX, ITEM_INDEX, RECIPES
 
-INTENTS = ("eat", "forage", "rest", "wood", "stone", "craft", "build", "talk", "trade", "explore", "idle")
+INTENTS = ("eat", "forage", "rest", "wood", "stone", "craft", "build", "talk", "trade", "help", "explore", "idle")
 I = {name: i for i, name in enumerate(INTENTS)}  # noqa: E741
 O, C, E, AG, N = range(5)  # trait columns: openness, conscientiousness, extraversion, agreeableness, neuroticism
 FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
@@ -96,6 +96,8 @@ class RulesBrain:
         u[:, I["build"]] = 0.9 * traits[:, O] * arch[:, 3]
         u[:, I["talk"]] = 0.7 * traits[:, E] + 0.2 * traits[:, AG]
         u[:, I["trade"]] = 0.6 * arch[:, 4] * (0.5 + 0.5 * traits[:, AG])
+        nbr_hunger = np.where(has_nbr, eco.hunger[np.maximum(nbr, 0)], 0.0)
+        u[:, I["help"]] = 1.5 * traits[:, AG] * nbr_hunger
         u[:, I["explore"]] = 0.5 * traits[:, O] * arch[:, 5]
         u[:, I["idle"]] = 0.2 + 0.3 * traits[:, N]
         feasible = np.ones_like(u, bool)
@@ -104,6 +106,7 @@ class RulesBrain:
         feasible[:, I["build"]] = (inv[:, WOOD] >= HUT.inputs["wood"]) & (inv[:, STONE] >= HUT.inputs["stone"]) & (zone >= 0)
         feasible[:, I["talk"]] = has_nbr
         feasible[:, I["trade"]] = has_nbr & (surplus >= 3)
+        feasible[:, I["help"]] = has_nbr & (inv[:, FOOD] >= 2) & (nbr_hunger > 0.5)
         feasible[:, I["explore"]] = len(w.scene.zones) > 0
         u += NOISE * self.rng.gumbel(size=u.shape).astype(np.float32)
         if random_choice is not None and random_choice.any():
@@ -133,6 +136,9 @@ class RulesBrain:
         d.action[sel], d.target_kind[sel], d.target[sel] = A["talk"], TARGET_KINDS.index("agent"), nbr[sel]
         d.text[sel] = PHRASE_ARRAY[self.rng.integers(0, len(PHRASES), len(sel))]
         self._trade(d, np.flatnonzero(intent == I["trade"]), inv, nbr)
+        sel = np.flatnonzero(intent == I["help"])  # give a hungry neighbour one food
+        d.action[sel], d.target_kind[sel], d.target[sel] = A["give"], TARGET_KINDS.index("agent"), nbr[sel]
+        d.item[sel], d.amount[sel] = FOOD, 1.0
         sel = np.flatnonzero(intent == I["explore"])
         nz = len(self.world.scene.zones)
         if len(sel) and nz:

@@ -30,7 +30,7 @@ def decision_rows(tick: int, d: Decisions):
     )  # fmt: skip
 
 
-NOTABLE = np.array([a.name in ("gather", "craft", "trade", "talk", "build") for a in ACTIONS])
+NOTABLE = np.array([a.name in ("gather", "craft", "trade", "talk", "build", "give") for a in ACTIONS])
 
 
 def event_rows(e: Events):

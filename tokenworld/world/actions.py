@@ -92,6 +92,18 @@ ACTIONS: tuple[Action, ...] = (
         ("the agent stands in a zone", "the inventory holds the recipe's inputs"),
         ("the inputs are consumed and a new entity stands there",),
     ),
+    Action(
+        "give",
+        (
+            Arg("partner", "agent", "a nearby agent"),
+            Arg("item", "item", "what to give"),
+            Arg("amount", "amount", "how much"),
+        ),
+        10,
+        "give items to a nearby agent who needs them (help)",
+        ("the partner is within perception range", "the inventory holds the items"),
+        ("the items change hands; the tie between the two grows strongly",),
+    ),
     Action("eat", (), 10, "eat one food", ("the inventory holds food",), ("one food is consumed; hunger falls",)),
     Action("rest", (), 40, "rest to recover energy", (), ("energy rises",)),
     Action(

@@ -161,6 +161,18 @@ def _talk(world, c, rows):
     world.social.strengthen(speakers, listeners, 0.05)
 
 
+def _give(world, c, rows):
+    d, inv = c.d, world.economy.inventory
+    rows = _partners_in_range(world, c, rows)
+    rows = _refuse(c, rows, (d.item[rows] < 0) | (d.item[rows] >= len(ITEMS)) | ~(d.amount[rows] > 0), "no such target")
+    rows = _refuse(c, rows, inv[d.agent[rows], d.item[rows]] < d.amount[rows], "not enough")
+    # Several givers may give to one agent, and a giver may also receive: add.at keeps every transfer.
+    giver, taker, item, amount = d.agent[rows], d.target[rows], d.item[rows].astype(np.int64), d.amount[rows].astype(np.float32)
+    np.add.at(inv, (giver, item), -amount)
+    np.add.at(inv, (taker, item), amount)
+    world.social.strengthen(giver, taker, 0.3)
+
+
 def _move_to(world, c, rows):
     d = c.d
     kind, tgt = d.target_kind[rows], d.target[rows]
@@ -288,5 +300,5 @@ def _guess(world, c, rows):
 
 APPLY = {
     "idle": _idle, "move_to": _move_to, "gather": _gather, "craft": _craft, "trade": _trade,
-    "talk": _talk, "build": _build, "eat": _eat, "rest": _rest, "guess": _guess,
+    "talk": _talk, "build": _build, "give": _give, "eat": _eat, "rest": _rest, "guess": _guess,
 }  # fmt: skip
