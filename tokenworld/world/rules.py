@@ -1,12 +1,13 @@
 """Applying decisions at a tick boundary: preconditions, effects and events.
 
-Decisions are taken in agent-id order, whatever order they arrived in. Each
-action's check-and-apply function works on all decisions of that action at
-once (arrays, no Python loop per agent). Where agents compete for the same
-thing (the last wood of a tree, a partner wanted by two traders) the lower
-agent id wins. Trades come last, after every agent's own actions, and check
-both inventories again at that moment. A refused decision changes nothing but
-its event, which says why, and the agent's `last_reason`.
+The outcome never depends on the order decisions arrived in: they are sorted
+by agent id, then applied action by action in the order of the action table,
+each action's check-and-apply function working on all its decisions at once
+(arrays, no Python loop per agent). Where agents compete for the same thing
+(the last wood of a tree, a partner wanted by two traders) the lower agent id
+wins. Trades come last, after every agent's own actions (gifts included), and
+check both inventories again at that moment. A refused decision changes
+nothing but its event, which says why, and the agent's `last_reason`.
 """
 
 from __future__ import annotations
