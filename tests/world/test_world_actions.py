@@ -76,9 +76,9 @@ def test_eat_uses_one_food_and_lowers_hunger():
 
 
 def test_eat_without_food_is_refused():
-    """eat with no food is refused as "not enough"."""
+    """eat with no food is refused as "not enough food"."""
     w = lab_world([OPEN])
-    assert one(w, agent=0, action="eat")[0] == "not enough"
+    assert one(w, agent=0, action="eat")[0] == "not enough food"
 
 
 def test_a_busy_agent_is_refused():
@@ -211,10 +211,10 @@ def test_craft_tools_consumes_inputs_and_adds_output():
 
 
 def test_craft_without_inputs_is_refused():
-    """craft with too little stone is refused as "not enough"; a bad recipe as "no such target"."""
+    """craft with too little stone is refused as "not enough stone"; a bad recipe as "no such target"."""
     w = lab_world([OPEN])
     w.economy.inventory[0, WOOD] = 5.0
-    assert one(w, agent=0, action="craft", item=CRAFT_INDEX["tools"])[0] == "not enough"
+    assert one(w, agent=0, action="craft", item=CRAFT_INDEX["tools"])[0] == "not enough stone"
     assert one(w, agent=0, action="craft", item=7)[0] == "no such target"
 
 
@@ -237,12 +237,12 @@ def test_build_a_hut_in_a_zone():
 
 
 def test_build_outside_a_zone_or_without_inputs_is_refused():
-    """build outside every zone: "not in a zone"; in a zone without the inputs: "not enough"."""
+    """build outside every zone: "not in a zone"; in a zone without the inputs: "not enough stone"."""
     w = lab_world([OPEN, IN_TOWN])
     w.economy.inventory[0, [WOOD, STONE]] = [6.0, 2.0]
     w.economy.inventory[1, [WOOD, STONE]] = [6.0, 1.0]
     ev = w.apply(decide(dict(agent=0, action="build", item=0), dict(agent=1, action="build", item=0)), 1)
-    assert reasons_of(ev) == {0: "not in a zone", 1: "not enough"}
+    assert reasons_of(ev) == {0: "not in a zone", 1: "not enough stone"}
 
 
 # ------------------------------------------------------------------ talking
@@ -298,7 +298,7 @@ def test_fair_trade_swaps_items_ties_and_moves_prices():
     "offer, expected",
     [
         ((0, 1, "wood", 1.0, "stone", 3.0), "partner refused"),
-        ((0, 1, "wood", 11.0, "stone", 1.0), "not enough"),
+        ((0, 1, "wood", 11.0, "stone", 1.0), "not enough wood"),
         ((0, 1, "wood", 6.0, "stone", 11.0), "partner has not enough"),
         ((0, 2, "stone", 3.0, "wood", 2.0), "too far"),
         ((0, 0, "stone", 3.0, "wood", 2.0), "no such target"),

@@ -25,7 +25,7 @@ def test_give_moves_items_and_ties_the_pair_strongly():
 
 @pytest.mark.parametrize(
     ("case", "expected"),
-    [("far", "too far"), ("self", "no such target"), ("short", "not enough"), ("zero", "no such target")],
+    [("far", "too far"), ("self", "no such target"), ("short", "not enough food"), ("zero", "no such target")],
 )
 def test_refused_give_changes_nothing(case, expected):
     """A refused give (too far, to oneself, not enough, nothing) leaves the world untouched."""

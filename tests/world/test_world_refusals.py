@@ -54,7 +54,7 @@ def _setup_game_open(w):
 
 # (name, agent 0's position, partner position, decision row, expected reason, setup)
 CASES = [
-    ("eat without food", OPEN, FAR, dict(action="eat"), "not enough", None),
+    ("eat without food", OPEN, FAR, dict(action="eat"), "not enough food", None),
     ("busy", OPEN, FAR, dict(action="rest"), "busy with another action", _setup_busy),
     ("move_to the zone one is in", IN_TOWN, FAR, dict(action="move_to", kind="zone", target=1), "already there", None),
     (
@@ -84,12 +84,12 @@ CASES = [
         "nothing to gather here",
         None,
     ),
-    ("craft without inputs", OPEN, FAR, dict(action="craft", item=0), "not enough", None),
+    ("craft without inputs", OPEN, FAR, dict(action="craft", item=0), "not enough wood", None),
     ("build outside a zone", OPEN, FAR, dict(action="build", item=0), "not in a zone", None),
-    ("build without inputs", IN_TOWN, FAR, dict(action="build", item=2), "not enough", None),
+    ("build without inputs", IN_TOWN, FAR, dict(action="build", item=2), "not enough stone", None),
     ("talk too far", OPEN, FAR, dict(action="talk", kind="agent", target=1, text="hi"), "too far", None),
     ("trade unfair", OPEN, CLOSE, trade(0, 1, "wood", 1.0, "stone", 3.0), "partner refused", None),
-    ("trade not enough", OPEN, CLOSE, trade(0, 1, "wood", 2.0, "stone", 1.0), "not enough", None),
+    ("trade not enough", OPEN, CLOSE, trade(0, 1, "wood", 2.0, "stone", 1.0), "not enough wood", None),
     (
         "trade partner has not enough",
         OPEN,

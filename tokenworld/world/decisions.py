@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from tokenworld.scene.schema import ITEMS
+
 SOURCES = ("rules", "model", "fallback", "random")
 TARGET_KINDS = ("none", "zone", "entity", "agent")
 
@@ -21,7 +23,7 @@ REASONS = (
     "ok",
     "busy with another action",
     "too far",
-    "not enough",
+    *(f"not enough {item}" for item in ITEMS),
     "nothing to gather here",
     "partner refused",
     "partner busy",

@@ -95,11 +95,20 @@ def _clear_points(world, zone, m: int, tries: int = 8) -> np.ndarray:
     return pts
 
 
-def _has(world, agents: np.ndarray, need: dict[str, float]) -> np.ndarray:
-    ok = np.ones(len(agents), bool)
+def _refuse_lacking(world, c, rows: np.ndarray, agents: np.ndarray, item: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Refuse rows whose agent holds less than `amount` of `item` ("not enough wood"); return the rest."""
+    short = world.economy.inventory[agents, item] < amount
+    for it in np.unique(item[short]):
+        _refuse(c, rows, short & (item == it), f"not enough {ITEMS[it]}")
+    return rows[~short]
+
+
+def _refuse_without(world, c, rows: np.ndarray, need: dict[str, float]) -> np.ndarray:
+    """Refuse rows whose agent lacks any input of a recipe (naming the first it lacks); return the rest."""
     for item, amount in need.items():
-        ok &= world.economy.inventory[agents, ITEM_INDEX[item]] >= amount
-    return ok
+        agents = c.d.agent[rows]
+        rows = _refuse_lacking(world, c, rows, agents, np.full(len(rows), ITEM_INDEX[item]), np.float32(amount))
+    return rows
 
 
 def _use_recipe(world, agents: np.ndarray, recipe) -> None:
@@ -127,7 +136,7 @@ def _rest(world, c, rows):
 
 def _eat(world, c, rows):
     eco = world.economy
-    rows = _refuse(c, rows, ~_has(world, c.d.agent[rows], EAT.inputs), "not enough")
+    rows = _refuse_without(world, c, rows, EAT.inputs)
     agents = c.d.agent[rows]
     _use_recipe(world, agents, EAT)
     eco.hunger[agents] = np.maximum(0.0, eco.hunger[agents] - eco.options.eat_relief)
@@ -139,7 +148,7 @@ def _craft(world, c, rows):
     rows = _refuse(c, rows, (recipe < 0) | (recipe >= len(CRAFT_RECIPES)), "no such target")
     for r, spec in enumerate(CRAFT_RECIPES):
         sel = rows[c.d.item[rows] == r]
-        sel = _refuse(c, sel, ~_has(world, c.d.agent[sel], spec.inputs), "not enough")
+        sel = _refuse_without(world, c, sel, spec.inputs)
         _use_recipe(world, c.d.agent[sel], spec)
 
 
@@ -149,7 +158,7 @@ def _build(world, c, rows):
     rows = _refuse(c, rows, c.zone[rows] < 0, "not in a zone")
     for r, spec in enumerate(BUILD_RECIPES):
         sel = rows[c.d.item[rows] == r]
-        sel = _refuse(c, sel, ~_has(world, c.d.agent[sel], spec.inputs), "not enough")
+        sel = _refuse_without(world, c, sel, spec.inputs)
         if len(sel):
             _use_recipe(world, c.d.agent[sel], spec)
             c.other[sel] = world.add_structures(spec, c.pos[sel], c.d.agent[sel], c.tick)
@@ -166,7 +175,7 @@ def _give(world, c, rows):
     d, inv = c.d, world.economy.inventory
     rows = _partners_in_range(world, c, rows)
     rows = _refuse(c, rows, (d.item[rows] < 0) | (d.item[rows] >= len(ITEMS)) | ~(d.amount[rows] > 0), "no such target")
-    rows = _refuse(c, rows, inv[d.agent[rows], d.item[rows]] < d.amount[rows], "not enough")
+    rows = _refuse_lacking(world, c, rows, d.agent[rows], d.item[rows].astype(np.int64), d.amount[rows])
     # Several givers may give to one agent, and a giver may also receive: add.at keeps every transfer.
     giver, taker, item, amount = d.agent[rows], d.target[rows], d.item[rows].astype(np.int64), d.amount[rows].astype(np.float32)
     np.add.at(inv, (giver, item), -amount)
@@ -268,7 +277,7 @@ def _trade(world, c, rows):
     clash = ~first.reshape(-1, 2).all(axis=1) | (world.busy_until[d.target[rows]] > c.tick)
     rows = _refuse(c, rows, clash, "partner busy")
     inv = eco.inventory
-    rows = _refuse(c, rows, inv[d.agent[rows], d.item[rows]] < d.amount[rows], "not enough")
+    rows = _refuse_lacking(world, c, rows, d.agent[rows], d.item[rows].astype(np.int64), d.amount[rows])
     rows = _refuse(c, rows, inv[d.target[rows], d.item2[rows]] < d.amount2[rows], "partner has not enough")
     # The partner accepts when what it gets is worth what it gives, by market
     # prices, food weighted by the partner's hunger, softened by agreeableness.
