@@ -188,7 +188,7 @@ class AgentGroup:
     speed: tuple[float, float] = opt((1.0, 1.6), doc="Walking speed range; each agent draws uniformly from it.", unit="m/s")
     traits: dict[str, TraitDistribution] = opt(doc="Big Five traits: openness, conscientiousness, extraversion, agreeableness, neuroticism; missing ones use the default distribution.", factory=dict)
     flocking: Flocking = opt(doc="Flocking weights.", factory=Flocking)
-    mind: str = opt("rules", doc="Who decides: the rules brain, random choices, or the language model (`model`).", choices=MINDS)
+    mind: str = opt("rules", doc="Who decides: the rules brain, random choices, or the language model (`model`; until language-model minds arrive, the rules brain decides for these too).", choices=MINDS)
     inventory: dict[str, float] = opt(doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict)
 
 
