@@ -159,10 +159,10 @@ def _cmd_scene(args) -> int:
         scene = Scene.load(args.file)
         print(summary(scene))
         return 0
+    text = starter_scene_text(args.name)  # checks the name first: it becomes the file name
     path = Path(args.dir) / f"{args.name}.toml"
     if path.exists() and not args.force:
         raise TokenWorldError(f"{path} exists already; pass --force to overwrite it or pick another name.")
-    text = starter_scene_text(args.name)
     Scene.from_dict(__import__("tomllib").loads(text), source=str(path))  # the starter must itself be valid
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ def test_missing_parent(write):
     with pytest.raises(SceneError) as info:
         load_scene(write('extends = "nope.toml"\nname = "c"\n', "child.toml"))
     message = str(info.value)
-    assert "child.toml: `extends` names 'nope.toml', which does not exist next to this file" in message
+    assert "child.toml: `extends` names 'nope.toml', which does not exist" in message
 
 
 @pytest.mark.parametrize("value", ["3", '""', "[\"a.toml\"]"])

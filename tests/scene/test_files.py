@@ -40,7 +40,7 @@ def test_starter_scene_is_valid(write):
 @pytest.mark.parametrize("name", ["", "has space", "../escape", "-dash", "x" * 65])
 def test_starter_rejects_bad_names(name):
     """Starter scene names must be safe file names."""
-    with pytest.raises(TokenWorldError, match="must be letters, digits"):
+    with pytest.raises(TokenWorldError, match="must start with an ASCII letter or digit"):
         starter_scene_text(name)
 
 

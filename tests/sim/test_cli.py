@@ -155,3 +155,20 @@ def test_ctrl_c_keeps_every_committed_tick(tmp_path):
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
     assert manifest["ticks_done"] == table(db, "SELECT max(tick) FROM ticks")[0][0] > 30
+
+
+def test_seeds_use_all_32_bits(tmp_path):
+    """A seed above 2^31 runs (Taichi's own seed is signed 32-bit; ours is not)."""
+    r = tw("run", str(VILLAGE), "--ticks", "3", "--seed", "3000000000", "--runs-dir", str(tmp_path), "--name", "s", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["seed"] == 3000000000
+
+
+def test_an_empty_world_runs_checkpoints_and_resumes(tmp_path):
+    """A run with no agents writes checkpoints and resumes from them."""
+    scene = tmp_path / "empty.toml"
+    scene.write_text('name = "empty"\n[store]\ncheckpoint_every = 5\n[[groups]]\nname = "g"\ncount = 0\nspawn_area = [1.0, 1.0, 5.0, 5.0]\n')
+    assert tw("run", str(scene), "--ticks", "12", "--runs-dir", str(tmp_path), "--name", "e", "--no-progress").returncode == 0
+    r = tw("run", "--resume", str(tmp_path / "e"), "--ticks", "20", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert table(tmp_path / "e" / "run.sqlite", "SELECT count(*), max(tick) FROM ticks") == [(20, 20)]

@@ -126,6 +126,7 @@ def test_export_writes_one_parquet_per_table_but_checkpoints(run, tmp_path):
     assert pq.read_table(out / "ticks.parquet").num_rows == TICKS
     # The run folder itself is not changed by an export.
     assert sorted(p.name for p in run.iterdir() if not p.name.startswith("run.sqlite-")) == [
+        ".lock",
         "manifest.json",
         "run.sqlite",
         "scene.toml",

@@ -251,14 +251,14 @@ def test_resume_mid_run_of_a_game_scene_equals_uninterrupted(scenes, tmp_path):
     assert [x["from_tick"] for x in manifest(part)["resumes"]] == [50]
 
 
-def test_resume_below_last_checkpoint_is_a_clear_error(uninterrupted, tmp_path):
-    """--ticks smaller than the last checkpoint exits 2 with a message and leaves the run as it was."""
+def test_resume_below_recorded_ticks_is_a_clear_error(uninterrupted, tmp_path):
+    """--ticks smaller than the ticks already recorded exits 2 with a message and leaves the run as it was."""
     folder = tmp_path / "copy"
     shutil.copytree(uninterrupted, folder)
     before = (folder / "manifest.json").read_bytes()
     r = tw("run", "--resume", str(folder), "--ticks", "100", "--no-progress")
     assert r.returncode == 2
-    assert "checkpoint at tick 200" in r.stderr and "--ticks" in r.stderr
+    assert "already holds 200 ticks" in r.stderr and "--ticks 200" in r.stderr
     assert "Traceback" not in r.stderr
     assert (folder / "manifest.json").read_bytes() == before
     assert query(folder / "run.sqlite", "SELECT count(*), max(tick) FROM ticks") == [(TICKS, TICKS)]
@@ -298,3 +298,29 @@ def test_resume_with_scene_or_seed_is_exit_2(scenes, uninterrupted, tmp_path, ex
     assert r.returncode == 2
     assert "--resume" in r.stderr and "Traceback" not in r.stderr
     assert (folder / "manifest.json").read_bytes() == before
+
+
+def test_resume_never_shrinks_a_run(uninterrupted, tmp_path):
+    """--ticks between the last checkpoint and the recorded end is refused: no recorded tick is thrown away."""
+    folder = tmp_path / "copy"
+    shutil.copytree(uninterrupted, folder)
+    r = tw("run", "--resume", str(folder), "--ticks", str(TICKS - 5), "--no-progress")
+    assert r.returncode == 2 and "would throw some away" in r.stderr
+    assert query(folder / "run.sqlite", "SELECT count(*), max(tick) FROM ticks") == [(TICKS, TICKS)]
+
+
+def test_resume_of_a_run_still_going_is_refused(tmp_path):
+    """A run being written by one process cannot be resumed by another (it holds the run's lock)."""
+    import tokenworld
+    from tokenworld.errors import RunError
+    from tokenworld.sim.store import RunStore
+
+    scene = tokenworld.Scene.from_dict({"name": "locked", "groups": [{"name": "g", "count": 2, "spawn_area": [1.0, 1.0, 9.0, 9.0]}]})
+    store = RunStore.create(tmp_path, "live", scene)
+    store.write_manifest({"seed": 1, "ticks_requested": 5})
+    r = tw("run", "--resume", str(tmp_path / "live"), "--no-progress")
+    assert r.returncode == 2 and "is being written by process" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(RunError, match="being written"):
+        RunStore.reopen(tmp_path / "live")
+    store.close()
+    RunStore.reopen(tmp_path / "live").close()  # free again once the writer closed it

@@ -17,9 +17,11 @@ import time
 
 import numpy as np
 
-from tokenworld.bench.machine import describe_machine, write_report
+from tokenworld.bench.machine import describe_machine, prepare_report_path, write_report
 from tokenworld.errors import TokenWorldError
+from tokenworld.scene.geometry import sample_in_rect
 from tokenworld.scene.schema import EngineOptions, Zone
+from tokenworld.scene.validate import MAX_AGENTS
 
 STAGES = ("hash_ms", "perception_ms", "motion_ms", "zones_ms")
 
@@ -48,7 +50,7 @@ def measure_size(n: int, *, steps: int, warmup: int, density: float, arch: str |
     engine.set_zones(bench_zones(side))
     ne = max(1, n // 500)
     engine.set_entities(rng.uniform(0, side, (ne, 2)), rng.uniform(0.5, 3.0, ne), rng.random(ne) < 0.5)
-    engine.set_state(rng.uniform(0, side, (n, 2)), rng.uniform(1.0, 1.6, n), np.zeros(n, np.int32))
+    engine.set_state(sample_in_rect(rng, (0.0, 0.0, side, side), n), rng.uniform(1.0, 1.6, n), np.zeros(n, np.int32))
     seekers = np.arange(0, n, 2, dtype=np.int32)
     engine.set_targets(seekers, rng.uniform(0, side, (len(seekers), 2)))
     setup_s = time.perf_counter() - t0
@@ -111,6 +113,9 @@ def run_engine_bench(
         raise TokenWorldError(f"--density must be a positive number, found {density}.")
     if steps < 1:
         raise TokenWorldError(f"--steps must be 1 or more, found {steps}.")
+    if max(agents) > MAX_AGENTS:
+        raise TokenWorldError(f"--agents must be at most {MAX_AGENTS:,}, found {max(agents):,}.")
+    prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
     chosen = engine_arch.init(arch)
     options = EngineOptions()

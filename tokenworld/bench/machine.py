@@ -73,3 +73,20 @@ def write_report(report: dict, json_path: str | None, console) -> None:
     except OSError as exc:
         raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}.") from None
     console.print(f"wrote {json_path}")
+
+
+def prepare_report_path(json_path: str | None) -> None:
+    """Make sure the JSON report can be written before measuring anything (creates its folder)."""
+    if not json_path:
+        return
+    from pathlib import Path
+
+    from tokenworld.errors import TokenWorldError
+
+    path = Path(json_path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}. Pick another --json path.") from None

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.bench.machine import describe_machine, write_report
+from tokenworld.bench.machine import describe_machine, prepare_report_path, write_report
 from tokenworld.errors import TokenWorldError
 from tokenworld.scene.schema import ARCHETYPES, Scene
+from tokenworld.scene.validate import MAX_AGENTS
 
 STAGES = ("engine_ms", "world_ms", "rules_ms", "brain_ms", "metrics_ms")
 PUBLISHED_ROUND_S = 4.0  # 1,000 random participants, 16 cores (the distributed-simulation paper's figure)
@@ -99,7 +100,8 @@ def measure_world(n: int, *, ticks: int, warmup: int, arch: str | None) -> dict:
 
     rows, bare, decisions = run(False)
     recorded = run(True)[1]
-    bare = np.concatenate([bare, run(False)[1]])
+    rows2, bare2, _ = run(False)
+    rows, bare = np.concatenate([rows, rows2]), np.concatenate([bare, bare2])
     recorded = np.concatenate([recorded, run(True)[1]])
     med = {s: round(float(np.median(rows[:, i])), 4) for i, s in enumerate(STAGES)}
     tick_ms = float(np.median(bare)) * 1000.0
@@ -151,6 +153,9 @@ def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, gam
 
     if ticks < 1:
         raise TokenWorldError(f"--ticks must be 1 or more, found {ticks}.")
+    if max([*agents, *game_agents]) > MAX_AGENTS:
+        raise TokenWorldError(f"agent counts must be at most {MAX_AGENTS:,}, found {max([*agents, *game_agents]):,}.")
+    prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
     chosen = engine_arch.init(arch)
     report = {"suite": "world", "arch": chosen, "machine": describe_machine(), "ticks": ticks, "warmup": warmup,

@@ -58,7 +58,7 @@ def init(arch: str | None = None, *, seed: int = 0) -> str:
                     arch=getattr(ti, name),
                     enable_fallback=False,
                     offline_cache=True,
-                    random_seed=seed,
+                    random_seed=seed & 0x7FFFFFFF,  # Taichi takes a signed 32-bit seed; ours may use all 32 bits
                     fast_math=False,  # exact float32 arithmetic: neighbour queries match numpy to the bit
                     log_level=ti.ERROR,
                 )

@@ -14,6 +14,7 @@ from tokenworld.errors import EngineError
 from tokenworld.scene.schema import EngineOptions, Zone
 
 MAX_CELLS = 1 << 24
+MAX_AGENTS = 50_000_000  # also the scene format's limit
 
 
 @dataclass
@@ -64,8 +65,8 @@ class Engine:
         arch: str | None = None,
         profile: bool = False,
     ):
-        if n < 0:
-            raise EngineError(f"agent count must be 0 or more, found {n}.")
+        if not 0 <= n <= MAX_AGENTS:
+            raise EngineError(f"agent count must be between 0 and {MAX_AGENTS:,}, found {n:,}.")
         self.arch = _arch.init(arch, seed=seed)
         import taichi as ti
 
@@ -377,6 +378,9 @@ class Engine:
     def restore_state(self, state: dict[str, np.ndarray]) -> None:
         """Put back a state from `export_state`; the next step equals the one the original engine made."""
         self._check_open()
+        self.tick = int(state["tick"])
+        if self.n == 0:
+            return
         self.set_state(state["pos"], state["max_speed"], state["group"], vel=state["vel"], heading=state["heading"])
         for name, arr in (("target", self.target), ("flags", self.flags), *((k, v) for k, v in self.extra.items())):
             if name not in state:

@@ -78,7 +78,8 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict:
         raise SceneError([f"{path}: `extends` must be a file name (a string), found {parent!r}."])
     parent_path = path.parent / parent
     if not parent_path.is_file():
-        raise SceneError([f"{path}: `extends` names {parent!r}, which does not exist next to this file ({parent_path})."])
+        what = "is not a regular file" if parent_path.exists() else "does not exist"
+        raise SceneError([f"{path}: `extends` names {parent!r}, which {what} ({parent_path}); name a scene file next to this one."])
     base = _read_with_extends(parent_path, (*chain, resolved))
     return merge(base, data)
 

@@ -59,7 +59,10 @@ traits = {{ extraversion = {{ mean = 0.6, std = 0.2 }} }}
 def starter_scene_text(name: str) -> str:
     """TOML text of a small valid scene called `name`, with comments."""
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", name):
-        raise TokenWorldError(f"scene name {name!r} must be letters, digits, '_' or '-' (it becomes the file name).")
+        raise TokenWorldError(
+            f"scene name {name!r} must start with an ASCII letter or digit and use only ASCII letters, digits, '_' and '-', "
+            "at most 64 characters (it becomes the file name)."
+        )
     return STARTER.format(name=name)
 
 

@@ -85,6 +85,11 @@ def _check_engine(scene: Scene, p) -> None:
 
 def _check_mind(scene: Scene, p) -> None:
     m = scene.mind
+    if m.backend != "rules":
+        for i, g in enumerate(scene.groups):
+            if g.mind == "model":
+                p(f"`groups[{i}].mind`: model-driven agents need `mind.backend = \"rules\"` in this version "
+                  f"(found {m.backend!r}); language-model backends are not available yet.")  # fmt: skip
     _positive(p, "mind.decide_every", m.decide_every)
     _positive(p, "mind.reflect_every", m.reflect_every)
     _positive(p, "mind.max_output_tokens", m.max_output_tokens)

@@ -50,6 +50,7 @@ def run_headless(
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "resumes": [],
     }
+    store.write_manifest(manifest)  # before building: a run killed while it builds can still be resumed
     return _drive(sim, store, manifest, ticks, arch, progress)
 
 
@@ -68,8 +69,12 @@ def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str |
         if found is not None:
             start, state, meta = found
             sim.restore(state, meta)
-        if total < start:
-            raise RunError(f"{folder} has a checkpoint at tick {start}, beyond the {total} ticks asked for; pass a larger --ticks.")
+        recorded = store.conn_ticks()
+        if total < recorded:
+            raise RunError(
+                f"{folder} already holds {recorded} ticks; --ticks {total} would throw some away. "
+                f"Pass --ticks {recorded} or more (or leave it out to finish the run as first asked)."
+            )
         store.truncate_after(start)
     except BaseException:
         store.close()

@@ -100,16 +100,20 @@ class RunStore:
     before the run starts, so a failure never leaves a half-made store.
     """
 
-    def __init__(self, folder: Path, conn: sqlite3.Connection):
+    def __init__(self, folder: Path, conn: sqlite3.Connection, lock=None):
         self.folder = folder
         self.conn = conn
+        self._lock = lock  # open file holding an exclusive flock while this process writes the run
         self._writer: _WriterProcess | None = None
 
     @classmethod
     def create(cls, runs_dir: str | Path, name: str, scene: Scene) -> "RunStore":
         """Make ``runs_dir/name`` with the scene copy and an empty store."""
         if not NAME_RE.match(name):
-            raise RunError(f"run name {name!r} is not usable as a folder name; use letters, digits, '.', '_' and '-'.")
+            raise RunError(
+                f"run name {name!r} is not usable as a folder name: start with an ASCII letter or digit, then use "
+                "ASCII letters, digits, '.', '_' and '-', at most 100 characters."
+            )
         runs_dir = Path(runs_dir)
         folder = runs_dir / name
         if folder.exists():
@@ -123,6 +127,7 @@ class RunStore:
         _check_space(runs_dir)
         try:
             folder.mkdir()
+            lock = _lock(folder)
             scene.save(folder / "scene.toml")
             conn = _connect(folder / "run.sqlite")
             with conn:
@@ -130,7 +135,7 @@ class RunStore:
         except (OSError, sqlite3.Error) as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise RunError(f"cannot write the run folder {folder}: {exc}.") from None
-        return cls(folder, conn)
+        return cls(folder, conn, lock)
 
     @classmethod
     def reopen(cls, folder: str | Path) -> "RunStore":
@@ -142,9 +147,11 @@ class RunStore:
         if not os.access(folder, os.W_OK) or not os.access(db, os.W_OK):
             raise RunError(f"{folder} is not writable; a resumed run writes into it.")
         _check_space(folder)
+        lock = _lock(folder)
         try:
-            return cls(folder, _connect(db))
+            return cls(folder, _connect(db), lock)
         except sqlite3.Error as exc:
+            lock.close()
             raise RunError(f"cannot open {db}: {exc}.") from None
 
     # ------------------------------------------------------------ reading
@@ -264,6 +271,9 @@ class RunStore:
             if self.conn is not None:
                 self.conn.close()
                 self.conn = None
+            if self._lock is not None:
+                self._lock.close()  # releases the flock
+                self._lock = None
 
 
 def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
@@ -331,6 +341,25 @@ class _WriterProcess:
             pass
         if self._proc.wait() != 0:
             raise self._failed()
+
+
+def _lock(folder: Path):
+    """Take the run's lock (released when the file closes or the process dies), or say who holds it."""
+    import fcntl
+
+    handle = open(folder / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 (held for the run's lifetime)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise RunError(f"{folder} is being written by {holder}; wait for that run to end (or stop it) before resuming.") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def _connect(path: Path) -> sqlite3.Connection:

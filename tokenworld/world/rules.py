@@ -150,6 +150,8 @@ def _craft(world, c, rows):
         sel = rows[c.d.item[rows] == r]
         sel = _refuse_without(world, c, sel, spec.inputs)
         _use_recipe(world, c.d.agent[sel], spec)
+        (out_item, out_amount), *_ = spec.outputs.items()
+        c.item[sel], c.amount[sel] = ITEM_INDEX[out_item], out_amount  # the event says what was made
 
 
 def _build(world, c, rows):
