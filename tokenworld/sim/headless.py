@@ -17,6 +17,9 @@ from tokenworld.sim.simulation import Simulation
 from tokenworld.sim.store import RunStore, default_run_name
 
 
+BUILDING = "building {n:,} agents (the first run on a machine also compiles the engine's kernels, about half a minute) ..."
+
+
 def run_headless(
     scene: Scene,
     *,
@@ -63,6 +66,9 @@ def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str |
         total = manifest.get("ticks_requested", scene.sim.ticks) if ticks is None else ticks
         sim = Simulation(scene, seed=int(manifest["seed"]), arch=arch, profile=True)
         engine_arch.init(arch, seed=sim.seed)
+        from rich.console import Console
+
+        Console(stderr=True).print(BUILDING.format(n=sim.n_agents), style="dim")
         sim.build()
         found = store.last_checkpoint()
         start = 0
@@ -96,6 +102,7 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
     t_run = t_start
     try:
         if not sim.built:
+            console.print(BUILDING.format(n=sim.n_agents), style="dim")
             sim.build()
         manifest["arch"] = sim.arch
         manifest["build_seconds"] = round(sim.build_seconds, 4)
