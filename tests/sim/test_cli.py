@@ -9,17 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-VILLAGE = ROOT / "scenes" / "village.toml"
-
-
-def tw(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m tokenworld ARGS` and capture its output."""
-    return subprocess.run([sys.executable, "-m", "tokenworld", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+from runs_lab import VILLAGE, tw
 
 
 def table(db: Path | str, sql: str) -> list[tuple]:
+    """Rows of `sql` on a store (a path, or a `file:` URI for read-only access)."""
     conn = sqlite3.connect(db, uri=str(db).startswith("file:"))
     try:
         return conn.execute(sql).fetchall()

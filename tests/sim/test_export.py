@@ -15,26 +15,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from runs_lab import query, small_village, tw
 
-ROOT = Path(__file__).resolve().parents[2]
 TICKS = 200
 # Tables keyed by tick that every tick writes a row (or rows) into, in one transaction.
 PER_TICK = ("ticks", "zone_counts", "items", "timings")
-
-
-def tw(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m tokenworld ARGS` and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "tokenworld", *args], check=False, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def columns(db: Path, table: str) -> list[str]:
@@ -88,14 +73,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("scenes")
-    for name in ("base.toml", "village.toml"):
-        shutil.copy(ROOT / "scenes" / name, folder / name)
-    path = folder / "small.toml"
-    path.write_text(
-        f'extends = "village.toml"\nname = "small"\n[sim]\nticks = {TICKS}\n[store]\ncheckpoint_every = 20\nsnapshot_every = 50\n'
-    )
-    return path
+    return small_village(tmp_path_factory.mktemp("scenes"), ticks=TICKS, checkpoint_every=20, snapshot_every=50)
 
 
 @pytest.fixture(scope="module")

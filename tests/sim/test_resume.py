@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+from runs_lab import query, ro, small_village, tw
 
-ROOT = Path(__file__).resolve().parents[2]
 TICKS = 200
 CHECKPOINT_EVERY = 20
 # Tables whose rows depend on wall time or hold binary engine states; every other table must match exactly.
@@ -33,24 +33,9 @@ SECOND_KILL = random.Random("tokenworld-resume-kill").randint(101, 179)
 # ------------------------------------------------------------------ helpers
 
 
-def tw(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m tokenworld ARGS` and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "tokenworld", *args], check=False, capture_output=True, text=True, timeout=timeout
-    )
-
-
 def write_scenes(folder: Path) -> dict[str, Path]:
     """Copy the shipped village (and what it extends) into `folder` and add small override scenes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("base.toml", "village.toml"):
-        shutil.copy(ROOT / "scenes" / name, folder / name)
-    small = folder / "small.toml"
-    small.write_text(
-        'extends = "village.toml"\nname = "small"\n'
-        f"[sim]\nticks = {TICKS}\n"
-        f"[store]\ncheckpoint_every = {CHECKPOINT_EVERY}\nsnapshot_every = 50\n"
-    )
+    small = small_village(folder, ticks=TICKS, checkpoint_every=CHECKPOINT_EVERY, snapshot_every=50)
     game = folder / "game.toml"
     game.write_text(
         'extends = "village.toml"\nname = "village_game"\n'
@@ -66,19 +51,6 @@ def run_scene(scene: Path, runs_dir: Path, name: str, *extra: str) -> Path:
     r = tw("run", str(scene), "--runs-dir", str(runs_dir), "--name", name, "--no-progress", *extra)
     assert r.returncode == 0, r.stderr
     return runs_dir / name
-
-
-def ro(db: Path) -> sqlite3.Connection:
-    """A read-only connection, safe to open while another process writes."""
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    conn = ro(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def tables(db: Path) -> list[str]:

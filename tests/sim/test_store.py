@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,45 +17,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runs_lab import query, small_village, tw
 
 import tokenworld
 from tokenworld.scene.schema import ITEMS
 from tokenworld.world.actions import ACTIONS
 from tokenworld.world.decisions import REASONS, SOURCES
 
-ROOT = Path(__file__).resolve().parents[2]
 TICKS, CHECKPOINT_EVERY, SNAPSHOT_EVERY, AGENTS = 200, 20, 50, 25
 ACTION_NAMES = {a.name for a in ACTIONS}
-
-
-def tw(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m tokenworld ARGS` and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "tokenworld", *args], check=False, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory) -> Path:
     """The village copied next to an override file (`extends` is relative to the file)."""
-    folder = tmp_path_factory.mktemp("scenes")
-    for name in ("base.toml", "village.toml"):
-        shutil.copy(ROOT / "scenes" / name, folder / name)
-    path = folder / "small.toml"
-    path.write_text(
-        'extends = "village.toml"\nname = "small"\n'
-        f"[sim]\nticks = {TICKS}\n"
-        f"[store]\ncheckpoint_every = {CHECKPOINT_EVERY}\nsnapshot_every = {SNAPSHOT_EVERY}\n"
-    )
-    return path
+    return small_village(tmp_path_factory.mktemp("scenes"), ticks=TICKS, checkpoint_every=CHECKPOINT_EVERY, snapshot_every=SNAPSHOT_EVERY)
 
 
 @pytest.fixture(scope="module")
