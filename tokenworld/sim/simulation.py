@@ -87,6 +87,7 @@ class Simulation:
         group_mind = np.array([MINDS.index(g.mind) for g in self.scene.groups] or [0], np.int8)
         self.random_minded = group_mind[self.world.agents.group] == MINDS.index("random")
         self.pending = Decisions.empty(0)
+        self._ids = np.arange(self.world.n_agents)
         self.build_seconds = time.perf_counter() - t0
         return self
 
@@ -163,8 +164,7 @@ class Simulation:
         if w.game is not None:  # players of a game only play it
             return Decisions.empty(0)
         every = self.scene.mind.decide_every
-        ids = np.arange(w.n_agents)
-        due = np.flatnonzero(w.idle(tick) & ((ids + tick) % every == 0))
+        due = np.flatnonzero(w.idle(tick) & ((self._ids + tick) % every == 0))
         return self.brain.decide(due, random_choice=self.random_minded[due])
 
     def _game_decisions(self) -> Decisions:
