@@ -64,20 +64,45 @@ class RulesBrain:
 
         self.zone_centre = np.array([zone_polygon(z).mean(axis=0) for z in zones], np.float32).reshape(-1, 2)
 
-    def decide(self, agents: np.ndarray, *, random_choice: np.ndarray | None = None) -> Decisions:
+    def decide(
+        self, agents: np.ndarray, *, random_choice: np.ndarray | None = None, follow: np.ndarray | None = None
+    ) -> Decisions:
         """One decision per agent in `agents` (ascending ids).
 
         Agents flagged in `random_choice` pick uniformly among their feasible
-        intents instead of the best one (the `random` mind).
+        intents instead of the best one (the `random` mind). `follow` gives an
+        intent (column of INTENTS, -1 for none) per agent that it carries out
+        when feasible: a language-model mind's plan step.
         """
-        w = self.world
         agents = np.asarray(agents, np.int32)
         m = len(agents)
         d = Decisions.empty(m)
         d.agent[:] = agents
         if m == 0:
             return d
-        eco = w.economy
+        u, feasible, ctx = self.utilities(agents)
+        inv, zone, nbr = ctx["inv"], ctx["zone"], ctx["nbr"]
+        u += NOISE * self.rng.gumbel(size=u.shape).astype(np.float32)
+        if random_choice is not None and random_choice.any():
+            u[random_choice] = self.rng.random((int(random_choice.sum()), len(INTENTS)), dtype=np.float32)
+        u[~feasible] = -np.inf
+        intent = u.argmax(axis=1)
+        if follow is not None:
+            ok = (follow >= 0) & feasible[np.arange(m), np.maximum(follow, 0)]
+            intent[ok] = follow[ok]
+        d.source[:] = SOURCES.index("rules")
+        if random_choice is not None:
+            d.source[random_choice] = SOURCES.index("random")
+        self._fill(d, intent, agents, inv, zone, nbr)
+        return d
+
+    def utilities(self, agents: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Noise-free utility and feasibility of every intent (columns of INTENTS) for `agents`.
+
+        Also returns what was read on the way (inventory, zone, nearest neighbour) for reuse.
+        """
+        w, eco = self.world, self.world.economy
+        m = len(agents)
         inv = eco.inventory[agents]
         hunger, energy = eco.hunger[agents], eco.energy[agents]
         traits = w.agents.traits[agents]
@@ -108,16 +133,7 @@ class RulesBrain:
         feasible[:, I["trade"]] = has_nbr & (surplus >= 3)
         feasible[:, I["help"]] = has_nbr & (inv[:, FOOD] >= 2) & (nbr_hunger > 0.5)
         feasible[:, I["explore"]] = len(w.scene.zones) > 0
-        u += NOISE * self.rng.gumbel(size=u.shape).astype(np.float32)
-        if random_choice is not None and random_choice.any():
-            u[random_choice] = self.rng.random((int(random_choice.sum()), len(INTENTS)), dtype=np.float32)
-        u[~feasible] = -np.inf
-        intent = u.argmax(axis=1)
-        d.source[:] = SOURCES.index("rules")
-        if random_choice is not None:
-            d.source[random_choice] = SOURCES.index("random")
-        self._fill(d, intent, agents, inv, zone, nbr)
-        return d
+        return u, feasible, {"inv": inv, "zone": zone, "nbr": nbr}
 
     # ----------------------------------------------------------------
 

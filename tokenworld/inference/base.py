@@ -1,0 +1,45 @@
+"""The backend protocol: a batch of requests in, one parsed answer per request out."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from tokenworld.errors import TokenWorldError
+from tokenworld.mind.protocol import Answer, Request
+
+
+class BackendError(TokenWorldError):
+    """A backend cannot start (missing model, missing extra, bad endpoint) or failed a whole batch."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the inference worker drives. Implementations: llama_cpp, openai, vllm, rules.
+
+    `decide` may be slow (it is called from the worker thread, never from the
+    simulation or the viewer). It must return one `Answer` per request, in
+    order; a request it could not serve gets `protocol.failed(...)` (choice -1
+    and the reason), so the simulation falls back to the rules brain for it.
+    A failure of the whole backend (server unreachable) may raise
+    `BackendError` instead; the worker then fails the batch and retries later.
+    """
+
+    name: str
+
+    def decide(self, batch: list[Request]) -> list[Answer]: ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` costs (exact where the backend has a tokenizer)."""
+        ...
+
+    @property
+    def settings(self) -> str:
+        """Model and sampling settings, as part of the response cache key."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def approx_tokens(text: str) -> int:
+    """A conservative token estimate (about 3.5 characters per token) for backends without a tokenizer."""
+    return (len(text) * 2 + 6) // 7

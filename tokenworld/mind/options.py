@@ -1,0 +1,174 @@
+"""Each agent's feasible options: what a language model may choose from.
+
+A model only ever sees choices that pass their action's preconditions and
+change something: no walking to the zone it stands in, no gathering what is not
+within reach, no talking to nobody, no eating without food. Each option is a
+label in the grammar's syntax (`tokenworld.mind.grammar`) and a ready decision
+row, plus the rules brain's utility for it (the `rules` backend's choice and a
+tie-breaker). Menus are built only for the agents deciding this tick (at most
+`mind.max_decisions_per_tick`), from arrays read once for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tokenworld.mind.grammar import format_amount, label
+from tokenworld.mind.personas import agent_name
+from tokenworld.mind.rules_brain import I as INTENT
+from tokenworld.mind.rules_brain import RulesBrain
+from tokenworld.scene.schema import ITEMS
+from tokenworld.world.actions import ACTION_INDEX as A
+from tokenworld.world.decisions import TARGET_KINDS, Decisions
+from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES, ITEM_INDEX
+
+MAX_TALK = 3  # neighbours one may talk to
+MAX_ZONES = 6  # zones one may walk to (the nearest, and those with resources)
+FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
+ZONE, AGENT = TARGET_KINDS.index("zone"), TARGET_KINDS.index("agent")
+GATHER_INTENT = {FOOD: INTENT["forage"], WOOD: INTENT["wood"], STONE: INTENT["stone"]}
+
+
+@dataclass
+class Menu:
+    """One agent's options: labels, whether each takes a spoken line, decision rows, rules utilities."""
+
+    agent: int
+    labels: list[str]
+    talk: list[bool]
+    rows: Decisions
+    prior: np.ndarray  # float32
+
+    def decision(self, choice: int, say: str = "") -> Decisions:
+        """The decision row of option `choice`, with the spoken line for talk."""
+        d = self.rows.take([choice])
+        if self.talk[choice]:
+            d.text[0] = say
+        return d
+
+
+class MenuBuilder:
+    """Builds menus for agents of one world (reads, never writes, the world)."""
+
+    def __init__(self, world, brain: RulesBrain):
+        self.world = world
+        self.brain = brain
+        self.zone_names = [z.name for z in world.scene.zones]
+
+    def build(self, agents: np.ndarray) -> list[Menu]:
+        """One menu per agent in `agents` (ids)."""
+        w = self.world
+        agents = np.asarray(agents, np.int32)
+        if not len(agents):
+            return []
+        eco = w.economy
+        u, feasible, ctx = self.brain.utilities(agents)
+        inv, zone = ctx["inv"], ctx["zone"]
+        hunger, energy = eco.hunger[agents], eco.energy[agents]
+        nbrs = w.engine.read("nbr", agents)[:, :MAX_TALK]
+        pos = w.engine.read("pos", agents)
+        here = self._gatherable(agents, zone)
+        centres = self.brain.zone_centre
+        pool_any = eco.pool.sum(axis=1) > 0 if eco.pool.size else np.zeros(len(self.zone_names), bool)
+        price = np.exp(eco.log_price)
+        menus = []
+        for r, a in enumerate(agents.tolist()):
+            opts: list[tuple] = []  # (label, talk, prior, action, target_kind, target, item, amount, item2, amount2)
+            ur = u[r]
+            if inv[r, FOOD] >= 1 and hunger[r] >= 0.1:
+                opts.append(("eat", False, ur[INTENT["eat"]], A["eat"], 0, -1, -1, 0, -1, 0))
+            if energy[r] < 0.9:
+                opts.append(("rest", False, ur[INTENT["rest"]], A["rest"], 0, -1, -1, 0, -1, 0))
+            for item in np.flatnonzero(here[r]).tolist():
+                prior = ur[GATHER_INTENT.get(item, INTENT["idle"])]
+                opts.append((label("gather", ITEMS[item]), False, prior, A["gather"], 0, -1, item, 0, -1, 0))
+            for k, rec in enumerate(CRAFT_RECIPES):
+                if all(inv[r, ITEM_INDEX[i]] >= q for i, q in rec.inputs.items()):
+                    opts.append((label("craft", rec.name), False, ur[INTENT["craft"]], A["craft"], 0, -1, k, 0, -1, 0))
+            if zone[r] >= 0:
+                for k, rec in enumerate(BUILD_RECIPES):
+                    if all(inv[r, ITEM_INDEX[i]] >= q for i, q in rec.inputs.items()):
+                        opts.append((label("build", rec.name), False, ur[INTENT["build"]], A["build"], 0, -1, k, 0, -1, 0))
+            near = [int(b) for b in nbrs[r] if b >= 0]
+            for b in near:
+                opts.append((label("talk", agent_name(b)), True, ur[INTENT["talk"]], A["talk"], AGENT, b, -1, 0, -1, 0))
+            if near:
+                opts.extend(self._exchanges(r, near[0], inv, price, ur, eco))
+            for z in self._zones(pos[r], zone[r], centres, pool_any):
+                prior = 0.9 * max(ur[INTENT["explore"]], self._zone_prior(z, ur, eco))
+                opts.append((label("move_to", self.zone_names[z]), False, prior, A["move_to"], ZONE, z, -1, 0, -1, 0))
+            if not opts:  # nothing else is possible: waiting is the one honest option
+                opts.append(("idle", False, ur[INTENT["idle"]], A["idle"], 0, -1, -1, 0, -1, 0))
+            menus.append(self._menu(a, opts))
+        return menus
+
+    # ------------------------------------------------------------------
+
+    def _gatherable(self, agents: np.ndarray, zone: np.ndarray) -> np.ndarray:
+        """(m, items) mask: what each agent could gather where it stands."""
+        w, eco = self.world, self.world.economy
+        here = np.zeros((len(agents), len(ITEMS)), bool)
+        if eco.pool.size:
+            here |= (zone[:, None] >= 0) & (eco.pool[np.maximum(zone, 0)] > 0)
+        if len(eco.node_entity):
+            ent = w.engine.read("ent", agents)
+            node = np.where(ent >= 0, eco.node_of_entity[np.maximum(ent, 0)], -1)
+            safe = np.maximum(node, 0)
+            stocked = (node >= 0) & (eco.node_stock[safe] > 0)
+            for item in range(len(ITEMS)):
+                here[:, item] |= (stocked & (eco.node_item[safe] == item)).any(axis=1)
+        here[:, TOOLS] = False  # tools are made, not gathered
+        return here
+
+    def _zones(self, pos: np.ndarray, zone: int, centres: np.ndarray, pool_any: np.ndarray) -> list[int]:
+        """Zones worth walking to: those with resources and the nearest others, never the current one."""
+        if not len(centres):
+            return []
+        d = np.linalg.norm(centres - pos[None, :], axis=1)
+        order = np.argsort(d, kind="stable")
+        picked = [int(z) for z in order if z != zone and pool_any[z]][:MAX_ZONES]
+        for z in order.tolist():
+            if len(picked) >= MAX_ZONES:
+                break
+            if z != zone and z not in picked:
+                picked.append(z)
+        return sorted(picked)
+
+    def _zone_prior(self, z: int, ur: np.ndarray, eco) -> float:
+        if not eco.pool.size:
+            return 0.0
+        best = 0.0
+        for item, intent in GATHER_INTENT.items():
+            if eco.pool[z, item] > 0:
+                best = max(best, float(ur[intent]))
+        return best
+
+    def _exchanges(self, r: int, partner: int, inv: np.ndarray, price: np.ndarray, ur: np.ndarray, eco) -> list[tuple]:
+        """A trade of the largest surplus for what is scarcest, at market prices (if the partner can pay), and help."""
+        out = []
+        name = agent_name(partner)
+        mine = inv[r, :TOOLS]
+        give = int(mine.argmax())
+        give_amount = min(2.0, float(np.floor(mine[give] / 2)))
+        want = int(np.where(np.arange(TOOLS) == give, np.inf, mine).argmin())
+        want_amount = max(0.5, round(give_amount * price[give] / price[want] * 2) / 2)
+        theirs = eco.inventory[partner]
+        if give_amount >= 1 and theirs[want] >= want_amount:
+            text = label("trade", name, ITEMS[give], format_amount(give_amount), ITEMS[want], format_amount(want_amount))
+            out.append((text, False, ur[INTENT["trade"]], A["trade"], AGENT, partner, give, give_amount, want, want_amount))
+        if inv[r, FOOD] >= 2 and eco.hunger[partner] > 0.5:
+            text = label("give", name, "food", "1")
+            out.append((text, False, ur[INTENT["help"]], A["give"], AGENT, partner, FOOD, 1.0, -1, 0))
+        return out
+
+    @staticmethod
+    def _menu(agent: int, opts: list[tuple]) -> Menu:
+        m = len(opts)
+        rows = Decisions.empty(m)
+        rows.agent[:] = agent
+        cols = list(zip(*opts))
+        rows.action[:], rows.target_kind[:], rows.target[:] = cols[3], cols[4], cols[5]
+        rows.item[:], rows.amount[:], rows.item2[:], rows.amount2[:] = cols[6], cols[7], cols[8], cols[9]
+        return Menu(agent, list(cols[0]), list(cols[1]), rows, np.asarray(cols[2], np.float32))

@@ -1,0 +1,78 @@
+"""What minds ask of an inference backend, and what comes back.
+
+A `Request` is one agent's turn: the prompt (the part every agent shares first,
+the personal part last), the feasible options it may choose from (built from
+its own situation, see `tokenworld.mind.options`), and which of them take a
+spoken line. An `Answer` is the parsed choice with token counts and timings.
+Every backend (llama.cpp, OpenAI-compatible servers, vLLM, rules) takes a list
+of requests and returns one answer per request, in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+KINDS = ("decide", "reflect")
+
+
+@dataclass
+class Request:
+    """One agent's turn to decide (or to reflect and make a plan)."""
+
+    agent: int
+    tick: int
+    kind: str  # one of KINDS
+    shared: str  # world, rules, action list, worked example: the same for every agent
+    personal: str  # persona, needs, inventory, perception, memories, plan; ends where the answer starts
+    options: list[str]  # feasible choices, as the labels the model writes
+    talk: list[bool]  # options that take a spoken line after a colon
+    prior: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # rules utility per option
+    priority: int = 2  # 0 most urgent
+    seq: int = 0  # order of submission (set by the worker)
+
+    @property
+    def prompt(self) -> str:
+        return self.shared + self.personal
+
+    def key(self, settings: str) -> str:
+        """Cache key: the prompt, the options and the backend's sampling settings."""
+        h = hashlib.blake2b(digest_size=16)
+        for part in (settings, self.kind, self.shared, self.personal, "\x1f".join(self.options), str(self.talk)):
+            h.update(part.encode())
+            h.update(b"\x00")
+        return h.hexdigest()
+
+    def prompt_hash(self) -> int:
+        """A 63-bit hash of the prompt, for the run store."""
+        return int.from_bytes(hashlib.blake2b(self.prompt.encode(), digest_size=8).digest(), "little") >> 1
+
+
+@dataclass
+class Answer:
+    """A backend's parsed answer to one request."""
+
+    agent: int
+    tick: int
+    kind: str
+    choice: int  # index into the request's options; -1 when the backend failed
+    say: str = ""  # the spoken line for talk options
+    raw: str = ""  # what the model wrote (or the scored option)
+    tokens_in: int = 0  # prompt tokens evaluated for this request (shared prefix counted once per batch)
+    tokens_out: int = 0
+    prefill_saved: int = 0  # prompt tokens not evaluated thanks to the shared prefix or a cache
+    latency_ms: float = 0.0
+    error: str = ""  # why the backend failed (then choice is -1)
+    valid_first: bool = True  # parsed and valid without a repair attempt
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.choice >= 0
+
+
+def failed(request: Request, error: str, latency_ms: float = 0.0) -> Answer:
+    """The answer for a request the backend could not serve."""
+    return Answer(request.agent, request.tick, request.kind, -1, error=error, latency_ms=latency_ms, valid_first=False)
