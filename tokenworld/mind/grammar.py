@@ -56,8 +56,11 @@ def lit(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def menu_gbnf(options: list[str], talk: list[bool]) -> str:
-    """A GBNF grammar that admits exactly one of `options` (talk options followed by ': ' and a line), then a newline."""
+def menu_gbnf(options: list[str], talk: list[bool], lead: str = "") -> str:
+    """A GBNF grammar that admits exactly one of `options` (talk options followed by ': ' and a line), then a newline.
+
+    `lead` is text the answer starts with (a space, where the prompt ends with a colon).
+    """
     plain = [lit(o) for o, t in zip(options, talk) if not t]
     spoken = [lit(o) for o, t in zip(options, talk) if t]
     alts = list(plain)
@@ -66,7 +69,8 @@ def menu_gbnf(options: list[str], talk: list[bool]) -> str:
         alts.append("talk")
         lines.append(f"talk ::= ({' | '.join(spoken)}) \": \" say")
         lines.append(f"say ::= {SAY_CHARS} {SAY_CHARS}{{0,{SAY_MAX - 1}}}")
-    return "\n".join([f"root ::= ({' | '.join(alts)}) \"\\n\"", *lines]) + "\n"
+    head = f"{lit(lead)} " if lead else ""
+    return "\n".join([f"root ::= {head}({' | '.join(alts)}) \"\\n\"", *lines]) + "\n"
 
 
 def menu_json_schema(options: list[str], talk: list[bool]) -> dict:

@@ -24,8 +24,9 @@ from tokenworld.world.actions import ACTION_INDEX as A
 from tokenworld.world.decisions import TARGET_KINDS, Decisions
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES, ITEM_INDEX
 
-MAX_TALK = 3  # neighbours one may talk to
-MAX_ZONES = 6  # zones one may walk to (the nearest, and those with resources)
+MAX_TALK = 2  # neighbours one may talk to
+MAX_ZONES = 3  # zones one may walk to (those with resources first, the nearest first)
+MAX_OPTIONS = 9  # the most an agent is offered (the best by the rules brain's utility, in menu order)
 FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
 ZONE, AGENT = TARGET_KINDS.index("zone"), TARGET_KINDS.index("agent")
 GATHER_INTENT = {FOOD: INTENT["forage"], WOOD: INTENT["wood"], STONE: INTENT["stone"]}
@@ -165,6 +166,9 @@ class MenuBuilder:
 
     @staticmethod
     def _menu(agent: int, opts: list[tuple]) -> Menu:
+        if len(opts) > MAX_OPTIONS:
+            best = sorted(np.argsort([-o[2] for o in opts], kind="stable")[:MAX_OPTIONS].tolist())
+            opts = [opts[i] for i in best]
         m = len(opts)
         rows = Decisions.empty(m)
         rows.agent[:] = agent

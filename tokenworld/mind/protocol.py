@@ -30,6 +30,7 @@ class Request:
     options: list[str]  # feasible choices, as the labels the model writes
     talk: list[bool]  # options that take a spoken line after a colon
     prior: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # rules utility per option
+    calibration: str = ""  # a content-free personal part with as many options (for scoring backends)
     priority: int = 2  # 0 most urgent
     seq: int = 0  # order of submission (set by the worker)
 

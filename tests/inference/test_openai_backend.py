@@ -1,0 +1,259 @@
+"""OpenAIBackend against a real llama-cpp-python server running the packaged Gemma 3 270M.
+
+The server is started with an API key, so every test that gets an answer also
+shows that the key was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tokenworld.inference.base import Backend, BackendError
+from tokenworld.inference.models import resolve_model
+from tokenworld.inference.openai_http import OpenAIBackend
+from tokenworld.mind.protocol import Request
+
+pytestmark = pytest.mark.slow
+
+KEY_ENV = "TW_TEST_OPENAI_KEY"
+MODEL = "gemma-3-270m"
+OPTIONS = ["eat", "rest", "talk Ben", "move_to farm"]
+TALK = [False, False, True, False]
+SHARED = "Each turn, pick one option. To talk, write the option, a colon and what you say.\n"
+MENU = "Options: eat | rest | talk Ben | move_to farm\n"
+TALKY = (
+    MENU + "Choice: talk Ben: Good morning, Ben!\n" + MENU + "Choice: talk Ben: How is the farm?\n" + MENU + "Choice:"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """llama-cpp-python's OpenAI-compatible server as a subprocess, requiring `key`."""
+
+    def __init__(self, port: int, key: str, log: Path):
+        self.port, self.key, self.log = port, key, log
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("gemma3-270m")),
+               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2",
+               "--api_key", self.key]  # fmt: skip
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        ask = urllib.request.Request(self.url + "/models", headers={"Authorization": f"Bearer {self.key}"})
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(ask, timeout=2) as r:
+                    json.loads(r.read())
+                return
+            except (OSError, ValueError):
+                time.sleep(0.2)
+        tail = self.log.read_text(errors="replace")[-2000:]
+        self.stop()
+        raise RuntimeError(f"llama_cpp.server did not come up on port {self.port}:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module; the API key lives in $TW_TEST_OPENAI_KEY while it runs."""
+    srv = Server(free_port(), "sk-test-" + secrets.token_hex(12), tmp_path_factory.mktemp("server") / "server.log")
+    os.environ[KEY_ENV] = srv.key
+    srv.start()
+    yield srv
+    srv.stop()
+    os.environ.pop(KEY_ENV, None)
+
+
+@pytest.fixture
+def make():
+    """Build backends that are closed after the test."""
+    made = []
+
+    def _make(endpoints, **kw) -> OpenAIBackend:
+        kw = {"api_key_env": KEY_ENV, "timeout_s": 60.0, **kw}  # generous: the CI machine may be busy
+        backend = OpenAIBackend(endpoints, MODEL, **kw)
+        made.append(backend)
+        return backend
+
+    yield _make
+    for backend in made:
+        backend.close()
+
+
+def req(agent: int, personal: str, *, kind: str = "decide", options=OPTIONS, talk=TALK) -> Request:
+    return Request(
+        agent=agent, tick=1, kind=kind, shared=SHARED, personal=personal, options=list(options), talk=list(talk)
+    )
+
+
+def batch() -> list[Request]:
+    return [
+        req(0, MENU + "Ada is hungry.\nChoice:"),
+        req(1, TALKY),
+        req(2, MENU + "Ada is tired.\nChoice:", kind="reflect"),
+        req(3, "Options: talk Ben | talk Cy\nChoice:", options=["talk Ben", "talk Cy"], talk=[True, True]),
+    ]
+
+
+def test_gbnf_batch_gives_valid_choices_with_token_counts(server, make):
+    """Grammar mode: every answer is one of the options, in order, with tokens counted and talk lines said."""
+    backend = make([server.url], structured="gbnf")
+    assert isinstance(backend, Backend)
+    requests = batch()
+    answers = backend.decide(requests)
+    assert len(answers) == len(requests)
+    for r, a in zip(requests, answers):
+        assert a.ok, a.error
+        assert (a.agent, a.tick, a.kind) == (r.agent, r.tick, r.kind)
+        assert 0 <= a.choice < len(r.options)
+        assert a.valid_first and a.error == ""
+        assert a.raw.strip().startswith(r.options[a.choice])
+        assert a.tokens_in > 0 and a.tokens_out > 0 and a.latency_ms > 0
+        if r.talk[a.choice]:
+            assert a.say.strip(), f"talk answer without a line: {a.raw!r}"
+        else:
+            assert a.say == ""
+    assert r.talk[answers[3].choice]  # the talk-only menu forces a spoken line
+    assert sum(r.talk[a.choice] for r, a in zip(requests, answers)) >= 2
+
+
+def test_auto_detects_llama_cpp_grammar_support(server, make):
+    """Auto mode probes the server and picks GBNF for llama-cpp-python (which reports owned_by 'me')."""
+    backend = make([server.url], structured="auto")
+    assert backend.structured_mode == "auto"
+    answers = backend.decide([req(0, MENU + "Ada is hungry.\nChoice:")])
+    assert backend.structured_mode == "gbnf"
+    assert answers[0].ok and answers[0].valid_first, answers[0].error
+    assert "structured=auto" in backend.settings  # the cache key does not change when the probe resolves
+
+
+def test_plain_mode_parses_or_repairs_never_raises(server, make):
+    """Without a grammar, wrong answers get one repair attempt; what still fails is a failed answer with a reason."""
+    backend = make([server.url], structured="none")
+    requests = batch()
+    answers = backend.decide(requests)
+    assert len(answers) == len(requests)
+    for r, a in zip(requests, answers):
+        if a.ok:
+            assert 0 <= a.choice < len(r.options)
+            assert a.error == ""
+        else:
+            assert a.choice == -1 and not a.valid_first
+            assert a.error.startswith("unparseable:"), a.error
+    # the bare menu prompt makes Gemma repeat the menu ("eat | rest | talk"), which only a repair can fix
+    assert any(not a.valid_first for a in answers)
+    repaired = [a for a in answers if not a.valid_first]
+    assert all(a.tokens_in > 0 and a.tokens_out > 0 for a in repaired)
+
+    # one token is too few for any option here, so the repair fails too
+    tiny = make([server.url], structured="none", max_tokens=1)
+    [a] = tiny.decide([req(5, "Options: move_to farm | talk Ben\nChoice:", options=["move_to farm", "talk Ben"],
+                           talk=[False, True])])  # fmt: skip
+    assert not a.ok and a.error.startswith("unparseable:") and "before repair" in a.error
+
+
+def test_server_killed_then_restarted(tmp_path, make, monkeypatch):
+    """A dead server gives failed answers quickly (then at once while backing off); once back, it is used again."""
+    srv = Server(free_port(), "sk-test-" + secrets.token_hex(12), tmp_path / "server.log")
+    monkeypatch.setenv("TW_TEST_OTHER_KEY", srv.key)
+    srv.start()
+    try:
+        backend = make([srv.url], structured="gbnf", api_key_env="TW_TEST_OTHER_KEY", retries=2)
+        assert backend.decide([req(0, MENU + "Choice:")])[0].ok
+
+        srv.stop()
+        t0 = time.monotonic()
+        answers = backend.decide(batch())
+        first_s = time.monotonic() - t0
+        assert len(answers) == 4 and all(not a.ok and a.error for a in answers)
+        assert all(srv.url in a.error for a in answers), answers[0].error
+        assert first_s < 10.0, f"took {first_s:.1f} s"  # retries wait for the backoff, not the timeout
+
+        t0 = time.monotonic()
+        answers = backend.decide(batch())  # still backing off: no connection is even tried
+        assert time.monotonic() - t0 < 0.5
+        assert all(not a.ok and "down" in a.error for a in answers), answers[0].error
+
+        srv.start()
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline:
+            answers = backend.decide([req(0, MENU + "Choice:")])
+            if answers[0].ok:
+                break
+            time.sleep(0.25)
+        assert answers[0].ok, answers[0].error
+    finally:
+        srv.stop()
+
+
+def test_dead_endpoint_is_skipped(server, make):
+    """With one endpoint dead, every request is still answered by the live one (given without '/v1')."""
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    live = server.url.removesuffix("/v1") + "/"
+    backend = make([dead, live], structured="auto")
+    assert backend.endpoints == [dead, server.url]
+    for _ in range(2):  # the second batch finds the dead one backing off
+        answers = backend.decide(batch())
+        assert all(a.ok for a in answers), [a.error for a in answers]
+    assert backend.structured_mode == "gbnf"
+
+
+def test_api_key_never_shown(server, make, monkeypatch):
+    """The key is sent (the server requires it) but is in no settings, repr or error; a wrong key fails clearly."""
+    good = make([server.url], structured="gbnf")
+    assert server.key not in good.settings and server.key not in repr(good) and server.key not in repr(vars(good))
+    assert good.decide([req(0, MENU + "Choice:")])[0].ok
+
+    wrong = "sk-wrong-" + secrets.token_hex(12)
+    monkeypatch.setenv("TW_TEST_WRONG_KEY", wrong)
+    bad = make([server.url], structured="auto", api_key_env="TW_TEST_WRONG_KEY")
+    answers = bad.decide(batch())
+    assert all(not a.ok for a in answers)
+    for a in answers:
+        assert "401" in a.error and "TW_TEST_WRONG_KEY" in a.error, a.error
+        assert wrong not in a.error and server.key not in a.error
+    assert wrong not in bad.settings and wrong not in repr(bad) and wrong not in repr(vars(bad))
+    assert bad.structured_mode == "auto"  # a refused probe is asked again later, not settled
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1:8080/v1", "127.0.0.1:8080", "http://", "http://host:port/v1"])
+def test_bad_endpoint_url(url):
+    """A URL that is not http(s) is refused at construction, naming it and the form to write."""
+    with pytest.raises(BackendError, match="http://HOST:PORT/v1") as e:
+        OpenAIBackend(["http://127.0.0.1:1/v1", url], MODEL)
+    assert repr(url) in str(e.value)
+
+
+def test_bad_settings_are_refused():
+    """Settings errors name the parameter and the value."""
+    with pytest.raises(BackendError, match="structured='grammar'"):
+        OpenAIBackend(["http://127.0.0.1:1"], MODEL, structured="grammar")
+    with pytest.raises(BackendError, match="max_concurrency=0"):
+        OpenAIBackend(["http://127.0.0.1:1"], MODEL, max_concurrency=0)
+    with pytest.raises(BackendError, match="no endpoint"):
+        OpenAIBackend([], MODEL)

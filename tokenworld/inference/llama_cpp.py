@@ -1,0 +1,449 @@
+"""The embedded backend: llama.cpp in-process, many agents decoded together.
+
+llama-cpp-python's high-level `Llama` decodes one sequence at a time, so this
+backend drives its low-level API: one context with `n_seq_max` sequences and a
+unified KV cache. Per batch of requests:
+
+1. The shared prompt prefix (world, rules, actions, worked example) is
+   evaluated once and kept in its own sequence for as long as it stays the
+   same (for a whole run, usually); every request's sequence starts as a copy
+   of it (`llama_memory_seq_cp`, no compute).
+2. Every request's personal part is evaluated in one `llama_decode` call.
+3. Then, by `mode`:
+   - `score` (default): the personal part lists the options numbered and ends
+     with "Choice: "; the options are scored by the next-token log-probability
+     of their number, one logits row per request, nothing generated. Agents
+     that chose to talk then write their line (a few tokens, batched).
+   - `generate`: the model writes the option's label, all sequences decoded
+     together token by token, each with its own grammar sampler built from the
+     agent's feasible options. Gemma's vocabulary has 262,144 tokens, so the
+     grammar is not applied to every candidate: the best token is checked
+     alone, and the full mask is applied only when the grammar rejects it.
+
+Temperature 0 is greedy and makes a batch's answers equal to deciding one
+request at a time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import threading
+import time
+
+import numpy as np
+
+from tokenworld.inference.base import BackendError
+from tokenworld.inference.models import resolve_model
+from tokenworld.mind.grammar import ParseError, menu_gbnf, parse_answer
+from tokenworld.mind.protocol import Answer, Request, failed
+
+MODES = ("score", "generate")
+MAX_OPTIONS = 9  # score mode numbers options with one digit
+SAY_TOKENS = 16  # most tokens of a spoken line
+_TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
+_init_lock = threading.Lock()
+_log_callback = None  # keeps the silencing callback alive for the process
+
+
+def _llama():
+    """Import llama_cpp (a dependency, but compiled on install: say so if it is missing)."""
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise BackendError(
+            f"llama-cpp-python is not installed ({e}); run `bash tools/bootstrap.sh` "
+            "or `pip install llama-cpp-python==0.3.36` (it compiles for a few minutes)."
+        ) from None
+    global _log_callback
+    with _init_lock:
+        if _log_callback is None:
+            _log_callback = llama_cpp.llama_log_callback(lambda level, text, data: None)
+            llama_cpp.llama_log_set(_log_callback, None)
+            llama_cpp.llama_backend_init()
+    return llama_cpp
+
+
+class LlamaCppBackend:
+    """Gemma 3 270M (or any GGUF) in-process, batched.
+
+    Args:
+        model: 'gemma3-270m' (the packaged model) or a path to a .gguf file.
+        mode: 'score' or 'generate' (see the module docstring).
+        temperature: 0 is greedy and reproducible.
+        max_tokens: most tokens written per decision in generate mode.
+        batch_size: most requests decoded together (sequences of the context).
+        n_ctx: KV cache size in tokens, shared by every sequence (0 sizes it from batch_size).
+        n_threads: CPU threads (0: all cores).
+        n_gpu_layers: layers offloaded to a GPU when the build supports it (-1 all).
+        seed: for sampling at temperature > 0.
+    """
+
+    name = "llama_cpp"
+
+    def __init__(
+        self, model: str = "gemma3-270m", *, mode: str = "score", temperature: float = 0.0, max_tokens: int = 24,
+        batch_size: int = 16, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1, seed: int = 0,
+        max_prompt_tokens: int = 768,
+    ):  # fmt: skip
+        if mode not in MODES:
+            raise BackendError(f"llama_cpp mode must be one of {', '.join(MODES)}, found {mode!r}.")
+        if not 1 <= batch_size <= 128:
+            raise BackendError(f"batch_size must be in [1, 128], found {batch_size}.")
+        L = self._L = _llama()
+        self.model_path = resolve_model(model)
+        self.model_name = model
+        self.mode, self.temperature, self.max_tokens = mode, float(temperature), int(max_tokens)
+        self.batch_size = batch_size
+        self.max_prompt_tokens = max_prompt_tokens
+        self.rng = np.random.default_rng(seed)
+        mp = L.llama_model_default_params()
+        self.gpu_offload = bool(L.llama_supports_gpu_offload())
+        mp.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
+        t0 = time.perf_counter()
+        self._model = L.llama_model_load_from_file(str(self.model_path).encode(), mp)
+        if not self._model:
+            raise BackendError(f"llama.cpp could not load {self.model_path}; is it a complete GGUF file?")
+        self.load_seconds = time.perf_counter() - t0
+        self._vocab = L.llama_model_get_vocab(self._model)
+        self.n_vocab = L.llama_vocab_n_tokens(self._vocab)
+        self._seq_base = 2  # sequences 0 and 1 hold shared prefixes
+        cp = L.llama_context_default_params()
+        cp.n_ctx = n_ctx or 2 * max_prompt_tokens + batch_size * (max_prompt_tokens + max_tokens + SAY_TOKENS + 8)
+        cp.n_batch = cp.n_ctx
+        cp.n_ubatch = min(512, cp.n_ctx)
+        cp.n_seq_max = self._seq_base + batch_size + 1  # prefixes, requests, calibration
+        threads = n_threads or os.cpu_count() or 1
+        cp.n_threads = cp.n_threads_batch = threads
+        cp.kv_unified = True
+        cp.swa_full = True
+        cp.flash_attn_type = 1  # enabled: 10-20% faster prefill of many short sequences on the CPU (measured)
+        self._ctx = L.llama_init_from_model(self._model, cp)
+        if not self._ctx:
+            raise BackendError(f"llama.cpp could not make a context of {cp.n_ctx} tokens; lower batch_size or n_ctx.")
+        self.n_ctx = cp.n_ctx
+        self._mem = L.llama_get_memory(self._ctx)
+        self._batch = L.llama_batch_init(cp.n_batch, 0, 1)
+        self._batch_cap = cp.n_batch
+        self._prefixes: dict[int, tuple[str, list[int]]] = {}  # seq -> (shared text, tokens)
+        self._calibrated: dict[tuple[str, str], np.ndarray] = {}  # (shared, content-free page) -> digit log-probs
+        self._prefix_lru: list[int] = []
+        self._digits = [self.tokenize(str(k))[0] for k in range(1, MAX_OPTIONS + 1)]
+        self._space = self.tokenize(" ")
+        self.stats = {"prefix_evals": 0}
+
+    # ------------------------------------------------------------ protocol
+
+    @property
+    def settings(self) -> str:
+        return f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.temperature}|max={self.max_tokens}"
+
+    @property
+    def answer_style(self) -> str:
+        """How prompts must end: 'number' (score mode) or 'label' (generate mode)."""
+        return "number" if self.mode == "score" else "label"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def decide(self, batch: list[Request]) -> list[Answer]:
+        answers: list[Answer] = []
+        for start in range(0, len(batch), self.batch_size):
+            answers.extend(self._decide_chunk(batch[start : start + self.batch_size]))
+        return answers
+
+    def close(self) -> None:
+        L = self._L
+        if getattr(self, "_batch", None) is not None:
+            L.llama_batch_free(self._batch)
+            self._batch = None
+        if getattr(self, "_ctx", None):
+            L.llama_free(self._ctx)
+            self._ctx = None
+        if getattr(self, "_model", None):
+            L.llama_model_free(self._model)
+            self._model = None
+
+    def __del__(self):  # noqa: D105
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    # ------------------------------------------------------------ tokens
+
+    def tokenize(self, text: str, bos: bool = False) -> list[int]:
+        data = text.encode()
+        cap = len(data) + 8
+        buf = (self._L.llama_token * cap)()
+        n = self._L.llama_tokenize(self._vocab, data, len(data), buf, cap, bos, True)
+        if n < 0:
+            raise BackendError("text too long to tokenize")
+        return list(buf[:n])
+
+    def piece(self, token: int) -> str:
+        buf = ctypes.create_string_buffer(64)
+        n = self._L.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)
+        return buf.raw[: max(n, 0)].decode("utf-8", errors="replace")
+
+    # ------------------------------------------------------------ decoding
+
+    def _decode(self, items: list[tuple[int, list[int], int, bool]]) -> list[int]:
+        """Evaluate token runs [(seq, tokens, first position, logits for the last token?)] in one call.
+
+        Returns, per item, the batch row of its last token's logits (-1 if none asked).
+        Runs longer than the batch are split into several calls.
+        """
+        L, b = self._L, self._batch
+        rows = [-1] * len(items)
+        k = 0
+        for idx, (seq, toks, p0, want) in enumerate(items):
+            for j, t in enumerate(toks):
+                if k == self._batch_cap:
+                    self._flush(k)
+                    k = 0
+                b.token[k] = t
+                b.pos[k] = p0 + j
+                b.n_seq_id[k] = 1
+                b.seq_id[k][0] = seq
+                last = j == len(toks) - 1
+                b.logits[k] = bool(want and last)
+                if want and last:
+                    rows[idx] = k
+                k += 1
+        if k:
+            self._flush(k)
+        return rows
+
+    def _flush(self, k: int) -> None:
+        self._batch.n_tokens = k
+        rc = self._L.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise BackendError(f"llama_decode failed (code {rc}); the KV cache ({self.n_ctx} tokens) may be full.")
+
+    def _logits(self, row: int) -> np.ndarray:
+        return np.ctypeslib.as_array(self._L.llama_get_logits_ith(self._ctx, row), shape=(self.n_vocab,))
+
+    def _prefix_seq(self, shared: str) -> tuple[int, int, bool]:
+        """The sequence holding `shared` (evaluating it if new): (seq, length, was it reused)."""
+        for seq, (text, toks) in self._prefixes.items():
+            if text == shared:
+                self._prefix_lru = [s for s in self._prefix_lru if s != seq] + [seq]
+                return seq, len(toks), True
+        free = [s for s in range(self._seq_base) if s not in self._prefixes]
+        seq = free[0] if free else self._prefix_lru.pop(0)
+        self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
+        toks = self.tokenize(shared, bos=True)
+        self._decode([(seq, toks, 0, False)])
+        self._prefixes[seq] = (shared, toks)
+        self._prefix_lru.append(seq)
+        self.stats["prefix_evals"] += 1
+        return seq, len(toks), False
+
+    def _decide_chunk(self, batch: list[Request]) -> list[Answer]:
+        L = self._L
+        t0 = time.perf_counter()
+        seqs = [self._seq_base + i for i in range(len(batch))]
+        for s in seqs:
+            L.llama_memory_seq_rm(self._mem, s, -1, -1)
+        starts, prompt_in, saved = [], [], []
+        personal = []
+        for req, s in zip(batch, seqs):
+            pseq, plen, reused = self._prefix_seq(req.shared)
+            L.llama_memory_seq_cp(self._mem, pseq, s, -1, -1)
+            toks = self.tokenize(req.personal)
+            personal.append(toks)
+            starts.append(plen + len(toks))
+            prompt_in.append(plen + len(toks))
+            saved.append(plen if reused else 0)  # only the request that evaluated a prefix pays for it
+        rows = self._decode([(s, toks, st - len(toks), True) for s, toks, st in zip(seqs, personal, starts)])
+        if self.mode == "score":
+            answers = self._score(batch, seqs, rows, starts)
+        else:
+            answers = self._generate(batch, seqs, rows, starts)
+        dt = (time.perf_counter() - t0) * 1000.0
+        for a, n_in, sv in zip(answers, prompt_in, saved):
+            a.latency_ms = dt
+            a.tokens_in = n_in - sv
+            a.prefill_saved = sv
+        for s in seqs:
+            L.llama_memory_seq_rm(self._mem, s, -1, -1)
+        return answers
+
+    # ------------------------------------------------------------ score mode
+
+    def _digit_logp(self, row: int, k: int) -> np.ndarray:
+        """Log-probabilities of the answers 1..k at a logits row, renormalised over those k."""
+        logp = self._logits(row)[self._digits[:k]].astype(np.float64)
+        return logp - _logsumexp(logp)
+
+    def _bias(self, batch) -> list[np.ndarray | None]:
+        """Per request, the answer bias of its content-free page (evaluated once per prompt shape, then cached)."""
+        todo = {}
+        for req in batch:
+            key = (req.shared, req.calibration)
+            if req.calibration and key not in self._calibrated:
+                todo[key] = req
+        if todo:
+            seq = self._seq_base + self.batch_size  # the sequence kept for this
+            for (shared, text), req in todo.items():
+                pseq, plen, _ = self._prefix_seq(shared)
+                self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
+                self._L.llama_memory_seq_cp(self._mem, pseq, seq, -1, -1)
+                toks = self.tokenize(text)
+                (row,) = self._decode([(seq, toks, plen, True)])
+                self._calibrated[(shared, text)] = self._digit_logp(row, min(len(req.options), MAX_OPTIONS))
+            self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
+        return [self._calibrated.get((r.shared, r.calibration)) if r.calibration else None for r in batch]
+
+    def _score(self, batch, seqs, rows, starts) -> list[Answer]:
+        answers = []
+        talkers = []
+        logps = [self._digit_logp(row, min(len(req.options), MAX_OPTIONS)) for req, row in zip(batch, rows)]
+        biases = self._bias(batch)
+        for i, (req, logp, bias) in enumerate(zip(batch, logps, biases)):
+            k = len(logp)
+            if bias is not None and len(bias) == k:
+                logp = logp - bias
+            if self.temperature > 0:
+                p = np.exp((logp - logp.max()) / self.temperature)
+                choice = int(self.rng.choice(k, p=p / p.sum()))
+            else:
+                choice = int(np.argmax(logp))
+            a = Answer(req.agent, req.tick, req.kind, choice, raw=str(choice + 1), tokens_out=1)
+            answers.append(a)
+            if req.talk[choice]:
+                talkers.append(i)
+        if talkers:
+            self._say(batch, seqs, starts, answers, talkers)
+        return answers
+
+    def _say(self, batch, seqs, starts, answers, talkers) -> None:
+        """The spoken lines of agents that chose to talk: '<n>\\n<Name> says: "' then up to SAY_TOKENS tokens."""
+        runs, pos = {}, {}
+        for i in talkers:
+            req, a = batch[i], answers[i]
+            target = req.options[a.choice].split(" ", 1)[1] if " " in req.options[a.choice] else "them"
+            toks = self.tokenize(f"{a.choice + 1}\nYou say to {target}: \"")
+            runs[i] = toks
+            pos[i] = starts[i]
+        rows = self._decode([(seqs[i], runs[i], pos[i], True) for i in talkers])
+        text = {i: [] for i in talkers}
+        active = dict(zip(talkers, rows))
+        cur = {i: pos[i] + len(runs[i]) for i in talkers}
+        for _ in range(SAY_TOKENS):
+            step = []
+            for i, row in list(active.items()):
+                tok = self._pick(self._logits(row))
+                piece = self.piece(tok)
+                answers[i].tokens_out += 1
+                if self._L.llama_vocab_is_eog(self._vocab, tok) or '"' in piece or "\n" in piece:
+                    text[i].append(piece.split('"')[0].split("\n")[0])
+                    del active[i]
+                    continue
+                text[i].append(piece)
+                step.append((i, tok))
+            if not step:
+                break
+            new_rows = self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])
+            for (i, _), r in zip(step, new_rows):
+                cur[i] += 1
+                active[i] = r
+        for i in talkers:
+            line = "".join(text[i]).strip()
+            answers[i].say = line or "Hello."
+            answers[i].raw += f": {answers[i].say}"
+
+    def _pick(self, logits: np.ndarray) -> int:
+        if self.temperature <= 0:
+            return int(np.argmax(logits))
+        z = logits.astype(np.float64) / self.temperature
+        top = np.argpartition(-z, 64)[:64]  # sample among the 64 likeliest (the rest carry no mass worth the cost)
+        p = np.exp(z[top] - z[top].max())
+        return int(top[self.rng.choice(len(top), p=p / p.sum())])
+
+    # ------------------------------------------------------------ generate mode
+
+    def _generate(self, batch, seqs, rows, starts) -> list[Answer]:
+        L = self._L
+        samplers = []
+        for req in batch:
+            gbnf = menu_gbnf(req.options, req.talk, lead=" ")
+            smpl = L.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
+            if not smpl:
+                raise BackendError(f"llama.cpp rejected the grammar for agent {req.agent}")
+            samplers.append(smpl)
+        out = [[] for _ in batch]
+        n_out = [0] * len(batch)
+        active = dict(enumerate(rows))
+        cur = list(starts)
+        try:
+            for _ in range(self.max_tokens):
+                step = []
+                for i, row in list(active.items()):
+                    tok = self._constrained(samplers[i], self._logits(row))
+                    n_out[i] += 1
+                    if tok < 0 or L.llama_vocab_is_eog(self._vocab, tok):
+                        del active[i]
+                        continue
+                    L.llama_sampler_accept(samplers[i], tok)
+                    piece = self.piece(tok)
+                    out[i].append(piece)
+                    if "\n" in piece:
+                        del active[i]
+                        continue
+                    step.append((i, tok))
+                if not step:
+                    break
+                new_rows = self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])
+                for (i, _), r in zip(step, new_rows):
+                    cur[i] += 1
+                    active[i] = r
+        finally:
+            for smpl in samplers:
+                L.llama_sampler_free(smpl)
+        answers = []
+        for req, pieces, n in zip(batch, out, n_out):
+            raw = "".join(pieces)
+            try:
+                choice, say = parse_answer(raw, req.options, req.talk)
+            except ParseError as e:  # cut off by max_tokens
+                answers.append(failed(req, f"unparseable: {e}"))
+                answers[-1].raw, answers[-1].tokens_out = raw, n
+                continue
+            answers.append(Answer(req.agent, req.tick, req.kind, choice, say=say, raw=raw.strip(), tokens_out=n))
+        return answers
+
+    def _constrained(self, sampler, logits: np.ndarray) -> int:
+        """The best token the grammar allows: check the model's pick alone first, mask everything only if refused."""
+        L = self._L
+        if self.temperature <= 0:
+            tok = int(np.argmax(logits))
+        else:
+            tok = self._pick(logits)
+        one = np.zeros(1, _TOKEN_DATA)
+        one["id"], one["logit"] = tok, logits[tok]
+        if self._apply(sampler, one)[0]["logit"] != -math.inf:
+            return tok
+        full = np.zeros(self.n_vocab, _TOKEN_DATA)
+        full["id"] = np.arange(self.n_vocab, dtype=np.int32)
+        full["logit"] = logits
+        self._apply(sampler, full)
+        allowed = full["logit"]
+        if not np.isfinite(allowed).any():
+            return -1
+        return self._pick(allowed) if self.temperature > 0 else int(np.argmax(allowed))
+
+    def _apply(self, sampler, data: np.ndarray) -> np.ndarray:
+        L = self._L
+        arr = L.llama_token_data_array(
+            data=data.ctypes.data_as(ctypes.POINTER(L.llama_token_data)), size=len(data), selected=-1, sorted=False
+        )
+        L.llama_sampler_apply(sampler, ctypes.byref(arr))
+        return data
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    m = x.max()
+    return float(m + np.log(np.exp(x - m).sum()))
