@@ -172,6 +172,7 @@ class OpenAIBackend:
     """
 
     name = "openai"
+    answer_style = "label"  # the model writes the option (completion-style prompts)
 
     def __init__(
         self,

@@ -22,7 +22,6 @@ from typing import Callable
 import numpy as np
 
 from tokenworld.mind.grammar import format_amount
-from tokenworld.mind.options import Menu
 from tokenworld.mind.personas import agent_name, persona
 from tokenworld.scene.schema import ITEMS, Scene
 from tokenworld.world.actions import ACTIONS
@@ -80,7 +79,7 @@ def shared_prompt(scene: Scene, style: str) -> str:
         "Each turn a person picks one of their options. Hungry people eat or find food; tired people rest;",
         "people gather, craft, trade and talk to get on with their lives and neighbours.",
         "",
-        render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + (" 3" if style == "number" else " eat"),
+        render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
         "",
         "",
     ]
@@ -103,7 +102,7 @@ def render(page: Page, options: list[str], style: str, *, question: str = "Optio
     if style == "number":
         lines.append(f"{question}:")
         lines += [f"{i + 1}. {o}" for i, o in enumerate(options)]
-        lines.append(f"{answer}:")
+        lines.append(f"{answer}: ")  # the space is a token of its own before a digit (Gemma's tokenizer)
     else:
         lines.append(f"{question}: " + " | ".join(options))
         lines.append(f"{answer}:")
@@ -178,7 +177,7 @@ class PromptBuilder:
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 
 
-def page_for(world, agent: int, menu: Menu, *, heard=(), recent=(), relevant=(), plan: str = "", zone_names) -> Page:
+def page_for(world, agent: int, *, heard=(), recent=(), relevant=(), plan: str = "", zone_names) -> Page:
     """The page of `agent` from the world's arrays."""
     eco = world.economy
     zone = int(world.engine.read("zone", np.array([agent], np.int32))[0])

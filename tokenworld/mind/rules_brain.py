@@ -87,10 +87,11 @@ class RulesBrain:
             u[random_choice] = self.rng.random((int(random_choice.sum()), len(INTENTS)), dtype=np.float32)
         u[~feasible] = -np.inf
         intent = u.argmax(axis=1)
-        if follow is not None:
+        d.source[:] = SOURCES.index("rules")
+        if follow is not None:  # plan steps that can be done now are done (source `plan`)
             ok = (follow >= 0) & feasible[np.arange(m), np.maximum(follow, 0)]
             intent[ok] = follow[ok]
-        d.source[:] = SOURCES.index("rules")
+            d.source[ok] = SOURCES.index("plan")
         if random_choice is not None:
             d.source[random_choice] = SOURCES.index("random")
         self._fill(d, intent, agents, inv, zone, nbr)

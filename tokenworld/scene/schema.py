@@ -20,6 +20,8 @@ TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neu
 ENTITY_KINDS = ("resource", "building", "item", "asset", "obstacle")
 TERRAIN_KINDS = ("flat", "hills")
 BACKENDS = ("rules", "llama_cpp", "openai", "vllm")
+DECISION_MODES = ("score", "generate")
+STRUCTURED_MODES = ("auto", "gbnf", "json", "none")
 CLOCKS = ("lockstep", "realtime")
 
 
@@ -66,8 +68,8 @@ class SimOptions:
     dt: float = opt(0.1, doc="Simulated time per tick.", unit="s")
     ticks: int = opt(1000, doc="Ticks a run lasts when the command line does not say.")
     seed: Optional[int] = opt(None, doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce.")
-    clock: str = opt("lockstep", doc="`lockstep` waits for decisions each tick; `realtime` never waits. Headless runs are lockstep in this version; realtime arrives with the viewer.", choices=CLOCKS)
-    max_decisions_per_tick: int = opt(64, doc="Upper bound on language-model decisions requested in one tick (not yet used: this version decides with the rules brain).")
+    clock: str = opt("lockstep", doc="`lockstep`: a tick waits for the model decisions it asked for (same seed, same run, batched or not); `realtime`: ticks never wait, decisions land at the first tick boundary after they arrive.", choices=CLOCKS)
+    max_decisions_per_tick: int = opt(64, doc="Most language-model requests (decisions and reflections) asked in one tick; due agents beyond it follow their plan or the rules brain.")
     metrics_every: int = opt(1, doc="Write per-tick metrics every this many ticks.")
 
 
@@ -90,13 +92,26 @@ class EngineOptions:
 class MindOptions:
     """Who decides for the agents and how often."""
 
-    backend: str = opt("rules", doc="Decision backend.", choices=BACKENDS)
-    model: str = opt("gemma3-270m", doc="Model name or GGUF path (llama_cpp) or served model name (openai, vllm); not yet used by this version.")
-    endpoint: str = opt("", doc="Base URL of an OpenAI-compatible server (backend `openai`); not yet used by this version.")
+    backend: str = opt("rules", doc="Who decides for groups with `mind = \"model\"`: `rules` (the rules brain), `llama_cpp` (embedded model), `openai` (an OpenAI-compatible server), `vllm` (in-process, extra `vllm`).", choices=BACKENDS)
+    model: str = opt("gemma3-270m", doc="`gemma3-270m` (the packaged Gemma 3 270M), a path to a .gguf file (llama_cpp), or the served model name (openai, vllm).")
+    endpoint: str = opt("", doc="Base URL(s) of OpenAI-compatible servers (backend `openai`), comma-separated for load balancing, e.g. `http://127.0.0.1:8080/v1`.")
+    api_key_env: str = opt("OPENAI_API_KEY", doc="Environment variable holding the API key for `endpoint` (the key itself never goes in a scene).")
+    mode: str = opt("score", doc="llama_cpp: `score` ranks the agent's options by likelihood in one pass; `generate` writes the option under a grammar.", choices=DECISION_MODES)
+    structured: str = opt("auto", doc="openai: structured outputs as `gbnf` (llama.cpp servers), `json` (vLLM), `none`, or `auto` (ask the server).", choices=STRUCTURED_MODES)
+    llm_fraction: float = opt(1.0, doc="Share of the agents of `mind = \"model\"` groups that the model drives (the rest use the rules brain).")
     decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")
-    reflect_every: int = opt(500, doc="Ticks between an agent's reflections (language-model minds; not yet used by this version).")
-    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision (not yet used by this version).")
-    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible (not yet used by this version).")
+    reflect_every: int = opt(500, doc="Ticks between a model-driven agent's reflections (it condenses its memories into a plan it follows meanwhile; 0 never).")
+    memory_size: int = opt(32, doc="Memories kept per model-driven agent (the least important and oldest are forgotten first).")
+    recall: int = opt(3, doc="Memories retrieved into a prompt besides the 3 most recent.")
+    max_prompt_tokens: int = opt(768, doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it.")
+    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.")
+    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
+    batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.")
+    batch_wait_ms: float = opt(20.0, doc="How long the worker waits to fill a batch (realtime mode).", unit="ms")
+    timeout_s: float = opt(30.0, doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).", unit="s")
+    max_concurrency: int = opt(8, doc="openai: requests in flight at once.")
+    n_gpu_layers: int = opt(-1, doc="llama_cpp: layers offloaded to a GPU when the build supports one (-1 all, 0 none).")
+    cache_size: int = opt(4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off).")
 
 
 @dataclass
@@ -188,7 +203,7 @@ class AgentGroup:
     speed: tuple[float, float] = opt((1.0, 1.6), doc="Walking speed range; each agent draws uniformly from it.", unit="m/s")
     traits: dict[str, TraitDistribution] = opt(doc="Big Five traits: openness, conscientiousness, extraversion, agreeableness, neuroticism; missing ones use the default distribution.", factory=dict)
     flocking: Flocking = opt(doc="Flocking weights.", factory=Flocking)
-    mind: str = opt("rules", doc="Who decides: the rules brain, random choices, or the language model (`model`; until language-model minds arrive, the rules brain decides for these too).", choices=MINDS)
+    mind: str = opt("rules", doc="Who decides: the rules brain, random choices, or the language model (`model`: the backend of `[mind]`).", choices=MINDS)
     inventory: dict[str, float] = opt(doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict)
 
 

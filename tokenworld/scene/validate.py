@@ -85,15 +85,29 @@ def _check_engine(scene: Scene, p) -> None:
 
 def _check_mind(scene: Scene, p) -> None:
     m = scene.mind
-    if m.backend != "rules":
-        for i, g in enumerate(scene.groups):
-            if g.mind == "model":
-                p(f"`groups[{i}].mind`: model-driven agents need `mind.backend = \"rules\"` in this version "
-                  f"(found {m.backend!r}); language-model backends are not available yet.")  # fmt: skip
     _positive(p, "mind.decide_every", m.decide_every)
-    _positive(p, "mind.reflect_every", m.reflect_every)
+    _positive(p, "mind.reflect_every", m.reflect_every, allow_zero=True)
     _positive(p, "mind.max_output_tokens", m.max_output_tokens)
     _positive(p, "mind.temperature", m.temperature, allow_zero=True)
+    _positive(p, "mind.memory_size", m.memory_size)
+    _positive(p, "mind.recall", m.recall, allow_zero=True)
+    _positive(p, "mind.timeout_s", m.timeout_s)
+    _positive(p, "mind.batch_wait_ms", m.batch_wait_ms, allow_zero=True)
+    _positive(p, "mind.max_concurrency", m.max_concurrency)
+    _positive(p, "mind.cache_size", m.cache_size, allow_zero=True)
+    if not 0.0 <= m.llm_fraction <= 1.0:
+        p(f"`mind.llm_fraction`: must be between 0 and 1, found {m.llm_fraction}.")
+    if not 1 <= m.batch_size <= 128:
+        p(f"`mind.batch_size`: must be between 1 and 128, found {m.batch_size}.")
+    if not 128 <= m.max_prompt_tokens <= 8192:
+        p(f"`mind.max_prompt_tokens`: must be between 128 and 8192, found {m.max_prompt_tokens}.")
+    if m.backend == "openai":
+        urls = [u.strip() for u in m.endpoint.split(",") if u.strip()]
+        if not urls:
+            p("`mind.endpoint`: the openai backend needs the base URL of a server, e.g. \"http://127.0.0.1:8080/v1\".")
+        for u in urls:
+            if not (u.startswith("http://") or u.startswith("https://")):
+                p(f"`mind.endpoint`: {u!r} is not an http(s) URL; write it like \"http://127.0.0.1:8080/v1\".")
 
 
 def _check_zone(zone: Zone, path: str, size, p) -> None:

@@ -21,12 +21,14 @@ TARGET_NAMES = np.array(TARGET_KINDS, dtype=object)
 
 
 def decision_rows(tick: int, d: Decisions):
-    """Rows for the `decisions` table (without the model columns)."""
+    """Rows for the `decisions` table (the prompt hash as 16 hex digits, NULL without a model call)."""
     m = len(d)
     return zip(
         [tick] * m, d.agent.tolist(), ACTION_NAMES[d.action].tolist(), TARGET_NAMES[d.target_kind].tolist(),
         d.target.tolist(), d.item.tolist(), d.amount.astype(float).round(4).tolist(), d.item2.tolist(),
         d.amount2.astype(float).round(4).tolist(), d.text.tolist(), SOURCE_NAMES[d.source].tolist(),
+        [f"{h:016x}" if h else None for h in d.prompt_hash.tolist()], d.tokens_in.tolist(), d.tokens_out.tolist(),
+        d.latency_ms.astype(float).round(2).tolist(),
     )  # fmt: skip
 
 

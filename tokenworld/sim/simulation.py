@@ -29,6 +29,7 @@ class TickResult:
     events: list[Events] = field(default_factory=list)
     messages: list[tuple[int, int, int, str]] = field(default_factory=list)
     game_round: object | None = None
+    inference: dict | None = None  # the inference worker's counters (model-driven scenes)
 
 
 class Simulation:
@@ -40,11 +41,17 @@ class Simulation:
             seed, records it and warns that the run will not reproduce.
         arch: Taichi arch ('auto', 'cpu', 'cuda', 'vulkan'); None reads `TOKENWORLD_ARCH`.
         profile: time each engine stage (synchronising after each).
+        clock: 'lockstep' (a tick waits for the model decisions it asked for) or
+            'realtime' (ticks never wait); None reads `scene.sim.clock`.
 
-    Call `build()` before `step()` or `run()`.
+    Call `build()` before `step()` or `run()`, and `close()` at the end (it
+    stops the inference thread when the scene has model-driven agents).
     """
 
-    def __init__(self, scene: Scene, *, seed: int | None = None, arch: str | None = None, profile: bool = True):
+    def __init__(
+        self, scene: Scene, *, seed: int | None = None, arch: str | None = None, profile: bool = True,
+        clock: str | None = None,
+    ):
         self.scene = scene
         if seed is None:
             seed = scene.sim.seed
@@ -63,12 +70,12 @@ class Simulation:
         self.tick = 0
         self.world = None
         self.build_seconds = 0.0
-        backend = scene.mind.backend
-        if backend != "rules" and any(g.mind == "model" for g in scene.groups):
-            raise TokenWorldError(
-                f"scene {scene.name!r} asks for model-driven agents with `mind.backend = {backend!r}`, "
-                "which this version cannot run; use `mind.backend = \"rules\"`."
-            )
+        self.clock = clock or scene.sim.clock
+        if self.clock not in ("lockstep", "realtime"):
+            raise TokenWorldError(f"clock must be 'lockstep' or 'realtime', found {self.clock!r}.")
+        self.minds = None  # ModelMinds, when a model drives some agents
+        self.worker = None  # InferenceWorker
+        self.scheduler = None
 
     # ------------------------------------------------------------------ life
 
@@ -88,8 +95,37 @@ class Simulation:
         self.random_minded = group_mind[self.world.agents.group] == MINDS.index("random")
         self.pending = Decisions.empty(0)
         self._ids = np.arange(self.world.n_agents)
+        self._spoken = np.zeros(self.world.n_agents, bool)
+        self._event = np.zeros(self.world.n_agents, bool)
+        self._in_flight: dict[int, object] = {}  # ticket -> request (realtime mode)
+        model = group_mind[self.world.agents.group] == MINDS.index("model")
+        if self.scene.mind.backend != "rules" and model.any():
+            try:
+                self._start_minds(model)
+            except BaseException:
+                self.close()
+                raise
         self.build_seconds = time.perf_counter() - t0
         return self
+
+    def _start_minds(self, model_group: np.ndarray) -> None:
+        """Backend (a missing model or extra fails here, before any tick), worker thread, minds, scheduler."""
+        from tokenworld.inference import make_backend
+        from tokenworld.inference.worker import InferenceWorker
+        from tokenworld.mind.minds import ModelMinds
+        from tokenworld.sim.scheduler import Scheduler
+
+        m = self.scene.mind
+        share = np.random.default_rng([self.seed, 4]).random(self.world.n_agents) < m.llm_fraction
+        model = model_group & share
+        backend = make_backend(m, seed=self.seed)
+        self.worker = InferenceWorker(backend, batch_size=m.batch_size, max_wait_ms=m.batch_wait_ms,
+                                      cache_size=m.cache_size).start()  # fmt: skip
+        style = getattr(backend, "answer_style", "label")
+        self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
+        self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
+                                   m.decide_every, m.reflect_every)  # fmt: skip
+        self._wait_s = max(120.0, 4 * m.timeout_s)
 
     @property
     def built(self) -> bool:
@@ -133,6 +169,8 @@ class Simulation:
         applied = self.pending
         events = [w.apply(applied, tick)] if len(applied) else []
         messages = list(w.inbox)
+        if self.minds is not None:
+            self._observe(tick, events, messages)
         t3 = time.perf_counter()
         # 4. A game round, if one is due: everyone guesses, the moderator scores.
         game_round = None
@@ -156,16 +194,67 @@ class Simulation:
             "rules_ms": (t3 - t2) * 1000.0, "game_ms": (t4 - t3) * 1000.0, "brain_ms": (t5 - t4) * 1000.0,
             "metrics_ms": (t6 - t5) * 1000.0,
         }  # fmt: skip
-        return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round)
+        inference = self.worker.stats() if self.worker is not None else None
+        return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round, inference)
 
     def _decide(self, tick: int) -> Decisions:
-        """Idle agents whose turn it is (staggered by id over `decide_every` ticks) decide."""
+        """Idle agents whose turn it is (staggered by id over `decide_every` ticks) decide.
+
+        Model-driven agents go through the scheduler and the inference worker instead.
+        """
         w = self.world
         if w.game is not None:  # players of a game only play it
             return Decisions.empty(0)
         every = self.scene.mind.decide_every
-        due = np.flatnonzero(w.idle(tick) & ((self._ids + tick) % every == 0))
-        return self.brain.decide(due, random_choice=self.random_minded[due])
+        turn = w.idle(tick) & ((self._ids + tick) % every == 0)
+        if self.minds is None:
+            due = np.flatnonzero(turn)
+            return self.brain.decide(due, random_choice=self.random_minded[due])
+        due = np.flatnonzero(turn & ~self.minds.is_model)
+        return Decisions.concat([self.brain.decide(due, random_choice=self.random_minded[due]), self._ask_model(tick)])
+
+    def _observe(self, tick: int, events: list[Events], messages: list) -> None:
+        """Model-driven agents remember the tick; who was spoken to or had something happen is asked first."""
+        self.minds.observe(tick, events, messages)
+        self._spoken[:] = False
+        self._event[:] = False
+        if messages:
+            self._spoken[np.fromiter((m[2] for m in messages), np.int64, len(messages))] = True
+        for ev in events:
+            self._event[ev.agent[ev.reason > 0]] = True
+            self._event[ev.other[(ev.reason == 0) & (ev.action == ACTION_INDEX["give"]) & (ev.other >= 0)]] = True
+
+    def _ask_model(self, tick: int) -> Decisions:
+        """Schedule, ask, and turn answers (this tick's in lockstep, whatever is ready in realtime) into decisions."""
+        minds, sched = self.minds, self.scheduler
+        due = sched.pick(tick, self.world.idle(tick), spoken_to=self._spoken, event=self._event,
+                         plan_done=minds.plan_done(), last_reflect=minds.last_reflect)  # fmt: skip
+        requests = minds.requests(due.decide, due.reflect, tick, due.priority)
+        parts = [self._follow_plans(due.overflow)]  # over the cap: their plan, or the rules brain
+        tickets = self.worker.submit(requests, flush=self.clock == "lockstep")
+        if self.clock == "lockstep":
+            answers = self.worker.wait(tickets, timeout=self._wait_s)
+        else:
+            sched.waiting[[r.agent for r in requests]] = True
+            self._in_flight.update(zip(tickets, requests))
+            ready = [(self._in_flight.pop(t), a) for t, a in self.worker.take() if t in self._in_flight]
+            requests, answers = [r for r, _ in ready], [a for _, a in ready]
+            sched.waiting[[r.agent for r in requests]] = False
+        decided, failed = minds.resolve(requests, answers, tick)
+        parts.append(decided)
+        if len(failed):  # the backend failed them: the rules brain decides, recorded as a fallback
+            d = self.brain.decide(failed)
+            d.source[:] = SOURCES.index("fallback")
+            parts.append(d)
+        planned = np.array(sorted({r.agent for r, a in zip(requests, answers) if r.kind == "reflect"}), np.int32)
+        planned = planned[self.world.idle(tick)[planned]] if len(planned) else planned
+        if len(planned):  # a fresh plan starts at once
+            parts.append(self._follow_plans(planned))
+        return Decisions.concat(parts)
+
+    def _follow_plans(self, agents: np.ndarray) -> Decisions:
+        """The rules brain carries out each agent's current plan step (source `plan`), or decides itself."""
+        return self.brain.decide(agents, follow=self.minds.follow(agents))
 
     def _game_decisions(self) -> Decisions:
         from tokenworld.mind.guessing import random_guesses, rules_guesses
@@ -230,6 +319,8 @@ class Simulation:
             state[f"pending_{name}"] = value.astype(str) if name == "text" else value
         if self.world.game is not None:
             state.update(self.world.game.state())
+        if self.minds is not None:
+            state.update(self.minds.state())
         meta = {
             "tick": self.tick,
             "rng": {
@@ -247,7 +338,10 @@ class Simulation:
         self.world.restore(state)
         pending = {k[len("pending_"):]: state[k] for k in state if k.startswith("pending_")}
         pending["text"] = np.asarray(pending["text"], dtype=object)
-        self.pending = Decisions(**pending)
+        blank = Decisions.empty(len(pending["agent"]))  # columns a checkpoint of an older version lacks
+        self.pending = Decisions(**{**vars(blank), **pending})
+        if self.minds is not None and "mind_plan" in state:
+            self.minds.restore(state)
         if self.world.game is not None:
             self.world.game.restore(state)
         self.world.rng.bit_generator.state = meta["rng"]["world"]
@@ -256,7 +350,10 @@ class Simulation:
         self.tick = int(meta["tick"])
 
     def close(self) -> None:
-        """Release the engine."""
+        """Stop the inference thread and release the engine."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
         if self.world is not None:
             self.world.close()
             self.world = None

@@ -222,7 +222,7 @@ class RunStore:
                     prices = metrics["prices"]
                     c.executemany("INSERT INTO items VALUES (?, ?, ?, ?)", [(tick, it, tot, prices[it]) for it, tot in zip(ITEMS, metrics["item_totals"])])
                 if rec["decisions"] is not None and len(rec["decisions"]):
-                    c.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, 0)", decision_rows(tick, rec["decisions"]))
+                    c.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", decision_rows(tick, rec["decisions"]))
                 for ev in rec["events"]:
                     c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", event_rows(ev))
                 if rec["messages"]:

@@ -4,7 +4,8 @@ A `Decisions` batch is what minds produce and `Rules.apply` consumes: the agent,
 the action (row of the action table) and its arguments in fixed columns.
 `target` holds a zone, entity or agent id depending on the action; `item` and
 `item2` are item columns; `amount`/`amount2` numbers; `text` is only filled for
-talk. `source` says who decided (rules, model, fallback, random).
+talk. `source` says who decided (rules, model, fallback, random); the last four
+columns describe the model call behind a model decision (zeros otherwise).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from tokenworld.scene.schema import ITEMS
 
-SOURCES = ("rules", "model", "fallback", "random")
+SOURCES = ("rules", "model", "fallback", "random", "plan")  # plan: a step of a plan the model chose
 TARGET_KINDS = ("none", "zone", "entity", "agent")
 
 # Why an action was refused; index 0 means it went ahead.
@@ -51,6 +52,10 @@ class Decisions:
     amount2: np.ndarray  # float32
     source: np.ndarray  # int8, index into SOURCES
     text: np.ndarray  # object (str), one per row, "" for none
+    prompt_hash: np.ndarray  # int64, hash of the model prompt (0: no model was asked)
+    tokens_in: np.ndarray  # int32, prompt tokens the model evaluated
+    tokens_out: np.ndarray  # int32, tokens the model wrote
+    latency_ms: np.ndarray  # float32, from request to answer
 
     @classmethod
     def empty(cls, m: int = 0) -> "Decisions":
@@ -59,7 +64,8 @@ class Decisions:
             agent=np.zeros(m, np.int32), action=np.zeros(m, np.int16), target_kind=np.zeros(m, np.int8),
             target=np.full(m, -1, np.int32), item=np.full(m, -1, np.int16), amount=np.zeros(m, np.float32),
             item2=np.full(m, -1, np.int16), amount2=np.zeros(m, np.float32), source=np.zeros(m, np.int8),
-            text=np.full(m, "", dtype=object),
+            text=np.full(m, "", dtype=object), prompt_hash=np.zeros(m, np.int64), tokens_in=np.zeros(m, np.int32),
+            tokens_out=np.zeros(m, np.int32), latency_ms=np.zeros(m, np.float32),
         )  # fmt: skip
 
     def __len__(self) -> int:

@@ -1,0 +1,52 @@
+"""Inference: backends behind one protocol, and the worker thread that batches requests for them.
+
+    backend = make_backend(scene.mind, seed=7)   # llama_cpp, openai, vllm or rules
+    worker = InferenceWorker(backend, batch_size=16).start()
+
+Heavy imports (llama_cpp, vllm) happen inside the backend that needs them.
+"""
+
+from __future__ import annotations
+
+from tokenworld.inference.base import Backend, BackendError
+
+
+def make_backend(mind, *, seed: int = 0):
+    """The backend a scene's `[mind]` table asks for. Errors (missing model, missing extra) come now, before any tick."""
+    if mind.backend == "llama_cpp":
+        from tokenworld.inference.llama_cpp import LlamaCppBackend
+
+        return LlamaCppBackend(
+            mind.model, mode=mind.mode, temperature=mind.temperature, max_tokens=mind.max_output_tokens,
+            batch_size=mind.batch_size, n_gpu_layers=mind.n_gpu_layers, seed=seed,
+            max_prompt_tokens=mind.max_prompt_tokens,
+        )  # fmt: skip
+    if mind.backend == "openai":
+        from tokenworld.inference.openai_http import OpenAIBackend
+
+        urls = [u.strip() for u in mind.endpoint.split(",") if u.strip()]
+        return OpenAIBackend(
+            urls, mind.model, temperature=mind.temperature, max_tokens=mind.max_output_tokens,
+            structured=mind.structured, max_concurrency=mind.max_concurrency, timeout_s=mind.timeout_s,
+            api_key_env=mind.api_key_env, seed=seed,
+        )  # fmt: skip
+    if mind.backend == "vllm":
+        from tokenworld.inference.vllm_local import VLLMBackend
+
+        return VLLMBackend(mind.model, temperature=mind.temperature, max_tokens=mind.max_output_tokens, seed=seed)
+    if mind.backend == "rules":
+        from tokenworld.inference.rules import RulesBackend
+
+        return RulesBackend()
+    raise BackendError(f"unknown backend {mind.backend!r}")
+
+
+def __getattr__(name):
+    if name == "InferenceWorker":
+        from tokenworld.inference.worker import InferenceWorker
+
+        return InferenceWorker
+    raise AttributeError(name)
+
+
+__all__ = ["Backend", "BackendError", "InferenceWorker", "make_backend"]

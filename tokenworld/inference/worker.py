@@ -1,0 +1,247 @@
+"""The inference worker: a background thread that owns a backend and batches requests for it.
+
+The simulation (or the viewer) submits requests and goes on; the worker takes
+them from a priority queue (most urgent first, then oldest), forms a batch of
+up to `batch_size` (or whatever has come after `max_wait_ms`), answers what it
+can from its response cache, sends the rest to the backend, and leaves the
+answers for the next tick boundary. A newer request for an agent replaces one
+still queued for it. A backend that raises fails its batch (each agent then
+falls back to the rules brain) and the worker goes on with the next batch.
+
+    worker = InferenceWorker(backend, batch_size=16).start()
+    worker.submit(requests)
+    answers = worker.take()                       # realtime: (ticket, answer) for whatever is ready
+    answers = worker.wait(tickets, timeout=60)    # lockstep: exactly those
+    worker.stats()                                # decisions/s, tokens, latency, cache, fallbacks
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import Counter, OrderedDict, deque
+
+import numpy as np
+
+from tokenworld.mind.protocol import Answer, Request, failed
+
+WINDOW_S = 10.0  # decisions/s are counted over this sliding window
+
+
+class InferenceWorker:
+    """Args:
+    backend: any `Backend`.
+    batch_size: most requests sent to the backend at once.
+    max_wait_ms: how long to wait for a batch to fill once something is queued.
+    cache_size: answers kept (LRU) by request key; 0 turns the cache off.
+    """
+
+    def __init__(self, backend, *, batch_size: int = 16, max_wait_ms: float = 20.0, cache_size: int = 4096):
+        self.backend = backend
+        self.batch_size = batch_size
+        self.max_wait = max_wait_ms / 1000.0
+        self.cache_size = cache_size
+        self.settings = getattr(backend, "settings", backend.name)
+        self._cache: OrderedDict[str, Answer] = OrderedDict()
+        self._heap: list[tuple[int, int, int]] = []  # (priority, seq, agent)
+        self._queued: dict[int, Request] = {}  # agent -> its newest queued request
+        self._done: dict[int, Answer] = {}  # seq -> answer, until taken
+        self._cv = threading.Condition()
+        self._seq = 0
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._flush = False
+        self._busy = False
+        # statistics
+        self._times: deque[tuple[float, int]] = deque()  # (time, decisions) per batch, within WINDOW_S
+        self._latency: deque[float] = deque(maxlen=2000)
+        self.batch_sizes: Counter[int] = Counter()
+        self.totals = Counter()
+
+    # ------------------------------------------------------------ life
+
+    def start(self) -> "InferenceWorker":
+        self._thread = threading.Thread(target=self._run, name="tokenworld-inference", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the thread (after the batch in progress) and close the backend."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=120)
+            self._thread = None
+        self.backend.close()
+
+    # ------------------------------------------------------------ the simulation's side
+
+    def submit(self, requests: list[Request], *, flush: bool = False) -> list[int]:
+        """Queue `requests`; returns their tickets (for `wait`). `flush`: send them without waiting for a fuller batch."""
+        tickets = []
+        with self._cv:
+            for req in requests:
+                self._seq += 1
+                req.seq = self._seq
+                old = self._queued.get(req.agent)
+                if old is not None:  # the newer request replaces it; its ticket is answered as superseded
+                    self._done[old.seq] = failed(old, "superseded by a newer request")
+                    self.totals["superseded"] += 1
+                self._queued[req.agent] = req
+                heapq.heappush(self._heap, (req.priority, req.seq, req.agent))
+                tickets.append(req.seq)
+            self._flush = self._flush or flush
+            self._cv.notify_all()
+        return tickets
+
+    def take(self) -> list[tuple[int, Answer]]:
+        """Every answer ready now, with its ticket (realtime mode), oldest first."""
+        with self._cv:
+            out = [(k, self._done[k]) for k in sorted(self._done)]
+            self._done.clear()
+        return out
+
+    def wait(self, tickets: list[int], timeout: float | None = None) -> list[Answer]:
+        """The answers for `tickets`, in their order, waiting for them (lockstep mode).
+
+        A ticket not answered within `timeout` seconds gets a failed answer (the rules brain decides instead).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            self._flush = True
+            self._cv.notify_all()
+            while not all(t in self._done for t in tickets):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._cv.wait(left)
+            out = []
+            for t in tickets:
+                a = self._done.pop(t, None)
+                out.append(a if a is not None else Answer(-1, -1, "decide", -1, error="timed out", valid_first=False))
+        return out
+
+    @property
+    def queue_depth(self) -> int:
+        with self._cv:
+            return len(self._queued)
+
+    # ------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queued and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                if len(self._queued) < self.batch_size and not self._flush:
+                    self._cv.wait(self.max_wait)  # let a batch fill
+                batch = self._pop_batch()
+                if not self._queued:
+                    self._flush = False
+                self._busy = True
+            answers = self._serve(batch)
+            with self._cv:
+                for req, ans in zip(batch, answers):
+                    self._done[req.seq] = ans
+                self._busy = False
+                self._cv.notify_all()
+
+    def _pop_batch(self) -> list[Request]:
+        batch = []
+        while self._heap and len(batch) < self.batch_size:
+            _, seq, agent = heapq.heappop(self._heap)
+            req = self._queued.get(agent)
+            if req is None or req.seq != seq:
+                continue  # superseded
+            del self._queued[agent]
+            batch.append(req)
+        return batch
+
+    def _serve(self, batch: list[Request]) -> list[Answer]:
+        answers: list[Answer | None] = [None] * len(batch)
+        misses = []
+        keys = [req.key(self.settings) for req in batch]
+        for i, key in enumerate(keys):
+            hit = self._cache.get(key) if self.cache_size else None
+            if hit is not None:
+                self._cache.move_to_end(key)
+                a = Answer(**{**vars(hit), "agent": batch[i].agent, "tick": batch[i].tick})
+                a.cached, a.latency_ms, a.prefill_saved = True, 0.0, hit.tokens_in + hit.prefill_saved
+                a.tokens_in = a.tokens_out = 0
+                answers[i] = a
+            else:
+                misses.append(i)
+        if misses:
+            t0 = time.perf_counter()
+            try:
+                got = self.backend.decide([batch[i] for i in misses])
+                if len(got) != len(misses):
+                    raise RuntimeError(f"backend returned {len(got)} answers for {len(misses)} requests")
+            except Exception as e:  # any backend failure fails the batch; the agents fall back to the rules brain
+                ms = (time.perf_counter() - t0) * 1000.0
+                got = [failed(batch[i], f"{type(e).__name__}: {e}", ms) for i in misses]
+                self.totals["backend_errors"] += 1
+            for i, a in zip(misses, got):
+                answers[i] = a
+                if a.ok and self.cache_size:
+                    self._cache[keys[i]] = a
+                    if len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+        self._count(answers)
+        return answers
+
+    def _count(self, answers: list[Answer]) -> None:
+        ok = [a for a in answers if a.ok]
+        t = self.totals
+        t["requests"] += len(answers)
+        t["decisions"] += len(ok)
+        t["fallbacks"] += len(answers) - len(ok)
+        t["cache_hits"] += sum(a.cached for a in answers)
+        t["valid_first"] += sum(a.ok and a.valid_first for a in answers)
+        t["tokens_in"] += sum(a.tokens_in for a in answers)
+        t["tokens_out"] += sum(a.tokens_out for a in answers)
+        t["prefill_saved"] += sum(a.prefill_saved for a in answers)
+        t["batches"] += 1
+        self.batch_sizes[len(answers)] += 1
+        for a in answers:
+            if not a.cached:
+                self._latency.append(a.latency_ms)
+        now = time.monotonic()
+        self._times.append((now, len(ok)))
+        while self._times and self._times[0][0] < now - WINDOW_S:
+            self._times.popleft()
+
+    # ------------------------------------------------------------ numbers
+
+    def stats(self) -> dict:
+        """Counts since the start, and decisions/s and latency over the recent window."""
+        with self._cv:
+            lat = np.array(self._latency, np.float64)
+            times = list(self._times)
+            depth = len(self._queued)
+        t = dict(self.totals)
+        span = (times[-1][0] - times[0][0]) if len(times) > 1 else 0.0
+        recent = sum(n for _, n in times[1:]) if len(times) > 1 else 0
+        requests = max(t.get("requests", 0), 1)
+        return {
+            "backend": self.backend.name,
+            "queue_depth": depth,
+            "requests": t.get("requests", 0),
+            "decisions": t.get("decisions", 0),
+            "fallbacks": t.get("fallbacks", 0),
+            "cache_hits": t.get("cache_hits", 0),
+            "backend_errors": t.get("backend_errors", 0),
+            "superseded": t.get("superseded", 0),
+            "valid_first_share": t.get("valid_first", 0) / requests,
+            "tokens_in": t.get("tokens_in", 0),
+            "tokens_out": t.get("tokens_out", 0),
+            "prefill_saved": t.get("prefill_saved", 0),
+            "decisions_per_s": recent / span if span > 0 else 0.0,
+            "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else 0.0,
+            "latency_p95_ms": float(np.percentile(lat, 95)) if len(lat) else 0.0,
+            "mean_batch": sum(k * v for k, v in self.batch_sizes.items()) / max(sum(self.batch_sizes.values()), 1),
+        }

@@ -1,0 +1,204 @@
+"""Language-model minds: memory, plans and requests for the agents a model drives.
+
+`ModelMinds` turns the agents the scheduler picked into `Request`s (menu of
+feasible options, prompt within budget, retrieved memories, plan) and the
+backend's `Answer`s back into decisions. It keeps, per model-driven agent:
+
+- its memory (`tokenworld.mind.memory.Memory`);
+- its plan: up to three intents of the rules brain's vocabulary ("find food,
+  then eat"), chosen by the model in a reflection every `mind.reflect_every`
+  ticks from candidates ranked by the agent's needs; between reflections the
+  plan is reused (lazy reflection), shown in every prompt, and carried out step
+  by step by the rules brain when the model is not asked (over the per-tick cap);
+- its last prompt and answer (for the viewer's inspector).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tokenworld.mind.memory import PLANNED, Memory, words
+from tokenworld.mind.options import Menu, MenuBuilder
+from tokenworld.mind.personas import agent_name
+from tokenworld.mind.prompts import PromptBuilder, page_for
+from tokenworld.mind.protocol import Answer, Request
+from tokenworld.mind.rules_brain import INTENTS, RulesBrain
+from tokenworld.world.decisions import SOURCES, Decisions
+
+PLAN_STEPS = 3
+STEP_WORDS = {
+    "eat": "eat", "forage": "find food", "rest": "rest", "wood": "gather wood", "stone": "gather stone",
+    "craft": "craft tools", "build": "build a hut", "talk": "talk with neighbours", "trade": "trade",
+    "help": "help the hungry", "explore": "explore", "idle": "take it easy",
+}  # fmt: skip
+MODEL = SOURCES.index("model")
+
+
+class ModelMinds:
+    """Minds of the agents `agents` (ids) of `world`.
+
+    Args:
+        world: the world (read; never written here).
+        brain: the rules brain (utilities for option priors and plan candidates).
+        mind: the scene's `[mind]` options.
+        style: the backend's answer style ('number' or 'label').
+        count_tokens: the backend's token counter (for the prompt budget).
+    """
+
+    def __init__(self, world, brain: RulesBrain, agents: np.ndarray, mind, style: str, count_tokens):
+        self.world = world
+        self.brain = brain
+        self.opts = mind
+        self.agents = np.asarray(agents, np.int64)
+        n = world.n_agents
+        self.is_model = np.zeros(n, bool)
+        self.is_model[self.agents] = True
+        self.zone_names = [z.name for z in world.scene.zones]
+        self.memory = Memory(n, self.agents, mind.memory_size, self.zone_names)
+        self.menus = MenuBuilder(world, brain)
+        self.prompts = PromptBuilder(world.scene, style, count_tokens, mind.max_prompt_tokens)
+        self.plan = np.full((n, PLAN_STEPS), -1, np.int8)  # intents; full-size rows: cheap and id-indexed
+        self.plan_step = np.zeros(n, np.int8)
+        self.last_reflect = np.full(n, -(10**9), np.int64)
+        self.heard: dict[int, list[str]] = {}  # agent -> lines heard since its last decision
+        self.last: dict[int, tuple[str, str]] = {}  # agent -> (prompt, answer) of its latest model call
+        self._menus: dict[int, Menu] = {}  # request seq -> menu, until answered
+        self._plans: dict[int, list[np.ndarray]] = {}  # request seq -> candidate plans
+
+    # ------------------------------------------------------------ what happened
+
+    def observe(self, tick: int, events: list, messages: list[tuple[int, int, int, str]]) -> None:
+        """Remember this tick's events and messages (model-driven agents only)."""
+        for ev in events:
+            self.memory.add_events(ev)
+        self.memory.add_messages(tick, messages)
+        for _, speaker, listener, text in messages:
+            if self.is_model[listener]:
+                lines = self.heard.setdefault(listener, [])
+                lines.append(f'{agent_name(speaker)}: "{text}"')
+                del lines[:-2]  # the last two
+
+    def plan_done(self) -> np.ndarray:
+        """Mask of agents whose plan has no step left (or who never planned)."""
+        step = np.minimum(self.plan_step, PLAN_STEPS - 1).astype(np.int64)
+        current = self.plan[np.arange(len(self.plan)), step]
+        return (self.plan_step >= PLAN_STEPS) | (current < 0)
+
+    def follow(self, agents: np.ndarray) -> np.ndarray:
+        """The current plan step (intent, -1 none) of each of `agents`, advancing their plans."""
+        agents = np.asarray(agents, np.int64)
+        step = self.plan_step[agents].astype(np.int64)
+        live = step < PLAN_STEPS
+        intent = np.where(live, self.plan[agents, np.minimum(step, PLAN_STEPS - 1)], -1).astype(np.int64)
+        self.plan_step[agents[live]] += 1
+        return intent
+
+    # ------------------------------------------------------------ asking
+
+    def requests(self, decide: np.ndarray, reflect: np.ndarray, tick: int, priority: np.ndarray) -> list[Request]:
+        """Requests for agents that decide and agents that reflect (ids), with their priorities (same order)."""
+        out = []
+        decide = np.asarray(decide, np.int64)
+        menus = self.menus.build(decide)
+        pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist()))
+        for menu in menus:
+            a = menu.agent
+            query = set().union(*(words(o) for o in menu.labels))
+            recent, relevant = self.memory.retrieve(a, tick, query, working=3, k=self.opts.recall)
+            page = page_for(self.world, a, heard=self.heard.pop(a, ()), recent=recent, relevant=relevant,
+                            plan=self.plan_text(a), zone_names=self.zone_names)  # fmt: skip
+            req = Request(
+                a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,
+                menu.talk, menu.prior, calibration=self.prompts.calibration(len(menu.labels)), priority=pri[a],
+            )  # fmt: skip
+            out.append(req)
+            self._menus[id(req)] = menu
+        if len(reflect):
+            out.extend(self._reflections(np.asarray(reflect, np.int64), tick, pri))
+        return out
+
+    def _reflections(self, agents: np.ndarray, tick: int, pri: dict) -> list[Request]:
+        u, feasible, _ = self.brain.utilities(agents.astype(np.int32))
+        u = np.where(feasible, u, u - 10.0)
+        out = []
+        for r, a in enumerate(agents.tolist()):
+            top = np.argsort(-u[r], kind="stable")[:4].tolist()
+            shapes = ((0, 1, 2), (1, 0, 2), (0, 2), (2, 0, 1), (3, 0), (1, 3))
+            cands, seen = [], set()
+            for shape in shapes:
+                plan = tuple(top[i] for i in shape if i < len(top))
+                if plan and plan not in seen:
+                    seen.add(plan)
+                    cands.append(np.array(plan + (-1,) * (PLAN_STEPS - len(plan)), np.int8))
+            labels = [self._plan_words(p) for p in cands]
+            recent, relevant = self.memory.retrieve(a, tick, set(), working=4, k=self.opts.recall)
+            page = page_for(self.world, a, recent=recent, relevant=relevant, plan=self.plan_text(a),
+                            zone_names=self.zone_names)  # fmt: skip
+            kw = {"question": "Plans", "answer": "Plan"}
+            req = Request(
+                a, tick, "reflect", self.prompts.shared, self.prompts.personal(page, labels, **kw), labels,
+                [False] * len(labels), u[r, [int(p[0]) for p in cands]].astype(np.float32),
+                calibration=self.prompts.calibration(len(labels), **kw), priority=pri[a],
+            )  # fmt: skip
+            out.append(req)
+            self._plans[id(req)] = cands
+        return out
+
+    @staticmethod
+    def _plan_words(plan: np.ndarray) -> str:
+        return ", then ".join(STEP_WORDS[INTENTS[int(i)]] for i in plan if i >= 0)
+
+    def plan_text(self, agent: int) -> str:
+        """The rest of the agent's plan in words ('' without one)."""
+        step = int(self.plan_step[agent])
+        rest = self.plan[agent, step:] if step < PLAN_STEPS else self.plan[agent, :0]
+        return self._plan_words(rest)
+
+    # ------------------------------------------------------------ answers
+
+    def resolve(self, requests: list[Request], answers: list[Answer], tick: int) -> tuple[Decisions, np.ndarray]:
+        """Decisions from the answered decide requests, and the agents whose request failed (for the rules brain).
+
+        Reflection answers set plans (and are remembered); they make no decision.
+        """
+        rows, failed = [], []
+        for req, ans in zip(requests, answers):
+            menu = self._menus.pop(id(req), None)
+            plans = self._plans.pop(id(req), None)
+            self.last[req.agent] = (req.prompt, ans.raw if ans.ok else f"(failed: {ans.error})")
+            if req.kind == "reflect":
+                if ans.ok and plans is not None:
+                    self.plan[req.agent] = plans[ans.choice]
+                    self.plan_step[req.agent] = 0
+                    self.memory.add(tick, [req.agent], [PLANNED], text=np.array([req.options[ans.choice]], object))
+                self.last_reflect[req.agent] = tick
+                continue
+            if not ans.ok or menu is None:
+                failed.append(req.agent)
+                continue
+            d = menu.decision(ans.choice, ans.say)
+            d.source[:] = MODEL
+            d.prompt_hash[:] = req.prompt_hash()
+            d.tokens_in[:], d.tokens_out[:], d.latency_ms[:] = ans.tokens_in, ans.tokens_out, ans.latency_ms
+            rows.append(d)
+        return Decisions.concat(rows), np.asarray(failed, np.int32)
+
+    def forget(self, requests: list[Request]) -> None:
+        """Drop what was kept for requests that will not be resolved."""
+        for req in requests:
+            self._menus.pop(id(req), None)
+            self._plans.pop(id(req), None)
+
+    # ------------------------------------------------------------ checkpoints
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = self.memory.state()
+        out.update(mind_plan=self.plan, mind_plan_step=self.plan_step, mind_last_reflect=self.last_reflect)
+        return out
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        self.memory.restore(state)
+        self.plan[...] = state["mind_plan"]
+        self.plan_step[...] = state["mind_plan_step"]
+        self.last_reflect[...] = state["mind_last_reflect"]
+        self.heard.clear()
