@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-VILLAGE = ROOT / "scenes" / "village.toml"
+VILLAGE = ROOT / "scenes" / "village_rules.toml"  # the village decided by the rules brain (fast)
 
 
 def tw(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -36,11 +36,11 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
 def small_village(folder: Path, *, name: str = "small", ticks: int, checkpoint_every: int, snapshot_every: int, extra: str = "") -> Path:
     """The shipped village copied into `folder` with an override file (`extends` is relative to the file)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for base in ("base.toml", "village.toml"):
+    for base in ("base.toml", "village.toml", "village_rules.toml"):
         shutil.copy(ROOT / "scenes" / base, folder / base)
     path = folder / f"{name}.toml"
     path.write_text(
-        f'extends = "village.toml"\nname = "{name}"\n'
+        f'extends = "village_rules.toml"\nname = "{name}"\n'
         f"[sim]\nticks = {ticks}\n"
         f"[store]\ncheckpoint_every = {checkpoint_every}\nsnapshot_every = {snapshot_every}\n" + extra
     )

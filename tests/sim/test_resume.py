@@ -38,7 +38,7 @@ def write_scenes(folder: Path) -> dict[str, Path]:
     small = small_village(folder, ticks=TICKS, checkpoint_every=CHECKPOINT_EVERY, snapshot_every=50)
     game = folder / "game.toml"
     game.write_text(
-        'extends = "village.toml"\nname = "village_game"\n'
+        'extends = "village_rules.toml"\nname = "village_game"\n'
         "[sim]\nticks = 120\n"
         "[store]\ncheckpoint_every = 25\nsnapshot_every = 40\n"
         '[game]\nkind = "guess_average"\nrounds = 12\nticks_per_round = 10\n'

@@ -41,6 +41,20 @@ def make_backend(mind, *, seed: int = 0):
     raise BackendError(f"unknown backend {mind.backend!r}")
 
 
+def preflight(mind) -> None:
+    """Check, cheaply, that the backend of `mind` can start (model file, extra, URL); `BackendError` says what to do."""
+    if mind.backend == "llama_cpp":
+        from tokenworld.inference.llama_cpp import _llama
+        from tokenworld.inference.models import resolve_model
+
+        resolve_model(mind.model)
+        _llama()
+    elif mind.backend == "vllm":
+        from tokenworld.inference.vllm_local import _vllm
+
+        _vllm()
+
+
 def __getattr__(name):
     if name == "InferenceWorker":
         from tokenworld.inference.worker import InferenceWorker
@@ -49,4 +63,4 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["Backend", "BackendError", "InferenceWorker", "make_backend"]
+__all__ = ["Backend", "BackendError", "InferenceWorker", "make_backend", "preflight"]

@@ -35,6 +35,10 @@ def run_headless(
     ticks = scene.sim.ticks if ticks is None else ticks
     sim = Simulation(scene, seed=seed, arch=arch, profile=True)
     engine_arch.init(arch, seed=sim.seed)  # a missing GPU fails here, before any folder is made
+    if sim.uses_model:
+        from tokenworld.inference import preflight
+
+        preflight(scene.mind)  # so does a missing model file or extra
     store = RunStore.create(runs_dir, name or default_run_name(scene), scene)
     manifest = {
         "tokenworld_version": tokenworld.__version__,
@@ -124,6 +128,8 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         else:
             sim.run(remaining, on_tick=record)
         manifest["status"] = "finished"
+        if sim.worker is not None:
+            manifest["inference"] = sim.worker.stats()
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
         raise
@@ -154,6 +160,13 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         f"[bold]{manifest['scene']}[/]: {manifest['ticks_done']} ticks, {manifest['agents']:,} agents on {manifest.get('arch')}, "
         f"{t.get('ticks_per_second', 0)} ticks/s (median tick {t.get('step_ms_median', 0)} ms). Run folder: {store.folder}"
     )
+    inf = manifest.get("inference")
+    if inf:
+        console.print(
+            f"model ({inf['backend']}): {inf['decisions']:,} decisions, {inf['fallbacks']:,} fell back to the rules brain, "
+            f"{inf['cache_hits']:,} from the cache; {inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the "
+            f"shared prefix), {inf['tokens_out']:,} out; latency p50 {inf['latency_p50_ms']:.0f} ms, p95 {inf['latency_p95_ms']:.0f} ms"
+        )
     return store.folder
 
 
@@ -164,17 +177,21 @@ def _run_with_progress(sim: Simulation, total: int, remaining: int, record, cons
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("ticks  {task.fields[rate]:>8.1f} ticks/s  {task.fields[agents]:,} agents"),
+        TextColumn("ticks  {task.fields[rate]:>8.1f} ticks/s  {task.fields[agents]:,} agents{task.fields[model]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(sim.scene.name, total=total, completed=sim.tick, rate=0.0, agents=sim.n_agents)
+        task = bar.add_task(sim.scene.name, total=total, completed=sim.tick, rate=0.0, agents=sim.n_agents, model="")
         t0, first = time.perf_counter(), sim.tick
 
         def on_tick(r) -> None:
             record(r)
             elapsed = time.perf_counter() - t0
-            bar.update(task, advance=1, rate=(r.tick - first) / elapsed if elapsed > 0 else 0.0)
+            model = ""
+            if r.inference:
+                i = r.inference
+                model = f"  {i['decisions']:,} model decisions ({i['fallbacks']} fallbacks, queue {i['queue_depth']})"
+            bar.update(task, advance=1, rate=(r.tick - first) / elapsed if elapsed > 0 else 0.0, model=model)
 
         sim.run(remaining, on_tick=on_tick)

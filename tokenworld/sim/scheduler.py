@@ -3,7 +3,9 @@
 Model-driven agents that are idle ask for a decision when something calls for
 one: they were spoken to (most urgent), something happened to them (an action
 refused, a gift received), their plan ran out, or their regular turn came
-(every `mind.decide_every` ticks, staggered by id). A reflection is due every
+(every `mind.decide_every` ticks; unlike the rules brain's turns, which are
+staggered by id, model turns fall on the same ticks, so that the worker gets
+whole batches to decode together). A reflection is due every
 `mind.reflect_every` ticks. At most `sim.max_decisions_per_tick` requests go
 out per tick: the most urgent first, agents on screen before the others when
 the viewer says which are (`focus`), then by id. Agents due beyond the cap are
@@ -38,13 +40,12 @@ class Scheduler:
         self.reflect_every = int(reflect_every)
         self.waiting = np.zeros(n_agents, bool)  # a request is in flight
         self.focus: np.ndarray | None = None  # bool mask set by the viewer: agents on screen
-        self._ids = np.arange(n_agents)
 
     def pick(self, tick: int, idle: np.ndarray, *, spoken_to: np.ndarray, event: np.ndarray,
              plan_done: np.ndarray, last_reflect: np.ndarray) -> Due:  # fmt: skip
         """Masks in, the schedule out (vectorized over all agents)."""
         ready = self.model & idle & ~self.waiting
-        turn = (self._ids + tick) % self.decide_every == 0
+        turn = tick % self.decide_every == 0
         pri = np.full(len(ready), 99, np.int8)
         pri[ready & turn] = TURN
         pri[ready & plan_done & turn] = PLAN_DONE

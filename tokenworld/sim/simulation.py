@@ -128,6 +128,11 @@ class Simulation:
         self._wait_s = max(120.0, 4 * m.timeout_s)
 
     @property
+    def uses_model(self) -> bool:
+        """Whether a language-model backend decides for some agents."""
+        return self.scene.mind.backend != "rules" and any(g.mind == "model" for g in self.scene.groups)
+
+    @property
     def built(self) -> bool:
         return self.world is not None
 
