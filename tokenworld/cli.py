@@ -34,6 +34,14 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _mode_list(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in modes if m not in ("score", "generate")]
+    if not modes or bad:
+        raise argparse.ArgumentTypeError(f"expected modes from score,generate, found {text!r}")
+    return list(dict.fromkeys(modes))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from tokenworld import __version__
@@ -77,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     bw.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
     bw.add_argument("--json", dest="json_path", help="write results as JSON here")
 
+    bi = bsub.add_parser("inference", help="language-model decisions: one-at-a-time calls vs the batched worker")
+    bi.add_argument("--requests", type=_positive_int, default=48, help="village prompts to answer (default 48)")
+    bi.add_argument("--batch-size", type=_positive_int, default=16, help="requests decoded together (default 16)")
+    bi.add_argument("--modes", type=_mode_list, default=["score", "generate"],
+                    help="llama_cpp modes to measure, the first is the default (default: score,generate)")
+    bi.add_argument("--no-baseline", action="store_true",
+                    help="skip the one-at-a-time calls through llama-cpp-python's high-level API")
+    bi.add_argument("--json", dest="json_path", help="write results as JSON here")
+
     scene = sub.add_parser("scene", help="check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
     sc = ssub.add_parser("check", help="validate a scene file and summarise it")
@@ -103,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.agents, ticks=args.ticks, warmup=args.warmup, game_agents=args.game_agents, arch=args.arch,
                 json_path=args.json_path,
             )  # fmt: skip
+            return 0
+        if args.command == "bench" and args.suite == "inference":
+            from tokenworld.bench.inference import run_inference_bench
+
+            run_inference_bench(requests=args.requests, batch_size=args.batch_size, modes=args.modes,
+                                baseline=not args.no_baseline, json_path=args.json_path)  # fmt: skip
             return 0
         if args.command == "bench":
             from tokenworld.bench.engine import run_engine_bench

@@ -8,7 +8,8 @@ unified KV cache. Per batch of requests:
    evaluated once and kept in its own sequence for as long as it stays the
    same (for a whole run, usually); every request's sequence starts as a copy
    of it (`llama_memory_seq_cp`, no compute).
-2. Every request's personal part is evaluated in one `llama_decode` call.
+2. Every request's personal part is evaluated, all in one `llama_decode` call
+   (or, with `batch_invariant`, one request after the other: see below).
 3. Then, by `mode`:
    - `score` (default): the personal part lists the options numbered and ends
      with "Choice: "; the options are scored by the next-token log-probability
@@ -41,7 +42,7 @@ from tokenworld.mind.protocol import Answer, Request, failed
 
 MODES = ("score", "generate")
 MAX_OPTIONS = 9  # score mode numbers options with one digit
-SAY_TOKENS = 16  # most tokens of a spoken line
+SAY_TOKENS = 14  # most tokens of a spoken line (it also ends at the first full stop)
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 _init_lock = threading.Lock()
 _log_callback = None  # keeps the silencing callback alive for the process
@@ -78,6 +79,12 @@ class LlamaCppBackend:
         n_threads: CPU threads (0: all cores).
         n_gpu_layers: layers offloaded to a GPU when the build supports it (-1 all).
         seed: for sampling at temperature > 0.
+        batch_invariant: answer the requests of a batch one after the other (each still starting from the
+            shared prefix's KV cache), so that a batched answer equals the one-at-a-time answer exactly.
+            llama.cpp's CPU kernels are not batch-invariant: a request's option log-probabilities moved by up
+            to 0.12 nats when other sequences shared its `llama_decode` calls or its KV cache (measured).
+            False decodes the batch's sequences together: faster (see BENCHMARKS.md), but answers may differ
+            from one at a time.
     """
 
     name = "llama_cpp"
@@ -85,7 +92,7 @@ class LlamaCppBackend:
     def __init__(
         self, model: str = "gemma3-270m", *, mode: str = "score", temperature: float = 0.0, max_tokens: int = 24,
         batch_size: int = 16, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1, seed: int = 0,
-        max_prompt_tokens: int = 768,
+        max_prompt_tokens: int = 768, batch_invariant: bool = True,
     ):  # fmt: skip
         if mode not in MODES:
             raise BackendError(f"llama_cpp mode must be one of {', '.join(MODES)}, found {mode!r}.")
@@ -96,6 +103,7 @@ class LlamaCppBackend:
         self.model_name = model
         self.mode, self.temperature, self.max_tokens = mode, float(temperature), int(max_tokens)
         self.batch_size = batch_size
+        self.batch_invariant = batch_invariant
         self.max_prompt_tokens = max_prompt_tokens
         self.rng = np.random.default_rng(seed)
         mp = L.llama_model_default_params()
@@ -127,6 +135,7 @@ class LlamaCppBackend:
         self._batch = L.llama_batch_init(cp.n_batch, 0, 1)
         self._batch_cap = cp.n_batch
         self._prefixes: dict[int, tuple[str, list[int]]] = {}  # seq -> (shared text, tokens)
+        self._prefix_state: dict[str, tuple] = {}  # shared text -> its KV cache (batch-invariant mode)
         self._calibrated: dict[tuple[str, str], np.ndarray] = {}  # (shared, content-free page) -> digit log-probs
         self._prefix_lru: list[int] = []
         self._digits = [self.tokenize(str(k))[0] for k in range(1, MAX_OPTIONS + 1)]
@@ -137,7 +146,7 @@ class LlamaCppBackend:
 
     @property
     def settings(self) -> str:
-        return f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.temperature}|max={self.max_tokens}"
+        return f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.temperature}|max={self.max_tokens}|inv={self.batch_invariant}"
 
     @property
     def answer_style(self) -> str:
@@ -149,8 +158,9 @@ class LlamaCppBackend:
 
     def decide(self, batch: list[Request]) -> list[Answer]:
         answers: list[Answer] = []
-        for start in range(0, len(batch), self.batch_size):
-            answers.extend(self._decide_chunk(batch[start : start + self.batch_size]))
+        step = 1 if self.batch_invariant else self.batch_size
+        for start in range(0, len(batch), step):
+            answers.extend(self._decide_chunk(batch[start : start + step]))
         return answers
 
     def close(self) -> None:
@@ -189,19 +199,18 @@ class LlamaCppBackend:
 
     # ------------------------------------------------------------ decoding
 
-    def _decode(self, items: list[tuple[int, list[int], int, bool]]) -> list[int]:
-        """Evaluate token runs [(seq, tokens, first position, logits for the last token?)] in one call.
-
-        Returns, per item, the batch row of its last token's logits (-1 if none asked).
-        Runs longer than the batch are split into several calls.
+    def _decode(self, items: list[tuple[int, list[int], int, bool]]) -> list[np.ndarray | None]:
+        """Evaluate token runs [(seq, tokens, first position, logits of the last token?)] together; per run
+        its logits (a copy) or None. Runs longer than the batch are split over several calls.
         """
-        L, b = self._L, self._batch
+        b = self._batch
         rows = [-1] * len(items)
+        out: list[np.ndarray | None] = [None] * len(items)
         k = 0
         for idx, (seq, toks, p0, want) in enumerate(items):
             for j, t in enumerate(toks):
                 if k == self._batch_cap:
-                    self._flush(k)
+                    self._flush(k, rows, out)
                     k = 0
                 b.token[k] = t
                 b.pos[k] = p0 + j
@@ -213,17 +222,20 @@ class LlamaCppBackend:
                     rows[idx] = k
                 k += 1
         if k:
-            self._flush(k)
-        return rows
+            self._flush(k, rows, out)
+        return out
 
-    def _flush(self, k: int) -> None:
+    def _flush(self, k: int, rows: list[int], out: list) -> None:
+        """Decode the first `k` batch entries; copy out the logits rows asked for."""
         self._batch.n_tokens = k
         rc = self._L.llama_decode(self._ctx, self._batch)
         if rc != 0:
             raise BackendError(f"llama_decode failed (code {rc}); the KV cache ({self.n_ctx} tokens) may be full.")
-
-    def _logits(self, row: int) -> np.ndarray:
-        return np.ctypeslib.as_array(self._L.llama_get_logits_ith(self._ctx, row), shape=(self.n_vocab,))
+        for idx, row in enumerate(rows):
+            if row >= 0 and out[idx] is None and row < k:
+                ptr = self._L.llama_get_logits_ith(self._ctx, row)
+                out[idx] = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+                rows[idx] = -1
 
     def _prefix_seq(self, shared: str) -> tuple[int, int, bool]:
         """The sequence holding `shared` (evaluating it if new): (seq, length, was it reused)."""
@@ -241,9 +253,34 @@ class LlamaCppBackend:
         self.stats["prefix_evals"] += 1
         return seq, len(toks), False
 
+    def _fresh(self, shared: str) -> bool:
+        """Batch-invariant mode: leave the KV cache holding only `shared` (sequence 0), laid out exactly as every
+        time before, since llama.cpp's numbers depend on where cells lie. True when the prefix was evaluated now."""
+        L, ctx = self._L, self._ctx
+        saved = self._prefix_state.get(shared)
+        evaluated = saved is None
+        if evaluated:
+            L.llama_memory_clear(self._mem, True)
+            self._prefixes.clear()
+            self._prefix_lru.clear()
+            self._prefix_seq(shared)
+            size = L.llama_state_seq_get_size(ctx, 0)
+            buf = (ctypes.c_uint8 * size)()
+            L.llama_state_seq_get_data(ctx, buf, size, 0)
+            saved = self._prefix_state[shared] = (buf, size, self._prefixes[0][1])
+        buf, size, toks = saved
+        L.llama_memory_clear(self._mem, True)
+        if L.llama_state_seq_set_data(ctx, buf, size, 0) != size:
+            raise BackendError("llama.cpp could not restore the shared prompt's KV cache")
+        self._prefixes = {0: (shared, toks)}
+        self._prefix_lru = [0]
+        return evaluated
+
     def _decide_chunk(self, batch: list[Request]) -> list[Answer]:
         L = self._L
         t0 = time.perf_counter()
+        biases = self._bias(batch) if self.mode == "score" else None  # before any request's cells exist
+        evaluated = self._fresh(batch[0].shared) if self.batch_invariant else False
         seqs = [self._seq_base + i for i in range(len(batch))]
         for s in seqs:
             L.llama_memory_seq_rm(self._mem, s, -1, -1)
@@ -256,12 +293,13 @@ class LlamaCppBackend:
             personal.append(toks)
             starts.append(plen + len(toks))
             prompt_in.append(plen + len(toks))
-            saved.append(plen if reused else 0)  # only the request that evaluated a prefix pays for it
-        rows = self._decode([(s, toks, st - len(toks), True) for s, toks, st in zip(seqs, personal, starts)])
+            saved.append(plen if reused and not evaluated else 0)  # only the request that evaluated a prefix pays for it
+            evaluated = False
+        logits = self._decode([(s, toks, st - len(toks), True) for s, toks, st in zip(seqs, personal, starts)])
         if self.mode == "score":
-            answers = self._score(batch, seqs, rows, starts)
+            answers = self._score(batch, seqs, logits, starts, biases)
         else:
-            answers = self._generate(batch, seqs, rows, starts)
+            answers = self._generate(batch, seqs, logits, starts)
         dt = (time.perf_counter() - t0) * 1000.0
         for a, n_in, sv in zip(answers, prompt_in, saved):
             a.latency_ms = dt
@@ -273,9 +311,9 @@ class LlamaCppBackend:
 
     # ------------------------------------------------------------ score mode
 
-    def _digit_logp(self, row: int, k: int) -> np.ndarray:
-        """Log-probabilities of the answers 1..k at a logits row, renormalised over those k."""
-        logp = self._logits(row)[self._digits[:k]].astype(np.float64)
+    def _digit_logp(self, logits: np.ndarray, k: int) -> np.ndarray:
+        """Log-probabilities of the answers 1..k, renormalised over those k."""
+        logp = logits[self._digits[:k]].astype(np.float64)
         return logp - _logsumexp(logp)
 
     def _bias(self, batch) -> list[np.ndarray | None]:
@@ -288,20 +326,21 @@ class LlamaCppBackend:
         if todo:
             seq = self._seq_base + self.batch_size  # the sequence kept for this
             for (shared, text), req in todo.items():
+                if self.batch_invariant:
+                    self._fresh(shared)
                 pseq, plen, _ = self._prefix_seq(shared)
                 self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
                 self._L.llama_memory_seq_cp(self._mem, pseq, seq, -1, -1)
                 toks = self.tokenize(text)
-                (row,) = self._decode([(seq, toks, plen, True)])
-                self._calibrated[(shared, text)] = self._digit_logp(row, min(len(req.options), MAX_OPTIONS))
+                (logits,) = self._decode([(seq, toks, plen, True)])
+                self._calibrated[(shared, text)] = self._digit_logp(logits, min(len(req.options), MAX_OPTIONS))
             self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
         return [self._calibrated.get((r.shared, r.calibration)) if r.calibration else None for r in batch]
 
-    def _score(self, batch, seqs, rows, starts) -> list[Answer]:
+    def _score(self, batch, seqs, logits, starts, biases) -> list[Answer]:
         answers = []
         talkers = []
-        logps = [self._digit_logp(row, min(len(req.options), MAX_OPTIONS)) for req, row in zip(batch, rows)]
-        biases = self._bias(batch)
+        logps = [self._digit_logp(lg, min(len(req.options), MAX_OPTIONS)) for req, lg in zip(batch, logits)]
         for i, (req, logp, bias) in enumerate(zip(batch, logps, biases)):
             k = len(logp)
             if bias is not None and len(bias) == k:
@@ -328,14 +367,13 @@ class LlamaCppBackend:
             toks = self.tokenize(f"{a.choice + 1}\nYou say to {target}: \"")
             runs[i] = toks
             pos[i] = starts[i]
-        rows = self._decode([(seqs[i], runs[i], pos[i], True) for i in talkers])
         text = {i: [] for i in talkers}
-        active = dict(zip(talkers, rows))
+        active = dict(zip(talkers, self._decode([(seqs[i], runs[i], pos[i], True) for i in talkers])))
         cur = {i: pos[i] + len(runs[i]) for i in talkers}
         for _ in range(SAY_TOKENS):
             step = []
-            for i, row in list(active.items()):
-                tok = self._pick(self._logits(row))
+            for i, logits in list(active.items()):
+                tok = self._pick(logits)
                 piece = self.piece(tok)
                 answers[i].tokens_out += 1
                 if self._L.llama_vocab_is_eog(self._vocab, tok) or '"' in piece or "\n" in piece:
@@ -343,6 +381,9 @@ class LlamaCppBackend:
                     del active[i]
                     continue
                 text[i].append(piece)
+                if piece.rstrip().endswith((".", "!", "?")) and len(text[i]) >= 3:  # one sentence is enough
+                    del active[i]
+                    continue
                 step.append((i, tok))
             if not step:
                 break
@@ -365,7 +406,7 @@ class LlamaCppBackend:
 
     # ------------------------------------------------------------ generate mode
 
-    def _generate(self, batch, seqs, rows, starts) -> list[Answer]:
+    def _generate(self, batch, seqs, logits, starts) -> list[Answer]:
         L = self._L
         samplers = []
         for req in batch:
@@ -376,13 +417,13 @@ class LlamaCppBackend:
             samplers.append(smpl)
         out = [[] for _ in batch]
         n_out = [0] * len(batch)
-        active = dict(enumerate(rows))
+        active = dict(enumerate(logits))
         cur = list(starts)
         try:
             for _ in range(self.max_tokens):
                 step = []
-                for i, row in list(active.items()):
-                    tok = self._constrained(samplers[i], self._logits(row))
+                for i, logits in list(active.items()):
+                    tok = self._constrained(samplers[i], logits)
                     n_out[i] += 1
                     if tok < 0 or L.llama_vocab_is_eog(self._vocab, tok):
                         del active[i]

@@ -1,0 +1,169 @@
+"""Prompts: one shared part for every agent, a personal part within the token budget, two answer styles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mind_lab import village, village_scene
+
+from tokenworld.inference.rules import RulesBackend
+from tokenworld.mind.minds import ModelMinds
+from tokenworld.mind.prompts import Page, PromptBuilder, render, shared_prompt
+from tokenworld.world.actions import ACTIONS
+
+OPTIONS = ["rest", "gather wood", "talk Ben", "move_to town hall"]
+
+
+def words(s: str) -> int:
+    """A token counter: one token a word."""
+    return len(s.split())
+
+
+def full_page() -> Page:
+    return Page(
+        who="Ada, a farmer; curious, quiet.",
+        needs="hungry, tired",
+        has="2 food, 3 wood",
+        at="farm",
+        near="Ben, Cleo, Dan",
+        heard=('Ben: "Fine day!"', 'Cleo: "Wood is cheap at the market today"'),
+        recent=tuple(f"tick {t}: I gathered 1 food at farm" for t in (90, 80, 70)),
+        relevant=tuple(f"tick {t}: I traded with Ben (wood for food) at market" for t in (40, 30, 20)),
+        plan="find food, then eat",
+        last="gather failed (nothing to gather here)",
+    )
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return village_scene()
+
+
+def builder(scene, style: str, budget: int, count=words) -> PromptBuilder:
+    """A prompt builder whose personal part may take `budget` tokens."""
+    return PromptBuilder(scene, style, count, max_tokens=count(shared_prompt(scene, style)) + budget)
+
+
+def memory_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("- tick ")]
+
+
+@pytest.mark.parametrize("style", ["number", "label"])
+def test_the_shared_part_is_the_same_for_every_agent(style):
+    """Requests for all agents of a village start with one identical shared part holding nothing personal."""
+    sim = village(12)
+    try:
+        w = sim.world
+        mind = sim.scene.mind
+        agents = np.arange(w.n_agents)
+        minds = ModelMinds(w, sim.brain, agents, mind, style, RulesBackend().count_tokens)
+        reqs = minds.requests(agents, np.zeros(0, np.int64), sim.tick, np.full(len(agents), 3, np.int8))
+        assert len(reqs) == w.n_agents
+        shared = {r.shared for r in reqs}
+        assert shared == {shared_prompt(sim.scene, style)}
+        personal = [r.personal for r in reqs]
+        assert len(set(personal)) == len(personal)  # everyone's page is their own
+        for r in reqs:
+            assert r.prompt == r.shared + r.personal
+            who = r.personal.splitlines()[0]
+            assert who.startswith("Person: ") and who not in r.shared
+    finally:
+        sim.close()
+
+
+def test_the_shared_part_describes_the_world_and_its_actions(scene):
+    """The shared part names the scene's places and every offered action; its worked example answers consistently."""
+    for style, answer in (("number", "Choice: 3"), ("label", "Choice: eat")):
+        s = shared_prompt(scene, style)
+        assert s == shared_prompt(scene, style)  # deterministic
+        for z in scene.zones:
+            assert z.name in s
+        for a in ACTIONS:
+            if a.name not in ("idle", "guess"):
+                assert f"- {a.name}" in s
+        assert answer in s  # option 3 of the example is 'eat' in both styles
+        assert s.endswith("\n\n")
+
+
+def test_a_page_within_budget_is_sent_whole(scene):
+    """When everything fits, nothing is dropped and the over-budget counter stays at zero."""
+    pb = builder(scene, "label", 10_000)
+    text = pb.personal(full_page(), OPTIONS)
+    assert text == render(full_page(), OPTIONS, "label")
+    assert len(memory_lines(text)) == 6
+    assert pb.over_budget == 0
+
+
+@pytest.mark.parametrize("style", ["number", "label"])
+@pytest.mark.parametrize("count", [words, RulesBackend().count_tokens], ids=["words", "approx_tokens"])
+def test_the_personal_part_fits_the_budget_dropping_memories_first(scene, style, count):
+    """At every budget the page fits (when its core does), memories go first, and persona, needs and options stay."""
+    page = full_page()
+    whole = count(render(page, OPTIONS, style))
+    core = count(render(Page(page.who, page.needs, page.has, page.at), OPTIONS, style))
+    previous = 6
+    saw_partial = False
+    for budget in range(whole, -1, -1):
+        pb = builder(scene, style, budget, count)
+        text = pb.personal(page, OPTIONS)
+        assert pb.over_budget == (0 if budget >= whole else 1)
+        if budget >= core:
+            assert count(text) <= budget, budget
+        assert f"Person: {page.who}" in text and f"Needs: {page.needs}" in text and f"Has: {page.has}" in text
+        for o in OPTIONS:
+            assert o in text
+        mem = memory_lines(text)
+        assert len(mem) <= previous  # a smaller budget never brings memories back
+        previous = len(mem)
+        saw_partial |= 0 < len(mem) < 6
+        if mem:  # memories are the first to go: the rest of the page is still whole
+            for line in ("Heard: " + h for h in page.heard):
+                assert line in text
+            assert f"Plan: {page.plan}" in text and f"Near: {page.near}" in text and f"Last: {page.last}" in text
+        if any(r in text for r in page.relevant):  # relevant memories go before recent ones
+            assert all(r in text for r in page.recent)
+    assert saw_partial  # some budget dropped only part of the memories
+    assert previous == 0
+
+
+def test_over_budget_even_without_memories_keeps_persona_needs_and_options(scene):
+    """A budget too small for anything still sends persona, needs and options (and counts the page as over)."""
+    pb = builder(scene, "number", 1)
+    text = pb.personal(full_page(), OPTIONS)
+    assert text == render(
+        Page("Ada, a farmer; curious, quiet.", "hungry, tired", "2 food, 3 wood", "farm"), OPTIONS, "number"
+    )
+    assert pb.over_budget == 1
+
+
+def test_number_style_numbers_the_options_and_ends_at_the_answer():
+    """Number style lists '1. option' lines and ends with 'Choice: ' (the space belongs to the prompt)."""
+    text = render(full_page(), OPTIONS, "number")
+    assert text.endswith("\nChoice: ")
+    lines = text.splitlines()
+    k = lines.index("Options:")
+    assert lines[k + 1 : k + 1 + len(OPTIONS)] == [f"{i + 1}. {o}" for i, o in enumerate(OPTIONS)]
+    assert "|" not in text
+
+
+def test_label_style_lists_the_options_on_one_line():
+    """Label style lists 'a | b | ...' and ends with 'Choice:' where the model writes the option."""
+    text = render(full_page(), OPTIONS, "label")
+    assert "\nOptions: rest | gather wood | talk Ben | move_to town hall\n" in text
+    assert text.endswith("\nChoice:")
+    reflect = render(full_page(), ["eat, then rest"], "label", question="Plans", answer="Plan")
+    assert "\nPlans: eat, then rest\n" in reflect and reflect.endswith("\nPlan:")
+
+
+def test_calibration_page_has_no_content_and_as_many_options(scene):
+    """The calibration page is content-free ('N/A') with the asked number of options, in the builder's style."""
+    pb = builder(scene, "number", 100)
+    text = pb.calibration(4)
+    assert text.count("N/A") == 4 + 4  # who, needs, has, at, and four options
+    assert "4. N/A" in text and "5." not in text and text.endswith("Choice: ")
+
+
+def test_an_unknown_style_is_refused(scene):
+    """Only 'number' and 'label' are styles."""
+    with pytest.raises(ValueError, match="style must be one of"):
+        PromptBuilder(scene, "json", words, 100)

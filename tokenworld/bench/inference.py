@@ -1,0 +1,228 @@
+"""`tokenworld bench inference`: one-at-a-time model calls against the batched worker, on the village's real prompts.
+
+The prompts: the shipped village runs with the rules brain and, at several
+ticks, every agent's request (menu of feasible options, memories, plan) is
+written exactly as a model-driven run would write it. Then the same requests
+are answered:
+
+- `sequential`: one call per agent through llama-cpp-python's high-level API
+  (`Llama.create_completion` with the agent's grammar, the prompt in full), which
+  is what one writes without this worker. The shared prompt prefix is reused
+  between calls where llama-cpp-python manages it (its own prefix matching);
+- `sequential_same_backend`: our backend called with one request at a time
+  (shared prefix kept in the KV cache), to separate batching from the rest;
+- `batched`: the inference worker, batches of `batch_size`, for each mode
+  (`score`: options ranked by likelihood; `generate`: the option written under
+  a grammar).
+
+Quality beside speed: the share of answers valid the first time (parsed, one
+of the options), the share of no-ops (the action, applied to the world at the
+tick it was asked for, was refused or was `idle`), the share that chose the
+first option listed (a small base model's favourite), and the share that
+agreed with the rules brain's best option.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from tokenworld.bench.machine import describe_machine, prepare_report_path, write_report
+from tokenworld.errors import TokenWorldError
+
+DEFAULT_TICKS = tuple(range(20, 1001, 20))  # ticks at which the idle agents' prompts are taken, until enough
+
+
+def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: int = 64):
+    """(requests, apply) for the village: requests as a model-driven run writes them, and a function that
+    applies chosen decisions at the tick they were asked for and returns each one's refusal reason."""
+    from pathlib import Path
+
+    from tokenworld.mind.minds import ModelMinds
+    from tokenworld.scene.schema import Scene
+    from tokenworld.sim.simulation import Simulation
+
+    path = Path(__file__).resolve().parents[2] / "scenes" / "village.toml"
+    if not path.is_file():  # pragma: no cover - installed without the scenes folder
+        raise TokenWorldError("scenes/village.toml was not found next to the package.")
+    scene = Scene.load(path)
+    scene.mind.backend = "rules"  # the village lives by the rules brain while prompts are collected
+    sim = Simulation(scene, seed=1).build()
+    minds = ModelMinds(sim.world, sim.brain, np.arange(sim.n_agents), scene.mind, style, count_tokens)
+    requests, states = [], {}
+    for tick in sorted(ticks):
+        if len(requests) >= limit:
+            break
+        while sim.tick < tick:
+            r = sim.step()
+            minds.observe(r.tick, r.events, r.messages)
+        agents = np.flatnonzero(sim.world.idle(sim.tick))  # those a run would ask now
+        reqs = minds.requests(agents, np.zeros(0, np.int64), sim.tick, np.full(len(agents), 3, np.int8))
+        requests.extend(reqs)
+        states[sim.tick] = sim.checkpoint()
+    requests = requests[:limit]
+    menus = {id(r): minds._menus[id(r)] for r in requests}
+
+    def apply(chosen: list[tuple[object, int, str]]) -> list[int]:
+        """Reasons (0 = done) for (request, choice, say) triples, each applied alone at its tick."""
+        out = []
+        for req, choice, say in chosen:
+            sim.restore(*states[req.tick])
+            ev = sim.world.apply(menus[id(req)].decision(choice, say), req.tick + 1)
+            out.append(int(ev.reason[0]))
+        return out
+
+    return requests, apply, sim
+
+
+def _quality(requests, answers, apply) -> dict:
+    ok = [(r, a) for r, a in zip(requests, answers) if a.ok]
+    reasons = apply([(r, a.choice, a.say) for r, a in ok])
+    idle = [r.options[a.choice] == "idle" for r, a in ok]
+    n = max(len(answers), 1)
+    return {
+        "valid_first_share": round(sum(a.ok and a.valid_first for a in answers) / n, 4),
+        "noop_share": round(sum(1 for x, i in zip(reasons, idle) if x != 0 or i) / max(len(ok), 1), 4),
+        "first_option_share": round(sum(a.choice == 0 for _, a in ok) / max(len(ok), 1), 4),
+        "agrees_with_rules_share": round(sum(a.choice == int(np.argmax(r.prior)) for r, a in ok) / max(len(ok), 1), 4),
+    }
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def measure_batched(backend, requests, batch_size: int):
+    from tokenworld.inference.worker import InferenceWorker
+
+    worker = InferenceWorker(backend, batch_size=batch_size, max_wait_ms=0, cache_size=0).start()
+    try:
+        warm = worker.submit(requests[:2], flush=True)  # load the shared prefix and calibration once
+        worker.wait(warm)
+        answers, seconds = _timed(lambda: worker.wait(worker.submit(requests, flush=True)))
+        stats = worker.stats()
+    finally:
+        worker.close()
+    return answers, seconds, stats
+
+
+def measure_sequential_high_level(model_path, requests, max_tokens: int, threads: int):
+    """One `Llama.create_completion` per request, grammar-constrained: the way without this worker."""
+    from llama_cpp import Llama, LlamaGrammar
+
+    from tokenworld.mind.grammar import ParseError, menu_gbnf, parse_answer
+    from tokenworld.mind.protocol import Answer, failed
+
+    llm = Llama(str(model_path), n_ctx=2048, n_threads=threads, verbose=False)
+    llm.create_completion(requests[0].prompt, max_tokens=1)  # warm up, as the batched side is
+    answers = []
+    t0 = time.perf_counter()
+    for req in requests:
+        grammar = LlamaGrammar.from_string(menu_gbnf(req.options, req.talk, lead=" "), verbose=False)
+        out = llm.create_completion(req.prompt, grammar=grammar, max_tokens=max_tokens, temperature=0.0)
+        text = out["choices"][0]["text"]
+        try:
+            choice, say = parse_answer(text, req.options, req.talk)
+            answers.append(Answer(req.agent, req.tick, req.kind, choice, say, text, out["usage"]["prompt_tokens"],
+                                  out["usage"]["completion_tokens"]))  # fmt: skip
+        except ParseError as e:
+            answers.append(failed(req, str(e)))
+    seconds = time.perf_counter() - t0
+    del llm
+    return answers, seconds
+
+
+def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("score", "generate"),
+                        baseline: bool = True, json_path: str | None = None) -> dict:  # fmt: skip
+    """Run the inference suite; print a table; optionally write JSON."""
+    import os
+
+    from rich.console import Console
+
+    from tokenworld.inference.llama_cpp import LlamaCppBackend
+
+    if requests < 2:
+        raise TokenWorldError(f"--requests must be 2 or more, found {requests}.")
+    if not 1 <= batch_size <= 128:
+        raise TokenWorldError(f"--batch-size must be in [1, 128], found {batch_size}.")
+    prepare_report_path(json_path)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    report = {"suite": "inference", "machine": describe_machine(), "model": "gemma3-270m (Q4_K_M)",
+              "backend": "llama_cpp", "requests": requests, "batch_size": batch_size,
+              "command": "tokenworld " + " ".join(sys.argv[1:]), "modes": {}}  # fmt: skip
+    threads = os.cpu_count() or 1
+    default = modes[0]
+    for mode in modes:
+        backend = LlamaCppBackend(mode=mode, batch_size=batch_size, n_threads=threads)
+        report["gpu_offload"] = backend.gpu_offload
+        console.print(f"{mode}: collecting {requests} village prompts ...", style="dim")
+        reqs, apply, sim = village_requests(backend.answer_style, backend.count_tokens, limit=requests)
+        try:
+            console.print(f"{mode}: batched worker ...", style="dim")
+            answers, secs, stats = measure_batched(backend, reqs, batch_size)
+            entry = _summary(answers, secs)
+            entry.update(_quality(reqs, answers, apply), mean_batch=round(stats["mean_batch"], 2))
+            report["modes"][mode] = {"batched": entry}
+            if mode == default:
+                console.print(f"{mode}: one request per call, same backend ...", style="dim")
+                one_answers, one_secs, _ = measure_batched(LlamaCppBackend(mode=mode, batch_size=1, n_threads=threads), reqs, 1)
+                report["sequential_same_backend"] = _summary(one_answers, one_secs)
+                report["batched_equals_one_at_a_time"] = [a.choice for a in answers] == [a.choice for a in one_answers]
+            if baseline and backend.answer_style == "label":
+                console.print("one-at-a-time calls through llama-cpp-python's high-level API ...", style="dim")
+                seq_answers, seq_secs = measure_sequential_high_level(backend.model_path, reqs, 24, threads)
+                report["sequential"] = _summary(seq_answers, seq_secs)
+                report["sequential"].update(_quality(reqs, seq_answers, apply))
+        finally:
+            sim.close()
+    report["default_mode"] = default
+    report["batched"] = report["modes"][default]["batched"]
+    if "sequential" in report:
+        report["speedup"] = round(report["batched"]["decisions_per_s"] / max(report["sequential"]["decisions_per_s"], 1e-9), 2)
+    if "sequential_same_backend" in report:
+        report["speedup_same_backend"] = round(
+            report["batched"]["decisions_per_s"] / max(report["sequential_same_backend"]["decisions_per_s"], 1e-9), 2
+        )
+    _print(console, report)
+    write_report(report, json_path, console)
+    return report
+
+
+def _summary(answers, seconds: float) -> dict:
+    n = len(answers)
+    prompt = sum(a.tokens_in + a.prefill_saved for a in answers)
+    return {
+        "decisions": n,
+        "seconds": round(seconds, 3),
+        "decisions_per_s": round(n / seconds, 3) if seconds > 0 else None,
+        "failed": sum(not a.ok for a in answers),
+        "tokens_out_per_decision": round(sum(a.tokens_out for a in answers) / max(n, 1), 2),
+        "prompt_tokens_per_decision": round(prompt / max(n, 1), 1),
+        "prefill_saved_share": round(sum(a.prefill_saved for a in answers) / max(prompt, 1), 4),
+    }
+
+
+def _print(console, report: dict) -> None:
+    from rich.table import Table
+
+    m = report["machine"]
+    table = Table(title=f"Decisions on the village's prompts ({m['cpu']}, {m['cores']} cores, llama.cpp, Gemma 3 270M)")
+    for col in ("way", "decisions/s", "out tokens/dec", "prefill saved", "valid first", "no-ops", "first option", "agrees w/ rules"):
+        table.add_column(col, justify="right")
+    rows = [("one at a time (llama-cpp-python Llama)", report.get("sequential")),
+            ("one at a time (our backend)", report.get("sequential_same_backend"))]  # fmt: skip
+    rows += [(f"batched worker, {mode}", v["batched"]) for mode, v in report["modes"].items()]
+    for name, r in rows:
+        if not r:
+            continue
+        pct = lambda k: f"{100 * r[k]:.0f}%" if k in r else "-"  # noqa: E731
+        table.add_row(name, f"{r['decisions_per_s']:.2f}", f"{r['tokens_out_per_decision']:.1f}", pct("prefill_saved_share"),
+                      pct("valid_first_share"), pct("noop_share"), pct("first_option_share"), pct("agrees_with_rules_share"))  # fmt: skip
+    console.print(table)
+    if "speedup" in report:
+        console.print(f"batched ({report['default_mode']}) vs one-at-a-time calls: {report['speedup']}x; "
+                      f"vs our backend one at a time: {report.get('speedup_same_backend')}x")  # fmt: skip
