@@ -329,13 +329,7 @@ def _table_decisions():
     out = []
     for action in ACTIONS:
         lab, talk = table_label(action)
-        marks = ()
-        if action.name in ("craft", "build"):
-            marks = pytest.mark.xfail(strict=True, reason=(
-                "table_gbnf names the recipe-kind rules 'craft' and 'build', the same as the craft/build action "
-                "rules; the later definition wins in llama.cpp, so 'craft tools' is rejected and bare 'tools' admitted"
-            ))  # fmt: skip
-        out.append(pytest.param(written(lab, talk), id=action.name, marks=marks))
+        out.append(pytest.param(written(lab, talk), id=action.name))
     return out
 
 
@@ -345,9 +339,6 @@ def test_the_table_grammar_admits_every_action_with_the_scenes_names(gbnf, villa
     assert gbnf.admits(table_gbnf(village_names), decision + "\n")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="table_gbnf: the recipe rules 'craft'/'build' replace the action rules of the same name"
-)
 def test_the_table_grammar_refuses_a_bare_recipe_name(gbnf, village_names):
     """A recipe name alone ('tools', 'hut') is not a decision."""
     g = table_gbnf(village_names)

@@ -108,12 +108,6 @@ def test_every_option_but_trade_goes_ahead_when_applied(applied):
     assert any(": trade " in lab and why == "ok" for lab, why in applied)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "options.MenuBuilder._exchanges offers trades at exactly market value, but rules._trade has the partner accept "
-    "only if value_in * (0.8 + 0.4 * agreeableness) >= value_out (food weighted by the partner's hunger), so "
-    "partners with agreeableness < 0.5 refuse; the options docstring promises options that pass their "
-    "preconditions, and trade's include 'the partner accepts'"
-))  # fmt: skip
 def test_trade_options_are_accepted_by_the_partner(applied):
     """Trade options, like the others, go ahead when applied."""
     trades = [(lab, why) for lab, why in applied if ": trade " in lab]

@@ -11,15 +11,18 @@ from __future__ import annotations
 from tokenworld.inference.base import Backend, BackendError
 
 
-def make_backend(mind, *, seed: int = 0):
-    """The backend a scene's `[mind]` table asks for. Errors (missing model, missing extra) come now, before any tick."""
+def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
+    """The backend a scene's `[mind]` table asks for. Errors (missing model, missing extra) come now, before any tick.
+
+    `batch_invariant` (llama_cpp): answers equal one-at-a-time answers exactly (lockstep runs); False is faster.
+    """
     if mind.backend == "llama_cpp":
         from tokenworld.inference.llama_cpp import LlamaCppBackend
 
         return LlamaCppBackend(
             mind.model, mode=mind.mode, temperature=mind.temperature, max_tokens=mind.max_output_tokens,
             batch_size=mind.batch_size, n_gpu_layers=mind.n_gpu_layers, seed=seed,
-            max_prompt_tokens=mind.max_prompt_tokens,
+            max_prompt_tokens=mind.max_prompt_tokens, batch_invariant=batch_invariant,
         )  # fmt: skip
     if mind.backend == "openai":
         from tokenworld.inference.openai_http import OpenAIBackend

@@ -85,7 +85,7 @@ def table_gbnf(names: Names) -> str:
     """GBNF for every action of the table with the scene's names (what any decision may look like)."""
     kinds = {
         "zone": names.zones, "agent": names.agents, "item": names.items,
-        "craft": names.craft, "build": names.build,
+        "craft-recipe": names.craft, "build-recipe": names.build,
     }  # fmt: skip
     rules, alts = [], []
     for action in ACTIONS:
@@ -93,7 +93,7 @@ def table_gbnf(names: Names) -> str:
         for arg in action.args:
             kind = arg.kind
             if kind == "recipe":
-                kind = "craft" if action.name == "craft" else "build"
+                kind = "craft-recipe" if action.name == "craft" else "build-recipe"
             if kind == "text":
                 parts.append('": " say')
             elif kind == "amount":

@@ -23,6 +23,7 @@ from tokenworld.scene.schema import ITEMS
 from tokenworld.world.actions import ACTION_INDEX as A
 from tokenworld.world.decisions import TARGET_KINDS, Decisions
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES, ITEM_INDEX
+from tokenworld.world.rules import partner_accepts
 
 MAX_TALK = 2  # neighbours one may talk to
 MAX_ZONES = 3  # zones one may walk to (those with resources first, the nearest first)
@@ -147,7 +148,8 @@ class MenuBuilder:
         return best
 
     def _exchanges(self, r: int, partner: int, inv: np.ndarray, price: np.ndarray, ur: np.ndarray, eco) -> list[tuple]:
-        """A trade of the largest surplus for what is scarcest, at market prices (if the partner can pay), and help."""
+        """A trade of the largest surplus for what is scarcest, at market prices (if the partner can pay and
+        would accept), and help."""
         out = []
         name = agent_name(partner)
         mine = inv[r, :TOOLS]
@@ -156,7 +158,10 @@ class MenuBuilder:
         want = int(np.where(np.arange(TOOLS) == give, np.inf, mine).argmin())
         want_amount = max(0.5, round(give_amount * price[give] / price[want] * 2) / 2)
         theirs = eco.inventory[partner]
-        if give_amount >= 1 and theirs[want] >= want_amount:
+        if give_amount >= 1 and theirs[want] >= want_amount and partner_accepts(
+            self.world, np.array([partner]), np.array([give]), np.float32(give_amount), np.array([want]),
+            np.float32(want_amount),
+        )[0]:  # fmt: skip
             text = label("trade", name, ITEMS[give], format_amount(give_amount), ITEMS[want], format_amount(want_amount))
             out.append((text, False, ur[INTENT["trade"]], A["trade"], AGENT, partner, give, give_amount, want, want_amount))
         if inv[r, FOOD] >= 2 and eco.hunger[partner] > 0.5:

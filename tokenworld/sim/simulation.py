@@ -118,7 +118,8 @@ class Simulation:
         m = self.scene.mind
         share = np.random.default_rng([self.seed, 4]).random(self.world.n_agents) < m.llm_fraction
         model = model_group & share
-        backend = make_backend(m, seed=self.seed)
+        # lockstep: batched answers equal one-at-a-time answers; realtime: decode batches together, faster
+        backend = make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
         self.worker = InferenceWorker(backend, batch_size=m.batch_size, max_wait_ms=m.batch_wait_ms,
                                       cache_size=m.cache_size).start()  # fmt: skip
         style = getattr(backend, "answer_style", "label")

@@ -27,6 +27,17 @@ ZONE_T, ENTITY_T, AGENT_T = (TARGET_KINDS.index(k) for k in ("zone", "entity", "
 FOOD, TOOLS = ITEM_INDEX["food"], ITEM_INDEX["tools"]
 
 
+def partner_accepts(world, partner, give, give_amount, want, want_amount) -> np.ndarray:
+    """Whether each partner accepts an offer: what it gets is worth what it gives, by market prices, food
+    weighted by the partner's hunger, softened by its agreeableness (arrays, one row per offer)."""
+    eco = world.economy
+    price = np.exp(eco.log_price)
+    hunger_weight = 1.0 + 2.0 * eco.hunger[partner]
+    value_in = price[give] * give_amount * np.where(give == FOOD, hunger_weight, 1.0)
+    value_out = price[want] * want_amount * np.where(want == FOOD, hunger_weight, 1.0)
+    return value_in * (0.8 + 0.4 * world.agents.traits[partner, 3]) >= value_out
+
+
 def apply_decisions(world, decisions: Decisions, tick: int) -> Events:
     """Check and apply `decisions` to `world` at `tick`; return one event per decision."""
     d = decisions.in_agent_order()
@@ -281,16 +292,10 @@ def _trade(world, c, rows):
     inv = eco.inventory
     rows = _refuse_lacking(world, c, rows, d.agent[rows], d.item[rows].astype(np.int64), d.amount[rows])
     rows = _refuse(c, rows, inv[d.target[rows], d.item2[rows]] < d.amount2[rows], "partner has not enough")
-    # The partner accepts when what it gets is worth what it gives, by market
-    # prices, food weighted by the partner's hunger, softened by agreeableness.
     ini, par = d.agent[rows], d.target[rows]
     give, want = d.item[rows].astype(np.int64), d.item2[rows].astype(np.int64)
     qg, qw = d.amount[rows].astype(np.float32), d.amount2[rows].astype(np.float32)
-    price = np.exp(eco.log_price)
-    hunger_weight = 1.0 + 2.0 * eco.hunger[par]
-    value_in = price[give] * qg * np.where(give == FOOD, hunger_weight, 1.0)
-    value_out = price[want] * qw * np.where(want == FOOD, hunger_weight, 1.0)
-    accept = value_in * (0.8 + 0.4 * world.agents.traits[par, 3]) >= value_out
+    accept = partner_accepts(world, par, give, qg, want, qw)
     _refuse(c, rows, ~accept, "partner refused")
     ini, par, give, want, qg, qw = (a[accept] for a in (ini, par, give, want, qg, qw))
     np.add.at(inv, (ini, give), -qg)
