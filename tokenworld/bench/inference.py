@@ -65,7 +65,8 @@ def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: in
         agents = np.flatnonzero(sim.world.idle(sim.tick))  # those a run would ask now
         reqs = minds.requests(agents, np.zeros(0, np.int64), sim.tick, np.full(len(agents), 3, np.int8))
         requests.extend(reqs)
-        states[sim.tick] = sim.checkpoint()
+        state, meta = sim.checkpoint()
+        states[sim.tick] = ({k: np.array(v, copy=True) for k, v in state.items()}, meta)  # its arrays are live views
     requests = requests[:limit]
     menus = {id(r): minds._menus[id(r)] for r in requests}
 
@@ -74,6 +75,7 @@ def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: in
         out = []
         for req, choice, say in chosen:
             sim.restore(*states[req.tick])
+            sim.world.engine.step(0.0)  # perception as it was at that tick (a checkpoint does not hold it)
             ev = sim.world.apply(menus[id(req)].decision(choice, say), req.tick + 1)
             out.append(int(ev.reason[0]))
         return out
@@ -104,10 +106,17 @@ def measure_batched(backend, requests, batch_size: int):
     from tokenworld.inference.worker import InferenceWorker
 
     worker = InferenceWorker(backend, batch_size=batch_size, max_wait_ms=0, cache_size=0).start()
+    groups: dict[int, list] = {}
+    for req in requests:  # one tick's requests at a time, as a run asks them (an agent once per tick)
+        groups.setdefault(req.tick, []).append(req)
     try:
-        warm = worker.submit(requests[:2], flush=True)  # load the shared prefix and calibration once
+        warm = worker.submit(requests[:1], flush=True)  # load the shared prefix once
         worker.wait(warm)
-        answers, seconds = _timed(lambda: worker.wait(worker.submit(requests, flush=True)))
+
+        def ask():
+            return [a for g in groups.values() for a in worker.wait(worker.submit(g, flush=True))]
+
+        answers, seconds = _timed(ask)
         stats = worker.stats()
     finally:
         worker.close()
