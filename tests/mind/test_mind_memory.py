@@ -52,7 +52,7 @@ def test_capacity_is_never_exceeded_many_events_in_one_tick():
     )
     assert mem.count(0) == CAP
     assert mem.count(2) == mem.count(4) == 0
-    assert all(line.startswith("tick 5: ") for line in lines(mem, 0))
+    assert all(line.startswith("I said to") for line in lines(mem, 0))
 
 
 def test_agents_without_a_memory_are_skipped():
@@ -101,12 +101,21 @@ def test_retrieve_returns_at_most_working_plus_k_lines(working, k):
     """`retrieve` gives at most `working` recent lines and `k` others, never the same memory twice."""
     mem = memory()
     for t in range(30):
-        mem.add(t, [0], [A["gather"]], item=[WOOD if t % 2 else FOOD], amount=[1.0], zone=[1])
+        mem.add(t, [0], [A["gather"]], item=[WOOD if t % 2 else FOOD], amount=[float(t)], zone=[1])
     recent, relevant = mem.retrieve(0, 30, words("gather wood forest"), working=working, k=k)
     assert len(recent) == min(working, CAP)
     assert len(relevant) == min(k, CAP - len(recent))
     assert len(set(recent) | set(relevant)) == len(recent) + len(relevant)
-    assert [int(s.split(":")[0].split()[1]) for s in recent] == list(range(29, 29 - len(recent), -1))  # newest first
+    assert [int(s.split()[2]) for s in recent] == list(range(29, 29 - len(recent), -1))  # newest first
+
+
+def test_retrieve_drops_repeated_lines():
+    """The same line twice says nothing new: it is given once."""
+    mem = memory()
+    for t in range(5):
+        mem.add(t, [0], [A["rest"]])
+    recent, relevant = mem.retrieve(0, 5, set(), working=3, k=2)
+    assert recent == ["I rested"] and relevant == []
 
 
 def test_retrieve_prefers_relevant_memories():
@@ -119,7 +128,7 @@ def test_retrieve_prefers_relevant_memories():
         mem.add(t, [0], [A["rest"]])
     recent, relevant = mem.retrieve(0, 14, words("gather stone at the quarry"), working=3, k=1)
     assert all("rested" in r for r in recent)
-    assert relevant == ['tick 4: I said to Finn: "the stone quarry is rich"']
+    assert relevant == ['I said to Finn: "the stone quarry is rich"']
 
 
 def test_retrieve_for_unknown_or_empty_agents_is_empty():
@@ -137,9 +146,9 @@ def test_add_events_records_refusals_with_their_reason():
         (2, A["trade"], REASON_INDEX["partner refused"], 3, WOOD, 2.0, 0, ""),
         (4, A["gather"], REASON_INDEX["nothing to gather here"], -1, FOOD, 0.0, 2, ""),
     ]))  # fmt: skip
-    assert lines(mem, 0) == ["tick 7: I tried to craft tools at forest but failed: not enough wood"]
-    assert lines(mem, 2) == ["tick 7: I tried to trade with Dan at farm but failed: partner refused"]
-    assert lines(mem, 4) == ["tick 7: I tried to gather food at town hall but failed: nothing to gather here"]
+    assert lines(mem, 0) == ["I tried to craft tools at forest but failed: not enough wood"]
+    assert lines(mem, 2) == ["I tried to trade with Dan at farm but failed: partner refused"]
+    assert lines(mem, 4) == ["I tried to gather food at town hall but failed: nothing to gather here"]
     for a in (0, 2, 4):
         r = mem.row[a]
         assert REASONS[int(mem.reason[r][mem.tick[r] >= 0][0])] in lines(mem, a)[0]
@@ -153,11 +162,11 @@ def test_add_events_records_gifts_for_the_receiver():
         (4, A["give"], REASON_INDEX["too far"], 2, WOOD, 3.0, 0, ""),
         (1, A["give"], 0, 4, WOOD, 2.0, 1, ""),  # a giver without a memory still gives to one with a memory
     ]))  # fmt: skip
-    assert lines(mem, 0) == ["tick 12: I gave Cleo 1 food at farm"]
-    assert lines(mem, 2) == ["tick 12: Ada gave me 1 food"]
+    assert lines(mem, 0) == ["I gave Cleo 1 food at farm"]
+    assert lines(mem, 2) == ["Ada gave me 1 food"]
     got = lines(mem, 4)
-    assert "tick 12: Ben gave me 2 wood" in got
-    assert "tick 12: I tried to give Cleo wood at farm but failed: too far" in got
+    assert "Ben gave me 2 wood" in got
+    assert "I tried to give Cleo wood at farm but failed: too far" in got
     assert len(got) == 2
     assert RECEIVED in mem.kind[mem.row[2]].tolist()
 
@@ -166,8 +175,8 @@ def test_add_messages_records_what_was_heard():
     """Being spoken to becomes '<speaker> said to me: "<text>"' for the listener only."""
     mem = memory()
     mem.add_messages(3, [(3, 1, 0, "Fine day!"), (3, 0, 2, "Hello Cleo"), (3, 2, 5, "nobody keeps this")])
-    assert lines(mem, 0) == ['tick 3: Ben said to me: "Fine day!"']
-    assert lines(mem, 2) == ['tick 3: Ada said to me: "Hello Cleo"']
+    assert lines(mem, 0) == ['Ben said to me: "Fine day!"']
+    assert lines(mem, 2) == ['Ada said to me: "Hello Cleo"']
     assert HEARD in mem.kind[mem.row[0]].tolist()
     mem.add_messages(4, [])
     assert mem.count(0) == 1

@@ -165,7 +165,9 @@ class Memory:
             rel = np.array([self._relevance(r, s, query) for s in rest], np.float32)
             score = recency(self.tick[r, rest], tick) + self.importance[r, rest] + rel
             best = rest[np.argsort(-score, kind="stable")[:k]]
-        return [self.describe(r, s) for s in recent], [self.describe(r, s) for s in best]
+        recent_lines = list(dict.fromkeys(self.describe(r, s) for s in recent))  # a repeated line says nothing new
+        best_lines = [line for line in dict.fromkeys(self.describe(r, s) for s in best) if line not in recent_lines]
+        return recent_lines, best_lines
 
     def _relevance(self, r: int, s: int, query: set[str]) -> float:
         if not query:
@@ -174,13 +176,14 @@ class Memory:
         return len(mine & query) / max(len(mine | query), 1) * 3.0  # Jaccard, scaled to weigh like the others
 
     def describe(self, r: int, s: int) -> str:
-        """One memory as a short line: 'tick 40: gathered 2 wood at forest'."""
+        """One memory as a short line: 'I gathered 2 wood at forest' (no tick: every digit costs a token, and
+        prompts list memories newest first)."""
         kind, reason = int(self.kind[r, s]), int(self.reason[r, s])
         other, item, amount = int(self.other[r, s]), int(self.item[r, s]), float(self.amount[r, s])
         zone = int(self.zone[r, s])
         where = f" at {self.zone_names[zone]}" if 0 <= zone < len(self.zone_names) else ""
         who = agent_name(other) if other >= 0 else ""
-        head = f"tick {int(self.tick[r, s])}: "
+        head = ""
         if kind == HEARD:
             return head + f'{who} said to me: "{self.text[r, s]}"'
         if kind == RECEIVED:
@@ -242,4 +245,4 @@ def _done(name: str, who: str, item: int, amount: float, text: str) -> str:
         return "I ate"
     if name == "rest":
         return "I rested"
-    return f"I did {name}"
+    return "I waited" if name == "idle" else f"I did {name}"

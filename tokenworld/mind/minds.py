@@ -105,7 +105,10 @@ class ModelMinds:
             a = menu.agent
             query = set().union(*(words(o) for o in menu.labels))
             recent, relevant = self.memory.retrieve(a, tick, query, working=3, k=self.opts.recall)
-            page = page_for(self.world, a, heard=self.heard.pop(a, ()), recent=recent, relevant=relevant,
+            heard = self.heard.pop(a, [])
+            said = {line.replace(": ", " said to me: ", 1) for line in heard}  # shown once, under Heard
+            recent, relevant = [m for m in recent if m not in said], [m for m in relevant if m not in said]
+            page = page_for(self.world, a, heard=heard, recent=recent, relevant=relevant,
                             plan=self.plan_text(a), zone_names=self.zone_names)  # fmt: skip
             req = Request(
                 a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,

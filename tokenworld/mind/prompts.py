@@ -115,7 +115,7 @@ _EXAMPLE_PAGE = Page(
     has="2 food, 1 wood",
     at="farm",
     near="Ben",
-    recent=("tick 40: I gathered 1 food at farm",),
+    recent=("I gathered 1 food at farm",),
     plan="find food, then eat",
 )
 _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"]  # the answer is not the first
