@@ -46,8 +46,9 @@ def free_port() -> int:
 
 
 def test_lockstep_batched_run_equals_deciding_one_agent_at_a_time():
-    batched, stats = run_decisions(model_village(batch_size=16), 45)
-    single, _ = run_decisions(model_village(batch_size=1), 45)
+    # no reflections: every idle agent asks the model on turn ticks (plans would send most of them walking)
+    batched, stats = run_decisions(model_village(batch_size=16, reflect_every=0), 45)
+    single, _ = run_decisions(model_village(batch_size=1, reflect_every=0), 45)
     assert batched == single
     model = SOURCES.index("model")
     assert sum(1 for r in batched if r[-1] == model) >= 10  # the model really decided
