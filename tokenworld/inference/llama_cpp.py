@@ -359,7 +359,7 @@ class LlamaCppBackend:
         return answers
 
     def _say(self, batch, seqs, starts, answers, talkers) -> None:
-        """The spoken lines of agents that chose to talk: '<n>\\n<Name> says: "' then up to SAY_TOKENS tokens."""
+        """The spoken lines of agents that chose to talk: '<n>\\nYou say to <Name>: "' then a sentence (SAY_TOKENS at most)."""
         runs, pos = {}, {}
         for i in talkers:
             req, a = batch[i], answers[i]
@@ -422,8 +422,8 @@ class LlamaCppBackend:
         try:
             for _ in range(self.max_tokens):
                 step = []
-                for i, logits in list(active.items()):
-                    tok = self._constrained(samplers[i], logits)
+                for i, row in list(active.items()):
+                    tok = self._constrained(samplers[i], row)
                     n_out[i] += 1
                     if tok < 0 or L.llama_vocab_is_eog(self._vocab, tok):
                         del active[i]
@@ -458,7 +458,6 @@ class LlamaCppBackend:
 
     def _constrained(self, sampler, logits: np.ndarray) -> int:
         """The best token the grammar allows: check the model's pick alone first, mask everything only if refused."""
-        L = self._L
         if self.temperature <= 0:
             tok = int(np.argmax(logits))
         else:

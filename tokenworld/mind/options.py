@@ -66,7 +66,7 @@ class MenuBuilder:
         if not len(agents):
             return []
         eco = w.economy
-        u, feasible, ctx = self.brain.utilities(agents)
+        u, _, ctx = self.brain.utilities(agents)
         inv, zone = ctx["inv"], ctx["zone"]
         hunger, energy = eco.hunger[agents], eco.energy[agents]
         nbrs = w.engine.read("nbr", agents)[:, :MAX_TALK]

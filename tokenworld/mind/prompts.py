@@ -78,6 +78,8 @@ def shared_prompt(scene: Scene, style: str) -> str:
         *(action_line(a) for a in ACTIONS if a.name not in _SKIP),
         "Each turn a person picks one of their options. Hungry people eat or find food; tired people rest;",
         "people gather, craft, trade and talk to get on with their lives and neighbours.",
+        "What people say is short and about their day, for example:",
+        *(f'- "{line}"' for line in _EXAMPLE_LINES),
         "",
         render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
         "",
@@ -117,6 +119,12 @@ _EXAMPLE_PAGE = Page(
     near="Ben",
     recent=("I gathered 1 food at farm",),
     plan="find food, then eat",
+)
+_EXAMPLE_LINES = (
+    "The wheat is ripe. Will you help me bring it in?",
+    "I have wood to spare if you have some food.",
+    "Good morning! The well is full today.",
+    "Have you seen the new hut by the market?",
 )
 _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"]  # the answer is not the first
 
