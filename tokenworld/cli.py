@@ -180,6 +180,10 @@ def _cmd_scene(args) -> int:
 
     if args.action == "check":
         scene = Scene.load(args.file)
+        if scene.mind.backend != "rules" and any(g.mind == "model" for g in scene.groups):
+            from tokenworld.inference import preflight
+
+            preflight(scene.mind)  # the model file (or extra) a run would need
         print(summary(scene))
         return 0
     text = starter_scene_text(args.name)  # checks the name first: it becomes the file name

@@ -17,7 +17,8 @@ SHARED = "Token World: a village.\n"
 OPTIONS = ["eat", "rest", "talk Ben", "move_to farm"]
 TALK = [False, False, True, False]
 STATS = {
-    "backend", "queue_depth", "requests", "decisions", "fallbacks", "cache_hits", "backend_errors", "superseded",
+    "backend", "queue_depth", "requests", "decisions", "reflections", "fallbacks", "last_error", "cache_hits",
+    "backend_errors", "superseded",
     "valid_first_share", "tokens_in", "tokens_out", "prefill_saved", "decisions_per_s", "latency_p50_ms",
     "latency_p95_ms", "mean_batch",
 }  # fmt: skip
@@ -185,7 +186,8 @@ def test_stats_are_complete_and_consistent(worker):
     assert stats["queue_depth"] == 0
     assert stats["requests"] == 14
     assert stats["decisions"] == 13 and stats["fallbacks"] == 1
-    assert stats["requests"] == stats["decisions"] + stats["fallbacks"]
+    assert stats["requests"] == stats["decisions"] + stats["reflections"] + stats["fallbacks"]
+    assert stats["last_error"] == "no options"
     assert stats["backend_errors"] == 0 and stats["superseded"] == 0 and stats["cache_hits"] == 0
     assert stats["valid_first_share"] == pytest.approx(13 / 14)
     assert stats["tokens_in"] == sum(a.tokens_in for a in answers)

@@ -84,9 +84,10 @@ def test_an_unreachable_server_falls_back_to_the_rules_brain_and_the_run_goes_on
     db = tmp_path / "runs" / "d" / "run.sqlite"
     sources = dict(query(db, "SELECT source, COUNT(*) FROM decisions GROUP BY source"))
     assert sources.get("fallback", 0) > 0
-    assert "model" not in sources
+    assert "model" not in sources and "rules" not in sources and "plan" not in sources  # every failure says so
     assert query(db, "SELECT MAX(tick) FROM ticks")[0][0] == 25
     assert "fell back" in r.stderr
+    assert "warning: model requests failed" in r.stderr and "127.0.0.1" in r.stderr  # says why
 
 
 def test_a_missing_model_file_fails_before_any_folder_is_made(tmp_path):
@@ -120,3 +121,14 @@ def test_model_columns_and_memories_survive_a_checkpoint():
     for a, b in zip(after, again):
         assert np.array_equal(a.action, b.action) and np.array_equal(a.agent, b.agent)
         assert np.array_equal(a.tokens_in > 0, b.tokens_in > 0)
+
+
+def test_scene_check_catches_a_missing_model_file_and_names_the_key(tmp_path):
+    for base in ("base.toml", "village.toml"):
+        (tmp_path / base).write_text((ROOT / "scenes" / base).read_text())
+    fake = tmp_path / "fake.gguf"
+    fake.write_text("not a model")
+    scene = tmp_path / "m.toml"
+    scene.write_text(f'extends = "village.toml"\nname = "m"\n[mind]\nmodel = "{fake.as_posix()}"\n')
+    r = tw("scene", "check", str(scene))
+    assert r.returncode == 2 and "`mind.model`" in r.stderr and "GGUF" in r.stderr and "Traceback" not in r.stderr

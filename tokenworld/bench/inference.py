@@ -238,12 +238,12 @@ def _print(console, report: dict) -> None:
     table = Table(title=f"Decisions on the village's prompts ({m['cpu']}, {m['cores']} cores, llama.cpp, Gemma 3 270M)")
     for col in ("way", "decisions/s", "out tokens/dec", "prefill saved", "valid first", "no-ops", "first option", "agrees w/ rules"):
         table.add_column(col, justify="right")
-    rows = [("one at a time (llama-cpp-python Llama)", report.get("sequential")),
-            ("one at a time (our backend)", report.get("sequential_same_backend"))]  # fmt: skip
+    rows = [("one at a time, Llama API", report.get("sequential")),
+            ("one at a time, our backend", report.get("sequential_same_backend"))]  # fmt: skip
     for mode, v in report["modes"].items():
-        rows.append((f"batched worker, {mode} (lockstep)", v["batched"]))
+        rows.append((f"batched, {mode}, lockstep", v["batched"]))
         if "batched_together" in v:
-            rows.append((f"batched worker, {mode}, decoded together (realtime)", v["batched_together"]))
+            rows.append((f"batched, {mode}, realtime", v["batched_together"]))
     for name, r in rows:
         if not r:
             continue

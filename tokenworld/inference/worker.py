@@ -58,6 +58,7 @@ class InferenceWorker:
         self._latency: deque[float] = deque(maxlen=2000)
         self.batch_sizes: Counter[int] = Counter()
         self.totals = Counter()
+        self.last_error = ""  # why the latest failed request failed (shown to users beside the fallbacks)
 
     # ------------------------------------------------------------ life
 
@@ -198,8 +199,12 @@ class InferenceWorker:
         ok = [a for a in answers if a.ok]
         t = self.totals
         t["requests"] += len(answers)
-        t["decisions"] += len(ok)
+        t["decisions"] += sum(a.kind == "decide" for a in ok)
+        t["reflections"] += sum(a.kind == "reflect" for a in ok)
         t["fallbacks"] += len(answers) - len(ok)
+        errors = [a.error for a in answers if not a.ok and a.error]
+        if errors:
+            self.last_error = errors[-1]
         t["cache_hits"] += sum(a.cached for a in answers)
         t["valid_first"] += sum(a.ok and a.valid_first for a in answers)
         t["tokens_in"] += sum(a.tokens_in for a in answers)
@@ -211,7 +216,7 @@ class InferenceWorker:
             if not a.cached:
                 self._latency.append(a.latency_ms)
         now = time.monotonic()
-        self._times.append((now, len(ok)))
+        self._times.append((now, sum(a.kind == "decide" for a in ok)))
         while self._times and self._times[0][0] < now - WINDOW_S:
             self._times.popleft()
 
@@ -232,7 +237,9 @@ class InferenceWorker:
             "queue_depth": depth,
             "requests": t.get("requests", 0),
             "decisions": t.get("decisions", 0),
+            "reflections": t.get("reflections", 0),
             "fallbacks": t.get("fallbacks", 0),
+            "last_error": self.last_error,
             "cache_hits": t.get("cache_hits", 0),
             "backend_errors": t.get("backend_errors", 0),
             "superseded": t.get("superseded", 0),

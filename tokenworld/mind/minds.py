@@ -160,7 +160,8 @@ class ModelMinds:
     # ------------------------------------------------------------ answers
 
     def resolve(self, requests: list[Request], answers: list[Answer], tick: int) -> tuple[Decisions, np.ndarray]:
-        """Decisions from the answered decide requests, and the agents whose request failed (for the rules brain).
+        """Decisions from the answered decide requests, and the agents whose request (decision or reflection)
+        failed, for the rules brain.
 
         Reflection answers set plans (and are remembered); they make no decision.
         """
@@ -170,6 +171,8 @@ class ModelMinds:
             plans = self._plans.pop(id(req), None)
             self.last[req.agent] = (req.prompt, ans.raw if ans.ok else f"(failed: {ans.error})")
             if req.kind == "reflect":
+                if not ans.ok:
+                    failed.append(req.agent)
                 if ans.ok and plans is not None:
                     self.plan[req.agent] = plans[ans.choice]
                     self.plan_step[req.agent] = 0

@@ -163,10 +163,13 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
     inf = manifest.get("inference")
     if inf:
         console.print(
-            f"model ({inf['backend']}): {inf['decisions']:,} decisions, {inf['fallbacks']:,} fell back to the rules brain, "
-            f"{inf['cache_hits']:,} from the cache; {inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the "
-            f"shared prefix), {inf['tokens_out']:,} out; latency p50 {inf['latency_p50_ms']:.0f} ms, p95 {inf['latency_p95_ms']:.0f} ms"
+            f"model ({inf['backend']}): {inf['decisions']:,} decisions and {inf['reflections']:,} reflections, "
+            f"{inf['fallbacks']:,} requests fell back to the rules brain, {inf['cache_hits']:,} answered from the cache; "
+            f"{inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the shared prefix), {inf['tokens_out']:,} out; "
+            f"latency p50 {inf['latency_p50_ms']:.0f} ms, p95 {inf['latency_p95_ms']:.0f} ms"
         )
+        if inf.get("last_error"):
+            console.print(f"warning: model requests failed; the last because: {inf['last_error']}")
     return store.folder
 
 
@@ -191,7 +194,7 @@ def _run_with_progress(sim: Simulation, total: int, remaining: int, record, cons
             model = ""
             if r.inference:
                 i = r.inference
-                model = f"  {i['decisions']:,} model decisions ({i['fallbacks']} fallbacks, queue {i['queue_depth']})"
+                model = f"  model {i['decisions']:,}, {i['fallbacks']} fb"
             bar.update(task, advance=1, rate=(r.tick - first) / elapsed if elapsed > 0 else 0.0, model=model)
 
         sim.run(remaining, on_tick=on_tick)

@@ -252,7 +252,7 @@ class Simulation:
             d = self.brain.decide(failed)
             d.source[:] = SOURCES.index("fallback")
             parts.append(d)
-        planned = np.array(sorted({r.agent for r, a in zip(requests, answers) if r.kind == "reflect"}), np.int32)
+        planned = np.array(sorted({r.agent for r, a in zip(requests, answers) if r.kind == "reflect" and a.ok}), np.int32)
         planned = planned[self.world.idle(tick)[planned]] if len(planned) else planned
         if len(planned):  # a fresh plan starts at once
             parts.append(self._follow_plans(planned))
