@@ -136,6 +136,7 @@ class LlamaCppBackend:
         self._batch_cap = cp.n_batch
         self._prefixes: dict[int, tuple[str, list[int]]] = {}  # seq -> (shared text, tokens)
         self._prefix_state: dict[str, tuple] = {}  # shared text -> its KV cache (batch-invariant mode)
+        self._clean: str | None = None  # the cache holds exactly this prefix, as restored (batch-invariant mode)
         self._calibrated: dict[tuple[str, str], np.ndarray] = {}  # (shared, content-free page) -> digit log-probs
         self._prefix_lru: list[int] = []
         self._digits = [self.tokenize(str(k))[0] for k in range(1, MAX_OPTIONS + 1)]
@@ -257,6 +258,9 @@ class LlamaCppBackend:
         """Batch-invariant mode: leave the KV cache holding only `shared` (sequence 0), laid out exactly as every
         time before, since llama.cpp's numbers depend on where cells lie. True when the prefix was evaluated now."""
         L, ctx = self._L, self._ctx
+        if self._clean == shared:  # only the prefix is left, and removing cells sends llama.cpp's search head back
+            self._clean = None
+            return False
         saved = self._prefix_state.get(shared)
         evaluated = saved is None
         if evaluated:
@@ -274,6 +278,7 @@ class LlamaCppBackend:
             raise BackendError("llama.cpp could not restore the shared prompt's KV cache")
         self._prefixes = {0: (shared, toks)}
         self._prefix_lru = [0]
+        self._clean = None
         return evaluated
 
     def _decide_chunk(self, batch: list[Request]) -> list[Answer]:
@@ -307,6 +312,8 @@ class LlamaCppBackend:
             a.prefill_saved = sv
         for s in seqs:
             L.llama_memory_seq_rm(self._mem, s, -1, -1)
+        if self.batch_invariant:
+            self._clean = batch[0].shared
         return answers
 
     # ------------------------------------------------------------ score mode
@@ -334,7 +341,9 @@ class LlamaCppBackend:
                 toks = self.tokenize(text)
                 (logits,) = self._decode([(seq, toks, plen, True)])
                 self._calibrated[(shared, text)] = self._digit_logp(logits, min(len(req.options), MAX_OPTIONS))
-            self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
+                self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
+                if self.batch_invariant:
+                    self._clean = shared
         return [self._calibrated.get((r.shared, r.calibration)) if r.calibration else None for r in batch]
 
     def _score(self, batch, seqs, logits, starts, biases) -> list[Answer]:

@@ -26,6 +26,7 @@ from tokenworld.mind.rules_brain import INTENTS, RulesBrain
 from tokenworld.world.decisions import SOURCES, Decisions
 
 PLAN_STEPS = 3
+WORKING = 2  # the most recent memories every prompt shows (working memory)
 STEP_WORDS = {
     "eat": "eat", "forage": "find food", "rest": "rest", "wood": "gather wood", "stone": "gather stone",
     "craft": "craft tools", "build": "build a hut", "talk": "talk with neighbours", "trade": "trade",
@@ -104,12 +105,12 @@ class ModelMinds:
         for menu in menus:
             a = menu.agent
             query = set().union(*(words(o) for o in menu.labels))
-            recent, relevant = self.memory.retrieve(a, tick, query, working=3, k=self.opts.recall)
+            recent, relevant = self.memory.retrieve(a, tick, query, working=WORKING, k=self.opts.recall)
             heard = self.heard.pop(a, [])
             said = {line.replace(": ", " said to me: ", 1) for line in heard}  # shown once, under Heard
             recent, relevant = [m for m in recent if m not in said], [m for m in relevant if m not in said]
             page = page_for(self.world, a, heard=heard, recent=recent, relevant=relevant,
-                            plan=self.plan_text(a), zone_names=self.zone_names)  # fmt: skip
+                            plan=self.plan_text(a), zone_names=self.zone_names, options=menu.labels)  # fmt: skip
             req = Request(
                 a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,
                 menu.talk, menu.prior, calibration=self.prompts.calibration(len(menu.labels)), priority=pri[a],
@@ -134,7 +135,7 @@ class ModelMinds:
                     seen.add(plan)
                     cands.append(np.array(plan + (-1,) * (PLAN_STEPS - len(plan)), np.int8))
             labels = [self._plan_words(p) for p in cands]
-            recent, relevant = self.memory.retrieve(a, tick, set(), working=4, k=self.opts.recall)
+            recent, relevant = self.memory.retrieve(a, tick, set(), working=WORKING + 1, k=self.opts.recall)
             page = page_for(self.world, a, recent=recent, relevant=relevant, plan=self.plan_text(a),
                             zone_names=self.zone_names)  # fmt: skip
             kw = {"question": "Plans", "answer": "Plan"}

@@ -26,7 +26,7 @@ from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES, ITEM_INDEX
 from tokenworld.world.rules import partner_accepts
 
 MAX_TALK = 2  # neighbours one may talk to
-MAX_ZONES = 3  # zones one may walk to (those with resources first, the nearest first)
+MAX_ZONES = 2  # zones one may walk to (those with resources first, the nearest first)
 MAX_OPTIONS = 9  # the most an agent is offered (the best by the rules brain's utility, in menu order)
 FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
 ZONE, AGENT = TARGET_KINDS.index("zone"), TARGET_KINDS.index("agent")

@@ -102,7 +102,7 @@ class MindOptions:
     decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")
     reflect_every: int = opt(500, doc="Ticks between a model-driven agent's reflections (it condenses its memories into a plan it follows meanwhile; 0 never).")
     memory_size: int = opt(32, doc="Memories kept per model-driven agent (the least important and oldest are forgotten first).")
-    recall: int = opt(3, doc="Memories retrieved into a prompt besides the 3 most recent.")
+    recall: int = opt(2, doc="Memories retrieved into a prompt (by recency, importance and relevance) besides the 2 most recent.")
     max_prompt_tokens: int = opt(768, doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it.")
     max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.")
     temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
