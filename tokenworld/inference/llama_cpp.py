@@ -104,6 +104,7 @@ class LlamaCppBackend:
         self.mode, self.temperature, self.max_tokens = mode, float(temperature), int(max_tokens)
         self.batch_size = batch_size
         self.batch_invariant = batch_invariant
+        self.calibration = 1.0  # how much of the content-free answer bias is subtracted in score mode
         self.max_prompt_tokens = max_prompt_tokens
         self.rng = np.random.default_rng(seed)
         mp = L.llama_model_default_params()
@@ -353,7 +354,7 @@ class LlamaCppBackend:
         for i, (req, logp, bias) in enumerate(zip(batch, logps, biases)):
             k = len(logp)
             if bias is not None and len(bias) == k:
-                logp = logp - bias
+                logp = logp - self.calibration * bias
             if self.temperature > 0:
                 p = np.exp((logp - logp.max()) / self.temperature)
                 choice = int(self.rng.choice(k, p=p / p.sum()))
