@@ -380,31 +380,43 @@ class LlamaCppBackend:
         text = {i: [] for i in talkers}
         active = dict(zip(talkers, self._decode([(seqs[i], runs[i], pos[i], True) for i in talkers])))
         cur = {i: pos[i] + len(runs[i]) for i in talkers}
-        for _ in range(SAY_TOKENS):
-            step = []
-            for i, logits in list(active.items()):
-                tok = self._pick(logits)
-                piece = self.piece(tok)
-                answers[i].tokens_out += 1
-                if self._L.llama_vocab_is_eog(self._vocab, tok) or '"' in piece or "\n" in piece:
-                    text[i].append(piece.split('"')[0].split("\n")[0])
-                    del active[i]
-                    continue
-                text[i].append(piece)
-                if piece.rstrip().endswith((".", "!", "?")) and len(text[i]) >= 3:  # one sentence is enough
-                    del active[i]
-                    continue
-                step.append((i, tok))
-            if not step:
-                break
-            new_rows = self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])
-            for (i, _), r in zip(step, new_rows):
-                cur[i] += 1
-                active[i] = r
+
+        def take(i: int, logits: np.ndarray) -> int | None:
+            tok = self._pick(logits)
+            piece = self.piece(tok)
+            answers[i].tokens_out += 1
+            if self._L.llama_vocab_is_eog(self._vocab, tok) or '"' in piece or "\n" in piece:
+                text[i].append(piece.split('"')[0].split("\n")[0])
+                return None
+            text[i].append(piece)
+            if piece.rstrip().endswith((".", "!", "?")) and len(text[i]) >= 3:  # one sentence is enough
+                return None
+            return tok
+
+        self._steps(seqs, active, cur, SAY_TOKENS, take)
         for i in talkers:
             line = "".join(text[i]).strip()
             answers[i].say = line or "Hello."
             answers[i].raw += f": {answers[i].say}"
+
+    def _steps(self, seqs, active: dict, cur: dict, max_steps: int, take) -> None:
+        """Decode the `active` sequences (index -> logits of their last token) token by token, together.
+
+        `take(i, logits)` returns the token to feed to sequence i next, or None when it is done.
+        """
+        for _ in range(max_steps):
+            step = []
+            for i, logits in list(active.items()):
+                tok = take(i, logits)
+                if tok is None:
+                    del active[i]
+                else:
+                    step.append((i, tok))
+            if not step:
+                break
+            for (i, _), row in zip(step, self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])):
+                cur[i] += 1
+                active[i] = row
 
     def _pick(self, logits: np.ndarray) -> int:
         if self.temperature <= 0:
@@ -427,30 +439,19 @@ class LlamaCppBackend:
             samplers.append(smpl)
         out = [[] for _ in batch]
         n_out = [0] * len(batch)
-        active = dict(enumerate(logits))
-        cur = list(starts)
+
+        def take(i: int, logits: np.ndarray) -> int | None:
+            tok = self._constrained(samplers[i], logits)
+            n_out[i] += 1
+            if tok < 0 or L.llama_vocab_is_eog(self._vocab, tok):
+                return None
+            L.llama_sampler_accept(samplers[i], tok)
+            piece = self.piece(tok)
+            out[i].append(piece)
+            return None if "\n" in piece else tok
+
         try:
-            for _ in range(self.max_tokens):
-                step = []
-                for i, row in list(active.items()):
-                    tok = self._constrained(samplers[i], row)
-                    n_out[i] += 1
-                    if tok < 0 or L.llama_vocab_is_eog(self._vocab, tok):
-                        del active[i]
-                        continue
-                    L.llama_sampler_accept(samplers[i], tok)
-                    piece = self.piece(tok)
-                    out[i].append(piece)
-                    if "\n" in piece:
-                        del active[i]
-                        continue
-                    step.append((i, tok))
-                if not step:
-                    break
-                new_rows = self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])
-                for (i, _), r in zip(step, new_rows):
-                    cur[i] += 1
-                    active[i] = r
+            self._steps(seqs, dict(enumerate(logits)), dict(enumerate(starts)), self.max_tokens, take)
         finally:
             for smpl in samplers:
                 L.llama_sampler_free(smpl)
