@@ -132,3 +132,18 @@ def test_scene_check_catches_a_missing_model_file_and_names_the_key(tmp_path):
     scene.write_text(f'extends = "village.toml"\nname = "m"\n[mind]\nmodel = "{fake.as_posix()}"\n')
     r = tw("scene", "check", str(scene))
     assert r.returncode == 2 and "`mind.model`" in r.stderr and "GGUF" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_agents_on_screen_are_asked_first_when_the_cap_bites():
+    sc = model_village(reflect_every=0)
+    sc.sim.max_decisions_per_tick = 3
+    sim = Simulation(sc, seed=5).build()
+    try:
+        sim.set_focus(np.array([20, 21, 22]))
+        sim.run(9)
+        r = sim.step()  # tick 10: every idle agent's turn; only 3 may ask the model
+        r = sim.step()  # their decisions land at the next boundary
+        asked = sorted(r.decisions.agent[r.decisions.source == SOURCES.index("model")].tolist())
+        assert asked == [20, 21, 22]
+    finally:
+        sim.close()

@@ -128,6 +128,20 @@ class Simulation:
                                    m.decide_every, m.reflect_every)  # fmt: skip
         self._wait_s = max(120.0, 4 * m.timeout_s)
 
+    def set_focus(self, agents: np.ndarray | None) -> None:
+        """Agents the viewer shows (ids or a boolean mask; None for no preference): among model requests of equal
+        urgency, theirs go first."""
+        if self.scheduler is None:
+            return
+        if agents is None:
+            self.scheduler.focus = None
+            return
+        agents = np.asarray(agents)
+        mask = agents.astype(bool) if agents.dtype == bool else np.zeros(self.world.n_agents, bool)
+        if agents.dtype != bool:
+            mask[agents] = True
+        self.scheduler.focus = mask
+
     @property
     def uses_model(self) -> bool:
         """Whether a language-model backend decides for some agents."""
