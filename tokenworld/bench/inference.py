@@ -68,7 +68,7 @@ def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: in
         state, meta = sim.checkpoint()
         states[sim.tick] = ({k: np.array(v, copy=True) for k, v in state.items()}, meta)  # its arrays are live views
     requests = requests[:limit]
-    menus = {id(r): minds._menus[id(r)] for r in requests}
+    menus = {id(r): minds.menu(r) for r in requests}
 
     def apply(chosen: list[tuple[object, int, str]]) -> list[int]:
         """Reasons (0 = done) for (request, choice, say) triples, each applied alone at its tick."""

@@ -25,6 +25,7 @@ class Backend(Protocol):
     """
 
     name: str
+    answer_style: str  # how prompts must end for it: 'number' (scored options) or 'label' (written options)
 
     def decide(self, batch: list[Request]) -> list[Answer]: ...
 

@@ -110,11 +110,9 @@ class LlamaCppBackend:
         mp = L.llama_model_default_params()
         self.gpu_offload = bool(L.llama_supports_gpu_offload())
         mp.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
-        t0 = time.perf_counter()
         self._model = L.llama_model_load_from_file(str(self.model_path).encode(), mp)
         if not self._model:
             raise BackendError(f"llama.cpp could not load {self.model_path}; is it a complete GGUF file?")
-        self.load_seconds = time.perf_counter() - t0
         self._vocab = L.llama_model_get_vocab(self._model)
         self.n_vocab = L.llama_vocab_n_tokens(self._vocab)
         self._seq_base = 2  # sequences 0 and 1 hold shared prefixes
@@ -142,7 +140,6 @@ class LlamaCppBackend:
         self._prefix_lru: list[int] = []
         self._digits = [self.tokenize(str(k))[0] for k in range(1, MAX_OPTIONS + 1)]
         self._space = self.tokenize(" ")
-        self.stats = {"prefix_evals": 0}
 
     # ------------------------------------------------------------ protocol
 
@@ -252,7 +249,6 @@ class LlamaCppBackend:
         self._decode([(seq, toks, 0, False)])
         self._prefixes[seq] = (shared, toks)
         self._prefix_lru.append(seq)
-        self.stats["prefix_evals"] += 1
         return seq, len(toks), False
 
     def _fresh(self, shared: str) -> bool:

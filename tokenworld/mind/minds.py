@@ -109,7 +109,7 @@ class ModelMinds:
             heard = self.heard.pop(a, [])
             said = {line.replace(": ", " said to me: ", 1) for line in heard}  # shown once, under Heard
             recent, relevant = [m for m in recent if m not in said], [m for m in relevant if m not in said]
-            page = page_for(self.world, a, heard=heard, recent=recent, relevant=relevant,
+            page = page_for(self.world, a, menu.zone, menu.near, heard=heard, recent=recent, relevant=relevant,
                             plan=self.plan_text(a), zone_names=self.zone_names, options=menu.labels)  # fmt: skip
             req = Request(
                 a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,
@@ -122,8 +122,9 @@ class ModelMinds:
         return out
 
     def _reflections(self, agents: np.ndarray, tick: int, pri: dict) -> list[Request]:
-        u, feasible, _ = self.brain.utilities(agents.astype(np.int32))
+        u, feasible, ctx = self.brain.utilities(agents.astype(np.int32))
         u = np.where(feasible, u, u - 10.0)
+        nearest = self.world.engine.read("nbr", agents.astype(np.int32))[:, :3]
         out = []
         for r, a in enumerate(agents.tolist()):
             top = np.argsort(-u[r], kind="stable")[:4].tolist()
@@ -136,7 +137,8 @@ class ModelMinds:
                     cands.append(np.array(plan + (-1,) * (PLAN_STEPS - len(plan)), np.int8))
             labels = [self._plan_words(p) for p in cands]
             recent, relevant = self.memory.retrieve(a, tick, set(), working=WORKING + 1, k=self.opts.recall)
-            page = page_for(self.world, a, recent=recent, relevant=relevant, plan=self.plan_text(a),
+            near = tuple(int(b) for b in nearest[r] if b >= 0)
+            page = page_for(self.world, a, int(ctx["zone"][r]), near, recent=recent, relevant=relevant, plan=self.plan_text(a),
                             zone_names=self.zone_names)  # fmt: skip
             kw = {"question": "Plans", "answer": "Plan"}
             req = Request(
@@ -190,11 +192,9 @@ class ModelMinds:
             rows.append(d)
         return Decisions.concat(rows), np.asarray(failed, np.int32)
 
-    def forget(self, requests: list[Request]) -> None:
-        """Drop what was kept for requests that will not be resolved."""
-        for req in requests:
-            self._menus.pop(id(req), None)
-            self._plans.pop(id(req), None)
+    def menu(self, request: Request) -> Menu | None:
+        """The menu a pending decide request was built from (until it is resolved)."""
+        return self._menus.get(id(request))
 
     # ------------------------------------------------------------ checkpoints
 

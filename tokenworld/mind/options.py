@@ -42,6 +42,8 @@ class Menu:
     talk: list[bool]
     rows: Decisions
     prior: np.ndarray  # float32
+    zone: int = -1  # where the agent stands (read with everything else; prompts reuse it)
+    near: tuple[int, ...] = ()  # its nearest neighbours, nearest first
 
     def decision(self, choice: int, say: str = "") -> Decisions:
         """The decision row of option `choice`, with the spoken line for talk."""
@@ -69,7 +71,8 @@ class MenuBuilder:
         u, _, ctx = self.brain.utilities(agents)
         inv, zone = ctx["inv"], ctx["zone"]
         hunger, energy = eco.hunger[agents], eco.energy[agents]
-        nbrs = w.engine.read("nbr", agents)[:, :MAX_TALK]
+        nearest = w.engine.read("nbr", agents)[:, :3]
+        nbrs = nearest[:, :MAX_TALK]
         pos = w.engine.read("pos", agents)
         here = self._gatherable(agents, zone)
         centres = self.brain.zone_centre
@@ -103,7 +106,9 @@ class MenuBuilder:
                 opts.append((label("move_to", self.zone_names[z]), False, prior, A["move_to"], ZONE, z, -1, 0, -1, 0))
             if not opts:  # nothing else is possible: waiting is the one honest option
                 opts.append(("idle", False, ur[INTENT["idle"]], A["idle"], 0, -1, -1, 0, -1, 0))
-            menus.append(self._menu(a, opts))
+            menu = self._menu(a, opts)
+            menu.zone, menu.near = int(zone[r]), tuple(int(b) for b in nearest[r] if b >= 0)
+            menus.append(menu)
         return menus
 
     # ------------------------------------------------------------------

@@ -185,13 +185,13 @@ class PromptBuilder:
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 
 
-def page_for(world, agent: int, *, heard=(), recent=(), relevant=(), plan: str = "", zone_names, options=()) -> Page:
-    """The page of `agent` from the world's arrays (neighbours its options already name are not listed again)."""
+def page_for(world, agent: int, zone: int, near, *, heard=(), recent=(), relevant=(), plan: str = "", zone_names,
+             options=()) -> Page:  # fmt: skip
+    """The page of `agent` standing in `zone` with neighbours `near` (ids, nearest first), from the world's
+    arrays; neighbours its options already name are not listed again."""
     eco = world.economy
-    zone = int(world.engine.read("zone", np.array([agent], np.int32))[0])
-    nbr = world.engine.read("nbr", np.array([agent], np.int32))[0]
     named = {w for o in options for w in o.split()}
-    names = [n for n in (agent_name(int(b)) for b in nbr[:3] if b >= 0) if n not in named]
+    names = [n for n in (agent_name(int(b)) for b in near) if n not in named]
     last = ""
     if world.last_reason[agent] > 0:
         from tokenworld.world.decisions import REASONS

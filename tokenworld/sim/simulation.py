@@ -122,7 +122,7 @@ class Simulation:
         backend = make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
         self.worker = InferenceWorker(backend, batch_size=m.batch_size, max_wait_ms=m.batch_wait_ms,
                                       cache_size=m.cache_size).start()  # fmt: skip
-        style = getattr(backend, "answer_style", "label")
+        style = backend.answer_style
         self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
         self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
                                    m.decide_every, m.reflect_every)  # fmt: skip
