@@ -24,6 +24,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, found {text}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, found {text!r}")
+    w, h = int(parts[0]), int(parts[1])
+    if not (64 <= w <= 7680 and 64 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"window size {w}x{h} is out of range (64x64 to 7680x4320)")
+    return w, h
+
+
 def _int_list(text: str) -> list[int]:
     try:
         values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
@@ -61,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="run folder name (default: <scene>-<date>-<time>)")
     run.add_argument("--runs-dir", default="runs", help="where run folders go (default: ./runs)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    view = sub.add_parser("view", help="open the 3D viewer on a scene (live) or a run folder (replay)")
+    view.add_argument("target", nargs="?", help="scene file (TOML) or runs/<name> (default: the village with the embedded model)")
+    view.add_argument("--frames", type=_positive_int, help="render this many frames offscreen (the simulation running), then exit")
+    view.add_argument("--screenshot", metavar="PNG", help="save the last frame here (with --frames, or at exit)")
+    view.add_argument("--size", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
+    view.add_argument("--speed", type=_positive_float, default=4.0, help="simulated seconds per second (default 4)")
+    view.add_argument("--seed", type=_positive_int, help="random seed (default: the scene's sim.seed)")
+    view.add_argument("--agents", type=_positive_int, help="override the population, keeping group proportions")
+    view.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+    view.add_argument("--name", help="run folder name for the recording (default: <scene>-<date>-<time>)")
+    view.add_argument("--runs-dir", default="runs", help="where run folders go (default: ./runs)")
+    view.add_argument("--no-record", action="store_true", help="do not record the live run into a run folder")
+    view.add_argument("--offscreen", action="store_true", help="render offscreen even when a display exists")
+    view.add_argument("--seconds", type=_positive_float, default=20.0, help="length of the no-display demo (default 20)")
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
@@ -113,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, argv)
+        if args.command == "view":
+            return _cmd_view(args)
         if args.command == "bench" and args.suite == "world":
             from tokenworld.bench.world import run_world_bench
 
@@ -172,6 +209,16 @@ def _cmd_run(args, argv) -> int:
         progress=not args.no_progress, command=["tokenworld", *argv],
     )  # fmt: skip
     return 0
+
+
+def _cmd_view(args) -> int:
+    from tokenworld.viewer import ViewOptions, view
+
+    return view(ViewOptions(
+        target=args.target, frames=args.frames, screenshot=args.screenshot, size=args.size, speed=args.speed,
+        seed=args.seed, arch=args.arch, agents=args.agents, runs_dir=args.runs_dir, name=args.name,
+        record=False if args.no_record else None, offscreen=args.offscreen, seconds=args.seconds,
+    ))  # fmt: skip
 
 
 def _cmd_scene(args) -> int:

@@ -182,7 +182,7 @@ class Memory:
         other, item, amount = int(self.other[r, s]), int(self.item[r, s]), float(self.amount[r, s])
         zone = int(self.zone[r, s])
         where = f" at {self.zone_names[zone]}" if 0 <= zone < len(self.zone_names) else ""
-        who = agent_name(other) if other >= 0 else ""
+        who = agent_name(other) if other >= 0 or kind == HEARD else ""  # HEARD from -1: the Narrator
         head = ""
         if kind == HEARD:
             return head + f'{who} said to me: "{self.text[r, s]}"'

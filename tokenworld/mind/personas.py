@@ -25,8 +25,13 @@ _LOW = {
 }  # fmt: skip
 
 
+NARRATOR = -1  # the speaker of what the viewer's user says or announces (interventions)
+
+
 def agent_name(agent: int) -> str:
-    """A short unique name: Ada, Ben, ..., Zeno, then Ada1, Ben1, ..."""
+    """A short unique name: Ada, Ben, ..., Zeno, then Ada1, Ben1, ... (NARRATOR: 'the Narrator')."""
+    if agent == NARRATOR:
+        return "the Narrator"
     k, i = divmod(int(agent), len(FIRST_NAMES))
     return FIRST_NAMES[i] + (str(k) if k else "")
 

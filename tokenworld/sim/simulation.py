@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from tokenworld.errors import TokenWorldError
+from tokenworld.mind.personas import NARRATOR
 from tokenworld.scene.schema import MINDS, Scene
 from tokenworld.world.actions import ACTION_INDEX
 from tokenworld.world.decisions import SOURCES, Decisions, Events
@@ -30,6 +31,13 @@ class TickResult:
     messages: list[tuple[int, int, int, str]] = field(default_factory=list)
     game_round: object | None = None
     inference: dict | None = None  # the inference worker's counters (model-driven scenes)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(str(text).split())
+    if not text:
+        raise TokenWorldError("nothing to say: the text is empty.")
+    return text[:300]
 
 
 class Simulation:
@@ -73,6 +81,7 @@ class Simulation:
         self.clock = clock or scene.sim.clock
         if self.clock not in ("lockstep", "realtime"):
             raise TokenWorldError(f"clock must be 'lockstep' or 'realtime', found {self.clock!r}.")
+        self._interventions: list[tuple[int, int, int, str]] = []  # said by the Narrator, heard next tick
         self.minds = None  # ModelMinds, when a model drives some agents
         self.worker = None  # InferenceWorker
         self.scheduler = None
@@ -142,6 +151,30 @@ class Simulation:
             mask[agents] = True
         self.scheduler.focus = mask
 
+    def send_message(self, agent: int, text: str) -> None:
+        """The Narrator says `text` to `agent`; it hears it at the next tick (model minds remember it and are asked first)."""
+        self._require_built()
+        if not 0 <= int(agent) < self.n_agents:
+            raise TokenWorldError(f"no agent {agent}: ids run from 0 to {self.n_agents - 1}.")
+        text = _one_line(text)
+        self._interventions.append((self.tick, NARRATOR, int(agent), text))
+
+    def announce(self, zone: int, text: str) -> int:
+        """An event in `zone` (index into scene.zones): everyone in it hears `text` from the Narrator next tick.
+
+        Returns how many agents were in the zone. Model minds remember it and are
+        asked first; the rules brain does not read text, so rules-driven agents
+        carry on (the event is still recorded in the run's messages).
+        """
+        self._require_built()
+        if not 0 <= int(zone) < len(self.scene.zones):
+            raise TokenWorldError(f"no zone {zone}: the scene has {len(self.scene.zones)} zones (0 to {len(self.scene.zones) - 1}).")
+        text = _one_line(text)
+        inside = np.flatnonzero(self.world.engine.snapshot(("zone",))["zone"] == int(zone))
+        label = f"[{self.scene.zones[int(zone)].name}] {text}"
+        self._interventions.extend((self.tick, NARRATOR, int(a), label) for a in inside.tolist())
+        return len(inside)
+
     @property
     def uses_model(self) -> bool:
         """Whether a language-model backend decides for some agents."""
@@ -188,7 +221,8 @@ class Simulation:
         # 3. The decisions made last tick take effect now, in agent-id order.
         applied = self.pending
         events = [w.apply(applied, tick)] if len(applied) else []
-        messages = list(w.inbox)
+        messages = list(w.inbox) + [(tick, s, a, text) for _, s, a, text in self._interventions]
+        self._interventions = []
         if self.minds is not None:
             self._observe(tick, events, messages)
         t3 = time.perf_counter()

@@ -1,0 +1,229 @@
+"""`tokenworld view`: open a scene live, or replay a run folder, in the Panda3D viewer.
+
+Panda3D and ImGui are imported only here and below (never by the simulation).
+Without a display the command still does its main job headless: it runs the
+scene for a short while with a terminal status line, renders offscreen and
+writes a demo video and a screenshot, and says where they are.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenworld.errors import TokenWorldError
+
+DEFAULT_SCENE = Path(__file__).resolve().parents[2] / "scenes" / "village.toml"
+HEADLESS_SECONDS = 20.0  # how long the no-display demo runs
+DEMO_FPS = 15
+
+
+@dataclass
+class ViewOptions:
+    target: str | None = None  # scene file or run folder; None = the village
+    frames: int | None = None  # render this many frames and exit (offscreen)
+    screenshot: str | None = None  # save the last frame here
+    size: tuple[int, int] = (1280, 720)
+    speed: float = 4.0  # simulated seconds per wall second
+    seed: int | None = None
+    arch: str | None = None
+    agents: int | None = None
+    runs_dir: str = "runs"
+    name: str | None = None
+    record: bool | None = None  # write a run folder (default: yes, except with --frames)
+    offscreen: bool = False
+    seconds: float = HEADLESS_SECONDS  # the no-display demo's length
+
+
+def has_display() -> bool:
+    """Whether a window can be opened (an X or Wayland display on Linux; assumed elsewhere)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def is_run_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "run.sqlite").is_file()
+
+
+def view(opts: ViewOptions) -> int:
+    """Run the viewer as `opts` says; returns the process exit code."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    target = Path(opts.target) if opts.target else DEFAULT_SCENE
+    replay = target.is_dir()
+    if replay and not is_run_folder(target):
+        raise TokenWorldError(f"{target} is a folder but not a run folder (no run.sqlite in it): pass a scene file, or runs/<name> written by `tokenworld run`.")
+    scripted = opts.frames is not None
+    offscreen = opts.offscreen or scripted
+    if not offscreen and not has_display():
+        console.print(
+            "[bold]No display found[/] (DISPLAY is not set), so no window can open. Running headless instead: "
+            f"the scene plays for {opts.seconds:g} s with a status line here, rendered offscreen to a demo video and a screenshot. "
+            "To use the viewer, run this on a desktop, or under a virtual display: xvfb-run -s '-screen 0 1280x720x24' tokenworld view ..."
+        )
+        return _headless_demo(opts, target, replay, console)
+    source, scene = _open_source(opts, target, replay, record=opts.record if opts.record is not None else not scripted, console=console)
+    try:
+        try:
+            viewer = _open_viewer(source, scene, opts, offscreen)
+        except _NoWindow as exc:
+            console.print(f"[bold]Could not open a window[/] ({exc}). Running headless instead.")
+            source.close()
+            return _headless_demo(opts, target, replay, console)
+        try:
+            if scripted:
+                viewer.render(max(opts.frames, 1))
+            else:
+                viewer.run()
+            if opts.screenshot and not viewer.closed:
+                path = viewer.screenshot(opts.screenshot)
+                console.print(f"screenshot: {path} (tick {source.frame.tick if source.frame else 0})")
+        finally:
+            viewer.close()
+    finally:
+        source.close()
+        _report(source, console)
+    return 1 if source.status == "failed" else 0
+
+
+class _NoWindow(Exception):
+    pass
+
+
+def _open_source(opts: ViewOptions, target: Path, replay: bool, *, record: bool, console):
+    """A Playback of a run folder, or a started LiveFeed of a scene (recording into a run folder if asked)."""
+    if replay:
+        from tokenworld.viewer.playback import Playback
+
+        return Playback(target, speed=opts.speed), None
+    from tokenworld.engine import arch as engine_arch
+    from tokenworld.scene.schema import Scene
+    from tokenworld.viewer.live import LiveFeed
+
+    scene = Scene.load(target)
+    if opts.agents is not None:
+        from tokenworld.scene.population import with_agents
+
+        scene = with_agents(scene, opts.agents)
+    feed = LiveFeed(scene, seed=opts.seed, arch=opts.arch, speed=opts.speed)
+    engine_arch.init(opts.arch, seed=feed.sim.seed)
+    if feed.sim.uses_model:
+        from tokenworld.inference import preflight
+
+        preflight(scene.mind)
+    if record:
+        feed.store, feed.manifest = _create_store(scene, feed, opts)
+        console.print(f"recording into {feed.store.folder} (replay it with: tokenworld view {feed.store.folder})", style="dim")
+    console.print(f"building {scene.agent_count:,} agents ...", style="dim")
+    return feed.start(), scene
+
+
+def _create_store(scene, feed, opts: ViewOptions):
+    import platform
+
+    import tokenworld
+    from tokenworld.sim.store import RunStore, default_run_name
+
+    store = RunStore.create(opts.runs_dir, opts.name or default_run_name(scene), scene)
+    manifest = {
+        "tokenworld_version": tokenworld.__version__, "scene": scene.name, "scene_source": str(scene.source),
+        "seed": feed.sim.seed, "seed_given": feed.sim.seed_was_given, "agents": scene.agent_count,
+        "ticks_requested": scene.sim.ticks, "ticks_done": 0, "status": "running", "requested_arch": opts.arch or "auto/env",
+        "python": platform.python_version(), "platform": platform.platform(), "command": sys.argv, "clock": "realtime",
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recorded_by": "viewer", "resumes": [],
+    }  # fmt: skip
+    store.write_manifest(manifest)
+    return store, manifest
+
+
+def _open_viewer(source, scene, opts: ViewOptions, offscreen: bool):
+    from tokenworld.viewer.app import Viewer
+
+    if scene is None:
+        scene = source.scene
+    if not hasattr(source, "seek"):
+        source.wait_ready()
+    try:
+        return Viewer(source, scene, offscreen=offscreen, size=opts.size)
+    except Exception as exc:  # Panda3D raises plain Exceptions when no window / GL context opens
+        if "shader" in str(exc).lower() and "missing" in str(exc).lower():
+            raise
+        raise _NoWindow(str(exc) or type(exc).__name__) from None
+
+
+def _headless_demo(opts: ViewOptions, target: Path, replay: bool, console) -> int:
+    """No display: play the scene (or the run) for a while offscreen, writing a demo video and a screenshot."""
+    from tokenworld.record import VideoWriter
+
+    record = opts.record if opts.record is not None else True
+    source, scene = _open_source(opts, target, replay, record=record and not replay, console=console)
+    folder = source.store.folder if getattr(source, "store", None) is not None else Path(opts.runs_dir) / "views" / time.strftime("%Y%m%d-%H%M%S")
+    video_path, shot_path = folder / "demo.mp4", folder / "demo.png"
+    try:
+        try:
+            viewer = _open_viewer(source, scene, opts, offscreen=True)
+        except _NoWindow as exc:
+            console.print(f"[bold]No OpenGL either[/] ({exc}): the scene runs without pictures.")
+            viewer = None
+        try:
+            _play_headless(source, viewer, video_path, opts.seconds, console)
+            if viewer is not None:
+                viewer.screenshot(shot_path)
+        finally:
+            if viewer is not None:
+                viewer.close()
+    finally:
+        source.close()
+    _report(source, console)
+    if viewer is not None:
+        console.print(f"demo video: {video_path}\nscreenshot: {shot_path}")
+    return 1 if source.status == "failed" else 0
+
+
+def _play_headless(source, viewer, video_path: Path, seconds: float, console) -> None:
+    from rich.live import Live
+    from rich.text import Text
+
+    from tokenworld.record import VideoWriter
+
+    writer = VideoWriter(video_path, fps=DEMO_FPS) if viewer is not None else None
+    t0 = time.perf_counter()
+    next_frame = t0
+    with Live(Text("starting ..."), console=console, refresh_per_second=4, transient=False) as live:
+        while time.perf_counter() - t0 < seconds and source.status not in ("failed", "finished"):
+            now = time.perf_counter()
+            if viewer is not None and now >= next_frame:
+                viewer.render()
+                writer.add(viewer.image())
+                next_frame += 1.0 / DEMO_FPS
+            else:
+                time.sleep(min(0.01, max(next_frame - now, 0.0)))
+            live.update(Text(_status_line(source, now - t0)))
+    if writer is not None:
+        writer.close()
+
+
+def _status_line(source, elapsed: float) -> str:
+    f = source.frame
+    tick = f.tick if f is not None else 0
+    parts = [f"{elapsed:5.1f} s", f"tick {tick:,}", f"{source.ticks_per_s:5.1f} ticks/s", source.status]
+    inf = source.inference
+    if inf:
+        parts.append(f"model {inf.get('decisions', 0):,} decisions, queue {inf.get('queue_depth', 0)}, p50 {inf.get('latency_p50_ms', 0):.0f} ms")
+    lines = source.recent_lines(1, kinds={"talk"})
+    if lines:
+        parts.append(lines[-1].text[:70])
+    return "  ".join(parts)
+
+
+def _report(source, console) -> None:
+    if source.status == "failed":
+        console.print(f"[bold red]error:[/] the simulation failed: {source.error}")
+        trace = getattr(source, "_trace", None)
+        if trace and os.environ.get("TOKENWORLD_DEBUG"):
+            console.print(trace)

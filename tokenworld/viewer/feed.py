@@ -1,0 +1,76 @@
+"""What the viewer reads: frames of agent state, feed lines, plot series and agent cards.
+
+Two feeds serve them: `LiveFeed` (a simulation stepping in its own thread) and
+`RunReplay` (a recorded run folder). Neither imports Panda3D or ImGui, so both
+are tested without a display; the viewer only ever reads their latest values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Agent states for colouring and labels (Frame.state).
+IDLE, WALKING, BUSY, TALKING = 0, 1, 2, 3
+STATE_NAMES = ("idle", "walking", "busy", "talking")
+
+# Series every feed offers to the Plots panel (name -> label); a feed may add more.
+SERIES = {
+    "mean_hunger": "mean hunger",
+    "mean_energy": "mean energy",
+    "trades": "trades per tick",
+    "talks": "talks per tick",
+    "decisions": "decisions per tick",
+    "ties": "social ties",
+}
+
+
+@dataclass
+class Frame:
+    """Agent state at one tick, copied out for readers (arrays are never written after publishing)."""
+
+    tick: int
+    sim_time: float
+    pos: np.ndarray  # (n, 2) float32, ground-plane positions at `tick`
+    prev_pos: np.ndarray  # (n, 2) float32, positions one tick earlier (== pos when not known)
+    heading: np.ndarray  # (n,) float32, radians, 0 = +x, counter-clockwise
+    state: np.ndarray  # (n,) int8, one of IDLE / WALKING / BUSY / TALKING
+    zone: np.ndarray  # (n,) int32, zone index (-1 outside every zone)
+    entity_pos: np.ndarray  # (m, 2) float32
+    entity_radius: np.ndarray  # (m,) float32
+    entity_kind: list[str] = field(default_factory=list)
+    entity_name: list[str] = field(default_factory=list)
+    wall: float = 0.0  # time.perf_counter() when the frame was published
+    interval: float = 0.0  # wall seconds until the next frame is due; 0: do not interpolate
+
+    @property
+    def n(self) -> int:
+        return len(self.pos)
+
+    def positions_at(self, now: float) -> np.ndarray:
+        """Positions moved smoothly from the tick before towards this one, by wall time since publishing."""
+        if self.interval <= 0:
+            return self.pos
+        alpha = np.float32(min(max((now - self.wall) / self.interval, 0.0), 1.0))
+        return self.prev_pos + (self.pos - self.prev_pos) * alpha
+
+
+@dataclass
+class FeedLine:
+    """One line of the Conversations and events panel."""
+
+    tick: int
+    kind: str  # 'talk', 'trade', 'gather', 'craft', 'build', 'give', 'refused', 'intervention', 'round'
+    agent: int  # -1 for the world or the viewer's user
+    other: int  # listener / partner, -1 none
+    zone: int  # -1 unknown
+    text: str
+
+
+def agent_card_keys() -> tuple[str, ...]:
+    """Keys of the dict `agent_info` returns (values None when the feed does not know them)."""
+    return (
+        "id", "name", "persona", "archetype", "group", "mind", "traits", "zone", "state", "needs", "inventory",
+        "plan", "memories", "last_prompt", "last_answer", "ties", "recent",
+    )  # fmt: skip

@@ -1,0 +1,81 @@
+"""Dear ImGui inside Panda3D: panda3d-imgui's backend, made to work in offscreen buffers too.
+
+Why panda3d-imgui rather than imgui-bundle's own OpenGL3 backend drawn from a
+draw callback: it turns ImGui's draw lists into ordinary Panda3D geoms under
+pixel2d, so the panels are part of the frame Panda3D renders — the same in a
+window, in an offscreen EGL buffer (tests, screenshots, recording) and with
+any GL Panda3D picks — and no raw GL state has to be saved and restored around
+Panda3D's own. Its cost is a Python loop over ImGui's draw commands (a few
+hundred per frame), measured in `tokenworld bench viewer`.
+
+As shipped it assumes a window: it reads the pointer from `window.getPointer`
+and listens to `base.buttonThrowers[0]`, neither of which an offscreen buffer
+has. `PanelBackend` takes the pointer from the viewer's own input state
+(filled from the mouse watcher in a window, or by `press`/`move` calls when
+offscreen) and only hooks the button throwers when they exist.
+"""
+
+from __future__ import annotations
+
+from p3dimgui.backend import ImGuiBackend
+
+from imgui_bundle import imgui, implot
+
+
+class PanelBackend(ImGuiBackend):
+    """ImGui backend whose pointer and buttons come from `pointer()` and `press()`."""
+
+    def __init__(self, window, parent, pointer):
+        self._pointer = pointer  # () -> (x, y) in window pixels, or None when outside the window
+        super().__init__(window, parent, "dark")
+        io = imgui.get_io()
+        io.set_ini_filename("")  # layouts are not written next to wherever the viewer was started
+        io.config_flags |= imgui.ConfigFlags_.docking_enable.value
+        self.plot_context = implot.create_context()
+
+    # Name-mangled overrides of the parent's private setup steps.
+    def _ImGuiBackend__setupButton(self):  # noqa: N802 (the parent's name)
+        if getattr(base, "buttonThrowers", None):  # noqa: F821 (ShowBase's builtin)
+            super()._ImGuiBackend__setupButton()
+
+    def _ImGuiBackend__newFrame(self, task):  # noqa: N802
+        if self.root.isHidden():
+            return task.cont
+        io = self.io
+        io.delta_time = max(base.clock.getDt(), 1e-4)  # noqa: F821
+        io.display_size = (self.window.getXSize(), self.window.getYSize())
+        pos = self._pointer()
+        io.add_mouse_pos_event(*(pos if pos is not None else (-imgui.FLT_MAX, -imgui.FLT_MAX)))
+        imgui.new_frame()
+        base.messenger.send("imgui-new-frame")  # noqa: F821
+        return task.cont
+
+    def press(self, button: int, down: bool) -> None:
+        """A mouse button (0 left, 1 right, 2 middle) went down or up, for offscreen input."""
+        self.io.add_mouse_button_event(button, down)
+
+    def wheel(self, amount: float) -> None:
+        self.io.add_mouse_wheel_event(0.0, amount)
+
+    def type_text(self, text: str) -> None:
+        for ch in text:
+            self.io.add_input_character(ord(ch))
+
+    def key(self, name: str, down: bool) -> None:
+        """Named special keys (enter, backspace, tab, escape) for offscreen input."""
+        key = {"enter": imgui.Key.enter, "backspace": imgui.Key.backspace, "tab": imgui.Key.tab, "escape": imgui.Key.escape}[name]
+        self.io.add_key_event(key, down)
+
+    @property
+    def wants_mouse(self) -> bool:
+        return bool(self.io.want_capture_mouse)
+
+    @property
+    def wants_keyboard(self) -> bool:
+        return bool(self.io.want_capture_keyboard)
+
+    def cleanup(self):
+        if self.plot_context is not None:
+            implot.destroy_context(self.plot_context)
+            self.plot_context = None
+        super().cleanup()
