@@ -66,6 +66,10 @@ def init(arch: str | None = None, *, seed: int = 0) -> str:
             log.info("Taichi could not start on %s: %s", name, exc)
             ti.reset()
             continue
+        # Materialise Taichi's root field tree now, in this thread: it must happen on the thread that
+        # called ti.init, and otherwise happens at the first kernel launch, which may be on another
+        # thread (the viewer steps the simulation in a background thread).
+        ti.lang.impl.get_runtime().materialize()
         got = _arch_name(ti.lang.impl.current_cfg().arch)
         _started = got
         log.info("Taichi arch: %s (asked for %s)", got, choice)

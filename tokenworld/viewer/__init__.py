@@ -138,6 +138,7 @@ def _create_store(scene, feed, opts: ViewOptions):
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "recorded_by": "viewer", "resumes": [],
     }  # fmt: skip
     store.write_manifest(manifest)
+    store.start_writer()  # here: SQLite connections belong to the thread that opened them
     return store, manifest
 
 
@@ -204,6 +205,7 @@ def _play_headless(source, viewer, video_path: Path, seconds: float, console) ->
             else:
                 time.sleep(min(0.01, max(next_frame - now, 0.0)))
             live.update(Text(_status_line(source, now - t0)))
+    console.print()
     if writer is not None:
         writer.close()
 

@@ -37,7 +37,7 @@ framebuffer-multisample 0
 notify-level-device fatal
 notify-level-display error
 notify-level-glgsg error
-default-model-extension .bam
+print-pipe-types false
 """
 
 
@@ -93,7 +93,7 @@ class Viewer:
         loadPrcFileData("tokenworld-viewer", PRC.format(vsync="true" if vsync and not offscreen else "false", title=title,
                                                         w=self.size[0], h=self.size[1]))  # fmt: skip
         if offscreen:
-            loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\naux-display pandagl\n")
+            loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\n")
         from direct.showbase.ShowBase import ShowBase
 
         self.base = ShowBase(windowType="offscreen" if offscreen else "onscreen")
@@ -218,8 +218,12 @@ class Viewer:
             z = self.ground.height(xy) if self.is_replay else self._z_cache[key]
         return np.column_stack([xy, z]).astype(np.float32)
 
+    def agent_scale(self) -> float:
+        """Agents grow when the camera is far, so a crowd stays visible from above (1 = life size)."""
+        return float(np.clip(self.camera.distance / 120.0, 1.0, 6.0))
+
     def _colors(self, frame: Frame) -> np.ndarray:
-        key = (id(frame), self.color_by, self.trait, self.selected)
+        key = (id(frame), self.color_by, self.trait, self.selected, round(self.agent_scale(), 2))
         if self._colors_key == key:
             return self._rgbs
         n = frame.n
@@ -237,7 +241,7 @@ class Viewer:
             rgb = ARCHETYPE_COLORS[self.source.archetype] if getattr(self.source, "archetype", None) is not None else np.full((n, 3), 0.8, np.float32)
         rgbs = np.empty((n, 4), np.float32)
         rgbs[:, :3] = rgb
-        rgbs[:, 3] = 1.0
+        rgbs[:, 3] = self.agent_scale()
         if 0 <= self.selected < n:
             rgbs[self.selected, :3] = SELECTED
         self._colors_key, self._rgbs = key, rgbs
@@ -274,7 +278,7 @@ class Viewer:
     def _draw_selection(self, frame: Frame, pos3: np.ndarray) -> None:
         if 0 <= self.selected < frame.n:
             xyzh = np.array([[*pos3[self.selected], 0.0]], np.float32)
-            self.ring.update(xyzh, np.array([[*SELECTED, 1.0]], np.float32))
+            self.ring.update(xyzh, np.array([[*SELECTED, self.agent_scale()]], np.float32))
         elif self.selected_entity >= 0 and self.selected_entity < len(frame.entity_pos):
             e = self.selected_entity
             p = frame.entity_pos[e]
@@ -304,11 +308,11 @@ class Viewer:
             line = dict(chosen).get(self.selected)
             text = agent_name(self.selected) + (f': "{line}"' if line else "")
             chosen = [(a, t) for a, t in chosen if a != self.selected]
-            items.append((pos3[self.selected] + np.float32([0, 0, 2.4]), text, scale))
+            items.append((pos3[self.selected] + np.float32([0, 0, 2.1 * self.agent_scale()]), text, scale))
         for a, text in chosen:
             from tokenworld.mind.personas import agent_name
 
-            items.append((pos3[a] + np.float32([0, 0, 2.4]), f'{agent_name(a)}: "{text}"', scale * 0.8))
+            items.append((pos3[a] + np.float32([0, 0, 2.1 * self.agent_scale()]), f'{agent_name(a)}: "{text}"', scale * 0.8))
         self.labels.show(items)
 
     # ------------------------------------------------------------ geometry helpers
@@ -327,7 +331,7 @@ class Viewer:
         """Pixels (x, y down) of every agent's body centre as last drawn."""
         from tokenworld.viewer.picking import project
 
-        pos3 = self._positions(self.source.frame, time.perf_counter()) + np.float32([0, 0, 0.9])
+        pos3 = self._positions(self.source.frame, time.perf_counter()) + np.float32([0, 0, 0.9 * self.agent_scale()])
         return project(pos3, self.view_proj(), self.size)[0]
 
     def arch_text(self) -> str:
@@ -381,10 +385,10 @@ class Viewer:
         if frame is None:
             return
         vp = self.view_proj()
-        pos3 = self._positions(frame, time.perf_counter()) + np.float32([0, 0, 0.9])
+        pos3 = self._positions(frame, time.perf_counter()) + np.float32([0, 0, 0.9 * self.agent_scale()])
         # Radius: an agent's size on screen, at least 8 px.
         px_per_m = self.size[1] / (2 * math.tan(math.radians(25)) * max(self.camera.distance, 1e-3))
-        hit = pick(pos3, vp, self.size, (x, y), max(8.0, 0.6 * px_per_m))
+        hit = pick(pos3, vp, self.size, (x, y), max(8.0, 0.6 * px_per_m * self.agent_scale()))
         if hit >= 0:
             self.select(hit)
             return

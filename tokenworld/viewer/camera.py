@@ -20,9 +20,9 @@ class OrbitCamera:
         self.world = (float(world_size[0]), float(world_size[1]))
         span = max(self.world)
         self.target = np.array([self.world[0] / 2, self.world[1] / 2, 0.0])
-        self.distance = span * 0.9
-        self.yaw = -30.0  # degrees around +z; 0 looks along +y
-        self.pitch = 50.0  # degrees above the horizon
+        self.distance = span * 1.5  # the whole world in view at the start
+        self.yaw = 0.0  # degrees around +z; 0 looks along +y
+        self.pitch = 55.0  # degrees above the horizon
         self.min_distance, self.max_distance = 3.0, span * 4
         self.follow: int | None = None  # agent id the camera follows
         self._saved_pitch: float | None = None

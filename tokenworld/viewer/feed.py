@@ -58,7 +58,12 @@ class Frame:
 
 @dataclass
 class FeedLine:
-    """One line of the Conversations and events panel."""
+    """One line of the Conversations and events panel.
+
+    `text` is what was said for 'talk' and 'intervention' lines, a sentence
+    without its subject for events ('gathered 2 wood'), and the whole line for
+    'round'; `describe` makes the line a person reads.
+    """
 
     tick: int
     kind: str  # 'talk', 'trade', 'gather', 'craft', 'build', 'give', 'refused', 'intervention', 'round'
@@ -66,6 +71,18 @@ class FeedLine:
     other: int  # listener / partner, -1 none
     zone: int  # -1 unknown
     text: str
+
+
+def describe(line: FeedLine) -> str:
+    """'Ada to Ben: "Hello"', 'the Narrator to the market: "Fire!"', 'Ada gathered 2 wood'."""
+    from tokenworld.mind.personas import agent_name
+
+    if line.kind in ("talk", "intervention"):
+        to = agent_name(line.other) if line.other >= 0 else "everyone near"
+        return f'{agent_name(line.agent)} to {to}: "{line.text}"'
+    if line.kind == "round" or line.agent < -1:
+        return line.text
+    return f"{agent_name(line.agent)} {line.text}"
 
 
 def agent_card_keys() -> tuple[str, ...]:

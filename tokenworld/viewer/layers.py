@@ -27,7 +27,7 @@ from panda3d.core import (
     Texture,
 )
 
-from tokenworld.scene.geometry import zone_membership, zone_polygon
+from tokenworld.scene.geometry import polygon_area, zone_membership, zone_polygon
 from tokenworld.scene.schema import Scene
 from tokenworld.world.terrain import heights
 
@@ -262,8 +262,11 @@ class Ground:
     def _labels(self, parent: NodePath) -> list[NodePath]:
         out = []
         size = max(self.scene.world.size) / 60.0
+        w, h = self.scene.world.size
         for zone in self.scene.zones:
             poly = zone_polygon(zone)
+            if polygon_area(poly) > 0.5 * w * h:
+                continue  # the background zone (meadow, commons) needs no label in the middle of the map
             cx, cy = poly.mean(axis=0)
             text = TextNode(f"zone-{zone.name}")
             text.set_text(zone.name)
@@ -272,7 +275,7 @@ class Ground:
             text.set_shadow(0.06, 0.06)
             text.set_shadow_color(0, 0, 0, 0.8)
             label = parent.attach_new_node(text)
-            label.set_pos(float(cx), float(cy), float(self.height(np.array([[cx, cy]]))[0]) + size * 1.5)
+            label.set_pos(float(cx), float(cy), float(self.height(np.array([[cx, cy]]))[0]) + size * 3.0)
             label.set_scale(size)
             label.set_billboard_point_eye()
             label.set_light_off()

@@ -19,7 +19,8 @@ import traceback
 import numpy as np
 
 from tokenworld.scene.schema import ITEMS, TRAITS, Scene
-from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame
+from tokenworld.mind.personas import NARRATOR
+from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, describe
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
 MAX_LINES = 2000
@@ -33,8 +34,9 @@ class LiveFeed:
     Args:
         scene: a validated scene (run with the realtime clock whatever it says).
         seed, arch: as for `Simulation`.
-        store: an open `RunStore` to record every tick into (the run can be
-            replayed later), or None to record nothing.
+        store: a `RunStore` whose writer process is started (`start_writer()`,
+            in the thread that created it), to record every tick into so the
+            run can be replayed later; or None to record nothing.
         speed: simulated seconds per wall second (0 = as fast as it goes).
         playing: start playing at once.
     """
@@ -168,10 +170,12 @@ class LiveFeed:
         try:
             sim.build()
             self.traits, self.archetype, self.arch = sim.world.agents.traits, sim.world.agents.archetype, sim.arch
+            if self.manifest is not None:
+                self.manifest.update(arch=sim.arch, build_seconds=round(sim.build_seconds, 4))
+                self.store.write_manifest(self.manifest)
             if self.store is not None:
                 from tokenworld.sim.headless import tick_recorder
 
-                self.store.start_writer()
                 self._recorder = tick_recorder(sim, self.store)
             self._last_spoke = np.full(sim.n_agents, -(10**9), np.int64)
             self._publish(None)
@@ -258,11 +262,11 @@ class LiveFeed:
             elif kind == "message":
                 agent, text = arg
                 sim.send_message(agent, text)
-                self._line(sim.tick, "intervention", -1, agent, -1, f"to {_name(agent)}: {text}")
+                self._line(sim.tick, "intervention", NARRATOR, agent, -1, " ".join(text.split()))
             elif kind == "announce":
                 zone, text = arg
                 n = sim.announce(zone, text)
-                self._line(sim.tick, "intervention", -1, -1, zone, f"{text} ({n} agents in {self.scene.zones[zone].name} hear it)")
+                self._line(sim.tick, "intervention", NARRATOR, -1, zone, f"[{self.scene.zones[zone].name}] {' '.join(text.split())} ({n} hear it)")
 
     def _publish(self, result, interval: float = 0.0) -> None:
         sim, w = self.sim, self.sim.world
@@ -305,17 +309,17 @@ class LiveFeed:
                     continue  # interventions were logged when sent
                 self._said[s] = (tick, text)
                 z = int(zones[s]) if zones is not None else -1
-                self._line(tick, "talk", s, a, z, f"{_name(s)} to {_name(a)}: \"{text}\"")
+                self._line(tick, "talk", s, a, z, text)
         for ev in r.events:
             for row in list(event_rows(ev))[:64]:
                 _, agent, action, ok, reason, zone, other, item, amount, text = row
                 kind = action if ok else "refused"
                 if action == "talk" and ok:
                     continue  # the message line says it
-                self._line(tick, kind, agent, other, zone if zone is not None else -1, _event_text(agent, action, ok, reason, other, item, amount, text))
+                self._line(tick, kind, agent, other, zone if zone is not None else -1, _event_text(action, ok, reason, other, item, amount, text))
         if r.game_round is not None:
             g = r.game_round
-            self._line(tick, "round", -1, g.winner, -1, f"round {g.round}: average {g.average:.2f}, target {g.target:.2f}, {g.winners} winner(s)")
+            self._line(tick, "round", -2, g.winner, -1, f"round {g.round}: average {g.average:.2f}, target {g.target:.2f}, {g.winners} winner(s)")
         m = r.metrics
         if m is not None:
             for key in SERIES:
@@ -367,7 +371,7 @@ class LiveFeed:
             "inventory": {it: float(v) for it, v in zip(ITEMS, eco.inventory[agent]) if v},
             "plan": None, "memories": None, "last_prompt": None, "last_answer": None,
             "ties": [(agent_name(int(ties_ids[i])), float(ties_w[i])) for i in order],
-            "recent": [f"{line.tick}: {line.text}" for line in self.recent_lines(5, agent=agent)],
+            "recent": [f"tick {line.tick}: {describe(line)}" for line in self.recent_lines(5, agent=agent)],
         }  # fmt: skip
         minds = sim.minds
         if minds is not None and minds.is_model[agent]:
@@ -383,18 +387,12 @@ class LiveFeed:
         return card
 
 
-def _name(agent: int) -> str:
+def _event_text(action, ok, reason, other, item, amount, text) -> str:
+    """'gathered 2 wood', 'trade with Ben', 'could not trade with Ben: partner busy' (without the subject)."""
     from tokenworld.mind.personas import agent_name
 
-    return agent_name(int(agent)) if agent is not None and agent >= -1 else "?"
-
-
-def _event_text(agent, action, ok, reason, other, item, amount, text) -> str:
-    who = _name(agent)
     what = f" {amount:g} {ITEMS[item]}" if item is not None and 0 <= item < len(ITEMS) and amount else ""
-    to = f" with {_name(other)}" if other is not None and other >= 0 else ""
+    to = f" with {agent_name(other)}" if other is not None and other >= 0 else ""
     if not ok:
-        return f"{who} could not {action}{to}: {reason}"
-    extra = f" ({text})" if text else ""
-    return f"{who} {action}{what}{to}{extra}"
-
+        return f"could not {action}{to}: {reason}"
+    return f"{action}{what}{to}" + (f" ({text})" if text else "")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from tokenworld.viewer.feed import SERIES
+from tokenworld.viewer.feed import SERIES, describe
 
 COLOR_MODES = ("archetype", "state", "trait", "zone")
 KINDS = ("talk", "trade", "gather", "craft", "build", "give", "refused", "intervention", "round")
@@ -48,12 +48,13 @@ class Panels:
     def draw(self) -> None:
         imgui.dock_space_over_viewport(0, None, imgui.DockNodeFlags_.passthru_central_node.value)
         w, h = self.v.size
-        self._simulation((8, 8), (330, 250))
-        self._inspector((w - 388, 8), (380, h * 0.62))
-        self._conversations((8, h - 228), (w * 0.5, 220))
-        self._plots((w * 0.5 + 16, h - 228), (w * 0.5 - 412, 220))
-        self._inference((8, 266), (330, 170))
-        self._zones((w - 388, h * 0.62 + 16), (380, h * 0.38 - 24))
+        side, right = 320, 360  # the 3D view keeps the middle
+        self._simulation((8, 8), (side, 215))
+        self._inference((8, 231), (side, 150))
+        self._plots((8, 389), (side, h - 397))
+        self._inspector((w - right - 8, 8), (right, h * 0.6))
+        self._zones((w - right - 8, h * 0.6 + 16), (right, h * 0.4 - 24))
+        self._conversations((side + 16, h - 188), (w - side - right - 40, 180))
 
     @staticmethod
     def _window(title: str, pos, size) -> bool:
@@ -199,11 +200,12 @@ class Panels:
             zone = self.filter_zone - 1 if self.filter_zone > 0 else None
             kinds = {k for k, on in self.kinds.items() if on}
             lines = v.source.recent_lines(150, agent=agent, zone=zone, kinds=kinds)
-            self.shown["conversations"] = {"lines": len(lines), "last": lines[-1].text if lines else ""}
+            texts = [describe(line) for line in lines]
+            self.shown["conversations"] = {"lines": len(lines), "last": texts[-1] if texts else ""}
             imgui.begin_child("lines")
-            for line in lines:
+            for line, text in zip(lines, texts):
                 color = _KIND_COLORS.get(line.kind, (0.85, 0.85, 0.85))
-                imgui.text_colored(imgui.ImVec4(*color, 1), f"{line.tick:>6}  {line.text}")
+                imgui.text_colored(imgui.ImVec4(*color, 1), f"{line.tick:>6}  {text}")
             if imgui.get_scroll_y() >= imgui.get_scroll_max_y() - 4:
                 imgui.set_scroll_here_y(1.0)
             imgui.end_child()
