@@ -134,6 +134,7 @@ class StoreOptions:
 
     checkpoint_every: int = opt(100, doc="Ticks between full checkpoints a run can resume from (0 never).")
     snapshot_every: int = opt(50, doc="Ticks between snapshots of every agent (position, needs, inventory; 0 never).")
+    track_every: int = opt(1, doc="Ticks between compact position frames for replay in the viewer (every agent's x, y and heading, about 5 bytes per agent; 0 never).")
 
 
 @dataclass
@@ -226,7 +227,7 @@ class Scene:
     engine: EngineOptions = opt(doc="Spatial engine settings.", factory=EngineOptions)
     mind: MindOptions = opt(doc="Decision settings.", factory=MindOptions)
     economy: EconomyOptions = opt(doc="Needs, gathering and prices.", factory=EconomyOptions)
-    store: StoreOptions = opt(doc="Checkpoints and snapshots in the run store.", factory=StoreOptions)
+    store: StoreOptions = opt(doc="Checkpoints, snapshots and position tracks in the run store.", factory=StoreOptions)
     game: GameOptions = opt(doc="An optional game (guess the average).", factory=GameOptions)
     zones: list[Zone] = opt(doc="Named regions (`[[zones]]`).", factory=list)
     entities: list[Entity] = opt(doc="Things in the world (`[[entities]]`).", factory=list)

@@ -217,6 +217,7 @@ def _check_economy(scene: Scene, p) -> None:
         p(f"`economy.price_memory`: must be in [0, 1], found {e.price_memory}.")
     _positive(p, "store.checkpoint_every", scene.store.checkpoint_every, allow_zero=True)
     _positive(p, "store.snapshot_every", scene.store.snapshot_every, allow_zero=True)
+    _positive(p, "store.track_every", scene.store.track_every, allow_zero=True)
     g = scene.game
     _positive(p, "game.rounds", g.rounds)
     _positive(p, "game.max_value", g.max_value)

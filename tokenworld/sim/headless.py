@@ -6,6 +6,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -13,7 +14,7 @@ import tokenworld
 from tokenworld.engine import arch as engine_arch
 from tokenworld.errors import RunError
 from tokenworld.scene.schema import Scene
-from tokenworld.sim.simulation import Simulation
+from tokenworld.sim.simulation import Simulation, TickResult
 from tokenworld.sim.store import RunStore, default_run_name
 
 
@@ -95,13 +96,39 @@ def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str |
     return _drive(sim, store, manifest, total, arch, progress)
 
 
+def tick_recorder(sim: Simulation, store: RunStore, steps_ms: list | None = None) -> Callable[[TickResult], None]:
+    """A `Simulation.run` callback that writes each tick to `store` as the scene's `[store]` options ask.
+
+    Checkpoints, snapshots and position tracks are added on the ticks that are
+    multiples of `checkpoint_every`, `snapshot_every` and `track_every` (0: never).
+
+    Args:
+        sim: the simulation whose ticks are recorded.
+        store: the run store to write to.
+        steps_ms: if given, each tick's `step_ms` is appended to it.
+    """
+    opts = sim.scene.store
+
+    def due(every: int, tick: int) -> bool:
+        return bool(every) and tick % every == 0
+
+    def record(r: TickResult) -> None:
+        store.write_tick(
+            sim, r, checkpoint=due(opts.checkpoint_every, r.tick), snapshot=due(opts.snapshot_every, r.tick),
+            track=due(opts.track_every, r.tick),
+        )  # fmt: skip
+        if steps_ms is not None:
+            steps_ms.append(r.step_ms)
+
+    return record
+
+
 def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: str | None, progress: bool) -> Path:
     """Build if needed, run to `total` ticks writing every tick, keep the manifest true."""
     from rich.console import Console
 
     console = Console(stderr=True)
     steps_ms: list[float] = []
-    opts = sim.scene.store
     t_start = time.perf_counter()
     t_run = t_start
     try:
@@ -114,13 +141,7 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         store.start_writer()
         if engine_arch.requested_arch(arch) == "auto":
             console.print(f"arch: auto chose {sim.arch}", style="dim")
-
-        def record(r) -> None:
-            ck = bool(opts.checkpoint_every) and r.tick % opts.checkpoint_every == 0
-            snap = bool(opts.snapshot_every) and r.tick % opts.snapshot_every == 0
-            store.write_tick(sim, r, checkpoint=ck, snapshot=snap)
-            steps_ms.append(r.step_ms)
-
+        record = tick_recorder(sim, store, steps_ms)
         t_run = time.perf_counter()
         remaining = max(0, total - sim.tick)
         if progress:

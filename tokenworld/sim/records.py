@@ -1,4 +1,4 @@
-"""Turning decision, event and snapshot arrays into run-store rows.
+"""Turning decision, event, snapshot and track arrays into run-store rows (and tracks back into arrays).
 
 SQLite takes rows as tuples, so this is where arrays become Python values:
 column by column with `tolist()`, then zipped, never attribute by attribute.
@@ -59,3 +59,39 @@ def snapshot_rows(tick: int, snap: dict):
         [tick] * n, range(n), pos[:, 0].tolist(), pos[:, 1].tolist(), snap["zone"].tolist(),
         snap["hunger"].astype(float).round(4).tolist(), snap["energy"].astype(float).round(4).tolist(), inv,
     )  # fmt: skip
+
+
+TWO_PI = 2.0 * np.pi
+
+
+def track_blobs(pos: np.ndarray, heading: np.ndarray, size) -> tuple[bytes, bytes]:
+    """Blobs for the `tracks` table: x and y as uint16 over the world, heading as uint8 over [0, 2pi).
+
+    Args:
+        pos: (n, 2) positions in metres.
+        heading: (n,) angles in radians (any range; 0 = +x, counter-clockwise).
+        size: the world's (width, depth) in metres.
+
+    Returns:
+        (xy, heading): little-endian bytes, 4 and 1 per agent.
+    """
+    scale = np.float32(65535.0) / np.asarray(size, np.float32)
+    xy = np.clip(np.rint(np.asarray(pos, np.float32) * scale), 0, 65535).astype("<u2")
+    turns = np.mod(np.asarray(heading, np.float32) * np.float32(256.0 / TWO_PI), np.float32(256.0))
+    h = np.rint(turns).astype(np.int32) & 255  # 255.6 rounds to 256, which is 0 again
+    return xy.tobytes(), h.astype(np.uint8).tobytes()
+
+
+def decode_track(xy_blob: bytes, heading_blob: bytes, size) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (n, 2) float32 in metres and headings (n,) float32 in radians [0, 2pi) from `track_blobs` output.
+
+    Raises:
+        ValueError: the blobs do not hold the same number of agents.
+    """
+    n = len(heading_blob)
+    if len(xy_blob) != 4 * n:
+        raise ValueError(f"a track frame of {n} headings has {len(xy_blob)} bytes of positions, expected {4 * n}.")
+    q = np.frombuffer(xy_blob, "<u2").reshape(n, 2)
+    pos = q.astype(np.float32) * (np.asarray(size, np.float32) / np.float32(65535.0))
+    heading = np.frombuffer(heading_blob, np.uint8).astype(np.float32) * np.float32(TWO_PI / 256.0)
+    return pos, heading

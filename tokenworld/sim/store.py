@@ -17,6 +17,11 @@ moment keeps every tick it committed. Tables:
   said (tick, speaker, listener, text);
 - ``snapshots``: every agent's position, zone, needs and inventory, every
   ``store.snapshot_every`` ticks; ``social``: tie-graph summaries at the same ticks;
+- ``tracks``: every agent's position and heading, compact, every
+  ``store.track_every`` ticks, for replay: one row per tick, ``xy`` holds x and
+  y as little-endian uint16 over the world's width and depth (agent-major,
+  ``x / width * 65535`` rounded), ``heading`` one uint8 per agent over
+  [0, 2pi) (see `tokenworld.sim.records.track_blobs` and `decode_track`);
 - ``checkpoints``: the full engine and world state (compressed numpy arrays
   plus random generator states), every ``store.checkpoint_every`` ticks;
 - ``rounds``: guess-the-average results; ``timings``: wall time per tick and
@@ -38,7 +43,7 @@ import numpy as np
 
 from tokenworld.errors import RunError
 from tokenworld.scene.schema import ITEMS, Scene
-from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows
+from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows, track_blobs
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY CHECK (id = 1), manifest TEXT NOT NULL);
@@ -63,6 +68,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_tick ON events (tick);
 CREATE TABLE IF NOT EXISTS messages (tick INTEGER NOT NULL, speaker INTEGER NOT NULL, listener INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_tick ON messages (tick);
 CREATE TABLE IF NOT EXISTS snapshots (
     tick INTEGER NOT NULL, agent INTEGER NOT NULL, x REAL, y REAL, zone INTEGER, hunger REAL, energy REAL,
     inventory TEXT, PRIMARY KEY (tick, agent)
@@ -72,10 +78,11 @@ CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER PRIMARY KEY, tick INTEGER NOT NULL, guesses INTEGER, average REAL, target REAL,
     winner INTEGER, winners INTEGER, winning_guess REAL
 );
+CREATE TABLE IF NOT EXISTS tracks (tick INTEGER PRIMARY KEY, xy BLOB NOT NULL, heading BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state BLOB NOT NULL, meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timings (tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL);
 """
-TICK_TABLES = ("ticks", "zone_counts", "items", "decisions", "events", "messages", "snapshots", "social", "rounds", "checkpoints", "timings")
+TICK_TABLES = ("ticks", "zone_counts", "items", "decisions", "events", "messages", "snapshots", "social", "tracks", "rounds", "checkpoints", "timings")
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -183,14 +190,17 @@ class RunStore:
 
     # ------------------------------------------------------------ writing
 
-    def write_tick(self, sim, result, *, checkpoint: bool = False, snapshot: bool = False) -> None:
+    def write_tick(self, sim, result, *, checkpoint: bool = False, snapshot: bool = False, track: bool = False) -> None:
         """Record one tick in one transaction (metrics, decisions, events, messages, ...).
+
+        `checkpoint`, `snapshot` and `track` add this tick's checkpoint, agent
+        snapshot and position track (`tick_recorder` decides them from the scene).
 
         With a writer process (`start_writer`), this only takes copies of
         what the tick produced and queues them; the writer commits them in
         order, one transaction per tick.
         """
-        record = capture_tick(sim, result, checkpoint=checkpoint, snapshot=snapshot)
+        record = capture_tick(sim, result, checkpoint=checkpoint, snapshot=snapshot, track=track)
         if self._writer is None:
             self._write(record)
             return
@@ -236,6 +246,9 @@ class RunStore:
                     c.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot_rows(tick, snap))
                     g = snap["social"].summary(seed=rec["seed"])
                     c.execute("INSERT INTO social VALUES (?, ?, ?, ?, ?)", (tick, g["edges"], g["mean_degree"], g["clustering"], g["communities"]))
+                if rec["track"] is not None:
+                    t = rec["track"]
+                    c.execute("INSERT INTO tracks VALUES (?, ?, ?)", (tick, *track_blobs(t["pos"], t["heading"], t["size"])))
                 if rec["checkpoint"] is not None:
                     state, meta = rec["checkpoint"]
                     buf = io.BytesIO()
@@ -276,7 +289,7 @@ class RunStore:
                 self._lock = None
 
 
-def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
+def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool, track: bool = False) -> dict:
     """Copies of everything a tick writes, safe to hand to another thread."""
     from tokenworld.world.social import SocialGraph
 
@@ -284,6 +297,7 @@ def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
         "tick": result.tick, "sim_time": sim.sim_time, "metrics": result.metrics, "decisions": result.decisions,
         "events": result.events, "messages": result.messages, "game_round": result.game_round,
         "step_ms": result.step_ms, "stage_ms": result.stage_ms, "seed": sim.seed, "snapshot": None, "checkpoint": None,
+        "track": None,
     }  # fmt: skip
     if snapshot:
         w = sim.world
@@ -293,6 +307,8 @@ def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool) -> dict:
             **w.engine.snapshot(("pos", "zone")), "hunger": w.economy.hunger.copy(), "energy": w.economy.energy.copy(),
             "inventory": w.economy.inventory.copy(), "social": social,
         }  # fmt: skip
+    if track:  # encoded by whoever commits the tick (the writer process), not here
+        rec["track"] = {**sim.world.engine.snapshot(("pos", "heading")), "size": tuple(sim.scene.world.size)}
     if checkpoint:
         state, meta = sim.checkpoint()
         rec["checkpoint"] = ({k: np.array(v, copy=True) for k, v in state.items()}, meta)
