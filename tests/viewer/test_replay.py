@@ -116,6 +116,7 @@ def test_fractional_tick_is_interpolated_and_clamped(replay):
     p30, p31 = replay.frame(AT).pos, replay.frame(AT + 1).pos
     f = replay.frame(AT + 0.25)
     assert np.allclose(f.pos, p30 + 0.25 * (p31 - p30), atol=1e-4)
+    assert np.array_equal(replay.positions(AT + 0.25), f.pos)
     assert np.allclose(f.prev_pos, replay.frame(AT - 0.75).pos, atol=1e-4)
     assert np.array_equal(replay.frame(AT).prev_pos, replay.frame(AT - 1).pos)
     assert np.array_equal(replay.frame(-10).pos, replay.frame(1).pos)

@@ -265,7 +265,7 @@ class RunReplay:
     def positions(self, tick: float) -> np.ndarray:
         """(n, 2) float32 positions at a fractional tick (see `frame` for everything else)."""
         self.refresh()
-        return self._at(_tick_value(tick))
+        return self._at(_tick_value(tick))[0]
 
     def frame(self, tick: float) -> Frame:
         """Every agent's state at a fractional tick, clamped to the recorded range.
