@@ -129,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip the one-at-a-time calls through llama-cpp-python's high-level API")
     bi.add_argument("--json", dest="json_path", help="write results as JSON here")
 
+    bv = bsub.add_parser("viewer", help="3D viewer: frame time with N agents, with and without the simulation and the model")
+    bv.add_argument("--agents", type=_int_list, default=[1000, 10000, 100000], help="comma-separated agent counts")
+    bv.add_argument("--frames", type=_positive_int, default=300, help="measured frames per case (default 300)")
+    bv.add_argument("--warmup", type=_positive_int, default=30, help="unmeasured frames first (default 30)")
+    bv.add_argument("--size", type=_size, default=(1280, 720), help="offscreen buffer size WxH (default 1280x720)")
+    bv.add_argument("--model-at", type=_int_list, default=[10000], help="agent counts also measured with the model deciding (default 10000)")
+    bv.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+    bv.add_argument("--json", dest="json_path", help="write results as JSON here")
+
     scene = sub.add_parser("scene", help="check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
     sc = ssub.add_parser("check", help="validate a scene file and summarise it")
@@ -157,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.agents, ticks=args.ticks, warmup=args.warmup, game_agents=args.game_agents, arch=args.arch,
                 json_path=args.json_path,
             )  # fmt: skip
+            return 0
+        if args.command == "bench" and args.suite == "viewer":
+            from tokenworld.bench.viewer import run_viewer_bench
+
+            run_viewer_bench(args.agents, frames=args.frames, warmup=args.warmup, size=args.size, model_at=args.model_at,
+                             arch=args.arch, json_path=args.json_path)  # fmt: skip
             return 0
         if args.command == "bench" and args.suite == "inference":
             from tokenworld.bench.inference import run_inference_bench

@@ -25,6 +25,7 @@ ARCHETYPE_COLORS = np.array([
 STATE_COLORS = np.zeros((4, 3), np.float32)
 STATE_COLORS[[IDLE, WALKING, BUSY, TALKING]] = [(0.7, 0.7, 0.7), (0.3, 0.6, 1.0), (0.95, 0.6, 0.2), (1.0, 0.35, 0.6)]
 SELECTED = np.array([1.0, 0.95, 0.1], np.float32)
+LOD_DISTANCE = 90.0  # m (times the agent scale): nearer agents are drawn in full
 assert len(ARCHETYPE_COLORS) == len(ARCHETYPES)
 
 PRC = """
@@ -109,6 +110,7 @@ class Viewer:
         self.frame_ms = 0.0
         self.frame_times: list[float] = []  # ms of every frame, for the bench
         self._pointer_px: tuple[float, float] | None = None
+        self._scripted_pointer = False  # move_pointer() was called: ignore the real mouse
         self._down: dict[str, tuple[float, float]] = {}
         self._last_drag: tuple[float, float] | None = None
         self._colors_key = None
@@ -135,7 +137,7 @@ class Viewer:
         from panda3d.core import PerspectiveLens
 
         from tokenworld.viewer.camera import OrbitCamera
-        from tokenworld.viewer.layers import Ground, InstancedLayer, Labels, agent_mesh, load_shader, ring_mesh
+        from tokenworld.viewer.layers import Ground, InstancedLayer, Labels, agent_mesh, far_agent_mesh, load_shader, ring_mesh
 
         base, scene = self.base, self.scene
         base.disableMouse()
@@ -146,6 +148,7 @@ class Viewer:
         self._apply_light(0.0)
         self.ground = Ground(render, scene, ground_shader)
         self.agents = InstancedLayer(render, "agents", agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1))
+        self.far_agents = InstancedLayer(render, "agents-far", far_agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1))
         self.ring = InstancedLayer(render, "selection", ring_mesh(), self.inst_shader, capacity=1)
         self.ring.update(np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32))
         self.entity_layers: dict[str, InstancedLayer] = {}
@@ -220,7 +223,7 @@ class Viewer:
 
     def agent_scale(self) -> float:
         """Agents grow when the camera is far, so a crowd stays visible from above (1 = life size)."""
-        return float(np.clip(self.camera.distance / 120.0, 1.0, 6.0))
+        return float(np.clip(self.camera.distance / 120.0, 1.0, 3.0))
 
     def _colors(self, frame: Frame) -> np.ndarray:
         key = (id(frame), self.color_by, self.trait, self.selected, round(self.agent_scale(), 2))
@@ -248,10 +251,19 @@ class Viewer:
         return rgbs
 
     def _draw_agents(self, frame: Frame, pos3: np.ndarray) -> None:
+        """Agents near the camera as pawns, the rest as 4-triangle wedges (level of detail)."""
         xyzh = np.empty((frame.n, 4), np.float32)
         xyzh[:, :3] = pos3
         xyzh[:, 3] = frame.heading
-        self.agents.update(xyzh, self._colors(frame))
+        rgbs = self._colors(frame)
+        cam = self.camera.position().astype(np.float32)
+        near = ((pos3 - cam) ** 2).sum(axis=1) < np.float32(LOD_DISTANCE * self.agent_scale()) ** 2
+        if near.all():
+            self.agents.update(xyzh, rgbs)
+            self.far_agents.update(xyzh[:0], rgbs[:0])
+        else:
+            self.agents.update(xyzh[near], rgbs[near])
+            self.far_agents.update(xyzh[~near], rgbs[~near])
 
     def _draw_entities(self, frame: Frame) -> None:
         key = (len(frame.entity_pos), id(frame.entity_pos) if len(frame.entity_pos) else 0)
@@ -404,7 +416,7 @@ class Viewer:
 
     def pointer(self) -> tuple[float, float] | None:
         """Pointer position in pixels (None outside the window)."""
-        if not self.offscreen:
+        if not self.offscreen and not self._scripted_pointer:
             mw = self.base.mouseWatcherNode
             if mw is not None and mw.has_mouse():
                 m = mw.get_mouse()
@@ -510,6 +522,8 @@ class Viewer:
     # ------------------------------------------------------------ scripted input (offscreen, tests)
 
     def move_pointer(self, x: float, y: float) -> None:
+        """Put the pointer at pixel (x, y); from now on the real mouse is ignored (scripted input)."""
+        self._scripted_pointer = True
         self._pointer_px = (float(x), float(y))
 
     def click(self, x: float, y: float, button: str = "left") -> None:
@@ -572,6 +586,7 @@ class Viewer:
         self._closed = True
         if self.gui is not None:
             self.base.ignore("imgui-new-frame")
+            self.gui.close()
         self.base.taskMgr.remove("tokenworld-update")
         try:
             self.base.destroy()

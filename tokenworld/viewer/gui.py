@@ -74,8 +74,12 @@ class PanelBackend(ImGuiBackend):
     def wants_keyboard(self) -> bool:
         return bool(self.io.want_capture_keyboard)
 
-    def cleanup(self):
+    def close(self) -> None:
+        """Stop drawing and free the ImGui and ImPlot contexts (another viewer may open after this one)."""
+        self.ignoreAll()
+        for name in ("imgui-new-frame", "imgui-render-frame"):
+            base.taskMgr.remove(name)  # noqa: F821
         if self.plot_context is not None:
             implot.destroy_context(self.plot_context)
             self.plot_context = None
-        super().cleanup()
+        self.cleanup()

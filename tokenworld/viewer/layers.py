@@ -112,13 +112,21 @@ def box_faces(sx: float, sy: float, z0: float, z1: float) -> np.ndarray:
 
 
 def agent_mesh() -> Geom:
-    """A person-sized pawn (1.7 m) with a nose pointing +x, so heading shows; unit scale = 1."""
-    body = frustum_faces(0.32, 0.18, 0.0, 1.35, 8)
-    head = frustum_faces(0.2, 0.0, 1.35, 1.75, 8)
+    """A person-sized pawn (1.7 m) with a nose pointing +x, so heading shows; unit scale = 1 (21 triangles)."""
+    body = frustum_faces(0.32, 0.18, 0.0, 1.35, 6, cap_top=False)
+    head = frustum_faces(0.2, 0.0, 1.35, 1.75, 6)
     nose = np.array([[[0.15, -0.12, 1.15], [0.5, 0.0, 1.25], [0.15, 0.12, 1.15]],
                      [[0.15, 0.12, 1.15], [0.5, 0.0, 1.25], [0.15, 0.0, 1.4]],
                      [[0.15, 0.0, 1.4], [0.5, 0.0, 1.25], [0.15, -0.12, 1.15]]], np.float32)  # fmt: skip
     return flat_mesh(np.concatenate([body, head, nose]))
+
+
+def far_agent_mesh() -> Geom:
+    """The same pawn seen from afar: a wedge leaning towards +x, 4 triangles (software GL pays per vertex)."""
+    base = np.array([[-0.3, -0.3, 0.0], [-0.3, 0.3, 0.0], [0.4, 0.0, 0.0]], np.float32)
+    top = np.array([0.1, 0.0, 1.75], np.float32)
+    faces = [[base[0], base[2], top], [base[2], base[1], top], [base[1], base[0], top], [base[0], base[1], base[2]]]
+    return flat_mesh(np.array(faces, np.float32))
 
 
 def ring_mesh(inner: float = 0.75, outer: float = 1.0, sides: int = 24) -> Geom:

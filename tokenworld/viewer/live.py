@@ -138,7 +138,7 @@ class LiveFeed:
         out = {}
         for name, points in list(self._series.items()):
             arr = np.array(points, np.float64).reshape(-1, 2)
-            out[name] = (arr[:, 0], arr[:, 1])
+            out[name] = (arr[:, 0].copy(), arr[:, 1].copy())
         return out
 
     def recent_lines(self, limit: int = 200, *, agent: int | None = None, zone: int | None = None,

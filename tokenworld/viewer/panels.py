@@ -220,14 +220,14 @@ class Panels:
             drawn = []
             flags = implot.AxisFlags_.auto_fit.value
             for title, keys in PLOTS:
-                have = [k for k in keys if k in series and len(series[k][0])]
+                have = [k for k in keys if k in series and len(series[k][0]) > 1]
                 if not have:
                     continue
                 if implot.begin_plot(title, imgui.ImVec2(-1, 150), implot.Flags_.no_mouse_text.value):
                     implot.setup_axes("tick", "", flags, flags)
                     for k in have:
                         xs, ys = series[k]
-                        implot.plot_line(LABELS.get(k, k.replace("_", " ")), np.ascontiguousarray(xs, np.float64), np.ascontiguousarray(ys, np.float64))
+                        implot.plot_line(LABELS.get(k, k.replace("_", " ")), np.array(xs, np.float64), np.array(ys, np.float64))
                     implot.end_plot()
                     drawn.append(title)
             if not drawn:
