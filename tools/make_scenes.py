@@ -20,7 +20,8 @@ GROUPS = [("workers", "citizen", 0.40), ("farmers", "farmer", 0.15), ("traders",
           ("makers", "craftsperson", 0.17), ("councillors", "leader", 0.03), ("travellers", "explorer", 0.05)]  # fmt: skip
 
 
-def city(name: str, description: str, size: float, blocks: int, agents: int, buildings: int, ticks: int, seed: int) -> dict:
+def city(name: str, description: str, size: float, blocks: int, agents: int, buildings: int, ticks: int, seed: int,
+         store: dict | None = None) -> dict:  # fmt: skip
     rng = np.random.default_rng(seed)
     street = size / blocks * 0.15
     step = size / blocks
@@ -57,12 +58,15 @@ def city(name: str, description: str, size: float, blocks: int, agents: int, bui
             "speed": [1.0, 1.6],
             "flocking": {"cohesion": 0.05, "alignment": 0.2, "separation": 1.5, "personal_space": 1.2, "wander": 0.5},
         })  # fmt: skip
-    return {
+    out = {
         "extends": "base.toml", "name": name, "description": description,
         "world": {"size": [size, size], "terrain": {"kind": "flat"}},
         "sim": {"ticks": ticks, "seed": seed},
-        "zones": zones, "entities": entities, "groups": groups,
     }  # fmt: skip
+    if store:
+        out["store"] = store
+    out.update(zones=zones, entities=entities, groups=groups)
+    return out
 
 
 def write(path: Path, header: str, data: dict) -> None:
@@ -77,4 +81,5 @@ if __name__ == "__main__":
         size=1000.0, blocks=7, agents=10_000, buildings=300, ticks=500, seed=11))  # fmt: skip
     write(ROOT / "scenes/stress.toml", note, city(
         "stress", "A million agents in a 4.5 km city: the engine at full load.",
-        size=4500.0, blocks=8, agents=1_000_000, buildings=2000, ticks=100, seed=13))  # fmt: skip
+        size=4500.0, blocks=8, agents=1_000_000, buildings=2000, ticks=100, seed=13,
+        store={"track_every": 0}))  # fmt: skip (a million agents' position track would be 5 MB a tick)
