@@ -111,6 +111,7 @@ class MindOptions:
     timeout_s: float = opt(30.0, doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).", unit="s")
     max_concurrency: int = opt(8, doc="openai: requests in flight at once.")
     n_gpu_layers: int = opt(-1, doc="llama_cpp: layers offloaded to a GPU when the build supports one (-1 all, 0 none).")
+    threads: int = opt(0, doc="llama_cpp: CPU threads the model computes with (0: all cores headless; in the viewer all but one, which is left for drawing).")
     cache_size: int = opt(4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off).")
 
 

@@ -110,7 +110,8 @@ class Viewer:
         self.frame_ms = 0.0
         self.frame_times: list[float] = []  # ms of every frame, for the bench
         self._pointer_px: tuple[float, float] | None = None
-        self._scripted_pointer = False  # move_pointer() was called: ignore the real mouse
+        self._scripted_pointer = False
+        self.last_screenshot: Path | None = None  # move_pointer() was called: ignore the real mouse
         self._down: dict[str, tuple[float, float]] = {}
         self._last_drag: tuple[float, float] | None = None
         self._colors_key = None
@@ -433,7 +434,8 @@ class Viewer:
         b.accept("wheel_up", self._wheel, [1.0])
         b.accept("wheel_down", self._wheel, [-1.0])
         for key, fn in (("f", self.focus_selection), ("l", self._toggle_follow), ("t", self.camera.toggle_top_down),
-                        ("space", self._toggle_play), ("escape", lambda: self.select(-1)), ("tab", self._toggle_panels)):  # fmt: skip
+                        ("space", self._toggle_play), ("escape", lambda: self.select(-1)), ("tab", self._toggle_panels),
+                        ("f12", self._save_screenshot)):  # fmt: skip
             b.accept(key, self._key_action, [fn])
         b.accept("window-event", self._window_event)
 
@@ -458,6 +460,10 @@ class Viewer:
 
     def _toggle_play(self) -> None:
         self.source.set_playing(not self.source.playing)
+
+    def _save_screenshot(self) -> None:
+        """F12: the current frame to screenshots/tokenworld-<time>.png (the path shows in the Simulation panel)."""
+        self.last_screenshot = self.screenshot(Path("screenshots") / time.strftime("tokenworld-%Y%m%d-%H%M%S.png"))
 
     def _toggle_panels(self) -> None:
         if self.gui is not None:

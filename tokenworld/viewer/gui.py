@@ -32,6 +32,27 @@ class PanelBackend(ImGuiBackend):
         io.set_ini_filename("")  # layouts are not written next to wherever the viewer was started
         io.config_flags |= imgui.ConfigFlags_.docking_enable.value
         self.plot_context = implot.create_context()
+        self._clipboard = ""
+        platform = imgui.get_platform_io()  # pyperclip needs xclip/xsel on Linux: fall back to our own clipboard
+        platform.platform_set_clipboard_text_fn = self._set_clipboard
+        platform.platform_get_clipboard_text_fn = self._get_clipboard
+
+    def _set_clipboard(self, _ctx, text: str) -> None:
+        self._clipboard = text
+        try:
+            import pyperclip
+
+            pyperclip.copy(text)
+        except Exception:  # no clipboard tool on this desktop: copy/paste works within the viewer
+            pass
+
+    def _get_clipboard(self, _ctx) -> str:
+        try:
+            import pyperclip
+
+            return pyperclip.paste() or self._clipboard
+        except Exception:
+            return self._clipboard
 
     # Name-mangled overrides of the parent's private setup steps.
     def _ImGuiBackend__setupButton(self):  # noqa: N802 (the parent's name)

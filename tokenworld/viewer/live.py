@@ -43,8 +43,13 @@ class LiveFeed:
 
     def __init__(self, scene: Scene, *, seed: int | None = None, arch: str | None = None, store=None,
                  speed: float = 4.0, playing: bool = True):  # fmt: skip
+        import dataclasses
+        import os
+
         from tokenworld.sim.simulation import Simulation
 
+        if scene.mind.threads == 0 and (os.cpu_count() or 1) > 1:  # leave a core for drawing
+            scene = dataclasses.replace(scene, mind=dataclasses.replace(scene.mind, threads=(os.cpu_count() or 2) - 1))
         self.scene = scene
         self.sim = Simulation(scene, seed=seed, arch=arch, profile=False, clock="realtime")
         self.store = store

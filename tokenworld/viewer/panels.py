@@ -96,6 +96,8 @@ class Panels:
             imgui.text(f"tick {tick:,}   sim time {_clock(sim_time)}   day {v.daylight.hour_text(sim_time)}")
             imgui.text(f"{v.fps:5.1f} FPS   frame {v.frame_ms:5.1f} ms   {src.ticks_per_s:5.1f} ticks/s")
             imgui.text(f"{v.scene.agent_count:,} agents   backend {v.scene.mind.backend}   arch {v.arch_text()}")
+            if v.last_screenshot is not None:
+                imgui.text(f"saved {v.last_screenshot}")
             changed, mode = imgui.combo("colour by", COLOR_MODES.index(v.color_by), list(COLOR_MODES))
             if changed:
                 v.color_by = COLOR_MODES[mode]
@@ -131,7 +133,11 @@ class Panels:
                     imgui.text(f"at ({f.entity_pos[e, 0]:.1f}, {f.entity_pos[e, 1]:.1f}), radius {f.entity_radius[e]:.1f} m")
                     self.shown["inspector"] = {"entity": e, "name": f.entity_name[e]}
             elif card is None:
-                imgui.text_wrapped("Click an agent (or an entity) to inspect it. F focuses the camera on it, L follows it.")
+                imgui.text_wrapped(
+                    "Click an agent (or an entity) to inspect it. F focuses the camera on it, L follows it, Esc lets go. "
+                    "Drag: left orbits, right pans, middle or wheel zooms; WASD or arrows fly, Q/E turn, T top-down; "
+                    "Space plays or pauses, Tab hides the panels, F12 saves a screenshot."
+                )
                 self.shown["inspector"] = {}
             else:
                 self.shown["inspector"] = {"agent": card.get("id"), "name": card.get("name")}
