@@ -59,10 +59,11 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
         viewer = Viewer(feed, scene, offscreen=True, size=size, vsync=False)
         if case == "sim+model":  # the model's first answers (loading, first batch) before measuring
             t_end = time.perf_counter() + 60
-            while (feed.inference or {}).get("decisions", 0) < 1 and time.perf_counter() < t_end:
+            while (feed.inference or {}).get("requests", 0) < 1 and time.perf_counter() < t_end:
                 viewer.render()
         viewer.render(warmup)
         tick0 = feed.frame.tick
+        asked0 = (feed.inference or {}).get("requests", 0)
         viewer.frame_times.clear()
         t0 = time.perf_counter()
         viewer.render(frames)
@@ -73,8 +74,9 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
             "frame_ms_p95": round(float(np.percentile(ms, 95)), 3), "fps": round(frames / wall, 2),
             "ticks_during": feed.frame.tick - tick0, "tick_ms": round(feed.tick_ms, 3),
         }  # fmt: skip
-        if feed.inference:
-            out["model_decisions"] = feed.inference.get("decisions", 0)
+        if feed.inference:  # model answers (decisions and reflections) while the frames were measured
+            out["model_answers"] = feed.inference.get("requests", 0) - asked0
+            out["model_answers_per_s"] = round(out["model_answers"] / wall, 3)
             out["queue_depth"] = feed.inference.get("queue_depth", 0)
         return out
     finally:
@@ -107,8 +109,8 @@ def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, 
         table.add_column(col, justify="right")
     for r in rows:
         note = f"p95 +{r['p95_rise_vs_sim'] * 100:.0f}% vs sim" if r.get("p95_rise_vs_sim") is not None else ""
-        if "model_decisions" in r:
-            note += f", {r['model_decisions']} model decisions"
+        if "model_answers" in r:
+            note += f", model {r['model_answers_per_s']:.1f} answers/s"
         table.add_row(f"{r['agents']:,}", r["case"], f"{r['frame_ms_median']:.1f}", f"{r['frame_ms_p95']:.1f}", f"{r['fps']:.1f}",
                       str(r["ticks_during"]), note)  # fmt: skip
     console.print(table)

@@ -83,8 +83,13 @@ class Viewer:
 
     def __init__(self, source, scene: Scene, *, offscreen: bool = False, size: tuple[int, int] = (1280, 720),
                  panels: bool = True, vsync: bool = True, title: str | None = None):  # fmt: skip
+        import os
+
         from panda3d.core import loadPrcFileData
 
+        # Software GL (Mesa llvmpipe) draws with one thread per core by default; half the cores leaves the
+        # rest to the simulation and the model instead of all of them fighting over every core.
+        os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // 2)))
         self.source = source
         self.scene = scene
         self.size = (int(size[0]), int(size[1]))
