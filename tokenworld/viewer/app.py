@@ -314,23 +314,25 @@ class Viewer:
             talking = [a for a in said if 0 <= a < frame.n and frame.state[a] == TALKING]
             self._label_cache = (frame.tick, [(a, said[a]) for a in talking])
         items = []
-        cam = self.camera.position()
-        scale = max(self.camera.distance / 40.0, 0.35)
+        cam = self.camera.position().astype(np.float32)
+        # Text about 15 px tall whatever the distance: world metres per pixel grow with distance.
+        per_px = 2.0 * math.tan(math.radians(self.lens.get_vfov() / 2)) / max(self.size[1], 1) * 15.0
+        lift = np.float32([0, 0, 2.1 * self.agent_scale()])
         chosen = self._label_cache[1]
         if chosen:
             d = np.linalg.norm(pos3[[a for a, _ in chosen]] - cam, axis=1)
             chosen = [chosen[i] for i in np.argsort(d)[: len(self.labels.pool) - 1]]
-        if 0 <= self.selected < frame.n:
-            from tokenworld.mind.personas import agent_name
+        from tokenworld.mind.personas import agent_name
 
+        if 0 <= self.selected < frame.n:
             line = dict(chosen).get(self.selected)
             text = agent_name(self.selected) + (f': "{line}"' if line else "")
             chosen = [(a, t) for a, t in chosen if a != self.selected]
-            items.append((pos3[self.selected] + np.float32([0, 0, 2.1 * self.agent_scale()]), text, scale))
+            p = pos3[self.selected] + lift
+            items.append((p, text, float(np.linalg.norm(p - cam)) * per_px))
         for a, text in chosen:
-            from tokenworld.mind.personas import agent_name
-
-            items.append((pos3[a] + np.float32([0, 0, 2.1 * self.agent_scale()]), f'{agent_name(a)}: "{text}"', scale * 0.8))
+            p = pos3[a] + lift
+            items.append((p, f'{agent_name(a)}: "{text}"', float(np.linalg.norm(p - cam)) * per_px * 0.85))
         self.labels.show(items)
 
     # ------------------------------------------------------------ geometry helpers

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tokenworld.mind.personas import agent_name as _agent_name
+from tokenworld.scene.schema import ITEMS
+from tokenworld.world.items import BUILD_RECIPES
+
 # Agent states for colouring and labels (Frame.state).
 IDLE, WALKING, BUSY, TALKING = 0, 1, 2, 3
 STATE_NAMES = ("idle", "walking", "busy", "talking")
@@ -73,16 +77,44 @@ class FeedLine:
     text: str
 
 
+def num(v) -> str:
+    return "?" if v is None else f"{float(v):.4g}"
+
+
+def _item(i) -> str:
+    return ITEMS[i] if i is not None and 0 <= i < len(ITEMS) else "something"
+
+
+def event_text(kind: str, ok: int, reason: str, other: int, item, amount, item2=None, amount2=None) -> str:
+    """What an event did, without its subject: 'gathered 2 wood', 'traded 2 wood for 1 food with Ben', 'refused trade: partner busy'."""
+    if not ok:
+        return f"refused {kind}: {reason}"
+    if kind == "gather":
+        return f"gathered {num(amount)} {_item(item)}"
+    if kind == "craft":
+        return f"crafted {num(amount)} {_item(item)}"
+    if kind == "build":
+        return (
+            f"built a {BUILD_RECIPES[item].name}"
+            if item is not None and 0 <= item < len(BUILD_RECIPES)
+            else "built something"
+        )
+    if kind == "give":
+        return f"gave {num(amount)} {_item(item)} to {_agent_name(other)}"
+    if kind == "trade":
+        back = f" for {num(amount2)} {_item(item2)}" if item2 is not None else ""
+        return f"traded {num(amount)} {_item(item)}{back} with {_agent_name(other)}"
+    return kind
+
+
 def describe(line: FeedLine) -> str:
     """'Ada to Ben: "Hello"', 'the Narrator to the market: "Fire!"', 'Ada gathered 2 wood'."""
-    from tokenworld.mind.personas import agent_name
-
     if line.kind in ("talk", "intervention"):
-        to = agent_name(line.other) if line.other >= 0 else "everyone near"
-        return f'{agent_name(line.agent)} to {to}: "{line.text}"'
+        to = _agent_name(line.other) if line.other >= 0 else "everyone near"
+        return f'{_agent_name(line.agent)} to {to}: "{line.text}"'
     if line.kind == "round" or line.agent < -1:
         return line.text
-    return f"{agent_name(line.agent)} {line.text}"
+    return f"{_agent_name(line.agent)} {line.text}"
 
 
 def agent_card_keys() -> tuple[str, ...]:

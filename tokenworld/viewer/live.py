@@ -20,7 +20,7 @@ import numpy as np
 
 from tokenworld.scene.schema import ITEMS, TRAITS, Scene
 from tokenworld.mind.personas import NARRATOR
-from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, describe
+from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, describe, event_text
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
 MAX_LINES = 2000
@@ -321,7 +321,7 @@ class LiveFeed:
                 kind = action if ok else "refused"
                 if action == "talk" and ok:
                     continue  # the message line says it
-                self._line(tick, kind, agent, other, zone if zone is not None else -1, _event_text(action, ok, reason, other, item, amount, text))
+                self._line(tick, kind, agent, other, zone if zone is not None else -1, event_text(action, ok, reason, other, item, amount))
         if r.game_round is not None:
             g = r.game_round
             self._line(tick, "round", -2, g.winner, -1, f"round {g.round}: average {g.average:.2f}, target {g.target:.2f}, {g.winners} winner(s)")
@@ -390,14 +390,3 @@ class LiveFeed:
         elif g.mind == "model":
             card["mind"] = "rules (outside llm_fraction)" if self.scene.mind.backend != "rules" else "rules (backend rules)"
         return card
-
-
-def _event_text(action, ok, reason, other, item, amount, text) -> str:
-    """'gathered 2 wood', 'trade with Ben', 'could not trade with Ben: partner busy' (without the subject)."""
-    from tokenworld.mind.personas import agent_name
-
-    what = f" {amount:g} {ITEMS[item]}" if item is not None and 0 <= item < len(ITEMS) and amount else ""
-    to = f" with {agent_name(other)}" if other is not None and other >= 0 else ""
-    if not ok:
-        return f"could not {action}{to}: {reason}"
-    return f"{action}{what}{to}" + (f" ({text})" if text else "")

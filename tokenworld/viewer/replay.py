@@ -29,7 +29,7 @@ from tokenworld.mind.personas import NARRATOR, agent_name, persona
 from tokenworld.scene.geometry import zone_membership
 from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS, Scene
 from tokenworld.sim.records import decode_track
-from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, agent_card_keys
+from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, agent_card_keys, event_text, num as _num
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 
 TALK_TICKS = 5  # an agent that spoke or was spoken to within this many ticks is TALKING
@@ -463,7 +463,7 @@ class RunReplay:
         out = []
         for rid, t, a, kind, ok, reason, z, other, item, amount, item2, amount2 in rows:
             other = other if kind in PARTNER_KINDS and other is not None else -1
-            text = _event_text(kind, ok, reason, other, item, amount, item2, amount2)
+            text = event_text(kind, ok, reason, other, item, amount, item2, amount2)
             out.append((t, 0, rid, FeedLine(t, kind if ok else "refused", a, other, -1 if z is None else z, text)))
         return out
 
@@ -680,36 +680,6 @@ def _tick_value(tick) -> float:
     if not math.isfinite(t):
         raise TokenWorldError(f"a tick must be a finite number, found {tick!r}.")
     return t
-
-
-def _num(v) -> str:
-    return "?" if v is None else f"{float(v):.4g}"
-
-
-def _item(i) -> str:
-    return ITEMS[i] if i is not None and 0 <= i < len(ITEMS) else "something"
-
-
-def _event_text(kind: str, ok: int, reason: str, other: int, item, amount, item2, amount2) -> str:
-    """'gathered 2 wood', 'traded 2 wood for 1 food with Ben', 'refused trade: partner busy'."""
-    if not ok:
-        return f"refused {kind}: {reason}"
-    if kind == "gather":
-        return f"gathered {_num(amount)} {_item(item)}"
-    if kind == "craft":
-        return f"crafted {_num(amount)} {_item(item)}"
-    if kind == "build":
-        return (
-            f"built a {BUILD_RECIPES[item].name}"
-            if item is not None and 0 <= item < len(BUILD_RECIPES)
-            else "built something"
-        )
-    if kind == "give":
-        return f"gave {_num(amount)} {_item(item)} to {agent_name(other)}"
-    if kind == "trade":
-        back = f" for {_num(amount2)} {_item(item2)}" if item2 is not None else ""
-        return f"traded {_num(amount)} {_item(item)}{back} with {agent_name(other)}"
-    return kind
 
 
 def _memory_line(line: FeedLine, agent: int) -> str:
