@@ -96,10 +96,12 @@ class Viewer:
         self.offscreen = offscreen
         self.is_replay = hasattr(source, "seek")
         title = title or f"Token World - {scene.name}"
-        loadPrcFileData("tokenworld-viewer", PRC.format(vsync="true" if vsync and not offscreen else "false", title=title,
-                                                        w=self.size[0], h=self.size[1]))  # fmt: skip
+        self._prc_pages = [loadPrcFileData("tokenworld-viewer", PRC.format(vsync="true" if vsync and not offscreen else "false", title=title,
+                                                        w=self.size[0], h=self.size[1]))]  # fmt: skip
         if offscreen:
-            loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\n")
+            self._prc_pages.append(loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\n"))
+        elif vsync:  # at most 60 frames a second even where vsync is not honoured (software GL, Xvfb)
+            self._prc_pages.append(loadPrcFileData("tokenworld-window", "clock-mode limited\nclock-frame-rate 60\n"))
         from direct.showbase.ShowBase import ShowBase
 
         self.base = ShowBase(windowType="offscreen" if offscreen else "onscreen")
@@ -605,3 +607,7 @@ class Viewer:
             self.base.destroy()
         except Exception:  # a half-open window must not hide what the run recorded
             pass
+        from panda3d.core import unloadPrcFile
+
+        for page in self._prc_pages:  # the next viewer in this process starts from clean settings
+            unloadPrcFile(page)
