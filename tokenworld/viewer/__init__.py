@@ -53,28 +53,38 @@ def view(opts: ViewOptions) -> int:
     """Run the viewer as `opts` says; returns the process exit code."""
     from rich.console import Console
 
-    console = Console(stderr=True)
+    from tokenworld.viewer.app import WindowError
+
+    console = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole in logs
     target = Path(opts.target) if opts.target else DEFAULT_SCENE
     replay = target.is_dir()
     if replay and not is_run_folder(target):
         raise TokenWorldError(f"{target} is a folder but not a run folder (no run.sqlite in it): pass a scene file, or runs/<name> written by `tokenworld run`.")
+    scene = None if replay else _load_scene(target, opts)  # a bad scene is reported before anything starts
     scripted = opts.frames is not None
     offscreen = opts.offscreen or scripted
-    if not offscreen and not has_display():
+    headless = not offscreen and not has_display()
+    if headless:
         console.print(
             "[bold]No display found[/] (DISPLAY is not set), so no window can open. Running headless instead: "
             f"the scene plays for {opts.seconds:g} s with a status line here, rendered offscreen to a demo video and a screenshot. "
             "To use the viewer, run this on a desktop, or under a virtual display: xvfb-run -s '-screen 0 1280x720x24' tokenworld view ..."
         )
-        return _headless_demo(opts, target, replay, console)
-    source, scene = _open_source(opts, target, replay, record=opts.record if opts.record is not None else not scripted, console=console)
+    record = opts.record if opts.record is not None else not scripted
+    source = _open_source(opts, target, scene, record=record, console=console)
     try:
+        if headless:
+            return _headless_demo(source, opts, console)
         try:
-            viewer = _open_viewer(source, scene, opts, offscreen)
-        except _NoWindow as exc:
+            viewer = _open_viewer(source, opts, offscreen)
+        except WindowError as exc:
+            if offscreen:
+                raise TokenWorldError(
+                    f"cannot render offscreen ({exc}). The viewer needs OpenGL through EGL: Mesa's libEGL and libGL "
+                    "(tools/bootstrap.sh installs them with apt)."
+                ) from None
             console.print(f"[bold]Could not open a window[/] ({exc}). Running headless instead.")
-            source.close()
-            return _headless_demo(opts, target, replay, console)
+            return _headless_demo(source, opts, console)
         try:
             if scripted:
                 viewer.render(max(opts.frames, 1))
@@ -91,25 +101,26 @@ def view(opts: ViewOptions) -> int:
     return 1 if source.status == "failed" else 0
 
 
-class _NoWindow(Exception):
-    pass
-
-
-def _open_source(opts: ViewOptions, target: Path, replay: bool, *, record: bool, console):
-    """A Playback of a run folder, or a started LiveFeed of a scene (recording into a run folder if asked)."""
-    if replay:
-        from tokenworld.viewer.playback import Playback
-
-        return Playback(target, speed=opts.speed), None
-    from tokenworld.engine import arch as engine_arch
+def _load_scene(target: Path, opts: ViewOptions):
     from tokenworld.scene.schema import Scene
-    from tokenworld.viewer.live import LiveFeed
 
     scene = Scene.load(target)
     if opts.agents is not None:
         from tokenworld.scene.population import with_agents
 
         scene = with_agents(scene, opts.agents)
+    return scene
+
+
+def _open_source(opts: ViewOptions, target: Path, scene, *, record: bool, console):
+    """A Playback of a run folder, or a started LiveFeed of a scene (recording into a run folder if asked)."""
+    if scene is None:
+        from tokenworld.viewer.playback import Playback
+
+        return Playback(target, speed=opts.speed)
+    from tokenworld.engine import arch as engine_arch
+    from tokenworld.viewer.live import LiveFeed
+
     feed = LiveFeed(scene, seed=opts.seed, arch=opts.arch, speed=opts.speed)
     engine_arch.init(opts.arch, seed=feed.sim.seed)
     if feed.sim.uses_model:
@@ -120,7 +131,7 @@ def _open_source(opts: ViewOptions, target: Path, replay: bool, *, record: bool,
         feed.store, feed.manifest = _create_store(scene, feed, opts)
         console.print(f"recording into {feed.store.folder} (replay it with: tokenworld view {feed.store.folder})", style="dim")
     console.print(f"building {scene.agent_count:,} agents ...", style="dim")
-    return feed.start(), scene
+    return feed.start()
 
 
 def _create_store(scene, feed, opts: ViewOptions):
@@ -142,48 +153,41 @@ def _create_store(scene, feed, opts: ViewOptions):
     return store, manifest
 
 
-def _open_viewer(source, scene, opts: ViewOptions, offscreen: bool):
+def _open_viewer(source, opts: ViewOptions, offscreen: bool):
     from tokenworld.viewer.app import Viewer
 
-    if scene is None:
-        scene = source.scene
     if not hasattr(source, "seek"):
         source.wait_ready()
-    try:
-        return Viewer(source, scene, offscreen=offscreen, size=opts.size)
-    except Exception as exc:  # Panda3D raises plain Exceptions when no window / GL context opens
-        if "shader" in str(exc).lower() and "missing" in str(exc).lower():
-            raise
-        raise _NoWindow(str(exc) or type(exc).__name__) from None
+    return Viewer(source, source.scene, offscreen=offscreen, size=opts.size)
 
 
-def _headless_demo(opts: ViewOptions, target: Path, replay: bool, console) -> int:
-    """No display: play the scene (or the run) for a while offscreen, writing a demo video and a screenshot."""
-    from tokenworld.record import VideoWriter
+def _headless_demo(source, opts: ViewOptions, console) -> int:
+    """No display: play the source for a while offscreen, writing a demo video and a screenshot."""
+    from tokenworld.viewer.app import WindowError
 
-    record = opts.record if opts.record is not None else True
-    source, scene = _open_source(opts, target, replay, record=record and not replay, console=console)
-    folder = source.store.folder if getattr(source, "store", None) is not None else Path(opts.runs_dir) / "views" / time.strftime("%Y%m%d-%H%M%S")
+    store = getattr(source, "store", None)
+    if store is not None:
+        folder = store.folder
+    elif hasattr(source, "seek"):
+        folder = source.replay.folder
+    else:
+        folder = Path(opts.runs_dir) / "views" / time.strftime("%Y%m%d-%H%M%S")
     video_path, shot_path = folder / "demo.mp4", folder / "demo.png"
     try:
-        try:
-            viewer = _open_viewer(source, scene, opts, offscreen=True)
-        except _NoWindow as exc:
-            console.print(f"[bold]No OpenGL either[/] ({exc}): the scene runs without pictures.")
-            viewer = None
-        try:
-            _play_headless(source, viewer, video_path, opts.seconds, console)
-            if viewer is not None:
-                viewer.screenshot(shot_path)
-        finally:
-            if viewer is not None:
-                viewer.close()
+        viewer = _open_viewer(source, opts, offscreen=True)
+    except WindowError as exc:
+        console.print(f"[bold]No OpenGL either[/] ({exc}): the scene runs without pictures.")
+        viewer = None
+    try:
+        _play_headless(source, viewer, video_path, opts.seconds, console)
+        if viewer is not None:
+            viewer.screenshot(shot_path)
     finally:
-        source.close()
-    _report(source, console)
+        if viewer is not None:
+            viewer.close()
     if viewer is not None:
         console.print(f"demo video: {video_path}\nscreenshot: {shot_path}")
-    return 1 if source.status == "failed" else 0
+    return 0
 
 
 def _play_headless(source, viewer, video_path: Path, seconds: float, console) -> None:
@@ -196,7 +200,7 @@ def _play_headless(source, viewer, video_path: Path, seconds: float, console) ->
     t0 = time.perf_counter()
     next_frame = t0
     with Live(Text("starting ..."), console=console, refresh_per_second=4, transient=False) as live:
-        while time.perf_counter() - t0 < seconds and source.status not in ("failed", "finished"):
+        while time.perf_counter() - t0 < seconds and source.status not in ("failed", "finished", "end of recording"):
             now = time.perf_counter()
             if viewer is not None and now >= next_frame:
                 viewer.render()

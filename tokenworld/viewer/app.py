@@ -42,6 +42,37 @@ print-pipe-types false
 """
 
 
+class WindowError(RuntimeError):
+    """Panda3D could not open a window (or an offscreen buffer): no display, no OpenGL."""
+
+
+def _open_showbase(offscreen: bool, pages: list):
+    """ShowBase with its window or buffer; a failure leaves no half-made ShowBase behind."""
+    import builtins
+
+    from direct.showbase.ShowBase import ShowBase
+    from panda3d.core import unloadPrcFile
+
+    def undo(reason: str):
+        half = getattr(builtins, "base", None)
+        if half is not None:
+            try:
+                half.destroy()
+            except Exception:  # it never finished opening; what matters is that it is gone
+                pass
+        for page in pages:
+            unloadPrcFile(page)
+        return WindowError(reason)
+
+    try:
+        base = ShowBase(windowType="offscreen" if offscreen else "onscreen")
+    except Exception as exc:  # Panda3D raises a plain Exception ("Could not open window.")
+        raise undo(str(exc) or type(exc).__name__) from None
+    if base.win is None:
+        raise undo("Panda3D opened no window or offscreen buffer")
+    return base
+
+
 class Daylight:
     """Time of day from the sim clock: one simulated minute is one hour, the first tick at 9:00."""
 
@@ -102,11 +133,16 @@ class Viewer:
             self._prc_pages.append(loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\n"))
         elif vsync:  # at most 60 frames a second even where vsync is not honoured (software GL, Xvfb)
             self._prc_pages.append(loadPrcFileData("tokenworld-window", "clock-mode limited\nclock-frame-rate 60\n"))
-        from direct.showbase.ShowBase import ShowBase
+        self._closed = False
+        self.gui = None
+        self.base = _open_showbase(offscreen, self._prc_pages)
+        try:
+            self._setup(panels)
+        except BaseException:
+            self.close()
+            raise
 
-        self.base = ShowBase(windowType="offscreen" if offscreen else "onscreen")
-        if self.base.win is None:
-            raise RuntimeError("Panda3D could not open a window or offscreen buffer")
+    def _setup(self, panels: bool) -> None:
         self._build_scene()
         self.color_by = "archetype"
         self.trait = 0
@@ -117,8 +153,8 @@ class Viewer:
         self.frame_ms = 0.0
         self.frame_times: list[float] = []  # ms of every frame, for the bench
         self._pointer_px: tuple[float, float] | None = None
-        self._scripted_pointer = False
-        self.last_screenshot: Path | None = None  # move_pointer() was called: ignore the real mouse
+        self._scripted_pointer = False  # move_pointer() was called: ignore the real mouse
+        self.last_screenshot: Path | None = None  # the last F12 screenshot
         self._down: dict[str, tuple[float, float]] = {}
         self._last_drag: tuple[float, float] | None = None
         self._colors_key = None
@@ -126,8 +162,6 @@ class Viewer:
         self._label_cache: tuple[int, list] = (-1, [])
         self._last_focus = 0.0
         self._t_last = time.perf_counter()
-        self._closed = False
-        self.gui = None
         self.panels = None
         if panels:
             from tokenworld.viewer.gui import PanelBackend
@@ -170,6 +204,7 @@ class Viewer:
         lens.set_aspect_ratio(self.size[0] / self.size[1])
         base.cam.node().set_lens(lens)
         self.lens = lens
+        self.camera.vfov_deg = lens.get_vfov()
 
     def _apply_light(self, sim_time: float) -> None:
         from panda3d.core import LVecBase3f
@@ -409,7 +444,7 @@ class Viewer:
         vp = self.view_proj()
         pos3 = self._positions(frame, time.perf_counter()) + np.float32([0, 0, 0.9 * self.agent_scale()])
         # Radius: an agent's size on screen, at least 8 px.
-        px_per_m = self.size[1] / (2 * math.tan(math.radians(25)) * max(self.camera.distance, 1e-3))
+        px_per_m = 1.0 / max(self.camera.metres_per_px(self.size[1]), 1e-6)
         hit = pick(pos3, vp, self.size, (x, y), max(8.0, 0.6 * px_per_m * self.agent_scale()))
         if hit >= 0:
             self.select(hit)
@@ -458,6 +493,7 @@ class Viewer:
         if props.has_size():
             self.size = (props.get_x_size(), props.get_y_size())
             self.lens.set_aspect_ratio(self.size[0] / max(self.size[1], 1))
+            self.camera.vfov_deg = self.lens.get_vfov()
 
     def _key_action(self, fn) -> None:
         if self.gui is not None and self.gui.wants_keyboard:
@@ -602,6 +638,7 @@ class Viewer:
         if self.gui is not None:
             self.base.ignore("imgui-new-frame")
             self.gui.close()
+        self.base.ignoreAll()
         self.base.taskMgr.remove("tokenworld-update")
         try:
             self.base.destroy()

@@ -25,6 +25,7 @@ class OrbitCamera:
         self.pitch = 55.0  # degrees above the horizon
         self.min_distance, self.max_distance = 3.0, span * 4
         self.follow: int | None = None  # agent id the camera follows
+        self.vfov_deg = 30.0  # the lens's vertical field of view (the viewer sets it from its lens)
         self._saved_pitch: float | None = None
 
     def position(self) -> np.ndarray:
@@ -36,10 +37,14 @@ class OrbitCamera:
         self.yaw = (self.yaw + dx_px * 0.3) % 360.0
         self.pitch = min(max(self.pitch + dy_px * 0.25, self.MIN_PITCH), self.MAX_PITCH)
 
+    def metres_per_px(self, height_px: int) -> float:
+        """Ground metres one pixel spans at the target (the view's height spans 2 d tan(vfov / 2))."""
+        return 2.0 * self.distance * math.tan(math.radians(self.vfov_deg) / 2) / max(height_px, 1)
+
     def pan(self, dx_px: float, dy_px: float, height_px: int) -> None:
-        """Drag the ground: the point under the pointer stays under it (roughly)."""
-        metres_per_px = self.distance / max(height_px, 1) * 1.1
-        self.move(-dx_px * metres_per_px, dy_px * metres_per_px)
+        """Drag the ground: the point under the pointer stays under it (at the target's depth)."""
+        m = self.metres_per_px(height_px)
+        self.move(-dx_px * m, dy_px * m / max(math.sin(math.radians(self.pitch)), 0.2))
 
     def move(self, right: float, forward: float) -> None:
         """Move the target along the ground, relative to where the camera looks."""

@@ -108,7 +108,7 @@ def event_text(kind: str, ok: int, reason: str, other: int, item, amount, item2=
 
 
 def describe(line: FeedLine) -> str:
-    """'Ada to Ben: "Hello"', 'the Narrator to the market: "Fire!"', 'Ada gathered 2 wood'."""
+    """'Ada to Ben: "Hello"', 'the Narrator to everyone near: "[market] Fire! (3 hear it)"', 'Ada gathered 2 wood'."""
     if line.kind in ("talk", "intervention"):
         to = _agent_name(line.other) if line.other >= 0 else "everyone near"
         return f'{_agent_name(line.agent)} to {to}: "{line.text}"'

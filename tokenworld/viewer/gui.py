@@ -17,9 +17,37 @@ offscreen) and only hooks the button throwers when they exist.
 
 from __future__ import annotations
 
-from p3dimgui.backend import ImGuiBackend
+import sys
 
 from imgui_bundle import imgui, implot
+
+
+def _import_backend():
+    """p3dimgui's backend runs `from shaders import *` before `from .shaders import *`: run from our
+    repository root (`python -m tokenworld`), that finds our GLSL folder `shaders/` instead. Give it
+    its own module under that name while the package imports (its __init__ imports the backend)."""
+    import importlib.util
+    from pathlib import Path
+
+    if "p3dimgui.backend" in sys.modules:
+        return sys.modules["p3dimgui.backend"].ImGuiBackend
+    pkg = importlib.util.find_spec("p3dimgui")
+    spec = importlib.util.spec_from_file_location("shaders", Path(pkg.submodule_search_locations[0]) / "shaders.py")
+    own = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(own)
+    saved = sys.modules.get("shaders")
+    sys.modules["shaders"] = own
+    try:
+        from p3dimgui.backend import ImGuiBackend
+    finally:
+        if saved is None:
+            del sys.modules["shaders"]
+        else:
+            sys.modules["shaders"] = saved
+    return ImGuiBackend
+
+
+ImGuiBackend = _import_backend()
 
 
 class PanelBackend(ImGuiBackend):
@@ -89,11 +117,12 @@ class PanelBackend(ImGuiBackend):
 
     @property
     def wants_mouse(self) -> bool:
-        return bool(self.io.want_capture_mouse)
+        """ImGui wants the mouse (over a panel, dragging a slider); never while the panels are hidden."""
+        return not self.root.isHidden() and bool(self.io.want_capture_mouse)
 
     @property
     def wants_keyboard(self) -> bool:
-        return bool(self.io.want_capture_keyboard)
+        return not self.root.isHidden() and bool(self.io.want_capture_keyboard)
 
     def close(self) -> None:
         """Stop drawing and free the ImGui and ImPlot contexts (another viewer may open after this one)."""

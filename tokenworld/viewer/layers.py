@@ -173,6 +173,7 @@ class InstancedLayer:
         self.np.set_shader(shader)
         self.capacity = 0
         self.count = 0
+        self.enabled = True  # False keeps the layer hidden whatever `update` is given
         self._data = np.zeros((0, 2, 4), np.float32)
         self._reserve(max(capacity, 1))
 
@@ -196,7 +197,7 @@ class InstancedLayer:
         memoryview(self.tex.modify_ram_image()).cast("B")[: n * 32] = d[:n].tobytes()
         self.count = n
         self.np.set_instance_count(n)
-        if n:
+        if n and self.enabled:
             self.np.show()
         else:
             self.np.hide()

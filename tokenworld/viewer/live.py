@@ -119,8 +119,10 @@ class LiveFeed:
         self._commands.put(("speed", max(0.0, float(speed))))
 
     def inspect(self, agent: int | None) -> None:
-        """Ask for `agent`'s card (in `card`) after every tick; None stops."""
+        """Ask for `agent`'s card (in `card`) after every tick; None stops (and clears it)."""
         self._inspect = agent
+        if agent is None:
+            self.card = None
         self._commands.put(("card", None))
 
     def set_focus(self, agents: np.ndarray | None) -> None:
@@ -211,7 +213,7 @@ class LiveFeed:
         except RunError as exc:
             self.status, self.error = "failed", str(exc)
         if manifest is not None:
-            manifest["status"] = {"failed": "failed", "finished": "finished"}.get(self.status, "interrupted")
+            manifest["status"] = {"failed": "failed", "finished": "finished"}.get(self.status, "stopped")
             manifest["ticks_done"] = store.conn_ticks()
             manifest["finished_at"] = _time.strftime("%Y-%m-%dT%H:%M:%S%z")
             if self.sim.worker is not None:

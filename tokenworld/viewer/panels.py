@@ -48,13 +48,16 @@ class Panels:
     def draw(self) -> None:
         imgui.dock_space_over_viewport(0, None, imgui.DockNodeFlags_.passthru_central_node.value)
         w, h = self.v.size
-        side, right = 320, 360  # the 3D view keeps the middle
+        # Laid out around the 3D view at 1280x720; never smaller than a usable panel on small windows
+        # (ImGui clamps windows that do not fit, and they can be moved, docked and resized).
+        side, right = min(320, w // 3), min(360, w // 3)
+        mid = max(w - side - right - 40, 120)
         self._simulation((8, 8), (side, 215))
         self._inference((8, 231), (side, 150))
-        self._plots((8, 389), (side, h - 397))
-        self._inspector((w - right - 8, 8), (right, h * 0.6))
-        self._zones((w - right - 8, h * 0.6 + 16), (right, h * 0.4 - 24))
-        self._conversations((side + 16, h - 188), (w - side - right - 40, 180))
+        self._plots((8, 389), (side, max(h - 397, 120)))
+        self._inspector((w - right - 8, 8), (right, max(h * 0.6, 120)))
+        self._zones((w - right - 8, h * 0.6 + 16), (right, max(h * 0.4 - 24, 100)))
+        self._conversations((side + 16, max(h - 188, 0)), (mid, 180))
 
     @staticmethod
     def _window(title: str, pos, size) -> bool:
