@@ -513,7 +513,7 @@ def test_real_window_under_xvfb_selects_on_click(tmp_path):
     assert got["selected"] == got["agent"] >= 0
 
 
-# ------------------------------------------------------------------ known bugs of the command, kept visible
+# ------------------------------------------------------------------ the command in awkward places
 
 
 @pytest.mark.slow
