@@ -39,7 +39,8 @@ def _scene(n: int, *, model: bool):
     return Scene.from_dict(data)
 
 
-def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int, int], arch: str | None) -> dict:
+def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int, int], arch: str | None,
+                 model_seconds: float = 60.0) -> dict:  # fmt: skip
     """Open the viewer on an `n`-agent town, run `case`, and return frame-time figures."""
     from tokenworld.engine import arch as engine_arch
     from tokenworld.viewer.app import Viewer
@@ -67,7 +68,10 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
         viewer.frame_times.clear()
         t0 = time.perf_counter()
         viewer.render(frames)
+        while case == "sim+model" and time.perf_counter() - t0 < model_seconds:  # long enough for batches to finish
+            viewer.render()
         wall = time.perf_counter() - t0
+        frames = len(viewer.frame_times)
         ms = np.array(viewer.frame_times[1:] or [0.0])
         out = {
             "agents": n, "case": case, "frames": frames, "frame_ms_median": round(float(np.median(ms)), 3),

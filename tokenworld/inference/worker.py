@@ -18,6 +18,7 @@ falls back to the rules brain) and the worker goes on with the next batch.
 from __future__ import annotations
 
 import heapq
+import os
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -66,6 +67,19 @@ class InferenceWorker:
         self._thread = threading.Thread(target=self._run, name="tokenworld-inference", daemon=True)
         self._thread.start()
         return self
+
+    def lower_priority(self, nice: int = 10) -> bool:
+        """Give the inference thread a lower CPU priority (Linux: per-thread nice), so that on a busy
+        machine a viewer's drawing comes first and the model takes the CPU time left over. Threads the
+        backend starts later inherit it. Returns False where the platform cannot do it."""
+        tid = getattr(self._thread, "native_id", None)
+        if tid is None or not hasattr(os, "setpriority"):
+            return False
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError:
+            return False
+        return True
 
     def close(self) -> None:
         """Stop the thread (after the batch in progress) and close the backend."""

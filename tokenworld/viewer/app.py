@@ -38,6 +38,7 @@ framebuffer-multisample 0
 notify-level-device fatal
 notify-level-display error
 notify-level-glgsg error
+notify-level-egldisplay fatal
 print-pipe-types false
 """
 
@@ -114,13 +115,8 @@ class Viewer:
 
     def __init__(self, source, scene: Scene, *, offscreen: bool = False, size: tuple[int, int] = (1280, 720),
                  panels: bool = True, vsync: bool = True, title: str | None = None):  # fmt: skip
-        import os
-
         from panda3d.core import loadPrcFileData
 
-        # Software GL (Mesa llvmpipe) draws with one thread per core by default; half the cores leaves the
-        # rest to the simulation and the model instead of all of them fighting over every core.
-        os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // 2)))
         self.source = source
         self.scene = scene
         self.size = (int(size[0]), int(size[1]))
@@ -281,7 +277,7 @@ class Viewer:
         elif self.color_by == "zone":
             from tokenworld.viewer.layers import MEADOW
 
-            palette = np.array([self.ground._zone_color(i) for i in range(len(self.scene.zones))] + [MEADOW], np.float32)
+            palette = np.array([self.ground.zone_color(i) for i in range(len(self.scene.zones))] + [MEADOW], np.float32)
             rgb = np.clip(palette[np.where(frame.zone >= 0, frame.zone, len(self.scene.zones))] * 1.25, 0, 1)
         else:
             rgb = ARCHETYPE_COLORS[self.source.archetype] if getattr(self.source, "archetype", None) is not None else np.full((n, 3), 0.8, np.float32)

@@ -218,7 +218,7 @@ class Ground:
         xy = np.stack([gx.ravel(), gy.ravel()], 1)
         z = self.height(xy)
         zone = zone_membership(xy, scene.zones) if scene.zones else np.full(len(xy), -1)
-        palette = np.array([self._zone_color(i) for i in range(len(scene.zones))] + [MEADOW], np.float32)
+        palette = np.array([self.zone_color(i) for i in range(len(scene.zones))] + [MEADOW], np.float32)
         colors = palette[np.where(zone >= 0, zone, len(scene.zones))]
         zz = z.reshape(g, g)
         dzdx = np.gradient(zz, xs, axis=1)
@@ -240,7 +240,7 @@ class Ground:
     def height(self, xy: np.ndarray) -> np.ndarray:
         return heights(self.scene.world.terrain, xy)
 
-    def _zone_color(self, i: int) -> np.ndarray:
+    def zone_color(self, i: int) -> np.ndarray:
         z = self.scene.zones[i]
         if z.color is not None:
             return np.array(z.color, np.float32)
@@ -261,7 +261,7 @@ class Ground:
                 pts.extend(p + (q - p) * t)
             pts = np.array(pts, np.float32)
             z = self.height(pts) + 0.12
-            col = np.clip(self._zone_color(i) * 0.55, 0, 1)
+            col = np.clip(self.zone_color(i) * 0.55, 0, 1)
             segs.set_color(float(col[0]), float(col[1]), float(col[2]), 1.0)
             segs.move_to(float(pts[0, 0]), float(pts[0, 1]), float(z[0]))
             for (x, y), zz in zip(pts[1:].tolist(), z[1:].tolist()):

@@ -177,6 +177,8 @@ class LiveFeed:
         try:
             sim.build()
             self.traits, self.archetype, self.arch = sim.world.agents.traits, sim.world.agents.archetype, sim.arch
+            if sim.worker is not None:
+                sim.worker.lower_priority()  # frames first: the model computes with the CPU time they leave
             if self.manifest is not None:
                 self.manifest.update(arch=sim.arch, build_seconds=round(sim.build_seconds, 4))
                 self.store.write_manifest(self.manifest)
