@@ -50,7 +50,7 @@ class VideoWriter:
             self._container = None
         return self.path
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.scene.schema import ARCHETYPES, Scene
+from tokenworld.viewer.daylight import Daylight
 from tokenworld.viewer.feed import BUSY, IDLE, TALKING, WALKING, Frame
+from tokenworld.viewer.input import ViewerInput
 
 ARCHETYPE_COLORS = np.array([
     (0.93, 0.93, 0.93), (0.95, 0.75, 0.25), (0.35, 0.6, 0.95), (0.9, 0.45, 0.3), (0.75, 0.35, 0.85), (0.3, 0.85, 0.8),
@@ -74,36 +76,7 @@ def _open_showbase(offscreen: bool, pages: list):
     return base
 
 
-class Daylight:
-    """Time of day from the sim clock: one simulated minute is one hour, the first tick at 9:00."""
-
-    START_HOUR = 9.0
-
-    def hour(self, sim_time: float) -> float:
-        return (self.START_HOUR + sim_time / 60.0) % 24.0
-
-    def hour_text(self, sim_time: float) -> str:
-        h = self.hour(sim_time)
-        return f"{int(h):02d}:{int((h % 1) * 60):02d}"
-
-    def light(self, sim_time: float) -> dict[str, tuple[float, float, float]]:
-        """Sun direction and colours for `lit.frag`, and the sky's background colour."""
-        h = self.hour(sim_time)
-        angle = (h - 6.0) / 12.0 * math.pi  # 0 at sunrise, pi at sunset
-        elev = math.sin(angle)
-        day = min(max(elev * 2.0 + 0.3, 0.0), 1.0)
-        sun_dir = np.array([math.cos(angle), 0.35, max(elev, 0.05) + 0.25])
-        sun_dir /= np.linalg.norm(sun_dir)
-        warm = 1.0 - min(max(elev, 0.0) * 2.5, 1.0)  # redder near the horizon
-        sun = np.array([1.0, 0.95 - 0.25 * warm, 0.85 - 0.45 * warm]) * 0.75 * day
-        sky = np.array([0.55, 0.6, 0.7]) * (0.25 + 0.55 * day) + np.array([0.05, 0.05, 0.15]) * (1 - day)
-        ground = np.array([0.3, 0.27, 0.22]) * (0.3 + 0.5 * day)
-        background = np.array([0.55, 0.7, 0.9]) * (0.15 + 0.85 * day) + np.array([0.02, 0.03, 0.08]) * (1 - day)
-        out = {"sun_dir": sun_dir, "sun_color": sun, "sky_color": sky, "ground_color": ground, "background": background}
-        return {k: tuple(float(x) for x in v) for k, v in out.items()}
-
-
-class Viewer:
+class Viewer(ViewerInput):
     """Shows `source` (a `LiveFeed` or a `Playback`) for `scene`.
 
     Args:
@@ -175,7 +148,15 @@ class Viewer:
         from panda3d.core import PerspectiveLens
 
         from tokenworld.viewer.camera import OrbitCamera
-        from tokenworld.viewer.layers import Ground, InstancedLayer, Labels, agent_mesh, far_agent_mesh, load_shader, ring_mesh
+        from tokenworld.viewer.layers import (
+            Ground,
+            InstancedLayer,
+            Labels,
+            agent_mesh,
+            far_agent_mesh,
+            load_shader,
+            ring_mesh,
+        )
 
         base, scene = self.base, self.scene
         base.disableMouse()
@@ -452,145 +433,6 @@ class Viewer:
                 self.select_entity(ent)
                 return
         self.select(-1)
-
-    # ------------------------------------------------------------ input
-
-    def pointer(self) -> tuple[float, float] | None:
-        """Pointer position in pixels (None outside the window)."""
-        if not self.offscreen and not self._scripted_pointer:
-            mw = self.base.mouseWatcherNode
-            if mw is not None and mw.has_mouse():
-                m = mw.get_mouse()
-                self._pointer_px = ((m.x + 1) * 0.5 * self.size[0], (1 - m.y) * 0.5 * self.size[1])
-            else:
-                self._pointer_px = None
-        return self._pointer_px
-
-    def _bind_input(self) -> None:
-        b = self.base
-        for name, button in (("mouse1", "left"), ("mouse3", "right"), ("mouse2", "middle")):
-            b.accept(name, self._button, [button, True])
-            b.accept(f"{name}-up", self._button, [button, False])
-        b.accept("wheel_up", self._wheel, [1.0])
-        b.accept("wheel_down", self._wheel, [-1.0])
-        for key, fn in (("f", self.focus_selection), ("l", self._toggle_follow), ("t", self.camera.toggle_top_down),
-                        ("space", self._toggle_play), ("escape", lambda: self.select(-1)), ("tab", self._toggle_panels),
-                        ("f12", self._save_screenshot)):  # fmt: skip
-            b.accept(key, self._key_action, [fn])
-        b.accept("window-event", self._window_event)
-
-    def _window_event(self, win) -> None:
-        if win is not self.base.win:
-            return
-        props = win.get_properties()
-        if not props.get_open():
-            self.close()
-            return
-        if props.has_size():
-            self.size = (props.get_x_size(), props.get_y_size())
-            self.lens.set_aspect_ratio(self.size[0] / max(self.size[1], 1))
-            self.camera.vfov_deg = self.lens.get_vfov()
-
-    def _key_action(self, fn) -> None:
-        if self.gui is not None and self.gui.wants_keyboard:
-            return
-        fn()
-
-    def _toggle_follow(self) -> None:
-        self.camera.follow = None if self.camera.follow is not None or self.selected < 0 else self.selected
-
-    def _toggle_play(self) -> None:
-        self.source.set_playing(not self.source.playing)
-
-    def _save_screenshot(self) -> None:
-        """F12: the current frame to screenshots/tokenworld-<time>.png (the path shows in the Simulation panel)."""
-        self.last_screenshot = self.screenshot(Path("screenshots") / time.strftime("tokenworld-%Y%m%d-%H%M%S.png"))
-
-    def _toggle_panels(self) -> None:
-        if self.gui is not None:
-            self.gui.toggle()
-
-    def _keys(self, dt: float) -> None:
-        """WASD / arrows fly, Q / E turn (held keys, windows only)."""
-        mw = self.base.mouseWatcherNode
-        if self.offscreen or mw is None or (self.gui is not None and self.gui.wants_keyboard):
-            self._drag()
-            return
-        from panda3d.core import KeyboardButton
-
-        def down(*names):
-            return any(mw.is_button_down(KeyboardButton.ascii_key(n) if len(n) == 1 else getattr(KeyboardButton, n)()) for n in names)
-
-        step = self.camera.distance * 0.8 * dt
-        fwd = down("w", "up") - down("s", "down")
-        right = down("d", "right") - down("a", "left")
-        if fwd or right:
-            self.camera.move(right * step, fwd * step)
-        turn = down("e") - down("q")
-        if turn:
-            self.camera.orbit(turn * 200 * dt, 0)
-        self._drag()
-
-    def _button(self, button: str, down: bool) -> None:
-        pos = self.pointer()
-        if down:
-            if self.gui is not None and self.gui.wants_mouse:
-                return
-            if pos is not None:
-                self._down[button] = pos
-                self._last_drag = pos
-            return
-        start = self._down.pop(button, None)
-        if start is None or pos is None:
-            return
-        if button == "left" and math.dist(start, pos) < 5:
-            self.pick_at(*pos)
-
-    def _drag(self) -> None:
-        pos = self.pointer()
-        if not self._down or pos is None or self._last_drag is None:
-            return
-        dx, dy = pos[0] - self._last_drag[0], pos[1] - self._last_drag[1]
-        self._last_drag = pos
-        if not (dx or dy):
-            return
-        if "left" in self._down:
-            self.camera.orbit(dx, dy)
-        elif "right" in self._down:
-            self.camera.pan(dx, dy, self.size[1])
-        elif "middle" in self._down:
-            self.camera.zoom(-dy / 40.0)
-
-    def _wheel(self, amount: float) -> None:
-        if self.gui is not None and self.gui.wants_mouse:
-            return
-        self.camera.zoom(amount)
-
-    # ------------------------------------------------------------ scripted input (offscreen, tests)
-
-    def move_pointer(self, x: float, y: float) -> None:
-        """Put the pointer at pixel (x, y); from now on the real mouse is ignored (scripted input)."""
-        self._scripted_pointer = True
-        self._pointer_px = (float(x), float(y))
-
-    def click(self, x: float, y: float, button: str = "left") -> None:
-        """A full click at pixel (x, y): pointer there, press, release, a frame after each (as a mouse would)."""
-        index = {"left": 0, "right": 1, "middle": 2}[button]
-        self.move_pointer(x, y)
-        self.render()
-        if self.gui is not None:
-            self.gui.press(index, True)
-        self._button(button, True)
-        self.render()
-        if self.gui is not None:
-            self.gui.press(index, False)
-        self._button(button, False)
-        self.render()
-
-    def type_text(self, text: str) -> None:
-        if self.gui is not None:
-            self.gui.type_text(text)
-        self.render()
 
     # ------------------------------------------------------------ running
 

@@ -83,11 +83,11 @@ class PanelBackend(ImGuiBackend):
             return self._clipboard
 
     # Name-mangled overrides of the parent's private setup steps.
-    def _ImGuiBackend__setupButton(self):  # noqa: N802 (the parent's name)
+    def _ImGuiBackend__setupButton(self):
         if getattr(base, "buttonThrowers", None):  # noqa: F821 (ShowBase's builtin)
             super()._ImGuiBackend__setupButton()
 
-    def _ImGuiBackend__newFrame(self, task):  # noqa: N802
+    def _ImGuiBackend__newFrame(self, task):
         if self.root.isHidden():
             return task.cont
         io = self.io

@@ -18,9 +18,20 @@ import traceback
 
 import numpy as np
 
-from tokenworld.scene.schema import ITEMS, TRAITS, Scene
 from tokenworld.mind.personas import NARRATOR
-from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, describe, event_text
+from tokenworld.scene.schema import ITEMS, TRAITS, Scene
+from tokenworld.viewer.feed import (
+    BUSY,
+    IDLE,
+    SERIES,
+    STATE_NAMES,
+    TALKING,
+    WALKING,
+    FeedLine,
+    Frame,
+    describe,
+    event_text,
+)
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
 MAX_LINES = 2000
@@ -95,7 +106,7 @@ class LiveFeed:
         t = self.frame.tick if self.frame is not None else 0
         return 0, t
 
-    def start(self) -> "LiveFeed":
+    def start(self) -> LiveFeed:
         self._thread.start()
         return self
 

@@ -92,7 +92,7 @@ class Panels:
                 src.set_speed(speed)
             if v.is_replay:
                 lo, hi = src.tick_range
-                changed, t = imgui.slider_int("tick", int(round(src.playhead)), lo, max(hi, lo + 1))
+                changed, t = imgui.slider_int("tick", round(src.playhead), lo, max(hi, lo + 1))
                 if changed:
                     src.seek(t)
             sim_time = frame.sim_time if frame is not None else 0.0
@@ -117,8 +117,7 @@ class Panels:
             if changed:
                 cam.follow = v.selected if follow and v.selected >= 0 else None
             imgui.same_line()
-            changed, top = imgui.checkbox("top-down", cam.top_down)
-            if changed:
+            if imgui.checkbox("top-down", cam.top_down)[0]:
                 cam.toggle_top_down()
         imgui.end()
 
@@ -160,10 +159,9 @@ class Panels:
                 if card.get("needs"):
                     for k, val in card["needs"].items():
                         imgui.progress_bar(float(np.clip(val, 0, 1)), imgui.ImVec2(-1, 0), f"{k} {val:.2f}")
-                if card.get("traits"):
-                    if imgui.collapsing_header("Traits", imgui.TreeNodeFlags_.default_open.value):
-                        for k, val in card["traits"].items():
-                            imgui.progress_bar(float(val), imgui.ImVec2(-1, 0), f"{k} {val:.2f}")
+                if card.get("traits") and imgui.collapsing_header("Traits", imgui.TreeNodeFlags_.default_open.value):
+                    for k, val in card["traits"].items():
+                        imgui.progress_bar(float(val), imgui.ImVec2(-1, 0), f"{k} {val:.2f}")
                 inv = card.get("inventory")
                 if inv is not None:
                     imgui.text("inventory: " + (", ".join(f"{val:g} {k}" for k, val in inv.items()) or "nothing"))

@@ -29,7 +29,19 @@ from tokenworld.mind.personas import NARRATOR, agent_name, persona
 from tokenworld.scene.geometry import zone_membership
 from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS, Scene
 from tokenworld.sim.records import decode_track
-from tokenworld.viewer.feed import BUSY, IDLE, SERIES, STATE_NAMES, TALKING, WALKING, FeedLine, Frame, agent_card_keys, event_text, num as _num
+from tokenworld.viewer.feed import (
+    BUSY,
+    IDLE,
+    SERIES,
+    STATE_NAMES,
+    TALKING,
+    WALKING,
+    FeedLine,
+    Frame,
+    agent_card_keys,
+    event_text,
+)
+from tokenworld.viewer.feed import num as _num
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 
 TALK_TICKS = 5  # an agent that spoke or was spoken to within this many ticks is TALKING

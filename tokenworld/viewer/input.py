@@ -1,0 +1,154 @@
+"""The viewer's input: mouse and keys to ImGui or the camera, picking on click, and scripted input.
+
+A mixin of `Viewer` (it uses the viewer's base, camera, gui, size, source and
+selection). In a window the pointer comes from Panda3D's mouse watcher and the
+buttons from its events; offscreen (tests, scripted runs) `move_pointer`,
+`click` and `type_text` drive the same handlers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+
+class ViewerInput:
+    """Input handling for `Viewer`."""
+
+    def pointer(self) -> tuple[float, float] | None:
+        """Pointer position in pixels (None outside the window)."""
+        if not self.offscreen and not self._scripted_pointer:
+            mw = self.base.mouseWatcherNode
+            if mw is not None and mw.has_mouse():
+                m = mw.get_mouse()
+                self._pointer_px = ((m.x + 1) * 0.5 * self.size[0], (1 - m.y) * 0.5 * self.size[1])
+            else:
+                self._pointer_px = None
+        return self._pointer_px
+
+    def _bind_input(self) -> None:
+        b = self.base
+        for name, button in (("mouse1", "left"), ("mouse3", "right"), ("mouse2", "middle")):
+            b.accept(name, self._button, [button, True])
+            b.accept(f"{name}-up", self._button, [button, False])
+        b.accept("wheel_up", self._wheel, [1.0])
+        b.accept("wheel_down", self._wheel, [-1.0])
+        for key, fn in (("f", self.focus_selection), ("l", self._toggle_follow), ("t", self.camera.toggle_top_down),
+                        ("space", self._toggle_play), ("escape", lambda: self.select(-1)), ("tab", self._toggle_panels),
+                        ("f12", self._save_screenshot)):  # fmt: skip
+            b.accept(key, self._key_action, [fn])
+        b.accept("window-event", self._window_event)
+
+    def _window_event(self, win) -> None:
+        if win is not self.base.win:
+            return
+        props = win.get_properties()
+        if not props.get_open():
+            self.close()
+            return
+        if props.has_size():
+            self.size = (props.get_x_size(), props.get_y_size())
+            self.lens.set_aspect_ratio(self.size[0] / max(self.size[1], 1))
+            self.camera.vfov_deg = self.lens.get_vfov()
+
+    def _key_action(self, fn) -> None:
+        if self.gui is not None and self.gui.wants_keyboard:
+            return
+        fn()
+
+    def _toggle_follow(self) -> None:
+        self.camera.follow = None if self.camera.follow is not None or self.selected < 0 else self.selected
+
+    def _toggle_play(self) -> None:
+        self.source.set_playing(not self.source.playing)
+
+    def _save_screenshot(self) -> None:
+        """F12: the current frame to screenshots/tokenworld-<time>.png (the path shows in the Simulation panel)."""
+        self.last_screenshot = self.screenshot(Path("screenshots") / time.strftime("tokenworld-%Y%m%d-%H%M%S.png"))
+
+    def _toggle_panels(self) -> None:
+        if self.gui is not None:
+            self.gui.toggle()
+
+    def _keys(self, dt: float) -> None:
+        """WASD / arrows fly, Q / E turn (held keys, windows only)."""
+        mw = self.base.mouseWatcherNode
+        if self.offscreen or mw is None or (self.gui is not None and self.gui.wants_keyboard):
+            self._drag()
+            return
+        from panda3d.core import KeyboardButton
+
+        def down(*names):
+            return any(mw.is_button_down(KeyboardButton.ascii_key(n) if len(n) == 1 else getattr(KeyboardButton, n)()) for n in names)
+
+        step = self.camera.distance * 0.8 * dt
+        fwd = down("w", "up") - down("s", "down")
+        right = down("d", "right") - down("a", "left")
+        if fwd or right:
+            self.camera.move(right * step, fwd * step)
+        turn = down("e") - down("q")
+        if turn:
+            self.camera.orbit(turn * 200 * dt, 0)
+        self._drag()
+
+    def _button(self, button: str, down: bool) -> None:
+        pos = self.pointer()
+        if down:
+            if self.gui is not None and self.gui.wants_mouse:
+                return
+            if pos is not None:
+                self._down[button] = pos
+                self._last_drag = pos
+            return
+        start = self._down.pop(button, None)
+        if start is None or pos is None:
+            return
+        if button == "left" and math.dist(start, pos) < 5:
+            self.pick_at(*pos)
+
+    def _drag(self) -> None:
+        pos = self.pointer()
+        if not self._down or pos is None or self._last_drag is None:
+            return
+        dx, dy = pos[0] - self._last_drag[0], pos[1] - self._last_drag[1]
+        self._last_drag = pos
+        if not (dx or dy):
+            return
+        if "left" in self._down:
+            self.camera.orbit(dx, dy)
+        elif "right" in self._down:
+            self.camera.pan(dx, dy, self.size[1])
+        elif "middle" in self._down:
+            self.camera.zoom(-dy / 40.0)
+
+    def _wheel(self, amount: float) -> None:
+        if self.gui is not None and self.gui.wants_mouse:
+            return
+        self.camera.zoom(amount)
+
+    # ------------------------------------------------------------ scripted input (offscreen, tests)
+
+    def move_pointer(self, x: float, y: float) -> None:
+        """Put the pointer at pixel (x, y); from now on the real mouse is ignored (scripted input)."""
+        self._scripted_pointer = True
+        self._pointer_px = (float(x), float(y))
+
+    def click(self, x: float, y: float, button: str = "left") -> None:
+        """A full click at pixel (x, y): pointer there, press, release, a frame after each (as a mouse would)."""
+        index = {"left": 0, "right": 1, "middle": 2}[button]
+        self.move_pointer(x, y)
+        self.render()
+        if self.gui is not None:
+            self.gui.press(index, True)
+        self._button(button, True)
+        self.render()
+        if self.gui is not None:
+            self.gui.press(index, False)
+        self._button(button, False)
+        self.render()
+
+    def type_text(self, text: str) -> None:
+        if self.gui is not None:
+            self.gui.type_text(text)
+        self.render()
