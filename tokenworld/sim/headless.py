@@ -1,4 +1,4 @@
-"""Headless runs: simulate a scene into a run folder with a progress bar, or continue one."""
+"""Headless runs: simulate a scene into a run folder with a progress bar or the live view, or continue one."""
 
 from __future__ import annotations
 
@@ -31,8 +31,14 @@ def run_headless(
     name: str | None = None,
     progress: bool = True,
     command: list[str] | None = None,
+    live: bool = False,
+    color: bool = True,
 ) -> Path:
-    """Run `scene` for `ticks` ticks and return the run folder it wrote."""
+    """Run `scene` for `ticks` ticks and return the run folder it wrote.
+
+    `progress` shows a progress bar; `live` shows the live view instead (figures and a feed of
+    events and conversations, see `tokenworld.sim.live_view`); `color=False` prints no colours (for logs).
+    """
     ticks = scene.sim.ticks if ticks is None else ticks
     sim = Simulation(scene, seed=seed, arch=arch, profile=True)
     engine_arch.init(arch, seed=sim.seed)  # a missing GPU fails here, before any folder is made
@@ -59,11 +65,17 @@ def run_headless(
         "resumes": [],
     }
     store.write_manifest(manifest)  # before building: a run killed while it builds can still be resumed
-    return _drive(sim, store, manifest, ticks, arch, progress)
+    return _drive(sim, store, manifest, ticks, arch, progress, live=live, color=color)
 
 
-def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str | None = None, progress: bool = True) -> Path:
-    """Continue the run in `folder` from its last checkpoint, to `ticks` ticks in all (default: as first asked)."""
+def resume_headless(
+    folder: str | Path, *, ticks: int | None = None, arch: str | None = None, progress: bool = True, live: bool = False,
+    color: bool = True,
+) -> Path:
+    """Continue the run in `folder` from its last checkpoint, to `ticks` ticks in all (default: as first asked).
+
+    `progress`, `live` and `color` are as for `run_headless`.
+    """
     store = RunStore.reopen(folder)
     try:
         manifest = store.manifest()
@@ -73,7 +85,7 @@ def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str |
         engine_arch.init(arch, seed=sim.seed)
         from rich.console import Console
 
-        Console(stderr=True).print(BUILDING.format(n=sim.n_agents), style="dim")
+        Console(stderr=True, no_color=not color).print(BUILDING.format(n=sim.n_agents), style="dim")
         sim.build()
         found = store.last_checkpoint()
         start = 0
@@ -93,7 +105,7 @@ def resume_headless(folder: str | Path, *, ticks: int | None = None, arch: str |
     manifest["ticks_requested"] = total
     manifest["status"] = "running"
     manifest.setdefault("resumes", []).append({"from_tick": start, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    return _drive(sim, store, manifest, total, arch, progress)
+    return _drive(sim, store, manifest, total, arch, progress, live=live, color=color)
 
 
 def tick_recorder(sim: Simulation, store: RunStore, steps_ms: list | None = None) -> Callable[[TickResult], None]:
@@ -123,11 +135,14 @@ def tick_recorder(sim: Simulation, store: RunStore, steps_ms: list | None = None
     return record
 
 
-def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: str | None, progress: bool) -> Path:
+def _drive(
+    sim: Simulation, store: RunStore, manifest: dict, total: int, arch: str | None, progress: bool, *,
+    live: bool = False, color: bool = True,
+) -> Path:
     """Build if needed, run to `total` ticks writing every tick, keep the manifest true."""
     from rich.console import Console
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, no_color=not color)
     steps_ms: list[float] = []
     t_start = time.perf_counter()
     t_run = t_start
@@ -144,7 +159,9 @@ def _drive(sim: Simulation, store: RunStore, manifest: dict, total: int, arch: s
         record = tick_recorder(sim, store, steps_ms)
         t_run = time.perf_counter()
         remaining = max(0, total - sim.tick)
-        if progress:
+        if live:  # the live view shows the progress too, so it wins over `progress`
+            _run_live(sim, total, remaining, record, console)
+        elif progress:
             _run_with_progress(sim, total, remaining, record, console)
         else:
             sim.run(remaining, on_tick=record)
@@ -217,5 +234,17 @@ def _run_with_progress(sim: Simulation, total: int, remaining: int, record, cons
                 i = r.inference
                 model = f"  model {i['decisions']:,}, {i['fallbacks']} fb"
             bar.update(task, advance=1, rate=(r.tick - first) / elapsed if elapsed > 0 else 0.0, model=model)
+
+        sim.run(remaining, on_tick=on_tick)
+
+
+def _run_live(sim: Simulation, total: int, remaining: int, record, console) -> None:
+    from tokenworld.sim.live_view import LiveView
+
+    with LiveView(sim, total=total, console=console) as view:
+
+        def on_tick(r: TickResult) -> None:
+            record(r)
+            view.update(r)
 
         sim.run(remaining, on_tick=on_tick)
