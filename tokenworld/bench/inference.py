@@ -102,22 +102,46 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def measure_batched(backend, requests, batch_size: int):
+def pack_requests(requests, size: int) -> list[list]:
+    """Requests in groups of up to `size`, no agent twice in a group (the worker keeps one request per agent)."""
+    groups: list[list] = []
+    for req in requests:
+        for g in groups:
+            if len(g) < size and all(r.agent != req.agent for r in g):
+                g.append(req)
+                break
+        else:
+            groups.append([req])
+    return groups
+
+
+def measure_batched(backend, requests, batch_size: int, *, pack: bool = False):
+    """Answer `requests` through the inference worker; (answers, seconds, worker stats).
+
+    By default one tick's requests go in together, as a run asks them; with
+    `pack`, requests are grouped up to `batch_size` across ticks (one per agent
+    a group), so batches can reach that size.
+    """
     from tokenworld.inference.worker import InferenceWorker
 
     worker = InferenceWorker(backend, batch_size=batch_size, max_wait_ms=0, cache_size=0).start()
     groups: dict[int, list] = {}
-    for req in requests:  # one tick's requests at a time, as a run asks them (an agent once per tick)
-        groups.setdefault(req.tick, []).append(req)
+    if pack:
+        groups = dict(enumerate(pack_requests(requests, batch_size)))
+    else:
+        for req in requests:  # one tick's requests at a time, as a run asks them (an agent once per tick)
+            groups.setdefault(req.tick, []).append(req)
     try:
         warm = worker.submit(requests[:1], flush=True)  # load the shared prefix once
         worker.wait(warm)
+        before = dict(worker.batch_sizes)
 
         def ask():
             return [a for g in groups.values() for a in worker.wait(worker.submit(g, flush=True))]
 
         answers, seconds = _timed(ask)
-        stats = worker.stats()
+        sizes = {k: v - before.get(k, 0) for k, v in worker.batch_sizes.items()}  # the measured batches only
+        stats = {**worker.stats(), "mean_batch": sum(k * v for k, v in sizes.items()) / max(sum(sizes.values()), 1)}
     finally:
         worker.close()
     return answers, seconds, stats
@@ -150,8 +174,21 @@ def measure_sequential_high_level(model_path, requests, max_tokens: int, threads
 
 
 def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("score", "generate"),
-                        baseline: bool = True, json_path: str | None = None) -> dict:  # fmt: skip
-    """Run the inference suite; print a table; optionally write JSON."""
+                        baseline: bool = True, realtime: bool = True, batch_sizes=(),
+                        json_path: str | None = None) -> dict:  # fmt: skip
+    """Run the inference suite; print a table; optionally write JSON.
+
+    Args:
+        requests: village prompts to answer.
+        batch_size: the batched worker's batch size.
+        modes: llama_cpp modes to measure; the first is the default.
+        baseline: also one `Llama.create_completion` per request (generate mode only).
+        realtime: also the default mode decoded together (realtime runs' way).
+        batch_sizes: decisions/s of the default mode, decoded together, at each of
+            these batch sizes (requests packed across ticks so batches can fill):
+            the `batch_sweep` rows.
+        json_path: write the report here as JSON.
+    """
     import os
 
     from rich.console import Console
@@ -160,8 +197,9 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
 
     if requests < 2:
         raise TokenWorldError(f"--requests must be 2 or more, found {requests}.")
-    if not 1 <= batch_size <= 128:
-        raise TokenWorldError(f"--batch-size must be in [1, 128], found {batch_size}.")
+    for b in (batch_size, *batch_sizes):
+        if not 1 <= b <= 128:
+            raise TokenWorldError(f"batch sizes must be in [1, 128], found {b}.")
     prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
     report = {"suite": "inference", "machine": describe_machine(), "model": "gemma3-270m (Q4_K_M)",
@@ -185,14 +223,23 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
                 one_answers, one_secs, _ = measure_batched(LlamaCppBackend(mode=mode, batch_size=1, n_threads=threads), reqs, 1)
                 report["sequential_same_backend"] = _summary(one_answers, one_secs)
                 report["batched_equals_one_at_a_time"] = _same(answers, one_answers)
-                console.print(f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim")
-                fast = LlamaCppBackend(mode=mode, batch_size=batch_size, n_threads=threads, batch_invariant=False)
-                t_answers, t_secs, t_stats = measure_batched(fast, reqs, batch_size)
-                entry = _summary(t_answers, t_secs)
-                entry.update(_quality(reqs, t_answers, apply), mean_batch=round(t_stats["mean_batch"], 2))
-                entry["same_choice_as_one_at_a_time_share"] = round(
-                    sum(a.choice == b.choice for a, b in zip(t_answers, one_answers)) / len(reqs), 4)
-                report["modes"][mode]["batched_together"] = entry
+                if realtime:
+                    console.print(f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim")
+                    fast = LlamaCppBackend(mode=mode, batch_size=batch_size, n_threads=threads, batch_invariant=False)
+                    t_answers, t_secs, t_stats = measure_batched(fast, reqs, batch_size)
+                    entry = _summary(t_answers, t_secs)
+                    entry.update(_quality(reqs, t_answers, apply), mean_batch=round(t_stats["mean_batch"], 2))
+                    entry["same_choice_as_one_at_a_time_share"] = round(
+                        sum(a.choice == b.choice for a, b in zip(t_answers, one_answers)) / len(reqs), 4)
+                    report["modes"][mode]["batched_together"] = entry
+                sweep = []
+                for b in batch_sizes:
+                    console.print(f"{mode}: decoded together, batches of up to {b} ...", style="dim")
+                    sized = LlamaCppBackend(mode=mode, batch_size=b, n_threads=threads, batch_invariant=False)
+                    b_answers, b_secs, b_stats = measure_batched(sized, reqs, b, pack=True)
+                    sweep.append({"batch_size": b, "mean_batch": round(b_stats["mean_batch"], 2), **_summary(b_answers, b_secs)})
+                if sweep:
+                    report["batch_sweep"] = sweep
             if baseline and backend.answer_style == "label":
                 console.print("one-at-a-time calls through llama-cpp-python's high-level API ...", style="dim")
                 seq_answers, seq_secs = measure_sequential_high_level(backend.model_path, reqs, 24, threads)
@@ -251,6 +298,9 @@ def _print(console, report: dict) -> None:
                   ("prefill_saved_share", "valid_first_share", "noop_share", "first_option_share", "agrees_with_rules_share")]
         table.add_row(name, f"{r['decisions_per_s']:.2f}", f"{r['tokens_out_per_decision']:.1f}", *shares)  # fmt: skip
     console.print(table)
+    for row in report.get("batch_sweep", []):
+        console.print(f"{report['default_mode']}, decoded together, batches of up to {row['batch_size']} "
+                      f"(mean {row['mean_batch']}): {row['decisions_per_s']} decisions/s")  # fmt: skip
     if "speedup" in report:
         console.print(f"batched ({report['default_mode']}) vs one-at-a-time calls: {report['speedup']}x; "
                       f"vs our backend one at a time: {report.get('speedup_same_backend')}x")  # fmt: skip

@@ -9,8 +9,17 @@ import shutil
 import subprocess
 
 
-def describe_machine() -> dict:
-    """CPU model, cores, memory, OS, Python and GPU (if any) of this machine."""
+def describe_machine(*, arch: str | None = None, inference: dict | None = None) -> dict:
+    """CPU model, cores, memory, OS, Python and GPU (if any) of this machine.
+
+    Args:
+        arch: the Taichi arch the figures were measured on; default: the one this
+            process started Taichi on, if it did.
+        inference: the model and backend an inference suite used (``model``,
+            ``backend``, ``gpu_offload``), added as they are.
+    """
+    from tokenworld.engine import arch as engine_arch
+
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -25,6 +34,11 @@ def describe_machine() -> dict:
         info["taichi"] = ".".join(map(str, taichi.__version__))
     except ImportError:  # pragma: no cover
         pass
+    chosen = arch or engine_arch.current()
+    if chosen:
+        info["taichi_arch"] = chosen
+    if inference:
+        info["inference"] = dict(inference)
     return info
 
 
@@ -54,7 +68,7 @@ def _gpu() -> str | None:
     if not shutil.which("nvidia-smi"):
         return None
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], check=False, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None

@@ -76,7 +76,7 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
         out = {
             "agents": n, "case": case, "frames": frames, "frame_ms_median": round(float(np.median(ms)), 3),
             "frame_ms_p95": round(float(np.percentile(ms, 95)), 3), "fps": round(frames / wall, 2),
-            "ticks_during": feed.frame.tick - tick0, "tick_ms": round(feed.tick_ms, 3),
+            "ticks_during": feed.frame.tick - tick0, "tick_ms": round(feed.tick_ms, 3) if feed.tick_ms > 0 else None,
         }  # fmt: skip
         if feed.inference:  # model answers (decisions and reflections) while the frames were measured
             out["model_answers"] = feed.inference.get("requests", 0) - asked0
@@ -91,8 +91,12 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
 
 def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, size: tuple[int, int] = (1280, 720),
                      model_at: list[int] = (10000,), arch: str | None = None, json_path: str | None = None) -> dict:  # fmt: skip
+    """Run the viewer suite (cases `render` and `sim` at every size, `sim+model` at `model_at`); print a table;
+    optionally write JSON. `tick_ms` is the simulation's last tick (None in `render`, where nothing ticks)."""
     from rich.console import Console
     from rich.table import Table
+
+    from tokenworld.engine import arch as engine_arch
 
     prepare_report_path(json_path)
     console = Console(stderr=True)
@@ -107,7 +111,8 @@ def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, 
         if r["case"] == "sim+model" and (r["agents"], "sim") in by:
             base = by[(r["agents"], "sim")]["frame_ms_p95"]
             r["p95_rise_vs_sim"] = round(r["frame_ms_p95"] / base - 1.0, 4) if base else None
-    report = {"suite": "viewer", "machine": describe_machine(), "size": list(size), "rows": rows}
+    report = {"suite": "viewer", "arch": engine_arch.current(), "machine": describe_machine(), "size": list(size),
+              "frames": frames, "warmup": warmup, "rows": rows}  # fmt: skip
     table = Table(title=f"viewer frame time ({size[0]}x{size[1]} offscreen, panels on)")
     for col in ("agents", "case", "median ms", "p95 ms", "FPS", "ticks", "note"):
         table.add_column(col, justify="right")

@@ -1,0 +1,420 @@
+"""`tokenworld bench all`: every suite, registered in one place, with side-by-side comparisons, plots and a report.
+
+A suite is a function that measures and returns its report (a dict, JSON-ready);
+`SUITES` names each one with the sizes it runs at by default (modest enough
+for a 2-core machine to finish everything in about 10-15 minutes) and in
+`--quick` mode (seconds each, for CI: figures that prove the path works, not
+figures to quote). A new suite (recording, assets) joins by adding one entry.
+
+`run_all` writes one JSON file::
+
+    {"machine": {...}, "quick": bool, "suites": {name: report | {"skipped": why}},
+     "comparisons": {"mesa": ..., "guess_the_average": ..., "inference": ...},
+     "plots": {name: file name}, "plots_dir": folder}
+
+and, when asked, a Markdown report with the plots (PNG) beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenworld.bench.machine import describe_machine, prepare_report_path
+from tokenworld.errors import TokenWorldError
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One benchmark suite.
+
+    Attributes:
+        name: the key in `SUITES` and in the results file.
+        run: `run(arch=..., **sizes) -> report`.
+        sizes: keyword arguments for a full run.
+        quick: keyword arguments for `--quick`.
+        about: one line for the report.
+        needs: a module the suite cannot run without (the suite is skipped with a note when it is missing).
+        install: how to get `needs`.
+    """
+
+    name: str
+    run: Callable[..., dict]
+    sizes: dict
+    quick: dict
+    about: str
+    needs: str | None = None
+    install: str = ""
+
+
+def _engine(*, arch=None, **sizes) -> dict:
+    from tokenworld.bench.engine import run_engine_bench
+
+    return run_engine_bench(sizes.pop("agents"), arch=arch, **sizes)
+
+
+def _world(*, arch=None, **sizes) -> dict:
+    from tokenworld.bench.world import run_world_bench
+
+    return run_world_bench(sizes.pop("agents"), arch=arch, **sizes)
+
+
+def _inference(*, arch=None, **sizes) -> dict:  # llama.cpp: no Taichi arch
+    from tokenworld.bench.inference import run_inference_bench
+
+    return run_inference_bench(**sizes)
+
+
+def _viewer(*, arch=None, **sizes) -> dict:
+    from tokenworld.bench.viewer import run_viewer_bench
+
+    return run_viewer_bench(sizes.pop("agents"), arch=arch, **sizes)
+
+
+def _mesa(*, arch=None, **sizes) -> dict:
+    from tokenworld.bench.mesa import run_mesa_bench
+
+    return run_mesa_bench(sizes.pop("agents"), arch=arch, **sizes)
+
+
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in (
+        Suite(
+            "engine", _engine,
+            sizes={"agents": [1000, 10000, 100000, 1000000], "steps": 100, "warmup": 10},
+            quick={"agents": [500, 2000], "steps": 5, "warmup": 2, "cold_start": False},
+            about="spatial engine: ms per step by stage (hash, perception, motion, zones) at constant density",
+        ),
+        Suite(
+            "world", _world,
+            sizes={"agents": [1000, 10000, 100000], "ticks": 30, "warmup": 10, "game_agents": [1000, 64000]},
+            quick={"agents": [300, 1000], "ticks": 3, "warmup": 2, "game_agents": [1000, 64000]},
+            about="rules brain, rules and recorder: ms per tick by stage; guess-the-average rounds",
+        ),
+        Suite(
+            "inference", _inference,
+            sizes={"requests": 40, "batch_size": 16, "modes": ("score", "generate"), "batch_sizes": (1, 4, 16)},
+            quick={"requests": 2, "batch_size": 2, "modes": ("score",), "baseline": False, "realtime": False,
+                   "batch_sizes": (1, 2)},
+            about="model decisions on the village's prompts: one at a time vs the batched worker; decisions/s by batch size",
+        ),
+        Suite(
+            "viewer", _viewer,
+            sizes={"agents": [1000, 10000, 100000], "frames": 200, "warmup": 30, "model_at": [10000]},
+            quick={"agents": [200, 1000], "frames": 10, "warmup": 3, "size": (320, 240), "model_at": []},
+            about="3D viewer, offscreen: frame time by agents (render, with the simulation, with the model)",
+        ),
+        Suite(
+            "mesa", _mesa,
+            sizes={"agents": [1000, 5000], "steps": 20, "warmup": 3},
+            quick={"agents": [100, 300], "steps": 3, "warmup": 1},
+            about="Mesa's boid flockers example against our engine's flocking, same agents, world and vision",
+            needs="mesa", install="pip install 'tokenworld[bench]' (from a checkout: pip install '.[bench]')",
+        ),
+    )
+}  # fmt: skip
+
+
+def suite_sizes(name: str, *, quick: bool = False) -> dict:
+    """The keyword arguments suite `name` runs with (a copy)."""
+    suite = SUITES[name]
+    return dict(suite.quick if quick else suite.sizes)
+
+
+def run_suite(name: str, *, quick: bool = False, arch: str | None = None, **overrides) -> dict:
+    """Run one registered suite at its default (or quick) sizes, `overrides` replacing some; return its report."""
+    if name not in SUITES:
+        raise TokenWorldError(f"unknown benchmark suite {name!r}; the suites are {', '.join(SUITES)}.")
+    suite = SUITES[name]
+    missing = _missing(suite)
+    if missing:
+        raise TokenWorldError(missing)
+    return suite.run(arch=arch, **{**suite_sizes(name, quick=quick), **overrides})
+
+
+def _missing(suite: Suite) -> str | None:
+    if suite.needs and importlib.util.find_spec(suite.needs) is None:
+        return f"{suite.needs} is not installed; {suite.install}."
+    return None
+
+
+def run_all(*, json_path: str, report_path: str | None = None, quick: bool = False, arch: str | None = None,
+            suites: list[str] | tuple[str, ...] | None = None) -> dict:  # fmt: skip
+    """Run every registered suite (or those named in `suites`), write one JSON file and optionally a report.
+
+    Args:
+        json_path: where the results go (its folder is created).
+        report_path: a Markdown report here, with the plots (PNG) beside it.
+        quick: tiny sizes (seconds each), for CI.
+        arch: Taichi arch (default: $TOKENWORLD_ARCH or auto).
+        suites: a subset of `SUITES` to run, in registry order.
+
+    Returns:
+        The results written to `json_path`.
+    """
+    from rich.console import Console
+
+    from tokenworld.engine import arch as engine_arch
+
+    names = list(SUITES) if suites is None else list(suites)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown or not names:
+        raise TokenWorldError(
+            f"unknown benchmark suite {unknown[0] if unknown else '(none)'!r}; the suites are {', '.join(SUITES)}."
+        )
+    if not json_path:
+        raise TokenWorldError("give a results file: tokenworld bench all --json results.json")
+    if report_path and Path(report_path).resolve() == Path(json_path).resolve():
+        raise TokenWorldError("--report and --json name the same file; give the report its own .md path.")
+    prepare_report_path(json_path)
+    _prepare_path(report_path, "--report")
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    chosen = engine_arch.init(arch)
+    started = time.perf_counter()
+    results: dict[str, dict] = {}
+    for name in [n for n in SUITES if n in names]:
+        suite = SUITES[name]
+        missing = _missing(suite)
+        if missing:
+            console.print(f"[yellow]{name}: skipped: {missing}[/]")
+            results[name] = {"suite": name, "skipped": missing}
+            continue
+        console.rule(f"{name}: {suite.about}")
+        t0 = time.perf_counter()
+        try:
+            report = suite.run(arch=arch, **suite_sizes(name, quick=quick))
+        except TokenWorldError as exc:  # a suite that cannot run here (no model, no OpenGL) does not stop the others
+            console.print(f"[yellow]{name}: skipped: {exc}[/]")
+            results[name] = {"suite": name, "skipped": str(exc)}
+            continue
+        report.pop("machine", None)  # described once, below
+        report["sizes"] = _jsonable(suite_sizes(name, quick=quick))
+        report["wall_s"] = round(time.perf_counter() - t0, 2)
+        results[name] = report
+    inference = results.get("inference", {})
+    model = {k: inference[k] for k in ("model", "backend", "gpu_offload") if k in inference} or None
+    out = {
+        "machine": describe_machine(arch=chosen, inference=model),
+        "quick": quick,
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": "tokenworld " + " ".join(sys.argv[1:]),
+        "wall_s": None,
+        "suites": results,
+        "comparisons": comparisons(results),
+        "plots": {},
+    }
+    out["plots"] = _plots(results, Path(report_path or json_path), console)
+    out["plots_dir"] = str(Path(report_path or json_path).parent) if out["plots"] else None
+    out["wall_s"] = round(time.perf_counter() - started, 2)
+    _write(Path(json_path), json.dumps(out, indent=2) + "\n")
+    console.print(f"wrote {json_path}")
+    if report_path:
+        _write(Path(report_path), markdown_report(out))
+        console.print(f"wrote {report_path}")
+    _print_comparisons(console, out["comparisons"])
+    return out
+
+
+def comparisons(results: dict[str, dict]) -> dict:
+    """The side-by-side figures (ratios) from the suites' reports: Mesa, guess the average, one-at-a-time calls."""
+    from tokenworld.bench.world import PUBLISHED_GAME
+
+    out: dict = {}
+    mesa = results.get("mesa", {})
+    if mesa.get("results"):
+        out["mesa"] = {
+            "about": "ms per step of Mesa's boid flockers example / ours, same agents, world and vision (higher: we are faster)",
+            "rows": [{k: r[k] for k in ("agents", "mesa_ms_per_step", "tokenworld_ms_per_step", "ratio")} for r in mesa["results"]],
+        }  # fmt: skip
+    game = results.get("world", {}).get("game") or []
+    if game:
+        published = PUBLISHED_GAME["round_s"]
+        out["guess_the_average"] = {
+            "about": f"our seconds per round against the published {published} s per round for "
+                     f"{PUBLISHED_GAME['participants']:,} participants (ratio = published / ours)",
+            "published": dict(PUBLISHED_GAME),
+            "rows": [{"participants": g["participants"], "round_s": g["round_s"], "published_round_s": published,
+                      "published_participants": PUBLISHED_GAME["participants"],
+                      "ratio": round(published / g["round_s"], 1) if g["round_s"] > 0 else None} for g in game],
+        }  # fmt: skip
+    inf = results.get("inference", {})
+    if inf.get("batched"):
+        row = {"batched_decisions_per_s": inf["batched"]["decisions_per_s"]}
+        for key in ("sequential", "sequential_same_backend"):
+            if key in inf:
+                row[f"{key}_decisions_per_s"] = inf[key]["decisions_per_s"]
+        for key in ("speedup", "speedup_same_backend"):
+            if key in inf:
+                row[key] = inf[key]
+        out["inference"] = {"about": "batched worker decisions/s against one-at-a-time calls (speedup = batched / one at a time)",
+                            **row}  # fmt: skip
+    return out
+
+
+def _plots(results: dict, beside: Path, console) -> dict:
+    try:
+        from tokenworld.bench.plots import write_plots
+    except ImportError:  # pragma: no cover - plots.py imports matplotlib lazily
+        return {}
+    try:
+        paths = write_plots(results, beside.parent, stem=beside.stem)
+    except TokenWorldError as exc:  # matplotlib missing: the figures still count
+        console.print(f"[yellow]plots skipped: {exc}[/]")
+        return {}
+    return {name: p.name for name, p in paths.items()}
+
+
+def _print_comparisons(console, comp: dict) -> None:
+    for r in comp.get("mesa", {}).get("rows", []):
+        console.print(f"Mesa boid flockers vs ours, {r['agents']:,} agents: {r['mesa_ms_per_step']} vs "
+                      f"{r['tokenworld_ms_per_step']} ms per step ({r['ratio']}x)")  # fmt: skip
+    for r in comp.get("guess_the_average", {}).get("rows", []):
+        console.print(f"guess the average, {r['participants']:,} participants: {r['round_s']} s per round vs the published "
+                      f"{r['published_round_s']} s for {r['published_participants']:,} ({r['ratio']}x)")  # fmt: skip
+    inf = comp.get("inference")
+    if inf and "speedup_same_backend" in inf:
+        console.print(f"batched worker vs one request at a time: {inf['speedup_same_backend']}x"
+                      + (f"; vs one-at-a-time Llama calls: {inf['speedup']}x" if "speedup" in inf else ""))  # fmt: skip
+
+
+def _jsonable(sizes: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in sizes.items()}
+
+
+def _prepare_path(path: str | None, option: str) -> None:
+    if not path:
+        return
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise TokenWorldError(f"cannot write {path}: {exc.strerror}. Pick another {option} path.") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise TokenWorldError(f"cannot write {path}: {exc.strerror}.") from None
+
+
+# ------------------------------------------------------------------ the Markdown report
+
+# Per suite: (title, rows key, [(field, header, format)]); a missing field shows as "-".
+TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
+    "engine": [("ms per step, medians (p95 for the total)", "results", [
+        ("agents", "agents", ",d"), ("ms_per_step", "full step", ".2f"), ("p95_ms_per_step", "p95", ".2f"),
+        ("hash_ms", "hash", ".2f"), ("perception_ms", "perception", ".2f"), ("motion_ms", "motion", ".2f"),
+        ("zones_ms", "zones", ".2f"), ("agent_steps_per_s", "agent-steps/s", ",d")])],
+    "world": [
+        ("ms per tick, medians", "results", [
+            ("agents", "agents", ",d"), ("tick_ms", "tick", ".2f"), ("engine_ms", "engine", ".2f"), ("world_ms", "world", ".2f"),
+            ("rules_ms", "rules", ".2f"), ("brain_ms", "brain", ".2f"), ("decisions_per_tick", "decisions/tick", ",.0f"),
+            ("tick_ms_with_recorder", "tick with recorder", ".2f"), ("recorder_overhead", "recorder overhead", "+.1%")]),
+        ("guess the average: one round (the engine excluded)", "game", [
+            ("participants", "participants", ",d"), ("round_s", "s per round", ".5f")]),
+    ],
+    "inference": [
+        ("decisions/s by way of asking", "ways", [
+            ("way", "way", "s"), ("decisions_per_s", "decisions/s", ".2f"), ("decisions", "decisions", "d"),
+            ("tokens_out_per_decision", "out tokens/decision", ".1f"), ("prefill_saved_share", "prefill saved", ".0%"),
+            ("valid_first_share", "valid first", ".0%"), ("mean_batch", "mean batch", ".2f")]),
+        ("decisions/s by batch size (decoded together, requests packed across ticks)", "batch_sweep", [
+            ("batch_size", "batch size", "d"), ("mean_batch", "mean batch", ".2f"), ("decisions_per_s", "decisions/s", ".2f")]),
+    ],
+    "viewer": [("frame time, offscreen", "rows", [
+        ("agents", "agents", ",d"), ("case", "case", "s"), ("frame_ms_median", "median ms", ".1f"),
+        ("frame_ms_p95", "p95 ms", ".1f"), ("fps", "FPS", ".1f"), ("tick_ms", "sim tick ms", ".1f")])],
+    "mesa": [("ms per step, medians", "results", [
+        ("agents", "agents", ",d"), ("world_side", "world side (m)", ".0f"), ("mesa_ms_per_step", "Mesa", ".2f"),
+        ("tokenworld_ms_per_step", "ours", ".3f"), ("ratio", "Mesa / ours", ",.1f"),
+        ("mesa_mean_neighbours", "neighbours, Mesa", ".1f"), ("tokenworld_mean_neighbours", "neighbours, ours", ".1f")])],
+}  # fmt: skip
+
+
+def _rows(name: str, report: dict, key: str) -> list[dict]:
+    if name == "inference" and key == "ways":
+        ways = [("one at a time, Llama API", report.get("sequential")),
+                ("one at a time, our backend", report.get("sequential_same_backend"))]  # fmt: skip
+        for mode, v in report.get("modes", {}).items():
+            ways += [
+                (f"batched, {mode}, lockstep", v.get("batched")),
+                (f"batched, {mode}, realtime", v.get("batched_together")),
+            ]
+        return [{"way": w, **r} for w, r in ways if r]
+    if name == "mesa" and key == "results":
+        return [{**r, "world_side": r["world_size"][0]} for r in report.get("results", [])]
+    return list(report.get(key) or [])
+
+
+def _cell(value, fmt: str) -> str:
+    if value is None:
+        return "-"
+    try:
+        return format(value, fmt)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _md_table(rows: list[dict], cols: list[tuple[str, str, str]]) -> list[str]:
+    lines = ["| " + " | ".join(h for _, h, _ in cols) + " |",
+             "|" + "|".join("---" if f == "s" else "---:" for _, _, f in cols) + "|"]  # fmt: skip
+    lines += ["| " + " | ".join(_cell(r.get(k), f) for k, _, f in cols) + " |" for r in rows]
+    return lines
+
+
+def markdown_report(out: dict) -> str:
+    """The Markdown report of a `run_all` result: machine, a table per suite, the comparisons, the plots."""
+    m = out["machine"]
+    lines = ["# Token World benchmarks", "",
+             f"Measured {out['date']} with `{out['command']}` in {out['wall_s']} s."]  # fmt: skip
+    if out["quick"]:
+        lines += ["", "**Quick mode: tiny sizes that check the benchmarks run. Not figures to quote.**"]
+    lines += ["", "## Machine", "", "| | |", "|---|---|"]
+    inf = m.get("inference") or {}
+    for label, value in (("CPU", m.get("cpu")), ("cores", m.get("cores")), ("memory", f"{m.get('memory_gb')} GB"),
+                         ("GPU", m.get("gpu") or "none"), ("OS", m.get("os")), ("Python", m.get("python")),
+                         ("Taichi", f"{m.get('taichi')} on {m.get('taichi_arch')}"),
+                         ("model", f"{inf['model']} on {inf['backend']}" if inf else "not used")):  # fmt: skip
+        lines.append(f"| {label} | {value} |")
+    for name, report in out["suites"].items():
+        lines += ["", f"## {name}", "", SUITES[name].about + "." if name in SUITES else ""]
+        if "skipped" in report:
+            lines += ["", f"Skipped: {report['skipped']}"]
+            continue
+        sizes = ", ".join(f"{k}={v}" for k, v in report.get("sizes", {}).items())
+        lines += ["", f"Sizes: {sizes}. Wall time {report.get('wall_s')} s."]
+        for title, key, cols in TABLES.get(name, []):
+            rows = _rows(name, report, key)
+            if rows:
+                lines += ["", f"{title}:", "", *_md_table(rows, cols)]
+        if "cold_start_s" in report:
+            lines += ["", f"Cold start (new process, first step): {report['cold_start_s']} s."]
+        if name in out.get("plots", {}):
+            lines += ["", f"![{name}]({out['plots'][name]})"]
+    comp = out["comparisons"]
+    if comp:
+        lines += ["", "## Side by side"]
+    if "mesa" in comp:
+        lines += ["", comp["mesa"]["about"] + ":", "", *_md_table(comp["mesa"]["rows"], [
+            ("agents", "agents", ",d"), ("mesa_ms_per_step", "Mesa ms/step", ".2f"),
+            ("tokenworld_ms_per_step", "ours ms/step", ".3f"), ("ratio", "ratio", ",.1f")])]  # fmt: skip
+    if "guess_the_average" in comp:
+        g = comp["guess_the_average"]
+        lines += ["", g["about"] + ":", "", *_md_table(g["rows"], [
+            ("participants", "participants", ",d"), ("round_s", "ours, s per round", ".5f"),
+            ("published_round_s", "published, s per round", ".1f"), ("published_participants", "published participants", ",d"),
+            ("ratio", "ratio", ",.1f")]), "", f"Source: {g['published']['source']}."]  # fmt: skip
+    if "inference" in comp:
+        c = comp["inference"]
+        lines += ["", c["about"] + ":", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in c.items() if k != "about"]
+    return "\n".join(lines) + "\n"
