@@ -33,9 +33,9 @@ PUBLISHED_GAME = {
     "round_s": 4.0,
     "participants": 1000,
     "cores": 16,
-    "source": "the published distributed-simulation figure quoted in issue #7: about 4 s per round of "
-    "guess-the-average for 1,000 random participants on 16 cores (processes exchanging messages across "
-    "machines; ours is one process with numpy, so the ratio says what the array formulation saves)",
+    "source": "the published distributed-simulation figure quoted in the project's issue 7 (which does not name "
+    "the paper): about 4 s per round of guess-the-average for 1,000 random participants on 16 cores; ours is "
+    "one process on this machine's cores",
 }
 PUBLISHED_ROUND_S = PUBLISHED_GAME["round_s"]
 
