@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="run folder name (default: <scene>-<date>-<time>)")
     run.add_argument("--runs-dir", default="runs", help="where run folders go (default: ./runs)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--live", action="store_true", help="a live terminal view: clock, rates, model figures and a feed of events and conversations")
+    run.add_argument("--no-color", action="store_true", help="plain text without colour (for logs)")
 
     view = sub.add_parser("view", help="open the 3D viewer on a scene (live) or a run folder (replay)")
     view.add_argument("target", nargs="?", help="scene file (TOML) or runs/<name> (default: the village with the embedded model)")
@@ -138,6 +140,27 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
     bv.add_argument("--json", dest="json_path", help="write results as JSON here")
 
+    ba = bsub.add_parser("all", help="every suite at sizes that fit this machine, side-by-side comparisons, plots and a report")
+    ba.add_argument("--json", dest="json_path", required=True, help="write all results as JSON here")
+    ba.add_argument("--report", metavar="MD", help="write a Markdown report here (plots go beside it)")
+    ba.add_argument("--quick", action="store_true", help="tiny sizes (seconds, for CI), not figures to quote")
+    ba.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+
+    bm = bsub.add_parser("mesa", help="Mesa's boid flockers example against our engine's flocking, same agents and world")
+    bm.add_argument("--agents", type=_int_list, default=[1000, 5000], help="comma-separated agent counts (default 1000,5000)")
+    bm.add_argument("--steps", type=_positive_int, default=20, help="measured steps per size (default 20)")
+    bm.add_argument("--json", dest="json_path", help="write results as JSON here")
+
+    bc = bsub.add_parser("compare", help="compare two benchmark JSON files; exit 1 when a figure regressed past the threshold")
+    bc.add_argument("old", help="baseline results (JSON from any tokenworld bench suite or bench all)")
+    bc.add_argument("new", help="new results")
+    bc.add_argument("--threshold", type=_positive_float, default=0.2, help="relative change that counts as a regression (default 0.2 = 20%%)")
+
+    an = sub.add_parser("analyze", help="a report (HTML, PNG plots, Markdown summary) from a run folder")
+    an.add_argument("run_folder", help="runs/<name> (may still be running)")
+    an.add_argument("--out", metavar="DIR", help="where the report goes (default: runs/<name>/report)")
+    an.add_argument("--prices", metavar="TOML", help="price table for the model cost estimate (see docs/analysis.md)")
+
     scene = sub.add_parser("scene", help="check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
     sc = ssub.add_parser("check", help="validate a scene file and summarise it")
@@ -166,6 +189,25 @@ def main(argv: list[str] | None = None) -> int:
                 args.agents, ticks=args.ticks, warmup=args.warmup, game_agents=args.game_agents, arch=args.arch,
                 json_path=args.json_path,
             )  # fmt: skip
+            return 0
+        if args.command == "bench" and args.suite == "all":
+            from tokenworld.bench.suites import run_all
+
+            run_all(json_path=args.json_path, report_path=args.report, quick=args.quick, arch=args.arch)
+            return 0
+        if args.command == "bench" and args.suite == "mesa":
+            from tokenworld.bench.mesa import run_mesa_bench
+
+            run_mesa_bench(args.agents, steps=args.steps, json_path=args.json_path)
+            return 0
+        if args.command == "bench" and args.suite == "compare":
+            from tokenworld.bench.compare import compare_files
+
+            return compare_files(args.old, args.new, threshold=args.threshold)
+        if args.command == "analyze":
+            from tokenworld.analysis.report import analyze
+
+            analyze(args.run_folder, out_dir=args.out, prices_path=args.prices)
             return 0
         if args.command == "bench" and args.suite == "viewer":
             from tokenworld.bench.viewer import run_viewer_bench
@@ -211,8 +253,9 @@ def _cmd_run(args, argv) -> int:
 
     if args.resume:
         if args.scene or args.agents is not None or args.seed is not None or args.name:
-            raise TokenWorldError("--resume continues a run as it was: give it with --ticks, --arch or --no-progress only.")
-        resume_headless(args.resume, ticks=args.ticks, arch=args.arch, progress=not args.no_progress)
+            raise TokenWorldError("--resume continues a run as it was: give it with --ticks, --arch, --no-progress, --live or --no-color only.")
+        resume_headless(args.resume, ticks=args.ticks, arch=args.arch, progress=not args.no_progress, live=args.live,
+                        color=not args.no_color)  # fmt: skip
         return 0
     if not args.scene:
         raise TokenWorldError("give a scene file (tokenworld run scenes/village.toml) or --resume runs/<name>.")
@@ -221,7 +264,7 @@ def _cmd_run(args, argv) -> int:
         scene = with_agents(scene, args.agents)
     run_headless(
         scene, ticks=args.ticks, seed=args.seed, arch=args.arch, runs_dir=args.runs_dir, name=args.name,
-        progress=not args.no_progress, command=["tokenworld", *argv],
+        progress=not args.no_progress, command=["tokenworld", *argv], live=args.live, color=not args.no_color,
     )  # fmt: skip
     return 0
 

