@@ -43,7 +43,8 @@ def _lines(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, t
             ax.set_yscale("log")
             plain = matplotlib_ticker().FuncFormatter(lambda v, _: f"{v:g}")
             ax.yaxis.set_major_formatter(plain)
-            ax.yaxis.set_minor_formatter(plain)
+            # Minor ticks labelled only at 2 and 5 times a power of ten: every one of them crowds the axis.
+            ax.yaxis.set_minor_formatter(matplotlib_ticker().LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
         ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
