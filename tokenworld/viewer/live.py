@@ -36,7 +36,6 @@ from tokenworld.viewer.feed import (
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
 MAX_LINES = 2000
 MAX_POINTS = 4000
-NOTABLE = ("gather", "craft", "trade", "talk", "build", "give")
 
 
 class LiveFeed:
