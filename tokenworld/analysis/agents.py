@@ -1,9 +1,8 @@
 """Who the agents of a run were, rebuilt exactly from its scene and seed (nothing per agent is stored for this).
 
-The World draws its agent table with ``default_rng([seed, 1])`` and the
-Simulation picks the model-driven agents with ``default_rng([seed, 4])``; the
-same draws here give the same traits and the same split. The replay's agent
-cards (`tokenworld.viewer.replay`) do the same; analysis does not import the viewer.
+`tokenworld.world.agents` rebuilds the agent table a World drew and the
+`llm_fraction` split a Simulation drew from the run's seed; the replay's agent
+cards use the same functions.
 """
 
 from __future__ import annotations
@@ -11,14 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from tokenworld.scene.schema import Scene
-from tokenworld.world.agents import AgentTable, spawn_agents
+from tokenworld.world.agents import AgentTable, llm_share
+from tokenworld.world.agents import run_agents as rebuild
 
 
 def run_agents(scene: Scene, seed: int | None) -> AgentTable | None:
     """The run's agent table (groups, archetypes, traits, speeds, spawn points) as its World drew it; None without a seed."""
     if seed is None:
         return None
-    return spawn_agents(scene, np.random.default_rng([int(seed), 1]))
+    return rebuild(scene, seed)
 
 
 def run_traits(scene: Scene, seed: int | None) -> np.ndarray | None:
@@ -40,5 +40,5 @@ def model_agents(scene: Scene, seed: int | None) -> int:
     if seed is None:
         return round(float(counts[is_model].sum()) * scene.mind.llm_fraction)
     group = np.repeat(is_model, counts)
-    share = np.random.default_rng([int(seed), 4]).random(len(group)) < scene.mind.llm_fraction
+    share = llm_share(seed, len(group), scene.mind.llm_fraction)
     return int((group & share).sum())

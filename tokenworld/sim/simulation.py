@@ -123,9 +123,10 @@ class Simulation:
         from tokenworld.inference.worker import InferenceWorker
         from tokenworld.mind.minds import ModelMinds
         from tokenworld.sim.scheduler import Scheduler
+        from tokenworld.world.agents import llm_share
 
         m = self.scene.mind
-        share = np.random.default_rng([self.seed, 4]).random(self.world.n_agents) < m.llm_fraction
+        share = llm_share(self.seed, self.world.n_agents, m.llm_fraction)
         model = model_group & share
         # lockstep: batched answers equal one-at-a-time answers; realtime: decode batches together, faster
         backend = make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")

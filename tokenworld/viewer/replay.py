@@ -631,12 +631,12 @@ class RunReplay:
     def _traits(self) -> np.ndarray | None:
         """(n, 5) traits as the run drew them (its World seeds spawning with `[seed, 1]`), or None without a seed."""
         if self._agents is None:
-            from tokenworld.world.agents import spawn_agents
+            from tokenworld.world.agents import run_agents
 
             seed = self.manifest().get("seed", self._scene.sim.seed)
             if seed is None:
                 return None
-            self._agents = spawn_agents(self._scene, np.random.default_rng([int(seed), 1]))
+            self._agents = run_agents(self._scene, seed)
         return self._agents.traits
 
     def _mind_of(self, agent: int) -> str:
@@ -651,8 +651,9 @@ class RunReplay:
             seed = self.manifest().get("seed", self._scene.sim.seed)
             if seed is None:
                 return "model"
-            # as Simulation._start_minds draws it: default_rng([seed, 4]).random(n) < llm_fraction
-            self._model = np.random.default_rng([int(seed), 4]).random(self._n) < self._scene.mind.llm_fraction
+            from tokenworld.world.agents import llm_share
+
+            self._model = llm_share(seed, self._n, self._scene.mind.llm_fraction)
         return "model" if self._model[agent] else "rules"
 
     def _decision_text(self, row: tuple) -> str:

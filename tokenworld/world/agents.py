@@ -54,3 +54,18 @@ def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
         max_speed=cols["max_speed"].astype(np.float32),
         spawn=cols["spawn"].astype(np.float32),
     )
+
+
+def world_rng(seed: int) -> np.random.Generator:
+    """The generator a World seeded `seed` draws with; spawning the agents is its first use."""
+    return np.random.default_rng([int(seed), 1])
+
+
+def run_agents(scene: Scene, seed: int) -> AgentTable:
+    """The agent table `World(scene, seed=seed)` drew, rebuilt (replays and reports store no per-agent traits)."""
+    return spawn_agents(scene, world_rng(seed))
+
+
+def llm_share(seed: int, n: int, fraction: float) -> np.ndarray:
+    """Mask of the agents inside `mind.llm_fraction`, as the run seeded `seed` draws it (model groups only count)."""
+    return np.random.default_rng([int(seed), 4]).random(n) < fraction

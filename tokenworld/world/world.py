@@ -7,7 +7,7 @@ import numpy as np
 from tokenworld.engine import Engine
 from tokenworld.engine.kernels import ARRIVED, GROUP_COLUMNS, HAS_TARGET, HOLD, REPORTED
 from tokenworld.scene.schema import Scene
-from tokenworld.world.agents import AgentTable, spawn_agents
+from tokenworld.world.agents import AgentTable, spawn_agents, world_rng
 from tokenworld.world.decisions import Decisions, Events
 from tokenworld.world.economy import Economy
 from tokenworld.world.items import Recipe
@@ -45,7 +45,7 @@ class World:
 
     def __init__(self, scene: Scene, *, seed: int, arch: str | None = None, profile: bool = False):
         self.scene = scene
-        self.rng = np.random.default_rng([seed, 1])
+        self.rng = world_rng(seed)
         self.agents: AgentTable = spawn_agents(scene, self.rng)
         n = self.agents.n
         self.engine = Engine(n, scene.world.size, scene.engine, group_params(scene), seed=seed, arch=arch, profile=profile)
