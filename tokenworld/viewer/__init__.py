@@ -175,6 +175,8 @@ def _headless_demo(source, opts: ViewOptions, console) -> int:
     video_path, shot_path = folder / "demo.mp4", folder / "demo.png"
     try:
         viewer = _open_viewer(source, opts, offscreen=True)
+        if source.frame is not None and source.frame.n:
+            viewer.select(0)  # the demo shows an agent's card (persona, needs, memories) in the Inspector
     except WindowError as exc:
         console.print(f"[bold]No OpenGL either[/] ({exc}): the scene runs without pictures.")
         viewer = None
