@@ -7,7 +7,17 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.analysis.agents import run_traits
-from tokenworld.analysis.figures import Section, fmt, per_window, pyplot, save, skipped, window_size, window_starts
+from tokenworld.analysis.figures import (
+    Section,
+    empty_note,
+    fmt,
+    per_window,
+    pyplot,
+    save,
+    skipped,
+    window_size,
+    window_starts,
+)
 from tokenworld.analysis.run_data import RunData
 from tokenworld.scene.schema import TRAITS
 from tokenworld.world.actions import ACTIONS
@@ -108,7 +118,7 @@ def activity(run: RunData, out_dir: Path) -> Section:
         ax.set_xticks(np.arange(len(used)), [names[u] for u in used], rotation=35, ha="right")
         ax.legend(fontsize="small", frameon=False)
     else:
-        ax.text(0.5, 0.5, "no events recorded", ha="center", va="center", transform=ax.transAxes)
+        empty_note(ax, "no events recorded")
     ax.set_ylabel("events")
     ax.set_title("Events per zone")
 
@@ -120,7 +130,7 @@ def activity(run: RunData, out_dir: Path) -> Section:
             np.arange(int(ok_zone.sum())), [run.zone_names[z] for z in czone[ok_zone]], rotation=35, ha="right"
         )
     else:
-        ax.text(0.5, 0.5, "no zone counts recorded", ha="center", va="center", transform=ax.transAxes)
+        empty_note(ax, "no zone counts recorded")
     ax.set_ylabel("agents (mean over ticks)")
     ax.set_title("Agents present per zone")
     notes = []

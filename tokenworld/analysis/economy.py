@@ -6,7 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.analysis.figures import Section, fmt, per_window, pyplot, save, skipped, window_size, window_starts
+from tokenworld.analysis.figures import (
+    Section,
+    empty_note,
+    fmt,
+    per_window,
+    pyplot,
+    save,
+    skipped,
+    window_size,
+    window_starts,
+)
 from tokenworld.analysis.run_data import RunData
 from tokenworld.scene.schema import ITEMS
 
@@ -56,7 +66,7 @@ def needs_and_resources(run: RunData, out_dir: Path) -> Section:
         left.set_ylim(0, 1)
         left.legend(frameon=False)
     else:
-        left.text(0.5, 0.5, "no needs recorded", ha="center", va="center", transform=left.transAxes)
+        empty_note(left, "no needs recorded")
     left.set_xlabel("tick")
     left.set_title("Needs (population mean)")
     has_items = any(np.nan_to_num(v).any() for v in totals.values())
@@ -65,7 +75,7 @@ def needs_and_resources(run: RunData, out_dir: Path) -> Section:
     if has_items:
         right.legend(frameon=False, fontsize="small")
     else:
-        right.text(0.5, 0.5, "no items in this world", ha="center", va="center", transform=right.transAxes)
+        empty_note(right, "no items in this world")
     right.set_xlabel("tick")
     right.set_ylabel("units in the world")
     right.set_title("Resources")
@@ -120,7 +130,7 @@ def prices_and_trade(run: RunData, out_dir: Path) -> Section:
     ax = axes[1]
     ax.bar(starts, volume, width=window * 0.9, align="edge", color="C1")
     if total_trades == 0:
-        ax.text(0.5, 0.5, "no trades yet", ha="center", va="center", transform=ax.transAxes)
+        empty_note(ax, "no trades yet")
     ax.set_xlabel("tick")
     ax.set_ylabel(f"trades {per_window(window)}")
     ax.set_title("Trade volume")
@@ -137,7 +147,7 @@ def prices_and_trade(run: RunData, out_dir: Path) -> Section:
             bottom += row
         ax.legend(frameon=False, fontsize="small")
     else:
-        ax.text(0.5, 0.5, "nothing traded yet", ha="center", va="center", transform=ax.transAxes)
+        empty_note(ax, "nothing traded yet")
     ax.set_xlabel("tick")
     ax.set_ylabel(f"units {per_window(window)}")
     ax.set_title("Amounts traded")

@@ -90,3 +90,8 @@ def fmt(x: float, digits: int = 3) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
+
+
+def empty_note(ax, text: str) -> None:
+    """Say in the middle of an empty panel why it is empty ('no trades yet')."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)

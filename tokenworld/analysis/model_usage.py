@@ -15,7 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.analysis.agents import model_agents
-from tokenworld.analysis.figures import Section, fmt, per_window, pyplot, save, skipped, window_size, window_starts
+from tokenworld.analysis.figures import (
+    Section,
+    empty_note,
+    fmt,
+    per_window,
+    pyplot,
+    save,
+    skipped,
+    window_size,
+    window_starts,
+)
 from tokenworld.analysis.prices import Prices
 from tokenworld.analysis.run_data import RunData
 
@@ -131,7 +141,7 @@ def model_section(run: RunData, out_dir: Path, use: ModelUsage | None) -> Sectio
             )
         ax.legend(frameon=False, fontsize="small")
     else:
-        ax.text(0.5, 0.5, "no latencies recorded", ha="center", va="center", transform=ax.transAxes)
+        empty_note(ax, "no latencies recorded")
     ax.set_xlabel("latency per answer (ms)")
     ax.set_ylabel("answers")
     ax.set_title("Latency")

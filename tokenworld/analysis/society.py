@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.analysis.figures import Section, fmt, pyplot, save, skipped
+from tokenworld.analysis.figures import Section, empty_note, fmt, pyplot, save, skipped
 from tokenworld.analysis.run_data import RunData
 
 
@@ -51,7 +51,7 @@ def social_network(run: RunData, out_dir: Path) -> Section:
         if len(s):
             ax.plot(s, at_snapshot, "o", color="C1", markersize=4, label="snapshots")
         elif t is None:
-            ax.text(0.5, 0.5, "no snapshots ([store] snapshot_every)", ha="center", va="center", transform=ax.transAxes)
+            empty_note(ax, "no snapshots ([store] snapshot_every)")
         ax.set_title(name)
         if len(s) and t is not None:
             ax.legend(frameon=False, fontsize="small")

@@ -122,7 +122,7 @@ def run_engine_bench(
     report = {
         "suite": "engine",
         "arch": chosen,
-        "machine": describe_machine(),
+        "machine": describe_machine(arch=chosen),
         "density_per_m2": density,
         "perception_radius_m": options.perception_radius,
         "k": options.neighbours,

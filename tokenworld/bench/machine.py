@@ -89,8 +89,9 @@ def write_report(report: dict, json_path: str | None, console) -> None:
     console.print(f"wrote {json_path}")
 
 
-def prepare_report_path(json_path: str | None) -> None:
-    """Make sure the JSON report can be written before measuring anything (creates its folder)."""
+def prepare_report_path(json_path: str | None, option: str = "--json") -> None:
+    """Make sure a report (`option` names its command-line flag) can be written before measuring anything
+    (creates its folder)."""
     if not json_path:
         return
     from pathlib import Path
@@ -103,4 +104,4 @@ def prepare_report_path(json_path: str | None) -> None:
         with open(path, "a", encoding="utf-8"):
             pass
     except OSError as exc:
-        raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}. Pick another --json path.") from None
+        raise TokenWorldError(f"cannot write {json_path}: {exc.strerror}. Pick another {option} path.") from None

@@ -174,7 +174,7 @@ def run_all(*, json_path: str, report_path: str | None = None, quick: bool = Fal
     if report_path and Path(report_path).resolve() == Path(json_path).resolve():
         raise TokenWorldError("--report and --json name the same file; give the report its own .md path.")
     prepare_report_path(json_path)
-    _prepare_path(report_path, "--report")
+    prepare_report_path(report_path, "--report")
     console = Console(width=None if sys.stdout.isatty() else 140)
     chosen = engine_arch.init(arch)
     started = time.perf_counter()
@@ -286,18 +286,6 @@ def _print_comparisons(console, comp: dict) -> None:
 
 def _jsonable(sizes: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in sizes.items()}
-
-
-def _prepare_path(path: str | None, option: str) -> None:
-    if not path:
-        return
-    p = Path(path)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with open(p, "a", encoding="utf-8"):
-            pass
-    except OSError as exc:
-        raise TokenWorldError(f"cannot write {path}: {exc.strerror}. Pick another {option} path.") from None
 
 
 def _write(path: Path, text: str) -> None:

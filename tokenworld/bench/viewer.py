@@ -111,7 +111,7 @@ def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, 
         if r["case"] == "sim+model" and (r["agents"], "sim") in by:
             base = by[(r["agents"], "sim")]["frame_ms_p95"]
             r["p95_rise_vs_sim"] = round(r["frame_ms_p95"] / base - 1.0, 4) if base else None
-    report = {"suite": "viewer", "arch": engine_arch.current(), "machine": describe_machine(), "size": list(size),
+    report = {"suite": "viewer", "arch": engine_arch.current(), "machine": describe_machine(arch=engine_arch.current()), "size": list(size),
               "frames": frames, "warmup": warmup, "rows": rows}  # fmt: skip
     table = Table(title=f"viewer frame time ({size[0]}x{size[1]} offscreen, panels on)")
     for col in ("agents", "case", "median ms", "p95 ms", "FPS", "ticks", "note"):

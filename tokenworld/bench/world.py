@@ -168,7 +168,7 @@ def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, gam
     prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
     chosen = engine_arch.init(arch)
-    report = {"suite": "world", "arch": chosen, "machine": describe_machine(), "ticks": ticks, "warmup": warmup,
+    report = {"suite": "world", "arch": chosen, "machine": describe_machine(arch=chosen), "ticks": ticks, "warmup": warmup,
               "command": "tokenworld " + " ".join(sys.argv[1:]), "results": [], "game": []}  # fmt: skip
     for n in agents:
         console.print(f"world: {n:,} agents ...", style="dim")

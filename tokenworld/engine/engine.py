@@ -330,11 +330,12 @@ class Engine:
         """Numpy copies of the named per-agent arrays (rows = agent ids)."""
         self._check_open()
         out = {}
+        rows = self._row_of_np()  # once for all the arrays (the viewer reads three every tick)
         for name in names:
             arr = self.extra.get(name) if name in self.extra else getattr(self, name, None)
             if arr is None or not hasattr(arr, "to_numpy"):
                 raise EngineError(f"the engine has no per-agent array {name!r}.")
-            out[name] = arr.to_numpy()[: self.n][self._row_of_np()]
+            out[name] = arr.to_numpy()[: self.n][rows]
         return out
 
     def _row_of_np(self) -> np.ndarray:
