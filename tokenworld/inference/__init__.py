@@ -22,7 +22,7 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
         return LlamaCppBackend(
             mind.model, mode=mind.mode, temperature=mind.temperature, max_tokens=mind.max_output_tokens,
             batch_size=mind.batch_size, n_gpu_layers=mind.n_gpu_layers, n_threads=mind.threads, seed=seed,
-            max_prompt_tokens=mind.max_prompt_tokens, batch_invariant=batch_invariant,
+            max_prompt_tokens=mind.max_prompt_tokens, batch_invariant=batch_invariant, prior_weight=mind.prior_weight,
         )  # fmt: skip
     if mind.backend == "openai":
         from tokenworld.inference.openai_http import OpenAIBackend

@@ -85,6 +85,9 @@ class LlamaCppBackend:
             to 0.12 nats when other sequences shared its `llama_decode` calls or its KV cache (measured).
             False decodes the batch's sequences together: faster (see BENCHMARKS.md), but answers may differ
             from one at a time.
+        prior_weight: score mode: the choice maximises the calibrated log-likelihood plus this times
+            `prior_term(request.prior)` (the rules brain's utilities); 0 is the model alone. Generate mode
+            ignores it (it has no per-option likelihoods).
     """
 
     name = "llama_cpp"
@@ -92,12 +95,14 @@ class LlamaCppBackend:
     def __init__(
         self, model: str = "gemma3-270m", *, mode: str = "score", temperature: float = 0.0, max_tokens: int = 24,
         batch_size: int = 16, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1, seed: int = 0,
-        max_prompt_tokens: int = 768, batch_invariant: bool = True,
+        max_prompt_tokens: int = 768, batch_invariant: bool = True, prior_weight: float = 0.0,
     ):  # fmt: skip
         if mode not in MODES:
             raise BackendError(f"llama_cpp mode must be one of {', '.join(MODES)}, found {mode!r}.")
         if not 1 <= batch_size <= 128:
             raise BackendError(f"batch_size must be in [1, 128], found {batch_size}.")
+        if not 0.0 <= prior_weight < math.inf:
+            raise BackendError(f"prior_weight must be 0 or more, found {prior_weight}.")
         L = self._L = _llama()
         self.model_path = resolve_model(model)
         self.model_name = model
@@ -105,6 +110,7 @@ class LlamaCppBackend:
         self.batch_size = batch_size
         self.batch_invariant = batch_invariant
         self.calibration = 1.0  # how much of the content-free answer bias is subtracted in score mode
+        self.prior_weight = float(prior_weight)  # score mode: weight of the rules brain's utilities (see `prior_term`)
         self.max_prompt_tokens = max_prompt_tokens
         self.rng = np.random.default_rng(seed)
         mp = L.llama_model_default_params()
@@ -145,7 +151,8 @@ class LlamaCppBackend:
 
     @property
     def settings(self) -> str:
-        return f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.temperature}|max={self.max_tokens}|inv={self.batch_invariant}"
+        return (f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.temperature}|max={self.max_tokens}"
+                f"|inv={self.batch_invariant}|prior={self.prior_weight if self.mode == 'score' else 0.0}")  # fmt: skip
 
     @property
     def answer_style(self) -> str:
@@ -351,6 +358,8 @@ class LlamaCppBackend:
             k = len(logp)
             if bias is not None and len(bias) == k:
                 logp = logp - self.calibration * bias
+            if self.prior_weight and len(req.prior) == k:
+                logp = logp + self.prior_weight * prior_term(req.prior)
             if self.temperature > 0:
                 p = np.exp((logp - logp.max()) / self.temperature)
                 choice = int(self.rng.choice(k, p=p / p.sum()))
@@ -489,6 +498,17 @@ class LlamaCppBackend:
         )
         L.llama_sampler_apply(sampler, ctypes.byref(arr))
         return data
+
+
+def prior_term(prior: np.ndarray) -> np.ndarray:
+    """What score mode adds, times `prior_weight`, to the calibrated log-likelihoods: the rules brain's
+    utilities as they are (nats per unit of utility).
+
+    Raw rather than standardised per request: the utilities' spread follows urgency (by the rules brain's
+    formulas a starving agent's `eat` stands 2 to 3 above the rest, a content agent's options lie within a
+    few tenths), so the prior outweighs the model when needs press and leaves it the choice when they do not.
+    """
+    return np.asarray(prior, np.float64)
 
 
 def _logsumexp(x: np.ndarray) -> float:

@@ -97,6 +97,7 @@ class MindOptions:
     endpoint: str = opt("", doc="Base URL(s) of OpenAI-compatible servers (backend `openai`), comma-separated for load balancing, e.g. `http://127.0.0.1:8080/v1`.")
     api_key_env: str = opt("OPENAI_API_KEY", doc="Environment variable holding the API key for `endpoint` (the key itself never goes in a scene).")
     mode: str = opt("score", doc="llama_cpp: `score` ranks the agent's options by likelihood in one pass; `generate` writes the option under a grammar.", choices=DECISION_MODES)
+    prior_weight: float = opt(0.0, doc="llama_cpp `score` mode: the choice maximises the option's calibrated log-likelihood plus this times the rules brain's utility for it (as it is, not rescaled: urgent needs weigh more), so the rules brain's sense of needs steers a small model; 0 is the model alone. Not applied in `generate` mode nor by the `openai` and `vllm` backends (they write an option; there are no per-option likelihoods to add it to); the `rules` backend is the prior alone.")
     structured: str = opt("auto", doc="openai: structured outputs as `gbnf` (llama.cpp servers), `json` (vLLM), `none`, or `auto` (ask the server).", choices=STRUCTURED_MODES)
     llm_fraction: float = opt(1.0, doc="Share of the agents of `mind = \"model\"` groups that the model drives (the rest use the rules brain).")
     decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")

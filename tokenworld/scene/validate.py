@@ -93,9 +93,12 @@ def _check_mind(scene: Scene, p) -> None:
     _positive(p, "mind.recall", m.recall, allow_zero=True)
     _positive(p, "mind.timeout_s", m.timeout_s)
     _positive(p, "mind.batch_wait_ms", m.batch_wait_ms, allow_zero=True)
+    _positive(p, "mind.max_wait_s", m.max_wait_s)
     _positive(p, "mind.max_concurrency", m.max_concurrency)
     _positive(p, "mind.cache_size", m.cache_size, allow_zero=True)
     _positive(p, "mind.threads", m.threads, allow_zero=True)
+    if not 0.0 <= m.prior_weight <= 100.0:
+        p(f"`mind.prior_weight`: must be between 0 (the model alone) and 100, found {m.prior_weight}.")
     if not 0.0 <= m.llm_fraction <= 1.0:
         p(f"`mind.llm_fraction`: must be between 0 and 1, found {m.llm_fraction}.")
     if not 1 <= m.batch_size <= 128:
