@@ -10,6 +10,7 @@ from tokenworld.analysis.behaviour import actions_over_time, activity, traits_by
 from tokenworld.analysis.economy import needs_and_resources, prices_and_trade
 from tokenworld.analysis.figures import Section, fmt, skipped
 from tokenworld.analysis.model_usage import ModelUsage, model_section, usage
+from tokenworld.analysis.news import news_headline, news_section
 from tokenworld.analysis.prices import load_prices
 from tokenworld.analysis.render import duration, generated_line, write_html, write_markdown
 from tokenworld.analysis.run_data import RunData
@@ -23,6 +24,7 @@ SECTIONS = (
     ("needs", "Needs and resources"),
     ("trade", "Prices and trade"),
     ("social", "Social network growth"),
+    ("news", "How far news travels"),
     ("traits", "Personality and behaviour"),
     ("model", "Language-model usage"),
     ("guess", "Guess the average: convergence"),
@@ -100,6 +102,7 @@ def _sections(run: RunData, out: Path, use: ModelUsage | None) -> list[Section]:
         needs_and_resources(run, out),
         prices_and_trade(run, out),
         social_network(run, out),
+        news_section(run, out),
         traits_by_behaviour(run, out),
         model_section(run, out, use),
         guess_convergence(run, out),
@@ -155,6 +158,9 @@ def headline(run: RunData, use: ModelUsage | None) -> list[tuple[str, str]]:
         ("Talks", f"{int(talks):,}"),
         ("Ties at the end", fmt(ties) if ties is not None else "n/a"),
     ]
+    news = news_headline(run)
+    if news is not None:
+        rows.append(news)
     if run.has_rows("rounds"):
         n, avg = run.q("SELECT count(*), (SELECT average FROM rounds ORDER BY round DESC LIMIT 1) FROM rounds")[0]
         rows.append(("Game rounds", f"{n:,} (last average guess {fmt(avg)})"))
