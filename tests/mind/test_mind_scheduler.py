@@ -83,8 +83,8 @@ def test_focus_puts_agents_on_screen_first_within_a_priority():
     due = pick(s, 0)
     assert due.decide.tolist() == [8, 9]
     assert due.overflow.tolist() == [a for a in ALL if a not in (8, 9)]
-    due = pick(s, 0, event=(3,))  # an event beats a turn on screen
-    assert due.decide.tolist() == [3, 8]
+    due = pick(s, 0, event=(3,))  # an event beats a turn on screen; then 10, not yet asked (8 and 9 were)
+    assert due.decide.tolist() == [3, 10]
     s.focus = None
     assert pick(s, 0).decide.tolist() == [0, 1]
 
@@ -162,3 +162,39 @@ def test_nothing_due_gives_an_empty_schedule():
     """With no agent due, every part of the schedule is empty."""
     due = pick(sched(), 1, idle=np.zeros(N, bool), spoken=(1,))
     assert len(due.decide) == len(due.reflect) == len(due.priority) == len(due.overflow) == 0
+
+
+def test_equally_urgent_agents_take_turns_under_a_cap():
+    """With room for few requests, turns rotate: the agents asked least recently go first, so nobody is left out."""
+    s = sched(cap=4)
+    asked = [pick(s, t * EVERY).decide.tolist() for t in range(3)]
+    assert asked == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+
+
+def test_room_limits_requests_below_the_cap_and_the_rest_carry_on():
+    """The pacer's room (realtime) caps this tick's requests; the other due agents follow their plans."""
+    due = sched(cap=100).pick(
+        0, np.ones(N, bool), spoken_to=masks(5), event=masks(), plan_done=masks(), last_reflect=np.zeros(N, np.int64),
+        room=2,
+    )  # fmt: skip
+    assert due.decide.tolist() == [0, 5]  # the one spoken to first, then by id
+    assert len(due.overflow) == N - 2
+
+
+def test_pacer_allows_what_the_backend_answers_within_the_target_wait():
+    """The pacer measures answers per busy second and allows rate x max_wait_s requests in flight."""
+    from tokenworld.sim.scheduler import Pacer
+
+    now = [0.0]
+    p = Pacer(2.0, initial_rate=1.0, clock=lambda: now[0])
+    assert p.room(0) == 2  # a guess of 1 answer/s before anything landed
+    p.sent([1, 2, 3, 4])
+    now[0] = 1.0
+    p.landed([1, 2, 3, 4])  # four answers in one busy second
+    assert p.rate == 4.0 and p.room(0) == 8 and p.room(3) == 5
+    assert p.stats()["wait_p50_ms"] == 1000.0
+    now[0] = 30.0  # idle time does not count against the backend
+    p.sent([5])
+    now[0] = 30.5
+    p.landed([5])
+    assert p.rate == 2.0  # the window dropped the first second; one answer in half a second

@@ -31,7 +31,7 @@ class RulesBackend:
                 continue
             prior = req.prior if len(req.prior) == len(req.options) else np.zeros(len(req.options))
             choice = int(np.argmax(prior))
-            say = PHRASES[(req.agent + req.tick) % len(PHRASES)] if req.talk[choice] else ""
+            say = (req.news or PHRASES[(req.agent + req.tick) % len(PHRASES)]) if req.talk[choice] else ""
             raw = req.options[choice] + (f": {say}" if say else "")
             out.append(Answer(req.agent, req.tick, req.kind, choice, say=say, raw=raw,
                               latency_ms=(time.perf_counter() - t0) * 1000.0))  # fmt: skip

@@ -40,6 +40,10 @@ _IMPORTANCE = {
 }  # fmt: skip
 IMPORTANCE = np.array([_IMPORTANCE.get(a.name, 0.3) for a in ACTIONS] + [0.7, 0.9, 0.6], np.float32)
 REFUSED_IMPORTANCE = 0.5
+NEWS_IMPORTANCE = 1.0  # what the Narrator says: kept longest, retold first
+NEWS_SPAN = 800  # ticks a heard line stays news worth retelling
+NEWS_FADE = 0.02  # importance a piece of news loses each time it is retold
+NARRATOR_ID = -1  # tokenworld.mind.personas.NARRATOR
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -79,8 +83,11 @@ class Memory:
 
     # ------------------------------------------------------------ writing
 
-    def add(self, tick: int, agent, kind, reason=None, other=None, item=None, amount=None, zone=None, text=None):
-        """Remember one event per row (arrays of equal length); rows of agents without a memory are skipped."""
+    def add(self, tick: int, agent, kind, reason=None, other=None, item=None, amount=None, zone=None, text=None,
+            importance=None):  # fmt: skip
+        """Remember one event per row (arrays of equal length); rows of agents without a memory are skipped.
+
+        Importance comes from the kind (and refusals), unless given per row."""
         agent = np.asarray(agent, np.int64)
         n = len(agent)
         if not n:
@@ -99,7 +106,8 @@ class Memory:
             "kind": kind, "reason": reason, "other": col(other, -1, np.int32), "item": col(item, -1, np.int16),
             "amount": col(amount, 0.0, np.float32), "zone": col(zone, -1, np.int32),
             "text": col(text, "", object),
-            "importance": np.where(reason > 0, REFUSED_IMPORTANCE, IMPORTANCE[kind]).astype(np.float32),
+            "importance": (np.where(reason > 0, REFUSED_IMPORTANCE, IMPORTANCE[kind]).astype(np.float32)
+                           if importance is None else col(importance, 0.0, np.float32)),
         }  # fmt: skip
         row = row[keep]
         # Several memories for one agent in a tick: place them one rank at a time.
@@ -134,7 +142,21 @@ class Memory:
         if not messages:
             return
         _, speaker, listener, text = zip(*messages)
-        self.add(tick, np.asarray(listener), np.full(len(listener), HEARD), None, np.asarray(speaker), text=np.asarray(text, object))
+        weight = [self._weight_of(int(spk), str(txt), tick) for spk, txt in zip(speaker, text)]
+        self.add(tick, np.asarray(listener), np.full(len(listener), HEARD), None, np.asarray(speaker),
+                 text=np.asarray(text, object), importance=np.asarray(weight, np.float32))  # fmt: skip
+
+    def _weight_of(self, speaker: int, text: str, tick: int) -> float:
+        """Importance of hearing `text` from `speaker`: the Narrator's news weighs most; a line retelling news
+        the speaker holds keeps that news's weight, a little less each retelling; other talk weighs as usual."""
+        if speaker == NARRATOR_ID:
+            return NEWS_IMPORTANCE
+        known, weight = self.news(speaker, tick)
+        said = {w for w in words(text) if len(w) > 3}
+        key = {w for w in words(known) if len(w) > 3}
+        if key and len(key & said) >= 0.5 * len(key):
+            return max(float(IMPORTANCE[HEARD]), weight - NEWS_FADE)
+        return float(IMPORTANCE[HEARD])
 
     def _victims(self, rows: np.ndarray, tick: int) -> np.ndarray:
         """Per row, the slot to overwrite: an empty one, else the lowest retention (importance + recency)."""
@@ -168,6 +190,19 @@ class Memory:
         recent_lines = list(dict.fromkeys(self.describe(r, s) for s in recent))  # a repeated line says nothing new
         best_lines = [line for line in dict.fromkeys(self.describe(r, s) for s in best) if line not in recent_lines]
         return recent_lines, best_lines
+
+    def news(self, agent: int, tick: int) -> tuple[str, float]:
+        """What the agent heard lately that is worth telling others, and its importance (('', 0) if nothing):
+        the heard line of highest importance and recency within NEWS_SPAN ticks."""
+        r = self.row[agent]
+        if r < 0:
+            return "", 0.0
+        heard = np.flatnonzero((self.kind[r] == HEARD) & (self.tick[r] >= 0) & (tick - self.tick[r] <= NEWS_SPAN))
+        if not len(heard):
+            return "", 0.0
+        score = self.importance[r, heard] + recency(self.tick[r, heard], tick)
+        best = heard[int(np.argmax(score))]
+        return str(self.text[r, best]), float(self.importance[r, best])
 
     def _relevance(self, r: int, s: int, query: set[str]) -> float:
         if not query:

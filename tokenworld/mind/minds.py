@@ -11,9 +11,15 @@ backend's `Answer`s back into decisions. It keeps, per model-driven agent:
   plan is reused (lazy reflection), shown in every prompt, and carried out step
   by step by the rules brain when the model is not asked (over the per-tick cap);
 - its last prompt and answer (for the viewer's inspector).
+
+Nobody waits for the model to begin: `first_plans` gives every agent a plan
+from its persona (the rules brain's noise-free utilities, shaped by archetype
+and traits) and spreads the first reflections over `reflect_every` by id.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -23,6 +29,8 @@ from tokenworld.mind.personas import agent_name
 from tokenworld.mind.prompts import PromptBuilder, page_for
 from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.rules_brain import INTENTS, RulesBrain
+from tokenworld.scene.schema import ITEMS
+from tokenworld.world.items import ITEM_INDEX
 from tokenworld.world.decisions import SOURCES, Decisions
 
 PLAN_STEPS = 3
@@ -66,6 +74,21 @@ class ModelMinds:
         self._menus: dict[int, Menu] = {}  # request seq -> menu, until answered
         self._plans: dict[int, list[np.ndarray]] = {}  # request seq -> candidate plans
 
+    def first_plans(self, tick: int = 0) -> None:
+        """Plans from each persona, without the model, and first reflections spread over `reflect_every`."""
+        a = self.agents
+        if not len(a):
+            return
+        u, feasible, _ = self.brain.utilities(a.astype(np.int32))
+        u = np.where(feasible, u, u - 10.0)
+        self.plan[a] = np.argsort(-u, axis=1, kind="stable")[:, :PLAN_STEPS].astype(np.int8)
+        self.plan_step[a] = 0
+        texts = np.array([self._plan_words(p) for p in self.plan[a]], object)
+        self.memory.add(tick, a, np.full(len(a), PLANNED), text=texts)
+        every = self.opts.reflect_every
+        if every:  # agent k of m first reflects at tick + (k + 1) * every // m
+            self.last_reflect[a] = tick + (np.arange(1, len(a) + 1) * every) // len(a) - every
+
     # ------------------------------------------------------------ what happened
 
     def observe(self, tick: int, events: list, messages: list[tuple[int, int, int, str]]) -> None:
@@ -100,7 +123,8 @@ class ModelMinds:
         """Requests for agents that decide and agents that reflect (ids), with their priorities (same order)."""
         out = []
         decide = np.asarray(decide, np.int64)
-        menus = self.menus.build(decide)
+        news = {a: self.news(a, tick) for a in decide.tolist()}
+        menus = self.menus.build(decide, wanted={a: self._places_in(text) for a, text in news.items()})
         pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist()))
         for menu in menus:
             a = menu.agent
@@ -110,16 +134,40 @@ class ModelMinds:
             said = {line.replace(": ", " said to me: ", 1) for line in heard}  # shown once, under Heard
             recent, relevant = [m for m in recent if m not in said], [m for m in relevant if m not in said]
             page = page_for(self.world, a, menu.zone, menu.near, heard=heard, recent=recent, relevant=relevant,
-                            plan=self.plan_text(a), zone_names=self.zone_names, options=menu.labels)  # fmt: skip
+                            plan=self.plan_text(a), news=news[a], zone_names=self.zone_names, options=menu.labels)  # fmt: skip
             req = Request(
                 a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,
                 menu.talk, menu.prior, calibration=self.prompts.calibration(len(menu.labels)), priority=pri[a],
+                news=news[a],
             )  # fmt: skip
             out.append(req)
             self._menus[id(req)] = menu
         if len(reflect):
             out.extend(self._reflections(np.asarray(reflect, np.int64), tick, pri))
         return out
+
+    def news(self, agent: int, tick: int) -> str:
+        """What the agent would tell a neighbour: the news it heard lately, else its plan and what it needs or
+        has to spare (so that talk carries what agents know)."""
+        heard, _ = self.memory.news(agent, tick)
+        if heard:
+            return heard
+        parts = []
+        plan = self.plan_text(agent)
+        if plan:
+            parts.append(f"I plan to {plan}")
+        inv = self.world.economy.inventory[agent]
+        if self.world.economy.hunger[agent] > 0.5 and inv[ITEM_INDEX["food"]] < 1:
+            parts.append("I need food")
+        spare = int(np.argmax(inv))
+        if inv[spare] >= 4:
+            parts.append(f"I have {inv[spare]:.0f} {ITEMS[spare]} to spare")
+        return "; ".join(parts)
+
+    def _places_in(self, text: str) -> list[int]:
+        """Zones named in `text` (an announced gathering draws people there)."""
+        said = words(text)
+        return [z for z, name in enumerate(self.zone_names) if set(words(name)) <= said] if said else []
 
     def _reflections(self, agents: np.ndarray, tick: int, pri: dict) -> list[Request]:
         u, feasible, ctx = self.brain.utilities(agents.astype(np.int32))
@@ -192,6 +240,29 @@ class ModelMinds:
             rows.append(d)
         return Decisions.concat(rows), np.asarray(failed, np.int32)
 
+    def recheck(self, requests: list[Request], answers: list[Answer]) -> tuple[list[Request], list[Answer], list[int]]:
+        """Answers that landed later than asked (realtime): those whose choice is still on the agent's menu now,
+        rebound to that menu, and the agents whose answer went stale (the option is gone; they are asked again)."""
+        if not requests:
+            return [], [], []
+        menus = self.menus.build(np.array([r.agent for r in requests], np.int64))
+        keep_r, keep_a, stale = [], [], []
+        for req, ans, menu in zip(requests, answers, menus):
+            label = req.options[ans.choice]
+            if label in menu.labels:
+                self._menus[id(req)] = menu
+                keep_r.append(req)
+                keep_a.append(dataclasses.replace(ans, choice=menu.labels.index(label)))
+            else:
+                self._menus.pop(id(req), None)
+                stale.append(req.agent)
+        return keep_r, keep_a, stale
+
+    def forget(self, request: Request) -> None:
+        """Drop what was kept for a request whose answer will not be used."""
+        self._menus.pop(id(request), None)
+        self._plans.pop(id(request), None)
+
     def menu(self, request: Request) -> Menu | None:
         """The menu a pending decide request was built from (until it is resolved)."""
         return self._menus.get(id(request))
@@ -199,13 +270,21 @@ class ModelMinds:
     # ------------------------------------------------------------ checkpoints
 
     def state(self) -> dict[str, np.ndarray]:
+        """Every array the minds' next prompts depend on, for a checkpoint (strings as numpy string arrays)."""
         out = self.memory.state()
         out.update(mind_plan=self.plan, mind_plan_step=self.plan_step, mind_last_reflect=self.last_reflect)
+        width = max((len(lines) for lines in self.heard.values()), default=0)
+        heard = np.full((len(self.plan), width), "", dtype=object)  # row = agent, lines oldest first, "" after
+        for a, lines in self.heard.items():
+            heard[a, : len(lines)] = lines
+        out["mind_heard"] = heard.astype(str)
         return out
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a `state()`."""
         self.memory.restore(state)
         self.plan[...] = state["mind_plan"]
         self.plan_step[...] = state["mind_plan_step"]
         self.last_reflect[...] = state["mind_last_reflect"]
-        self.heard.clear()
+        heard = state.get("mind_heard", np.zeros((0, 0), str))  # older checkpoints lack it
+        self.heard = {int(a): [str(x) for x in heard[a] if x] for a in np.flatnonzero((heard != "").any(axis=1))}

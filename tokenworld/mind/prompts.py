@@ -41,6 +41,7 @@ class Page:
     has: str
     at: str
     near: str = ""
+    news: str = ""  # what it has to tell others: news it heard, or its plan and needs
     heard: tuple[str, ...] = ()
     recent: tuple[str, ...] = ()
     relevant: tuple[str, ...] = ()
@@ -78,10 +79,12 @@ def shared_prompt(scene: Scene, style: str) -> str:
         *(action_line(a) for a in ACTIONS if a.name not in _SKIP),
         "Each turn a person picks one of their options. Hungry people eat or find food; tired people rest;",
         "people gather, craft, trade and talk to get on with their lives and neighbours.",
-        "What people say is short and about their day, for example:",
-        *(f'- "{line}"' for line in _EXAMPLE_LINES),
+        "When people talk they pass on their News in a short sentence of their own."
         "",
         render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
+        "",
+        render(_EXAMPLE_TALK, _EXAMPLE_TALK_OPTIONS, style)
+        + ('2\nYou say to Tess: "' if style == "number" else " talk Tess: ") + _EXAMPLE_LINE + ('"' if style == "number" else ""),
         "",
         "",
     ]
@@ -94,6 +97,8 @@ def render(page: Page, options: list[str], style: str, *, question: str = "Optio
     if page.near:
         lines.append(f"Near: {page.near}")
     lines += [f"Heard: {h}" for h in page.heard]
+    if page.news:
+        lines.append(f"News: {page.news}")
     if page.recent or page.relevant:
         lines.append("Remembers:")
         lines += [f"- {m}" for m in (*page.relevant, *page.recent)]
@@ -117,16 +122,15 @@ _EXAMPLE_PAGE = Page(
     has="2 food, 1 wood",
     at="farm",
     near="Ben",
+    news="the well is full today",
     recent=("I gathered 1 food at farm",),
     plan="find food, then eat",
 )
-_EXAMPLE_LINES = (
-    "The wheat is ripe. Will you help me bring it in?",
-    "I have wood to spare if you have some food.",
-    "Good morning! The well is full today.",
-    "Have you seen the new hut by the market?",
-)
 _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"]  # the answer is not the first
+_EXAMPLE_TALK = Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
+                     news="the orchard has ripe apples")  # fmt: skip
+_EXAMPLE_TALK_OPTIONS = ["rest", "talk Tess", "move_to farm"]
+_EXAMPLE_LINE = "Tess, the orchard has ripe apples!"
 
 
 def needs_words(hunger: float, energy: float) -> str:
@@ -167,7 +171,7 @@ class PromptBuilder:
         if self.count(text) <= self.budget:
             return text
         self.over_budget += 1
-        trims = [("relevant", ()), ("recent", ()), ("heard", ()), ("last", ""), ("plan", ""), ("near", "")]
+        trims = [("relevant", ()), ("recent", ()), ("heard", ()), ("last", ""), ("plan", ""), ("near", ""), ("news", "")]
         fields = dict(vars(page))
         for name, empty in trims:
             seq = fields[name]
@@ -185,8 +189,8 @@ class PromptBuilder:
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 
 
-def page_for(world, agent: int, zone: int, near, *, heard=(), recent=(), relevant=(), plan: str = "", zone_names,
-             options=()) -> Page:  # fmt: skip
+def page_for(world, agent: int, zone: int, near, *, heard=(), recent=(), relevant=(), plan: str = "", news: str = "",
+             zone_names, options=()) -> Page:  # fmt: skip
     """The page of `agent` standing in `zone` with neighbours `near` (ids, nearest first), from the world's
     arrays; neighbours its options already name are not listed again."""
     eco = world.economy
@@ -203,6 +207,7 @@ def page_for(world, agent: int, zone: int, near, *, heard=(), recent=(), relevan
         has=inventory_words(eco.inventory[agent]),
         at=zone_names[zone] if zone >= 0 else "open country",
         near=", ".join(names),
+        news=news,
         heard=tuple(heard),
         recent=tuple(recent),
         relevant=tuple(relevant),

@@ -32,6 +32,7 @@ class Request:
     prior: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # rules utility per option
     calibration: str = ""  # a content-free personal part with as many options (for scoring backends)
     priority: int = 2  # 0 most urgent
+    news: str = ""  # what the agent has to tell (its page's News line): backends without a model retell it
     seq: int = 0  # order of submission (set by the worker)
 
     @property

@@ -109,6 +109,7 @@ class MindOptions:
     temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
     batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.")
     batch_wait_ms: float = opt(20.0, doc="How long the worker waits to fill a batch (realtime mode).", unit="ms")
+    max_wait_s: float = opt(2.0, doc="Realtime: how long an agent's decision may be awaited before it acts without it (its plan, or the rules brain). The scheduler keeps the requests in flight to what the backend answers within this, measured as it runs. Not `batch_wait_ms` (how long the worker gathers a batch) nor `timeout_s` (when a server request counts as failed).", unit="s")
     timeout_s: float = opt(30.0, doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).", unit="s")
     max_concurrency: int = opt(8, doc="openai: requests in flight at once.")
     n_gpu_layers: int = opt(-1, doc="llama_cpp: layers offloaded to a GPU when the build supports one (-1 all, 0 none).")

@@ -167,7 +167,7 @@ def _drive(
             sim.run(remaining, on_tick=record)
         manifest["status"] = "finished"
         if sim.worker is not None:
-            manifest["inference"] = sim.worker.stats()
+            manifest["inference"] = sim.mind_stats()
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
         raise
@@ -204,7 +204,9 @@ def _drive(
             f"model ({inf['backend']}): {inf['decisions']:,} decisions and {inf['reflections']:,} reflections, "
             f"{inf['fallbacks']:,} requests fell back to the rules brain, {inf['cache_hits']:,} answered from the cache; "
             f"{inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the shared prefix), {inf['tokens_out']:,} out; "
-            f"latency p50 {inf['latency_p50_ms']:.0f} ms, p95 {inf['latency_p95_ms']:.0f} ms"
+            f"latency p50 {inf['latency_p50_ms']:.0f} ms, p95 {inf['latency_p95_ms']:.0f} ms; "
+            f"the model made {100 * inf.get('model_share', 0):.0f}% of the model-driven agents' decisions "
+            f"(the rest followed plans or fell back), wait p50 {inf.get('wait_p50_ms', 0):.0f} ms, p95 {inf.get('wait_p95_ms', 0):.0f} ms"
         )
         if inf.get("last_error"):
             console.print(f"warning: model requests failed; the last because: {inf['last_error']}")

@@ -248,7 +248,8 @@ class LiveView:
             "model_decisions_per_s": inf.get("decisions_per_s"), "queue_depth": inf.get("queue_depth"),
             "latency_p50_ms": inf.get("latency_p50_ms"), "latency_p95_ms": inf.get("latency_p95_ms"),
             "tokens_in": inf.get("tokens_in"), "tokens_out": inf.get("tokens_out"), "fallbacks": inf.get("fallbacks"),
-            "cache_hits": inf.get("cache_hits"), "backend": inf.get("backend"),
+            "cache_hits": inf.get("cache_hits"), "backend": inf.get("backend"), "model_share": inf.get("model_share"),
+            "wait_p50_ms": inf.get("wait_p50_ms"), "wait_p95_ms": inf.get("wait_p95_ms"),
         }  # fmt: skip
 
     @staticmethod
@@ -259,6 +260,8 @@ class LiveView:
         return [
             f"model {f['model_decisions_per_s']:.1f} decisions/s ({f['backend']})", f"queue {f['queue_depth']}",
             f"latency p50 {f['latency_p50_ms']:.0f} ms, p95 {f['latency_p95_ms']:.0f} ms",
+            f"model made {100 * (f['model_share'] or 0):.0f}% of decisions, wait p50 {f['wait_p50_ms'] or 0:.0f} ms, "
+            f"p95 {f['wait_p95_ms'] or 0:.0f} ms",
             f"tokens {f['tokens_in']:,} in, {f['tokens_out']:,} out", f"fallbacks {f['fallbacks']:,}",
             f"cache hits {f['cache_hits']:,}",
         ]  # fmt: skip

@@ -14,8 +14,11 @@ import numpy as np
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import NARRATOR
 from tokenworld.scene.schema import MINDS, Scene
-from tokenworld.world.actions import ACTION_INDEX
+from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import SOURCES, Decisions, Events
+
+
+LONGEST_ACTION = max(a.duration for a in ACTIONS)  # ticks a landed answer may wait for its agent to be free
 
 
 @dataclass
@@ -122,7 +125,7 @@ class Simulation:
         from tokenworld.inference import make_backend
         from tokenworld.inference.worker import InferenceWorker
         from tokenworld.mind.minds import ModelMinds
-        from tokenworld.sim.scheduler import Scheduler
+        from tokenworld.sim.scheduler import Pacer, Scheduler
         from tokenworld.world.agents import llm_share
 
         m = self.scene.mind
@@ -134,9 +137,16 @@ class Simulation:
                                       cache_size=m.cache_size).start()  # fmt: skip
         style = backend.answer_style
         self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
+        self.minds.first_plans(self.tick)
         self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
                                    m.decide_every, m.reflect_every)  # fmt: skip
+        self.pacer = Pacer(m.max_wait_s)
         self._wait_s = max(120.0, 4 * m.timeout_s)
+        self._ready: dict[int, tuple] = {}  # agent -> (request, answer, tick it landed): realtime, held while busy
+        self.mind_counts = np.zeros(len(SOURCES), np.int64)  # decisions of model-driven agents, by source
+        self.stale = 0  # realtime answers that landed when their option was gone
+        self._asked_at = np.full(self.world.n_agents, np.inf)  # realtime: when each agent's request went out
+        self._carried = np.zeros(self.world.n_agents, bool)  # realtime: acted without its overdue answer
 
     def set_focus(self, agents: np.ndarray | None) -> None:
         """Agents the viewer shows (ids or a boolean mask; None for no preference): among model requests of equal
@@ -238,6 +248,9 @@ class Simulation:
         t4 = time.perf_counter()
         # 5. Who decides now; their decisions wait for the next tick boundary.
         self.pending = self._decide(tick)
+        if self.minds is not None and len(applied):
+            model_rows = self.minds.is_model[applied.agent]
+            self.mind_counts += np.bincount(applied.source[model_rows], minlength=len(SOURCES))
         t5 = time.perf_counter()
         # 6. Metrics for readers (every `metrics_every` ticks).
         metrics = self._metrics(events) if tick % self.scene.sim.metrics_every == 0 else None
@@ -249,13 +262,14 @@ class Simulation:
             "rules_ms": (t3 - t2) * 1000.0, "game_ms": (t4 - t3) * 1000.0, "brain_ms": (t5 - t4) * 1000.0,
             "metrics_ms": (t6 - t5) * 1000.0,
         }  # fmt: skip
-        inference = self.worker.stats() if self.worker is not None else None
+        inference = self.mind_stats() if self.worker is not None else None
         return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round, inference)
 
     def _decide(self, tick: int) -> Decisions:
         """Idle agents whose turn it is (staggered by id over `decide_every` ticks) decide.
 
-        Model-driven agents go through the scheduler and the inference worker instead.
+        Model-driven agents go through the scheduler and the inference worker instead; in realtime, those
+        with a request in flight carry on with their plan (or the rules brain's routine) on their turn.
         """
         w = self.world
         if w.game is not None:  # players of a game only play it
@@ -266,7 +280,14 @@ class Simulation:
             due = np.flatnonzero(turn)
             return self.brain.decide(due, random_choice=self.random_minded[due])
         due = np.flatnonzero(turn & ~self.minds.is_model)
-        return Decisions.concat([self.brain.decide(due, random_choice=self.random_minded[due]), self._ask_model(tick)])
+        asked = self._ask_model(tick)
+        # realtime: an agent whose request has been in flight longer than `max_wait_s` acts without it, once
+        overdue = self.scheduler.waiting & ~self._carried & (time.monotonic() - self._asked_at > self.scene.mind.max_wait_s)
+        carry = overdue & w.idle(tick)
+        carry[asked.agent] = False
+        self._carried |= carry
+        return Decisions.concat([self.brain.decide(due, random_choice=self.random_minded[due]), asked,
+                                 self._follow_plans(np.flatnonzero(carry))])  # fmt: skip
 
     def _observe(self, tick: int, events: list[Events], messages: list) -> None:
         """Model-driven agents remember the tick; who was spoken to or had something happen is asked first."""
@@ -280,21 +301,34 @@ class Simulation:
             self._event[ev.other[(ev.reason == 0) & (ev.action == ACTION_INDEX["give"]) & (ev.other >= 0)]] = True
 
     def _ask_model(self, tick: int) -> Decisions:
-        """Schedule, ask, and turn answers (this tick's in lockstep, whatever is ready in realtime) into decisions."""
+        """Schedule, ask, and turn answers (this tick's in lockstep, whatever has landed in realtime) into decisions."""
         minds, sched = self.minds, self.scheduler
-        due = sched.pick(tick, self.world.idle(tick), spoken_to=self._spoken, event=self._event,
-                         plan_done=minds.plan_done(), last_reflect=minds.last_reflect)  # fmt: skip
+        realtime = self.clock == "realtime"
+        idle = self.world.idle(tick)
+        landed: tuple[list, list] = ([], [])
+        if realtime:  # 1. what landed since the last tick and is still feasible (those agents are not asked again)
+            landed = self._land(tick)
+            idle[[r.agent for r in landed[0]]] = False
+        # 2. who is asked: the most urgent first, within the cap (and, realtime, what the backend answers in time)
+        room = self.pacer.room(int(sched.waiting.sum())) if realtime else None
+        due = sched.pick(tick, idle, spoken_to=self._spoken, event=self._event, plan_done=minds.plan_done(),
+                         last_reflect=minds.last_reflect, room=room)  # fmt: skip
         requests = minds.requests(due.decide, due.reflect, tick, due.priority)
         parts = [self._follow_plans(due.overflow)]  # over the cap: their plan, or the rules brain
-        tickets = self.worker.submit(requests, flush=self.clock == "lockstep")
-        if self.clock == "lockstep":
-            answers = self.worker.wait(tickets, timeout=self._wait_s)
-        else:
-            sched.waiting[[r.agent for r in requests]] = True
+        # 3. ask; lockstep waits for exactly these answers, realtime takes what landed
+        tickets = self.worker.submit(requests, flush=not realtime)
+        self.pacer.sent(tickets)
+        if realtime:
+            agents = [r.agent for r in requests]
+            sched.waiting[agents] = True
+            self._asked_at[agents] = time.monotonic()
+            self._carried[agents] = False
             self._in_flight.update(zip(tickets, requests))
-            ready = [(self._in_flight.pop(t), a) for t, a in self.worker.take() if t in self._in_flight]
-            requests, answers = [r for r, _ in ready], [a for _, a in ready]
-            sched.waiting[[r.agent for r in requests]] = False
+            requests, answers = landed
+        else:
+            answers = self.worker.wait(tickets, timeout=self._wait_s)
+            self.pacer.landed(tickets)
+        # 4. answers into decisions; failed requests fall back to the rules brain
         decided, failed = minds.resolve(requests, answers, tick)
         parts.append(decided)
         if len(failed):  # the backend failed them: the rules brain decides, recorded as a fallback
@@ -302,10 +336,58 @@ class Simulation:
             d.source[:] = SOURCES.index("fallback")
             parts.append(d)
         planned = np.array(sorted({r.agent for r, a in zip(requests, answers) if r.kind == "reflect" and a.ok}), np.int32)
-        planned = planned[self.world.idle(tick)[planned]] if len(planned) else planned
-        if len(planned):  # a fresh plan starts at once
+        if len(planned):  # a fresh plan starts at once (for those free and not deciding otherwise)
+            planned = planned[self.world.idle(tick)[planned] & ~np.isin(planned, decided.agent) & ~sched.waiting[planned]]
+        if len(planned):
             parts.append(self._follow_plans(planned))
         return Decisions.concat(parts)
+
+    def _land(self, tick: int) -> tuple[list, list]:
+        """Realtime: answers that arrived since the last tick. Reflections and failures go through as they are;
+        a decision applies if its option is still on the agent's menu (once the agent is free of a timed action it
+        took meanwhile); otherwise it is stale: counted, and the agent is asked again."""
+        sched = self.scheduler
+        arrived = [(t, self._in_flight.pop(t), a) for t, a in self.worker.take() if t in self._in_flight]
+        self.pacer.landed([t for t, _, _ in arrived])
+        sched.waiting[[r.agent for _, r, _ in arrived]] = False
+        requests, answers = [], []
+        for _, req, ans in arrived:
+            if req.kind == "decide" and ans.ok:
+                self._ready[req.agent] = (req, ans, tick)
+            else:
+                requests.append(req)
+                answers.append(ans)
+        if not self._ready:
+            return requests, answers
+        busy = self.world.busy_until > tick
+        hold = LONGEST_ACTION
+        free = [v for a, v in self._ready.items() if not busy[a]]
+        expired = [v for a, v in self._ready.items() if busy[a] and tick - v[2] > hold]
+        for req, _, _ in free + expired:
+            del self._ready[req.agent]
+        keep_r, keep_a, stale = self.minds.recheck([v[0] for v in free], [v[1] for v in free])
+        for req, _, _ in expired:
+            self.minds.forget(req)
+            stale.append(req.agent)
+        if stale:
+            self.stale += len(stale)
+            self._event[stale] = True  # asked again now, before plain turns
+        return requests + keep_r, answers + keep_a
+
+    def mind_stats(self) -> dict:
+        """The inference worker's counters, plus how the minds fared: the share of model-driven agents' decisions
+        the model made (`model_share`; the rest followed plans or fell back), request waits (submitted to landed,
+        p50/p95), stale answers, and the pacer's throughput and cap on requests in flight."""
+        stats = self.worker.stats()
+        counts = self.mind_counts
+        stats.update(self.pacer.stats())
+        stats.update(
+            model_share=float(counts[SOURCES.index("model")] / counts.sum()) if counts.sum() else 0.0,
+            by_source={s: int(c) for s, c in zip(SOURCES, counts) if c},
+            stale=self.stale,
+            in_flight=int(self.scheduler.waiting.sum()),
+        )
+        return stats
 
     def _follow_plans(self, agents: np.ndarray) -> Decisions:
         """The rules brain carries out each agent's current plan step (source `plan`), or decides itself."""

@@ -222,7 +222,8 @@ def _status_line(source, elapsed: float) -> str:
     parts = [f"{elapsed:5.1f} s", f"tick {tick:,}", f"{source.ticks_per_s:5.1f} ticks/s", source.status]
     inf = source.inference
     if inf:
-        parts.append(f"model {inf.get('decisions', 0):,} decisions, queue {inf.get('queue_depth', 0)}, p50 {inf.get('latency_p50_ms', 0):.0f} ms")
+        parts.append(f"model {inf.get('decisions', 0):,} decisions ({100 * inf.get('model_share', 0):.0f}%), "
+                     f"wait p95 {inf.get('wait_p95_ms', 0):.0f} ms")
     lines = source.recent_lines(1, kinds={"talk"})
     if lines:
         parts.append(lines[-1].text[:70])

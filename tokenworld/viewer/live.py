@@ -229,7 +229,7 @@ class LiveFeed:
             manifest["ticks_done"] = store.conn_ticks()
             manifest["finished_at"] = _time.strftime("%Y-%m-%dT%H:%M:%S%z")
             if self.sim.worker is not None:
-                manifest["inference"] = self.sim.worker.stats()
+                manifest["inference"] = self.sim.mind_stats()
             store.write_manifest(manifest)
 
     def _loop(self) -> None:

@@ -255,6 +255,9 @@ class Panels:
                 imgui.text(f"decisions {inf.get('decisions', 0):,}   reflections {inf.get('reflections', 0):,}")
                 imgui.text(f"{inf.get('decisions_per_s', 0):.2f} decisions/s   mean batch {inf.get('mean_batch', 0):.1f}")
                 imgui.text(f"latency p50 {inf.get('latency_p50_ms', 0):.0f} ms   p95 {inf.get('latency_p95_ms', 0):.0f} ms")
+                imgui.text(f"wait p50 {inf.get('wait_p50_ms', 0):.0f} ms   p95 {inf.get('wait_p95_ms', 0):.0f} ms   in flight "
+                           f"{inf.get('in_flight', 0)}/{inf.get('in_flight_cap', 0)}")  # fmt: skip
+                imgui.text(f"model made {100 * inf.get('model_share', 0):.0f}% of decisions   stale {inf.get('stale', 0):,}")
                 imgui.text(f"tokens in {inf.get('tokens_in', 0):,} (saved {inf.get('prefill_saved', 0):,})   out {inf.get('tokens_out', 0):,}")
                 imgui.text(f"cache hits {inf.get('cache_hits', 0):,}   fallbacks {inf.get('fallbacks', 0):,}")
                 if inf.get("last_error"):
