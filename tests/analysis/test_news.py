@@ -19,7 +19,8 @@ from runs_lab import ROOT, query
 from test_report import assert_real_png, headline
 
 import tokenworld
-from tokenworld.analysis.news import COVER, carries, content_words, cover, fact_reach
+from tokenworld.analysis.news import fact_reach
+from tokenworld.mind.memory import COVER, carries, content_words, cover
 from tokenworld.analysis.report import analyze
 from tokenworld.analysis.run_data import RunData
 from tokenworld.sim.headless import tick_recorder

@@ -30,37 +30,14 @@ import numpy as np
 
 from tokenworld.analysis.figures import Section, fmt, pyplot, save, skipped
 from tokenworld.analysis.run_data import RunData
-from tokenworld.mind.memory import words
+from tokenworld.mind.memory import COVER, MIN_LETTERS, carries, content_words
 from tokenworld.mind.personas import NARRATOR, agent_name
 
-COVER = 0.5  # share of a fact's content words a line must hold to carry the fact
-MIN_LETTERS = 4  # shorter words are not content words
-STOP_WORDS = frozenset(
-    "about also been being could does doing done from have having here heard hear into just know like more most "
-    "much only over said says should some such tell tells than that their them then there these they this those "
-    "told very want were what when where which while will with would your yours".split()
-)
 GOAL_SHARE = 0.30  # the project's goal: a fact reaches this share of the village ...
 GOAL_TICKS = 600  # ... within this many ticks of being told
 TOP_FACTS = 5  # facts plotted and described, by reach
 RETELLINGS_SHOWN = 3  # retellings quoted per fact
 _ZONE_PREFIX = re.compile(r"^\[([^\]]+)\] ")
-
-
-def content_words(text: str) -> frozenset[str]:
-    """The content words of `text`: lower-case words of MIN_LETTERS or more letters, minus STOP_WORDS."""
-    return frozenset(w for w in words(text) if len(w) >= MIN_LETTERS and w.isalpha() and w not in STOP_WORDS)
-
-
-def cover(line: str, fact: str) -> float:
-    """Share of the content words of `fact` that `line` holds (0 when the fact has none)."""
-    want = content_words(fact)
-    return len(want & content_words(line)) / len(want) if want else 0.0
-
-
-def carries(line: str, fact: str) -> bool:
-    """Whether `line` carries `fact`: it is the fact, or covers at least COVER of its content words."""
-    return line == fact or cover(line, fact) >= COVER
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,35 @@ NEWS_SPAN = 800  # ticks a heard line stays news worth retelling
 NEWS_FADE = 0.02  # importance a piece of news loses each time it is retold
 NARRATOR_ID = -1  # tokenworld.mind.personas.NARRATOR
 _WORD = re.compile(r"[a-z0-9]+")
+# Whether a line carries a piece of news (retold news keeps its weight; `tokenworld analyze` traces how far it goes):
+COVER = 0.5  # share of a fact's content words a line must hold to carry the fact
+MIN_LETTERS = 4  # shorter words are not content words
+STOP_WORDS = frozenset(
+    "about also been being could does doing done from have having here heard hear into just know like more most "
+    "much only over said says should some such tell tells than that their them then there these they this those "
+    "told very want were what when where which while will with would your yours".split()
+)
 
 
 def words(text: str) -> set[str]:
     """Lower-case word set of `text` (for lexical relevance)."""
     return set(_WORD.findall(text.lower()))
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The content words of `text`: lower-case words of MIN_LETTERS or more letters, minus STOP_WORDS."""
+    return frozenset(w for w in words(text) if len(w) >= MIN_LETTERS and w.isalpha() and w not in STOP_WORDS)
+
+
+def cover(line: str, fact: str) -> float:
+    """Share of the content words of `fact` that `line` holds (0 when the fact has none)."""
+    want = content_words(fact)
+    return len(want & content_words(line)) / len(want) if want else 0.0
+
+
+def carries(line: str, fact: str) -> bool:
+    """Whether `line` carries `fact`: it is the fact, or covers at least COVER of its content words."""
+    return line == fact or cover(line, fact) >= COVER
 
 
 class Memory:
@@ -152,9 +176,7 @@ class Memory:
         if speaker == NARRATOR_ID:
             return NEWS_IMPORTANCE
         known, weight = self.news(speaker, tick)
-        said = {w for w in words(text) if len(w) > 3}
-        key = {w for w in words(known) if len(w) > 3}
-        if key and len(key & said) >= 0.5 * len(key):
+        if known and carries(text, known):
             return max(float(IMPORTANCE[HEARD]), weight - NEWS_FADE)
         return float(IMPORTANCE[HEARD])
 
