@@ -16,8 +16,8 @@ from tokenworld.world.decisions import REASONS, TARGET_KINDS
 from tokenworld.world.items import ITEM_INDEX
 
 FOOD, WATER, WOOD, STONE = (ITEM_INDEX[k] for k in ("food", "water", "wood", "stone"))
-ZONE_T, AGENT_T = TARGET_KINDS.index("zone"), TARGET_KINDS.index("agent")
-TICKS = (1, 30, 80)  # moments of the village run: clustered at home, spreading out, at work
+ZONE_T, ENTITY_T, AGENT_T = (TARGET_KINDS.index(k) for k in ("zone", "entity", "agent"))
+TICKS = (1, 30, 200)  # moments of the village run: clustered at home, spreading out, at work
 
 
 def enrich(w, tick: int, rng: np.random.Generator) -> None:
@@ -157,13 +157,17 @@ def test_no_option_is_pointless(moments):
             a = menu.agent
             ids = np.array([a], np.int32)
             zone = int(w.engine.read("zone", ids)[0])
-            nbrs = {int(b) for b in w.engine.read("nbr", ids)[0][:MAX_TALK] if b >= 0}
+            around = [int(b) for b in w.engine.read("nbr", ids)[0] if b >= 0]
+            nbrs = set(around[:MAX_TALK])
             ents = [int(e) for e in w.engine.read("ent", ids)[0] if e >= 0]
             pos = w.engine.read("pos", ids)[0]
             for i, lab in enumerate(menu.labels):
                 row = menu.rows.take([i])
                 act = int(row.action[0])
-                if act == ACTION_INDEX["move_to"]:
+                if act == ACTION_INDEX["move_to"] and row.target_kind[0] == ENTITY_T:  # a market stall, to trade
+                    e = int(row.target[0])
+                    assert lab == f"move_to {w.entity_name[e]}" and e not in ents, lab
+                elif act == ACTION_INDEX["move_to"]:
                     assert row.target_kind[0] == ZONE_T and int(row.target[0]) != zone, lab
                     assert lab == f"move_to {w.scene.zones[int(row.target[0])].name}"
                 elif act == ACTION_INDEX["gather"]:
@@ -175,7 +179,8 @@ def test_no_option_is_pointless(moments):
                     assert ITEMS[item] != "tools"
                 elif act in (ACTION_INDEX["talk"], ACTION_INDEX["trade"], ACTION_INDEX["give"]):
                     b = int(row.target[0])
-                    assert row.target_kind[0] == AGENT_T and b != a and b in nbrs, lab
+                    near = set(around) if act == ACTION_INDEX["trade"] else nbrs  # one trades with anyone perceived
+                    assert row.target_kind[0] == AGENT_T and b != a and b in near, lab
                     far = np.linalg.norm(w.engine.read("pos", np.array([b], np.int32))[0] - pos)
                     assert far <= w.scene.engine.perception_radius, lab
                     assert agent_name(b) in lab

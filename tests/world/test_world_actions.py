@@ -320,11 +320,19 @@ def test_a_partner_takes_one_trade_per_tick():
     assert w.economy.inventory[:, STONE].tolist() == [7.0, 13.0, 10.0]
 
 
-def test_a_partner_busy_with_an_action_refuses_to_trade():
-    """An offer to a partner still busy with its own action is refused as "partner busy"."""
+def test_a_partner_still_in_a_trade_refuses_another():
+    """An offer to a partner still in a trade of its own is refused as "partner busy"."""
     w = _traders()
-    w.busy_until[1] = 5
+    w.busy_until[1], w.last_action[1] = 5, ACTION_INDEX["trade"]
     assert one(w, tick=2, **trade(0, 1, "stone", 3.0, "wood", 2.0))[0] == "partner busy"
+
+
+@pytest.mark.parametrize("action", ["gather", "rest", "idle"])
+def test_a_partner_busy_with_another_action_stops_to_trade(action):
+    """A partner gathering, resting or waiting hands the goods over: the trade goes ahead."""
+    w = _traders()
+    w.busy_until[1], w.last_action[1] = 5, ACTION_INDEX[action]
+    assert one(w, tick=2, **trade(0, 1, "stone", 3.0, "wood", 2.0))[0] == "ok"
 
 
 def test_trades_see_inventories_after_own_actions():

@@ -24,6 +24,7 @@ from world_lab import (
 )
 
 from tokenworld.scene.schema import GameOptions
+from tokenworld.world.actions import ACTION_INDEX
 from tokenworld.world.decisions import REASONS
 from tokenworld.world.game import GuessAverage
 from tokenworld.world.items import ITEM_INDEX
@@ -39,7 +40,7 @@ def _setup_busy(w):
 
 
 def _setup_busy_partner(w):
-    w.busy_until[1] = 50
+    w.busy_until[1], w.last_action[1] = 50, ACTION_INDEX["trade"]  # still in a trade of its own
 
 
 def _setup_game_closed(w):

@@ -97,7 +97,8 @@ def prices_and_trade(run: RunData, out_dir: Path) -> Section:
     key, title = "trade", "Prices and trade"
     window = window_size(run.last_tick)
     about = (
-        "Left: each item's market price per tick (prices move towards the exchange ratios of the trades made). "
+        "Left: each item's market price per tick, in food (food is 1; a log scale, so equal steps are equal "
+        "shares), moving towards the exchange ratios of the trades made. "
         f"Middle: trades completed {per_window(window)}. Right: the amounts that changed hands {per_window(window)}, "
         "by the item the initiator gave."
     )
@@ -113,6 +114,10 @@ def prices_and_trade(run: RunData, out_dir: Path) -> Section:
     )  # fmt: skip
     if not prices and not len(w):
         return skipped(key, title, about, "no prices or trades recorded yet.")
+    ini, par = run.columns(
+        "SELECT agent, coalesce(other, -1) FROM events WHERE kind = 'trade' AND ok = 1", (), (np.int64, np.int64)
+    )  # fmt: skip
+    traders = len(np.union1d(ini, par[par >= 0]))
     starts = window_starts(run.last_tick, window)
     volume = np.zeros(len(starts))
     np.add.at(volume, np.clip(w, 0, len(starts) - 1), trades)
@@ -123,8 +128,15 @@ def prices_and_trade(run: RunData, out_dir: Path) -> Section:
         ax.plot(pticks, values, label=name, color=f"C{i}")
     if prices:
         ax.legend(frameon=False, fontsize="small")
+    if prices and all(np.nanmin(v) > 0 for v in prices.values() if np.isfinite(v).any()):
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
     ax.set_xlabel("tick")
-    ax.set_ylabel("price")
+    ax.set_ylabel("price (food = 1)")
     ax.set_title("Prices")
     total_trades = int(volume.sum())
     ax = axes[1]
@@ -151,11 +163,13 @@ def prices_and_trade(run: RunData, out_dir: Path) -> Section:
     ax.set_xlabel("tick")
     ax.set_ylabel(f"units {per_window(window)}")
     ax.set_title("Amounts traded")
-    notes = [
-        f"{total_trades:,} trades in all"
-        + (f", {fmt(float(amount.sum()))} units given by initiators." if len(ew) else ".")
-    ]
+    head = f"{total_trades:,} trades in all" + (f" between {traders:,} agents" if traders else "")
+    head += f", {fmt(float(amount.sum()))} units given by initiators" if len(ew) else ""
+    notes = [head + "."]
     if prices:
-        moved = [f"{n} {fmt(v[0])} -> {fmt(v[-1])}" for n, v in prices.items() if np.isfinite(v[[0, -1]]).all()]
-        notes.append("Prices from the first to the last tick: " + ", ".join(moved) + ".")
+        moved = [
+            f"{n} {fmt(v[0])} -> {fmt(v[-1])}" + (f" ({(v[-1] / v[0] - 1) * 100:+.0f}%)" if v[0] > 0 else "")
+            for n, v in prices.items() if np.isfinite(v[[0, -1]]).all()
+        ]  # fmt: skip
+        notes[0] = head + "; prices (food = 1) from the first to the last tick: " + ", ".join(moved) + "."
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)

@@ -17,19 +17,20 @@ import numpy as np
 
 from tokenworld.mind.grammar import format_amount, label
 from tokenworld.mind.personas import agent_name
+from tokenworld.mind.offers import best_offers, wants_of
+from tokenworld.mind.rules_brain import ARCH_W, RulesBrain, trade_base
 from tokenworld.mind.rules_brain import I as INTENT
-from tokenworld.mind.rules_brain import RulesBrain
 from tokenworld.scene.schema import ITEMS
 from tokenworld.world.actions import ACTION_INDEX as A
 from tokenworld.world.decisions import TARGET_KINDS, Decisions
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES, ITEM_INDEX
-from tokenworld.world.rules import partner_accepts
 
 MAX_TALK = 2  # neighbours one may talk to
 MAX_ZONES = 2  # zones one may walk to (those with resources first, the nearest first)
+MAX_TRADES = 2  # deals one is offered (the most wanted, with different partners)
 MAX_OPTIONS = 9  # the most an agent is offered (the best by the rules brain's utility, in menu order)
 FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
-ZONE, AGENT = TARGET_KINDS.index("zone"), TARGET_KINDS.index("agent")
+ZONE, ENTITY, AGENT = TARGET_KINDS.index("zone"), TARGET_KINDS.index("entity"), TARGET_KINDS.index("agent")
 GATHER_INTENT = {FOOD: INTENT["forage"], WOOD: INTENT["wood"], STONE: INTENT["stone"]}
 
 
@@ -77,7 +78,6 @@ class MenuBuilder:
         here = self._gatherable(agents, zone)
         centres = self.brain.zone_centre
         pool_any = eco.pool.sum(axis=1) > 0 if eco.pool.size else np.zeros(len(self.zone_names), bool)
-        price = np.exp(eco.log_price)
         menus = []
         for r, a in enumerate(agents.tolist()):
             opts: list[tuple] = []  # (label, talk, prior, action, target_kind, target, item, amount, item2, amount2)
@@ -99,8 +99,7 @@ class MenuBuilder:
             near = [int(b) for b in nbrs[r] if b >= 0]
             for b in near:
                 opts.append((label("talk", agent_name(b)), True, ur[INTENT["talk"]], A["talk"], AGENT, b, -1, 0, -1, 0))
-            if near:
-                opts.extend(self._exchanges(r, near[0], inv, price, ur, eco))
+            opts.extend(self._exchanges(a, near, ur))
             for z in self._zones(pos[r], zone[r], centres, pool_any):
                 prior = 0.9 * max(ur[INTENT["explore"]], self._zone_prior(z, ur, eco))
                 opts.append((label("move_to", self.zone_names[z]), False, prior, A["move_to"], ZONE, z, -1, 0, -1, 0))
@@ -152,26 +151,32 @@ class MenuBuilder:
                 best = max(best, float(ur[intent]))
         return best
 
-    def _exchanges(self, r: int, partner: int, inv: np.ndarray, price: np.ndarray, ur: np.ndarray, eco) -> list[tuple]:
-        """A trade of the largest surplus for what is scarcest, at market prices (if the partner can pay and
-        would accept), and help."""
-        out = []
-        name = agent_name(partner)
-        mine = inv[r, :TOOLS]
-        give = int(mine.argmax())
-        give_amount = min(2.0, float(np.floor(mine[give] / 2)))
-        want = int(np.where(np.arange(TOOLS) == give, np.inf, mine).argmin())
-        want_amount = max(0.5, round(give_amount * price[give] / price[want] * 2) / 2)
-        theirs = eco.inventory[partner]
-        if give_amount >= 1 and theirs[want] >= want_amount and partner_accepts(
-            self.world, np.array([partner]), np.array([give]), np.float32(give_amount), np.array([want]),
-            np.float32(want_amount),
-        )[0]:  # fmt: skip
-            text = label("trade", name, ITEMS[give], format_amount(give_amount), ITEMS[want], format_amount(want_amount))
-            out.append((text, False, ur[INTENT["trade"]], A["trade"], AGENT, partner, give, give_amount, want, want_amount))
-        if inv[r, FOOD] >= 2 and eco.hunger[partner] > 0.5:
-            text = label("give", name, "food", "1")
-            out.append((text, False, ur[INTENT["help"]], A["give"], AGENT, partner, FOOD, 1.0, -1, 0))
+    def _exchanges(self, agent: int, near: list[int], ur: np.ndarray) -> list[tuple]:
+        """Trades and help. The best deal with each of the nearest agents (`tokenworld.mind.offers`: something
+        one can spare for something one wants and the partner can spare, at market prices, one the partner
+        accepts), the `MAX_TRADES` most wanted; without any, a walk to the market when the rules brain would
+        go there to trade; one food for a hungry nearest neighbour."""
+        w, out = self.world, []
+        eco, one = w.economy, np.array([agent], np.int32)
+        around = w.engine.read("nbr", one)[0]
+        around = around[around >= 0].astype(np.int64)
+        agents = np.full(len(around), agent, np.int64)
+        offers = best_offers(w, agents, around[:, None], wants_of(w, agents, ARCH_W), ARCH_W)
+        base = float(trade_base(w.agents.traits[one], ARCH_W[w.agents.archetype[one]])[0])
+        deals = np.flatnonzero(offers.ok)
+        for j in deals[np.argsort(-offers.strength[deals], kind="stable")][:MAX_TRADES].tolist():
+            partner, give, want = int(around[j]), int(offers.give[j]), int(offers.want[j])
+            qg, qw = float(offers.give_amount[j]), float(offers.want_amount[j])
+            text = label("trade", agent_name(partner), ITEMS[give], format_amount(qg), ITEMS[want], format_amount(qw))
+            out.append((text, False, base + offers.strength[j], A["trade"], AGENT, partner, give, qg, want, qw))
+        if not len(deals):
+            go, kind, target, prior = self.brain.market_walks(one)
+            if go[0] and kind[0] == ENTITY:  # a stall (walking to a market zone is among the zones offered)
+                text = label("move_to", w.entity_name[target[0]])
+                out.append((text, False, prior[0], A["move_to"], ENTITY, int(target[0]), -1, 0, -1, 0))
+        if near and eco.inventory[agent, FOOD] >= 2 and eco.hunger[near[0]] > 0.5:
+            text = label("give", agent_name(near[0]), "food", "1")
+            out.append((text, False, ur[INTENT["help"]], A["give"], AGENT, near[0], FOOD, 1.0, -1, 0))
         return out
 
     @staticmethod

@@ -9,13 +9,21 @@ loops run over intents, items and zones, never over agents.
 
 Personality shows: extraverts talk, conscientious agents gather, open ones
 explore and build, agreeable ones trade and help, neurotic ones idle more; archetypes
-weight the same intents (merchants trade, craftspeople craft, ...).
+weight the same intents (merchants trade, craftspeople craft, farmers farm for a
+stock, ...).
+
+Trading is worth what the deal at hand brings (`tokenworld.mind.offers`: buy what
+one wants, sell what a neighbour wants, with what each can spare, at market
+prices); with no deal at hand, one with goods and a reason to trade walks to the
+nearest market (the stall standing in a zone of kind `market`, else the zone),
+where merchants keep shop.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from tokenworld.mind.offers import Offers, best_offers, spare, wants
 from tokenworld.scene.schema import ARCHETYPES
 from tokenworld.world.actions import ACTION_INDEX as A
 from tokenworld.world.decisions import SOURCES, TARGET_KINDS, Decisions
@@ -24,7 +32,7 @@ from tokenworld.world.items import BUILD_INDEX, CRAFT_INDEX, ITEM_INDEX, RECIPES
 INTENTS = ("eat", "forage", "rest", "wood", "stone", "craft", "build", "talk", "trade", "help", "explore", "idle")
 I = {name: i for i, name in enumerate(INTENTS)}  # noqa: E741
 O, C, E, AG, N = range(5)  # trait columns: openness, conscientiousness, extraversion, agreeableness, neuroticism
-FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
+FOOD, WOOD, STONE = (ITEM_INDEX[k] for k in ("food", "wood", "stone"))
 
 # Archetype weights for: wood, stone, craft, build, trade, explore, forage.
 _W = {
@@ -46,6 +54,14 @@ PHRASES = (
 PHRASE_ARRAY = np.array(PHRASES, dtype=object)
 NOISE = 0.15
 HUT = RECIPES["hut"]
+FARM_STOCK = 8.0  # food a farmer farms for (beyond its own meals: a stock to trade)
+MARKET_SHARE = 0.8  # a walk to the market is worth this share of a deal at hand
+MARKET_GOODS = 2.0  # market value of spare goods worth carrying to the market
+
+
+def trade_base(traits: np.ndarray, arch: np.ndarray) -> np.ndarray:
+    """The taste for trading itself (merchants and agreeable agents), before what a deal brings."""
+    return 0.3 * arch[:, 4] * (0.5 + 0.5 * traits[:, AG])
 
 
 class RulesBrain:
@@ -63,6 +79,7 @@ class RulesBrain:
         from tokenworld.scene.geometry import zone_polygon
 
         self.zone_centre = np.array([zone_polygon(z).mean(axis=0) for z in zones], np.float32).reshape(-1, 2)
+        self._find_markets()
 
     def decide(
         self, agents: np.ndarray, *, random_choice: np.ndarray | None = None, follow: np.ndarray | None = None
@@ -94,7 +111,7 @@ class RulesBrain:
             d.source[ok] = SOURCES.index("plan")
         if random_choice is not None:
             d.source[random_choice] = SOURCES.index("random")
-        self._fill(d, intent, agents, inv, zone, nbr)
+        self._fill(d, intent, agents, inv, zone, nbr, ctx["offers"])
         return d
 
     def utilities(self, agents: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -109,36 +126,46 @@ class RulesBrain:
         traits = w.agents.traits[agents]
         arch = ARCH_W[w.agents.archetype[agents]]
         zone = w.engine.read("zone", agents)
-        nbr = w.engine.read("nbr", agents)[:, 0]
+        near = w.engine.read("nbr", agents)
+        nbr = near[:, 0]
         has_nbr = nbr >= 0
-        surplus = inv[:, :TOOLS].max(axis=1)
+        want = wants(inv, hunger, traits, arch)
+        offers = best_offers(w, agents, near, want, ARCH_W)
+        market, far_from_market = self._market_trip(agents, inv, want, arch, zone)
         u = np.empty((m, len(INTENTS)), np.float32)
         u[:, I["eat"]] = 3.0 * hunger**2 + 0.5 * hunger
-        u[:, I["forage"]] = (2.5 * hunger + 0.3 * arch[:, 6]) * (inv[:, FOOD] < 2)
+        # Everyone forages when short of food; farmers also farm for a stock to trade.
+        farming = traits[:, C] * np.maximum(arch[:, 6] - 1.0, 0.0) * (inv[:, FOOD] < FARM_STOCK)
+        u[:, I["forage"]] = (2.5 * hunger + 0.3 * arch[:, 6]) * (inv[:, FOOD] < 2) + farming
         u[:, I["rest"]] = 3.0 * (1.0 - energy) ** 2
         u[:, I["wood"]] = 0.6 * traits[:, C] * arch[:, 0] * (inv[:, WOOD] < 10)
         u[:, I["stone"]] = 0.5 * traits[:, C] * arch[:, 1] * (inv[:, STONE] < 6)
         u[:, I["craft"]] = 0.8 * traits[:, C] * arch[:, 2]
         u[:, I["build"]] = 0.9 * traits[:, O] * arch[:, 3]
         u[:, I["talk"]] = 0.7 * traits[:, E] + 0.2 * traits[:, AG]
-        u[:, I["trade"]] = 0.6 * arch[:, 4] * (0.5 + 0.5 * traits[:, AG])
+        # Trade: a deal with a neighbour, valued by how much one wants what it asks for;
+        # without one, a walk to the market stall, worth less.
+        base = trade_base(traits, arch)
+        u[:, I["trade"]] = np.where(offers.ok, base + offers.strength, MARKET_SHARE * (base + market))
         nbr_hunger = np.where(has_nbr, eco.hunger[np.maximum(nbr, 0)], 0.0)
         u[:, I["help"]] = 1.5 * traits[:, AG] * nbr_hunger
         u[:, I["explore"]] = 0.5 * traits[:, O] * arch[:, 5]
         u[:, I["idle"]] = 0.2 + 0.3 * traits[:, N]
+        shop = np.maximum(arch[:, 4] - 1.0, 0.0) * ((market > 0) & ~far_from_market)
+        u[:, I["idle"]] += 0.5 * shop  # merchants with goods keep shop at the market, waiting for customers
         feasible = np.ones_like(u, bool)
         feasible[:, I["eat"]] = inv[:, FOOD] >= 1
         feasible[:, I["craft"]] = (inv[:, WOOD] >= 2) & (inv[:, STONE] >= 1)
         feasible[:, I["build"]] = (inv[:, WOOD] >= HUT.inputs["wood"]) & (inv[:, STONE] >= HUT.inputs["stone"]) & (zone >= 0)
         feasible[:, I["talk"]] = has_nbr
-        feasible[:, I["trade"]] = has_nbr & (surplus >= 3)
+        feasible[:, I["trade"]] = offers.ok | ((market > 0) & far_from_market)
         feasible[:, I["help"]] = has_nbr & (inv[:, FOOD] >= 2) & (nbr_hunger > 0.5)
         feasible[:, I["explore"]] = len(w.scene.zones) > 0
-        return u, feasible, {"inv": inv, "zone": zone, "nbr": nbr}
+        return u, feasible, {"inv": inv, "zone": zone, "nbr": nbr, "offers": offers}
 
     # ----------------------------------------------------------------
 
-    def _fill(self, d: Decisions, intent, agents, inv, zone, nbr) -> None:
+    def _fill(self, d: Decisions, intent, agents, inv, zone, nbr, offers: Offers) -> None:
         simple = {"eat": "eat", "rest": "rest", "idle": "idle"}
         for name, action in simple.items():
             d.action[intent == I[name]] = A[action]
@@ -152,7 +179,7 @@ class RulesBrain:
         sel = np.flatnonzero(intent == I["talk"])
         d.action[sel], d.target_kind[sel], d.target[sel] = A["talk"], TARGET_KINDS.index("agent"), nbr[sel]
         d.text[sel] = PHRASE_ARRAY[self.rng.integers(0, len(PHRASES), len(sel))]
-        self._trade(d, np.flatnonzero(intent == I["trade"]), inv, nbr)
+        self._trade(d, np.flatnonzero(intent == I["trade"]), agents, offers)
         sel = np.flatnonzero(intent == I["help"])  # give a hungry neighbour one food
         d.action[sel], d.target_kind[sel], d.target[sel] = A["give"], TARGET_KINDS.index("agent"), nbr[sel]
         d.item[sel], d.amount[sel] = FOOD, 1.0
@@ -197,19 +224,83 @@ class RulesBrain:
         else:
             d.action[go] = A["idle"]
 
-    def _trade(self, d: Decisions, sel: np.ndarray, inv: np.ndarray, nbr: np.ndarray) -> None:
-        """Offer some of the largest surplus for what the agent lacks most, at market prices."""
+    def _trade(self, d: Decisions, sel: np.ndarray, agents, offers: Offers) -> None:
+        """The deal at hand (see `tokenworld.mind.offers`), or else a walk to the nearest market."""
         if not len(sel):
             return
-        eco = self.world.economy
-        mine = inv[sel, :TOOLS]
-        give = mine.argmax(axis=1)
-        lacking = np.where(np.arange(TOOLS)[None, :] == give[:, None], np.inf, mine)
-        want = lacking.argmin(axis=1)
-        give_amount = np.minimum(2.0, np.floor(mine[np.arange(len(sel)), give] / 2))
-        price = np.exp(eco.log_price)
-        want_amount = np.maximum(0.5, np.round(give_amount * price[give] / price[want] * 2) / 2)
-        d.action[sel], d.target_kind[sel], d.target[sel] = A["trade"], TARGET_KINDS.index("agent"), nbr[sel]
-        d.item[sel], d.amount[sel] = give, give_amount
-        d.item2[sel], d.amount2[sel] = want, want_amount
+        deal = sel[offers.ok[sel]]
+        d.action[deal], d.target_kind[deal] = A["trade"], TARGET_KINDS.index("agent")
+        d.target[deal] = offers.partner[deal]
+        d.item[deal], d.amount[deal] = offers.give[deal], offers.give_amount[deal]
+        d.item2[deal], d.amount2[deal] = offers.want[deal], offers.want_amount[deal]
+        go = sel[~offers.ok[sel]]
+        if len(go):
+            k = self._nearest_market(agents[go])
+            d.action[go], d.target_kind[go], d.target[go] = A["move_to"], self.market_kind[k], self.market_target[k]
 
+    def _find_markets(self) -> None:
+        """Where traders meet: the first entity standing in each zone of kind `market` (a stall), or the zone."""
+        from tokenworld.scene.geometry import points_in_zone
+
+        w = self.world
+        kinds, targets, pos = [], [], []
+        for z, zone in enumerate(w.scene.zones):
+            if zone.kind != "market":
+                continue
+            inside = np.flatnonzero(points_in_zone(w.entity_pos, zone)) if len(w.entity_pos) else []
+            if len(inside):
+                kinds.append(TARGET_KINDS.index("entity"))
+                targets.append(int(inside[0]))
+                pos.append(w.entity_pos[inside[0]])
+            else:
+                kinds.append(TARGET_KINDS.index("zone"))
+                targets.append(z)
+                pos.append(self.zone_centre[z])
+        self.market_kind = np.array(kinds, np.int8)
+        self.market_target = np.array(targets, np.int32)
+        self.market_pos = np.array(pos, np.float32).reshape(-1, 2)
+
+    def market_walks(self, agents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For menus: whether each agent has a reason to walk to a market to trade and stands away from
+        every one, the nearest market (target kind, target) and the walk's utility."""
+        w, eco = self.world, self.world.economy
+        agents = np.asarray(agents, np.int32)
+        inv, traits = eco.inventory[agents], w.agents.traits[agents]
+        arch = ARCH_W[w.agents.archetype[agents]]
+        want = wants(inv, eco.hunger[agents], traits, arch)
+        reason, away = self._market_trip(agents, inv, want, arch, w.engine.read("zone", agents))
+        kind, target = np.full(len(agents), -1, np.int8), np.full(len(agents), -1, np.int32)
+        if len(self.market_pos):
+            k = self._nearest_market(agents)
+            kind, target = self.market_kind[k], self.market_target[k]
+        return (reason > 0) & away, kind, target, MARKET_SHARE * (trade_base(traits, arch) + reason)
+
+    def _nearest_market(self, agents: np.ndarray) -> np.ndarray:
+        pos = self.world.engine.read("pos", agents)
+        return np.linalg.norm(pos[:, None, :] - self.market_pos[None, :, :], axis=2).argmin(axis=1)
+
+    def _market_trip(self, agents, inv, want, arch, zone) -> tuple[np.ndarray, np.ndarray]:
+        """Why each agent would walk to a market (0: no reason) and whether it stands away from every one.
+
+        One goes with spare goods worth carrying (`MARKET_GOODS`) and something it wants,
+        or goods enough to be worth selling; a merchant goes whenever it has goods, the
+        market being where it works.
+        """
+        m = len(agents)
+        if not len(self.market_pos):
+            return np.zeros(m, np.float32), np.zeros(m, bool)
+        w = self.world
+        value = (spare(inv) * np.exp(w.economy.log_price)).sum(axis=1)
+        merchant = 0.3 * np.maximum(arch[:, 4] - 1.0, 0.0)
+        motive = np.maximum.reduce([want.max(axis=1), merchant, np.minimum(0.08 * value, 0.6)])
+        reason = (value >= MARKET_GOODS) * motive
+        pos = w.engine.read("pos", agents)
+        away = np.ones(m, bool)
+        for k in range(len(self.market_pos)):  # a handful of markets
+            if self.market_kind[k] == TARGET_KINDS.index("entity"):
+                t = self.market_target[k]
+                gap = np.linalg.norm(pos - w.entity_pos[t], axis=1) - w.entity_radius[t]
+                away &= gap > w.scene.engine.entity_reach
+            else:
+                away &= zone != self.market_target[k]
+        return reason.astype(np.float32), away

@@ -25,16 +25,24 @@ from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES, EAT, ITEM_INDEX
 NEAR_AGENT = 2.0  # m: closer than this to an agent counts as "there"
 ZONE_T, ENTITY_T, AGENT_T = (TARGET_KINDS.index(k) for k in ("zone", "entity", "agent"))
 FOOD, TOOLS = ITEM_INDEX["food"], ITEM_INDEX["tools"]
+FOOD_RESERVE = 2.0  # food an agent keeps for itself; below it, food is worth more the hungrier it is
 
 
 def partner_accepts(world, partner, give, give_amount, want, want_amount) -> np.ndarray:
-    """Whether each partner accepts an offer: what it gets is worth what it gives, by market prices, food
-    weighted by the partner's hunger, softened by its agreeableness (arrays, one row per offer)."""
+    """Whether each partner accepts an offer (arrays, one row per offer).
+
+    What it gets must be worth what it gives, by market prices, softened by its
+    agreeableness (an agreeable partner takes a slightly worse deal). Food it cannot
+    spare (it would hold, or holds, less than `FOOD_RESERVE`) is worth more to it the
+    hungrier it is: a hungry partner keeps its last food and pays more for food.
+    """
     eco = world.economy
     price = np.exp(eco.log_price)
-    hunger_weight = 1.0 + 2.0 * eco.hunger[partner]
-    value_in = price[give] * give_amount * np.where(give == FOOD, hunger_weight, 1.0)
-    value_out = price[want] * want_amount * np.where(want == FOOD, hunger_weight, 1.0)
+    food, hunger_weight = eco.inventory[partner, FOOD], 1.0 + 2.0 * eco.hunger[partner]
+    dear_in = (give == FOOD) & (food < FOOD_RESERVE)
+    dear_out = (want == FOOD) & (food - want_amount < FOOD_RESERVE)
+    value_in = price[give] * give_amount * np.where(dear_in, hunger_weight, 1.0)
+    value_out = price[want] * want_amount * np.where(dear_out, hunger_weight, 1.0)
     return value_in * (0.8 + 0.4 * world.agents.traits[partner, 3]) >= value_out
 
 
@@ -281,13 +289,16 @@ def _trade(world, c, rows):
     give, want = d.item[rows], d.item2[rows]
     bad = (give < 0) | (give >= len(ITEMS)) | (want < 0) | (want >= len(ITEMS)) | (d.amount[rows] <= 0) | (d.amount2[rows] <= 0)
     rows = _refuse(c, rows, bad, "no such target")
-    # One trade per agent per tick: a trade goes ahead only where both sides appear
-    # for the first time in agent order (as initiator or as partner), and the
-    # partner is not busy with an action of its own.
+    # One deal at a time: a trade goes ahead only where both sides appear for the
+    # first time this tick in agent order (as initiator or as partner), and the
+    # partner is not still in a trade of its own. A partner busy with another
+    # action (gathering, resting, waiting) stops to hand the goods over.
     seen = np.stack([d.agent[rows], d.target[rows]], 1).ravel()
     first = np.zeros(len(seen), bool)
     first[np.unique(seen, return_index=True)[1]] = True
-    clash = ~first.reshape(-1, 2).all(axis=1) | (world.busy_until[d.target[rows]] > c.tick)
+    par = d.target[rows]
+    trading = (world.busy_until[par] > c.tick) & (world.last_action[par] == ACTION_INDEX["trade"])
+    clash = ~first.reshape(-1, 2).all(axis=1) | trading
     rows = _refuse(c, rows, clash, "partner busy")
     inv = eco.inventory
     rows = _refuse_lacking(world, c, rows, d.agent[rows], d.item[rows].astype(np.int64), d.amount[rows])
