@@ -54,6 +54,16 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _weight_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0,1,2, found {text!r}") from None
+    if not values or not all(0 <= v <= 100 for v in values):
+        raise argparse.ArgumentTypeError(f"expected weights between 0 and 100, found {text!r}")
+    return values
+
+
 def _mode_list(text: str) -> list[str]:
     modes = [m.strip() for m in text.split(",") if m.strip()]
     bad = [m for m in modes if m not in ("score", "generate")]
@@ -129,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="llama_cpp modes to measure, the first is the default (default: score,generate)")
     bi.add_argument("--no-baseline", action="store_true",
                     help="skip the one-at-a-time calls through llama-cpp-python's high-level API")
+    bi.add_argument("--situations", type=_positive_int, default=None,
+                    help="hand-labelled situations scored for right choices (default all; 0 skips them)")
+    bi.add_argument("--prior-weights", type=_weight_list, default=None,
+                    help="score mode's prior weights scored on them (default 0,0.5,1,2; 0 is the model alone)")
     bi.add_argument("--json", dest="json_path", help="write results as JSON here")
 
     bv = bsub.add_parser("viewer", help="3D viewer: frame time with N agents, with and without the simulation and the model")
@@ -218,8 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench" and args.suite == "inference":
             from tokenworld.bench.inference import run_inference_bench
 
+            from tokenworld.bench.situations_score import PRIOR_WEIGHTS
+
             run_inference_bench(requests=args.requests, batch_size=args.batch_size, modes=args.modes,
-                                baseline=not args.no_baseline, json_path=args.json_path)  # fmt: skip
+                                baseline=not args.no_baseline, situations=args.situations,
+                                prior_weights=args.prior_weights or PRIOR_WEIGHTS, json_path=args.json_path)  # fmt: skip
             return 0
         if args.command == "bench":
             from tokenworld.bench.engine import run_engine_bench

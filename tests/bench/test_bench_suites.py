@@ -74,6 +74,31 @@ def test_inference_report_has_one_at_a_time_batched_and_the_batch_sweep(quick_al
     assert "batched_together" not in r["modes"]["score"]  # quick mode leaves the realtime way out
 
 
+def test_inference_report_scores_right_choices_by_way_of_deciding(quick_all):
+    """Inference: right choices on a few hand-labelled situations and variety, for the rules brain and score mode
+    at each quick prior weight (0, the model alone, and the default), beside decisions/s; in the Markdown report."""
+    from tokenworld.scene.schema import MindOptions
+
+    r = suite_report(quick_all, "inference", may_skip=True)
+    c = r["choices"]
+    quick = suite_sizes("inference", quick=True)
+    assert c["situations"] == quick["situations"] and c["in_set"] >= 60 and sum(c["kinds"].values()) == c["situations"]
+    assert [(row["backend"], row["prior_weight"]) for row in c["rows"]] == [
+        ("rules", None), *(("llama_cpp", w) for w in quick["prior_weights"])]
+    assert [row["way"] for row in c["rows"] if row["default"]] == ["score, prior weight 1"]
+    assert c["default_prior_weight"] == MindOptions().prior_weight
+    for row in c["rows"]:
+        assert 0 <= row["right_share"] <= 1 and row["right"] == round(row["right_share"] * c["situations"])
+        assert set(row["right_by_kind"]) == set(c["kinds"]) and row["failed"] == 0
+        assert number(row["decisions_per_s"]) and row["decisions_per_s"] > 0
+        v = row["variety"]
+        assert v["action_entropy_bits"] >= 0 and 0 <= v["archetype_spread"] <= 1 and 0 <= v["differs_from_rules_share"] <= 1
+    assert c["rows"][0]["variety"]["differs_from_rules_share"] == 0  # the rules brain is its own best option
+    comp = quick_all[0]["comparisons"]["inference"]
+    assert {"right_share_model_alone", "right_share_default_prior", "right_share_rules"} <= set(comp)
+    assert "right choices on the hand-labelled situations" in (quick_all[1] / "report.md").read_text()
+
+
 def test_viewer_report_has_frame_times_without_the_model_case(quick_all):
     """Viewer: frame time median, p95 and FPS per size and case; quick mode skips the slow model case."""
     r = suite_report(quick_all, "viewer", may_skip=True)

@@ -81,3 +81,33 @@ def test_a_missing_or_wrong_model_file_is_a_clear_error(tmp_path):
         resolve_model(str(fake))
     with pytest.raises(BackendError, match="mode"):
         LlamaCppBackend(mode="chat")
+
+
+
+def test_the_prior_turns_the_scored_choice_to_eat_and_rest_when_needs_press():
+    """Score mode adds prior_weight x the rules utilities: at the default weight a starving villager with food eats
+    and an exhausted one rests, where the model alone (weight 0) chooses otherwise; answers stay the model's."""
+    from tokenworld.bench.situations import SituationSet, load_situations
+    from tokenworld.scene.schema import MindOptions
+
+    names = ("starving farmer at home with food", "exhausted farmer at home")
+    sset = SituationSet([s for s in load_situations() if s.name in names])
+    alone = LlamaCppBackend(mode="score", batch_size=2, n_threads=2)
+    steered = LlamaCppBackend(mode="score", batch_size=2, n_threads=2, prior_weight=MindOptions().prior_weight)
+    try:
+        reqs, right = sset.requests(alone.answer_style, alone.count_tokens)
+        assert [reqs[i].options[k] for i, k in enumerate(right)] == ["eat", "rest"]
+        model = [a.choice for a in alone.decide(reqs)]
+        assert all(c != k for c, k in zip(model, right)), "the model alone already chose right: this proves nothing"
+        answers = steered.decide(reqs)
+        assert [a.choice for a in answers] == right
+        assert all(a.raw == str(a.choice + 1) for a in answers)  # a scored number, as without the prior
+        assert alone.settings != steered.settings  # cached answers of one weight never serve the other
+    finally:
+        alone.close()
+        steered.close()
+        sset.close()
+    with pytest.raises(BackendError, match="prior_weight"):
+        LlamaCppBackend(prior_weight=-1.0)
+    with pytest.raises(BackendError, match="closed"):
+        alone.decide(reqs)

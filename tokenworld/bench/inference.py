@@ -23,7 +23,14 @@ Quality beside speed: the share of answers valid the first time (parsed, one
 of the options), the share of no-ops (the action, applied to the world at the
 tick it was asked for, was refused or was `idle`), the share that chose the
 first option listed (a small base model's favourite), and the share that
-agreed with the rules brain's best option.
+agreed with the rules brain's best option. These rows decide with the scene
+default's `mind.prior_weight`.
+
+Right choices (the `choices` section, `tokenworld.bench.situations_score`):
+the hand-labelled situations of `tokenworld.bench.situations` answered by the
+rules backend, by score mode at several prior weights (0: the model alone) and
+by generate mode, with the variety of each way's choices over the village's
+requests.
 """
 
 from __future__ import annotations
@@ -34,24 +41,31 @@ import time
 import numpy as np
 
 from tokenworld.bench.machine import describe_machine, prepare_report_path, write_report
+from tokenworld.bench.situations_score import PRIOR_WEIGHTS, print_choices, run_choices
 from tokenworld.errors import TokenWorldError
 
 DEFAULT_TICKS = tuple(range(20, 1001, 20))  # ticks at which the idle agents' prompts are taken, until enough
 
 
-def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: int = 64):
-    """(requests, apply) for the village: requests as a model-driven run writes them, and a function that
-    applies chosen decisions at the tick they were asked for and returns each one's refusal reason."""
+def village_scene():
+    """The shipped village scene (`scenes/village.toml` of the checkout)."""
     from pathlib import Path
 
-    from tokenworld.mind.minds import ModelMinds
     from tokenworld.scene.schema import Scene
-    from tokenworld.sim.simulation import Simulation
 
     path = Path(__file__).resolve().parents[2] / "scenes" / "village.toml"
     if not path.is_file():  # pragma: no cover - installed without the scenes folder
-        raise TokenWorldError("scenes/village.toml was not found next to the package.")
-    scene = Scene.load(path)
+        raise TokenWorldError("scenes/village.toml was not found next to the package; run the benchmark from a checkout.")
+    return Scene.load(path)
+
+
+def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: int = 64):
+    """(requests, apply) for the village: requests as a model-driven run writes them, and a function that
+    applies chosen decisions at the tick they were asked for and returns each one's refusal reason."""
+    from tokenworld.mind.minds import ModelMinds
+    from tokenworld.sim.simulation import Simulation
+
+    scene = village_scene()
     scene.mind.backend = "rules"  # the village lives by the rules brain while prompts are collected
     sim = Simulation(scene, seed=1).build()
     minds = ModelMinds(sim.world, sim.brain, np.arange(sim.n_agents), scene.mind, style, count_tokens)
@@ -116,11 +130,11 @@ def pack_requests(requests, size: int) -> list[list]:
 
 
 def measure_batched(backend, requests, batch_size: int, *, pack: bool = False):
-    """Answer `requests` through the inference worker; (answers, seconds, worker stats).
+    """Answer `requests` through the inference worker; (answers in the requests' order, seconds, worker stats).
 
     By default one tick's requests go in together, as a run asks them; with
     `pack`, requests are grouped up to `batch_size` across ticks (one per agent
-    a group), so batches can reach that size.
+    a group), so batches can reach that size. The worker closes `backend` at the end.
     """
     from tokenworld.inference.worker import InferenceWorker
 
@@ -137,9 +151,10 @@ def measure_batched(backend, requests, batch_size: int, *, pack: bool = False):
         before = dict(worker.batch_sizes)
 
         def ask():
-            return [a for g in groups.values() for a in worker.wait(worker.submit(g, flush=True))]
+            return {id(r): a for g in groups.values() for r, a in zip(g, worker.wait(worker.submit(g, flush=True)))}
 
-        answers, seconds = _timed(ask)
+        by_request, seconds = _timed(ask)
+        answers = [by_request[id(r)] for r in requests]
         sizes = {k: v - before.get(k, 0) for k, v in worker.batch_sizes.items()}  # the measured batches only
         stats = {**worker.stats(), "mean_batch": sum(k * v for k, v in sizes.items()) / max(sum(sizes.values()), 1)}
     finally:
@@ -174,8 +189,8 @@ def measure_sequential_high_level(model_path, requests, max_tokens: int, threads
 
 
 def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("score", "generate"),
-                        baseline: bool = True, realtime: bool = True, batch_sizes=(),
-                        json_path: str | None = None) -> dict:  # fmt: skip
+                        baseline: bool = True, realtime: bool = True, batch_sizes=(), situations: int | None = None,
+                        prior_weights=PRIOR_WEIGHTS, json_path: str | None = None) -> dict:  # fmt: skip
     """Run the inference suite; print a table; optionally write JSON.
 
     Args:
@@ -187,6 +202,10 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
         batch_sizes: decisions/s of the default mode, decoded together, at each of
             these batch sizes (requests packed across ticks so batches can fill):
             the `batch_sweep` rows.
+        situations: hand-labelled situations scored for right choices, by every way of deciding (None: all of
+            them; 0: no `choices` section). See `tokenworld.bench.situations_score`.
+        prior_weights: score mode's `prior_weight`s in the `choices` section (0 is the model alone); the
+            speed rows above use the scene default.
         json_path: write the report here as JSON.
     """
     import os
@@ -194,6 +213,7 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
     from rich.console import Console
 
     from tokenworld.inference.llama_cpp import LlamaCppBackend
+    from tokenworld.scene.schema import MindOptions
 
     if requests < 2:
         raise TokenWorldError(f"--requests must be 2 or more, found {requests}.")
@@ -202,13 +222,18 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
             raise TokenWorldError(f"batch sizes must be in [1, 128], found {b}.")
     prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
+    weight = MindOptions().prior_weight  # the speed rows decide as a scene does by default
     report = {"suite": "inference", "machine": describe_machine(), "model": "gemma3-270m (Q4_K_M)",
-              "backend": "llama_cpp", "requests": requests, "batch_size": batch_size,
+              "backend": "llama_cpp", "requests": requests, "batch_size": batch_size, "prior_weight": weight,
               "command": "tokenworld " + " ".join(sys.argv[1:]), "modes": {}}  # fmt: skip
     threads = os.cpu_count() or 1
     default = modes[0]
+
+    def make(mode: str, size: int, **kw) -> LlamaCppBackend:
+        return LlamaCppBackend(mode=mode, batch_size=size, n_threads=threads, prior_weight=weight, **kw)
+
     for mode in modes:
-        backend = LlamaCppBackend(mode=mode, batch_size=batch_size, n_threads=threads)
+        backend = make(mode, batch_size)
         report["gpu_offload"] = backend.gpu_offload
         console.print(f"{mode}: collecting {requests} village prompts ...", style="dim")
         reqs, apply, sim = village_requests(backend.answer_style, backend.count_tokens, limit=requests)
@@ -220,12 +245,12 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
             report["modes"][mode] = {"batched": entry}
             if mode == default:
                 console.print(f"{mode}: one request per call, same backend ...", style="dim")
-                one_answers, one_secs, _ = measure_batched(LlamaCppBackend(mode=mode, batch_size=1, n_threads=threads), reqs, 1)
+                one_answers, one_secs, _ = measure_batched(make(mode, 1), reqs, 1)
                 report["sequential_same_backend"] = _summary(one_answers, one_secs)
                 report["batched_equals_one_at_a_time"] = _same(answers, one_answers)
                 if realtime:
                     console.print(f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim")
-                    fast = LlamaCppBackend(mode=mode, batch_size=batch_size, n_threads=threads, batch_invariant=False)
+                    fast = make(mode, batch_size, batch_invariant=False)
                     t_answers, t_secs, t_stats = measure_batched(fast, reqs, batch_size)
                     entry = _summary(t_answers, t_secs)
                     entry.update(_quality(reqs, t_answers, apply), mean_batch=round(t_stats["mean_batch"], 2))
@@ -235,7 +260,7 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
                 sweep = []
                 for b in batch_sizes:
                     console.print(f"{mode}: decoded together, batches of up to {b} ...", style="dim")
-                    sized = LlamaCppBackend(mode=mode, batch_size=b, n_threads=threads, batch_invariant=False)
+                    sized = make(mode, b, batch_invariant=False)
                     b_answers, b_secs, b_stats = measure_batched(sized, reqs, b, pack=True)
                     sweep.append({"batch_size": b, "mean_batch": round(b_stats["mean_batch"], 2), **_summary(b_answers, b_secs)})
                 if sweep:
@@ -255,7 +280,12 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
         report["speedup_same_backend"] = round(
             report["batched"]["decisions_per_s"] / max(report["sequential_same_backend"]["decisions_per_s"], 1e-9), 2
         )
+    if situations != 0:
+        report["choices"] = run_choices(requests=requests, situations=situations, prior_weights=prior_weights,
+                                        modes=modes, batch_size=batch_size, threads=threads, console=console)  # fmt: skip
     _print(console, report)
+    if "choices" in report:
+        print_choices(console, report["choices"])
     write_report(report, json_path, console)
     return report
 

@@ -102,8 +102,9 @@ SUITES: dict[str, Suite] = {
             "inference", _inference,
             sizes={"requests": 40, "batch_size": 16, "modes": ("score", "generate"), "batch_sizes": (1, 4, 16)},
             quick={"requests": 2, "batch_size": 2, "modes": ("score",), "baseline": False, "realtime": False,
-                   "batch_sizes": (1, 2)},
-            about="model decisions on the village's prompts: one at a time vs the batched worker; decisions/s by batch size",
+                   "batch_sizes": (1, 2), "situations": 3, "prior_weights": (0.0, 1.0)},
+            about="model decisions on the village's prompts: one at a time vs the batched worker; decisions/s by batch "
+                  "size; right choices on hand-labelled situations and variety, by backend, mode and prior weight",
         ),
         Suite(
             "viewer", _viewer,
@@ -253,6 +254,11 @@ def comparisons(results: dict[str, dict]) -> dict:
         for key in ("speedup", "speedup_same_backend"):
             if key in inf:
                 row[key] = inf[key]
+        for r in inf.get("choices", {}).get("rows", []):  # right choices: the model alone, the default, the rules brain
+            if r["mode"] == "score" and (r["prior_weight"] == 0 or r["default"]):
+                row["right_share_" + ("model_alone" if r["prior_weight"] == 0 else "default_prior")] = r["right_share"]
+            elif r["backend"] == "rules":
+                row["right_share_rules"] = r["right_share"]
         out["inference"] = {"about": "batched worker decisions/s against one-at-a-time calls (speedup = batched / one at a time)",
                             **row}  # fmt: skip
     return out
@@ -318,6 +324,11 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
             ("valid_first_share", "valid first", ".0%"), ("mean_batch", "mean batch", ".2f")]),
         ("decisions/s by batch size (decoded together, requests packed across ticks)", "batch_sweep", [
             ("batch_size", "batch size", "d"), ("mean_batch", "mean batch", ".2f"), ("decisions_per_s", "decisions/s", ".2f")]),
+        ("right choices on the hand-labelled situations, variety of the village's choices", "choices", [
+            ("way", "way", "s"), ("right_share", "right", ".0%"), ("right_eat", "eat", ".0%"), ("right_rest", "rest", ".0%"),
+            ("right_talk", "talk", ".0%"), ("decisions_per_s", "decisions/s", ".2f"),
+            ("action_entropy_bits", "entropy (bits)", ".2f"), ("archetype_spread", "archetype spread", ".2f"),
+            ("trait_spread", "trait spread", ".2f"), ("differs_from_rules_share", "differs from rules", ".0%")]),
     ],
     "viewer": [("frame time, offscreen", "rows", [
         ("agents", "agents", ",d"), ("case", "case", "s"), ("frame_ms_median", "median ms", ".1f"),
@@ -339,6 +350,10 @@ def _rows(name: str, report: dict, key: str) -> list[dict]:
                 (f"batched, {mode}, realtime", v.get("batched_together")),
             ]
         return [{"way": w, **r} for w, r in ways if r]
+    if name == "inference" and key == "choices":
+        from tokenworld.bench.situations_score import flat_rows
+
+        return flat_rows(report.get("choices") or {})
     if name == "mesa" and key == "results":
         return [{**r, "world_side": r["world_size"][0]} for r in report.get("results", [])]
     return list(report.get(key) or [])

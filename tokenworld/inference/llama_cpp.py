@@ -163,6 +163,8 @@ class LlamaCppBackend:
         return len(self.tokenize(text))
 
     def decide(self, batch: list[Request]) -> list[Answer]:
+        if not self._ctx:  # llama.cpp would read freed memory
+            raise BackendError("this llama_cpp backend was closed; make a new one.")
         answers: list[Answer] = []
         step = 1 if self.batch_invariant else self.batch_size
         for start in range(0, len(batch), step):
@@ -350,14 +352,19 @@ class LlamaCppBackend:
                     self._clean = shared
         return [self._calibrated.get((r.shared, r.calibration)) if r.calibration else None for r in batch]
 
+    def _model_logp(self, logits: np.ndarray, k: int, bias: np.ndarray | None) -> np.ndarray:
+        """The model's part of a score: the log-probabilities of the answers 1..k less the content-free bias."""
+        logp = self._digit_logp(logits, k)
+        if bias is not None and len(bias) == k:
+            logp = logp - self.calibration * bias
+        return logp
+
     def _score(self, batch, seqs, logits, starts, biases) -> list[Answer]:
         answers = []
         talkers = []
-        logps = [self._digit_logp(lg, min(len(req.options), MAX_OPTIONS)) for req, lg in zip(batch, logits)]
-        for i, (req, logp, bias) in enumerate(zip(batch, logps, biases)):
+        for i, (req, lg, bias) in enumerate(zip(batch, logits, biases)):
+            logp = self._model_logp(lg, min(len(req.options), MAX_OPTIONS), bias)
             k = len(logp)
-            if bias is not None and len(bias) == k:
-                logp = logp - self.calibration * bias
             if self.prior_weight and len(req.prior) == k:
                 logp = logp + self.prior_weight * prior_term(req.prior)
             if self.temperature > 0:
