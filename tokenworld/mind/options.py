@@ -72,7 +72,9 @@ class MenuBuilder:
         u, _, ctx = self.brain.utilities(agents)
         inv, zone = ctx["inv"], ctx["zone"]
         hunger, energy = eco.hunger[agents], eco.energy[agents]
-        nearest = w.engine.read("nbr", agents)[:, :3]
+        perceived = w.engine.read("nbr", agents)  # every neighbour in perception range, nearest first
+        nearest = perceived[:, :3]
+        walks = self.brain.market_walks(agents)  # where each would walk to trade when no deal is at hand
         nbrs = nearest[:, :MAX_TALK]
         pos = w.engine.read("pos", agents)
         here = self._gatherable(agents, zone)
@@ -99,7 +101,7 @@ class MenuBuilder:
             near = [int(b) for b in nbrs[r] if b >= 0]
             for b in near:
                 opts.append((label("talk", agent_name(b)), True, ur[INTENT["talk"]], A["talk"], AGENT, b, -1, 0, -1, 0))
-            opts.extend(self._exchanges(a, near, ur))
+            opts.extend(self._exchanges(a, near, perceived[r], tuple(x[r] for x in walks), ur))
             for z in self._zones(pos[r], zone[r], centres, pool_any):
                 prior = 0.9 * max(ur[INTENT["explore"]], self._zone_prior(z, ur, eco))
                 opts.append((label("move_to", self.zone_names[z]), False, prior, A["move_to"], ZONE, z, -1, 0, -1, 0))
@@ -151,15 +153,17 @@ class MenuBuilder:
                 best = max(best, float(ur[intent]))
         return best
 
-    def _exchanges(self, agent: int, near: list[int], ur: np.ndarray) -> list[tuple]:
-        """Trades and help. The best deal with each of the nearest agents (`tokenworld.mind.offers`: something
+    def _exchanges(
+        self, agent: int, near: list[int], perceived: np.ndarray, walk: tuple, ur: np.ndarray
+    ) -> list[tuple]:
+        """Trades and help. The best deal with each perceived agent (`tokenworld.mind.offers`: something
         one can spare for something one wants and the partner can spare, at market prices, one the partner
         accepts), the `MAX_TRADES` most wanted; without any, a walk to the market when the rules brain would
-        go there to trade; one food for a hungry nearest neighbour."""
+        go there to trade (`walk`: the agent's row of `RulesBrain.market_walks`); one food for a hungry nearest
+        neighbour."""
         w, out = self.world, []
         eco, one = w.economy, np.array([agent], np.int32)
-        around = w.engine.read("nbr", one)[0]
-        around = around[around >= 0].astype(np.int64)
+        around = perceived[perceived >= 0].astype(np.int64)
         agents = np.full(len(around), agent, np.int64)
         offers = best_offers(w, agents, around[:, None], wants_of(w, agents, ARCH_W), ARCH_W)
         base = float(trade_base(w.agents.traits[one], ARCH_W[w.agents.archetype[one]])[0])
@@ -169,11 +173,10 @@ class MenuBuilder:
             qg, qw = float(offers.give_amount[j]), float(offers.want_amount[j])
             text = label("trade", agent_name(partner), ITEMS[give], format_amount(qg), ITEMS[want], format_amount(qw))
             out.append((text, False, base + offers.strength[j], A["trade"], AGENT, partner, give, qg, want, qw))
-        if not len(deals):
-            go, kind, target, prior = self.brain.market_walks(one)
-            if go[0] and kind[0] == ENTITY:  # a stall (walking to a market zone is among the zones offered)
-                text = label("move_to", w.entity_name[target[0]])
-                out.append((text, False, prior[0], A["move_to"], ENTITY, int(target[0]), -1, 0, -1, 0))
+        go, kind, target, prior = walk
+        if not len(deals) and go and kind == ENTITY:  # a stall (walking to a market zone is among the zones offered)
+            out.append((label("move_to", w.entity_name[target]), False, prior, A["move_to"], ENTITY, int(target),
+                        -1, 0, -1, 0))  # fmt: skip
         if near and eco.inventory[agent, FOOD] >= 2 and eco.hunger[near[0]] > 0.5:
             text = label("give", agent_name(near[0]), "food", "1")
             out.append((text, False, ur[INTENT["help"]], A["give"], AGENT, near[0], FOOD, 1.0, -1, 0))
