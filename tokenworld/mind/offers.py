@@ -59,15 +59,15 @@ def wants(inv: np.ndarray, hunger: np.ndarray, traits: np.ndarray, arch: np.ndar
     or craft who lack them; merchants restock what they ran out of. Water has no use.
     """
     w = np.zeros(inv.shape, np.float32)
-    w[:, FOOD] = (inv[:, FOOD] < RESERVE[FOOD]) * (0.4 + 2.0 * hunger)
+    restock = 0.15 * np.maximum(arch[:, W_TRADE] - 1.0, 0.0)  # a merchant's, for what it ran out of
+    food, wood, stone, tools = inv[:, FOOD], inv[:, WOOD], inv[:, STONE], inv[:, TOOLS]
+    w[:, FOOD] = (food < RESERVE[FOOD]) * (0.4 + 2.0 * hunger) + restock * (food < 1)
     build = np.maximum(0.9 * traits[:, O] * arch[:, W_BUILD] - DRIVE, 0.0)
     craft = np.maximum(0.8 * traits[:, C] * arch[:, W_CRAFT] - DRIVE, 0.0)
-    w[:, WOOD] = build * (inv[:, WOOD] < HUT_WOOD) + craft * (inv[:, WOOD] < 2)
-    w[:, STONE] = build * (inv[:, STONE] < HUT_STONE) + craft * (inv[:, STONE] < 1)
+    w[:, WOOD] = build * (wood < HUT_WOOD) + craft * (wood < 2) + restock * (wood < 1)
+    w[:, STONE] = build * (stone < HUT_STONE) + craft * (stone < 1) + restock * (stone < 1)
     gatherer = np.maximum(arch[:, W_WOOD], arch[:, W_FORAGE])
-    w[:, TOOLS] = 0.3 * ((inv[:, TOOLS] < 1) & (gatherer >= 1.0)) * gatherer * (0.5 + traits[:, C])
-    restock = 0.15 * np.maximum(arch[:, W_TRADE] - 1.0, 0.0)
-    w[:, [FOOD, WOOD, STONE, TOOLS]] += restock[:, None] * (inv[:, [FOOD, WOOD, STONE, TOOLS]] < 1)
+    w[:, TOOLS] = 0.3 * ((tools < 1) & (gatherer >= 1.0)) * gatherer * (0.5 + traits[:, C]) + restock * (tools < 1)
     return w
 
 

@@ -56,6 +56,7 @@ NOISE = 0.15
 HUT = RECIPES["hut"]
 FARM_STOCK = 8.0  # food a farmer farms for (beyond its own meals: a stock to trade)
 MARKET_SHARE = 0.8  # a walk to the market is worth this share of a deal at hand
+TRADE_PARTNERS = 4  # the nearest neighbours one looks for a deal with
 MARKET_GOODS = 2.0  # market value of spare goods worth carrying to the market
 
 
@@ -130,7 +131,7 @@ class RulesBrain:
         nbr = near[:, 0]
         has_nbr = nbr >= 0
         want = wants(inv, hunger, traits, arch)
-        offers = best_offers(w, agents, near, want, ARCH_W)
+        offers = best_offers(w, agents, near[:, :TRADE_PARTNERS], want, ARCH_W)
         market, far_from_market = self._market_trip(agents, inv, want, arch, zone)
         u = np.empty((m, len(INTENTS)), np.float32)
         u[:, I["eat"]] = 3.0 * hunger**2 + 0.5 * hunger
