@@ -171,6 +171,14 @@ class LlamaCppBackend:
             answers.extend(self._decide_chunk(batch[start : start + step]))
         return answers
 
+    def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
+        """Evaluate the shared prefix and, in score mode, the answer bias of each content-free page (for
+        1 to 9 options), as the first batch would, so that the first decisions come sooner."""
+        self._prefix_seq(shared) if not self.batch_invariant else self._fresh(shared)
+        if self.mode == "score":
+            blanks = [Request(-1, 0, "decide", shared, "", ["-"] * k, [False] * k, calibration=text) for text, k in calibrations]
+            self._bias([r for r in blanks if 1 <= len(r.options) <= MAX_OPTIONS])
+
     def close(self) -> None:
         L = self._L
         if getattr(self, "_batch", None) is not None:
@@ -381,12 +389,14 @@ class LlamaCppBackend:
         return answers
 
     def _say(self, batch, seqs, starts, answers, talkers) -> None:
-        """The spoken lines of agents that chose to talk: '<n>\\nYou say to <Name>: "' then a sentence (SAY_TOKENS at most)."""
+        """The spoken lines of agents that chose to talk: '<n>\\nYou tell <Name> your news: "' (or 'You say to <Name>: "'
+        without news) then a sentence (SAY_TOKENS at most)."""
         runs, pos = {}, {}
         for i in talkers:
             req, a = batch[i], answers[i]
             target = req.options[a.choice].split(" ", 1)[1] if " " in req.options[a.choice] else "them"
-            toks = self.tokenize(f"{a.choice + 1}\nYou say to {target}: \"")
+            lead = f"You tell {target} your news" if req.news else f"You say to {target}"
+            toks = self.tokenize(f"{a.choice + 1}\n{lead}: \"")
             runs[i] = toks
             pos[i] = starts[i]
         text = {i: [] for i in talkers}

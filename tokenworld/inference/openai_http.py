@@ -255,6 +255,9 @@ class OpenAIBackend:
                 self._mode = self._probe()
             return self.structured_mode
 
+    def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
+        """Nothing to prepare here (see `Backend.prepare`)."""
+
     def close(self) -> None:
         """Stop the request threads (waits for requests in flight)."""
         self._closed = True

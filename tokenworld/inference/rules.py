@@ -40,5 +40,8 @@ class RulesBackend:
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 
+    def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
+        """Nothing to prepare here (see `Backend.prepare`)."""
+
     def close(self) -> None:
         pass

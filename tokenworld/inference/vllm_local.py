@@ -81,5 +81,8 @@ class VLLMBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
+        """Nothing to prepare here (see `Backend.prepare`)."""
+
     def close(self) -> None:
         self.llm = None

@@ -41,6 +41,8 @@ STEP_WORDS = {
     "help": "help the hungry", "explore": "explore", "idle": "take it easy",
 }  # fmt: skip
 MODEL = SOURCES.index("model")
+NEWS_WORTH = 0.9  # heard lines this important (the Narrator's news, and its retellings) are worth passing on
+NEWS_TALK = 1.0  # added to the rules utility (the prior) of talking while one holds such news
 
 
 class ModelMinds:
@@ -73,6 +75,13 @@ class ModelMinds:
         self.last: dict[int, tuple[str, str]] = {}  # agent -> (prompt, answer) of its latest model call
         self._menus: dict[int, Menu] = {}  # request seq -> menu, until answered
         self._plans: dict[int, list[np.ndarray]] = {}  # request seq -> candidate plans
+
+    def warmup(self) -> tuple[str, list[tuple[str, int]]]:
+        """What every request of these minds reuses: the shared prompt, and the content-free calibration pages
+        (decisions and reflections, 1 to 9 options) with their option counts, for `Backend.prepare`."""
+        kw = {"question": "Plans", "answer": "Plan"}
+        pages = [(self.prompts.calibration(k), k) for k in range(1, 10)]
+        return self.prompts.shared, pages + [(self.prompts.calibration(k, **kw), k) for k in range(1, 7)]
 
     def first_plans(self, tick: int = 0) -> None:
         """Plans from each persona, without the model, and first reflections spread over `reflect_every`."""
@@ -125,6 +134,9 @@ class ModelMinds:
         decide = np.asarray(decide, np.int64)
         news = {a: self.news(a, tick) for a in decide.tolist()}
         menus = self.menus.build(decide, wanted={a: self._places_in(text) for a, text in news.items()})
+        for menu in menus:  # fresh news is worth telling: talking weighs more for whoever holds some
+            if self.memory.news(menu.agent, tick)[1] >= NEWS_WORTH:
+                menu.prior = menu.prior + NEWS_TALK * np.asarray(menu.talk, np.float32)
         pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist()))
         for menu in menus:
             a = menu.agent

@@ -62,8 +62,9 @@ class MenuBuilder:
         self.brain = brain
         self.zone_names = [z.name for z in world.scene.zones]
 
-    def build(self, agents: np.ndarray) -> list[Menu]:
-        """One menu per agent in `agents` (ids)."""
+    def build(self, agents: np.ndarray, wanted: dict[int, list[int]] | None = None) -> list[Menu]:
+        """One menu per agent in `agents` (ids); `wanted`: per agent, zones it heard of (news, an announced
+        event), offered as places to walk to beside the usual ones."""
         w = self.world
         agents = np.asarray(agents, np.int32)
         if not len(agents):
@@ -102,8 +103,11 @@ class MenuBuilder:
             for b in near:
                 opts.append((label("talk", agent_name(b)), True, ur[INTENT["talk"]], A["talk"], AGENT, b, -1, 0, -1, 0))
             opts.extend(self._exchanges(a, near, perceived[r], tuple(x[r] for x in walks), ur))
-            for z in self._zones(pos[r], zone[r], centres, pool_any):
+            heard_of = [z for z in (wanted or {}).get(a, []) if z != zone[r]][:1]
+            for z in sorted(set(self._zones(pos[r], zone[r], centres, pool_any, MAX_ZONES - len(heard_of))) | set(heard_of)):
                 prior = 0.9 * max(ur[INTENT["explore"]], self._zone_prior(z, ur, eco))
+                if z in heard_of:  # news draws people: as worth it as talking
+                    prior = max(prior, float(ur[INTENT["talk"]]))
                 opts.append((label("move_to", self.zone_names[z]), False, prior, A["move_to"], ZONE, z, -1, 0, -1, 0))
             if not opts:  # nothing else is possible: waiting is the one honest option
                 opts.append(("idle", False, ur[INTENT["idle"]], A["idle"], 0, -1, -1, 0, -1, 0))
@@ -130,15 +134,15 @@ class MenuBuilder:
         here[:, TOOLS] = False  # tools are made, not gathered
         return here
 
-    def _zones(self, pos: np.ndarray, zone: int, centres: np.ndarray, pool_any: np.ndarray) -> list[int]:
-        """Zones worth walking to: those with resources and the nearest others, never the current one."""
-        if not len(centres):
+    def _zones(self, pos: np.ndarray, zone: int, centres: np.ndarray, pool_any: np.ndarray, count: int = MAX_ZONES) -> list[int]:
+        """Up to `count` zones worth walking to: those with resources and the nearest others, never the current one."""
+        if not len(centres) or count <= 0:
             return []
         d = np.linalg.norm(centres - pos[None, :], axis=1)
         order = np.argsort(d, kind="stable")
-        picked = [int(z) for z in order if z != zone and pool_any[z]][:MAX_ZONES]
+        picked = [int(z) for z in order if z != zone and pool_any[z]][:count]
         for z in order.tolist():
-            if len(picked) >= MAX_ZONES:
+            if len(picked) >= count:
                 break
             if z != zone and z not in picked:
                 picked.append(z)

@@ -84,7 +84,7 @@ def shared_prompt(scene: Scene, style: str) -> str:
         render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
         "",
         render(_EXAMPLE_TALK, _EXAMPLE_TALK_OPTIONS, style)
-        + ('2\nYou say to Tess: "' if style == "number" else " talk Tess: ") + _EXAMPLE_LINE + ('"' if style == "number" else ""),
+        + ('2\nYou tell Tess your news: "' if style == "number" else " talk Tess: ") + _EXAMPLE_LINE + ('"' if style == "number" else ""),
         "",
         "",
     ]
@@ -130,7 +130,7 @@ _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"] 
 _EXAMPLE_TALK = Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
                      news="the orchard has ripe apples")  # fmt: skip
 _EXAMPLE_TALK_OPTIONS = ["rest", "talk Tess", "move_to farm"]
-_EXAMPLE_LINE = "Tess, the orchard has ripe apples!"
+_EXAMPLE_LINE = "The orchard has ripe apples!"
 
 
 def needs_words(hunger: float, energy: float) -> str:

@@ -53,6 +53,8 @@ PHRASES = (
 )  # fmt: skip
 PHRASE_ARRAY = np.array(PHRASES, dtype=object)
 NOISE = 0.15
+NEEDS = [I["eat"], I["forage"], I["rest"]]
+URGENT = 1.0  # a need whose utility beats a plan step's by this much comes first
 HUT = RECIPES["hut"]
 FARM_STOCK = 8.0  # food a farmer farms for (beyond its own meals: a stock to trade)
 MARKET_SHARE = 0.8  # a walk to the market is worth this share of a deal at hand
@@ -106,8 +108,10 @@ class RulesBrain:
         u[~feasible] = -np.inf
         intent = u.argmax(axis=1)
         d.source[:] = SOURCES.index("rules")
-        if follow is not None:  # plan steps that can be done now are done (source `plan`)
-            ok = (follow >= 0) & feasible[np.arange(m), np.maximum(follow, 0)]
+        if follow is not None:  # plan steps that can be done now are done (source `plan`), unless a need is pressing
+            rows, step = np.arange(m), np.maximum(follow, 0)
+            need = np.where(feasible[:, NEEDS], u[:, NEEDS], -np.inf).max(axis=1)
+            ok = (follow >= 0) & feasible[rows, step] & ~(need > u[rows, step] + URGENT)
             intent[ok] = follow[ok]
             d.source[ok] = SOURCES.index("plan")
         if random_choice is not None:
