@@ -15,8 +15,8 @@ Per weight it prints the share of right choices on the situations (overall and
 for eat and rest, the urgent needs), on the situations where the rules brain
 itself is wrong, the variety of the village's choices (action entropy, spread
 between archetypes and trait halves: `tokenworld.bench.situations_score.variety`)
-and how often the choice differs from the rules brain's best option (how much
-of the deciding is still the model's).
+and how often the choice is an option the rules brain values less than its
+best (how much of the deciding is still the model's).
 
     python tools/compare_prior_transforms.py [--requests 64] [--threads 2]
 """
@@ -48,7 +48,7 @@ def main() -> int:
     """Score once, choose offline at every weight with both transforms, print one line per (transform, weight)."""
     from tokenworld.bench.inference import village_requests
     from tokenworld.bench.situations import SituationSet
-    from tokenworld.bench.situations_score import action_of, variety
+    from tokenworld.bench.situations_score import action_of, differs_from_rules, variety
     from tokenworld.inference.llama_cpp import LlamaCppBackend
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -78,7 +78,7 @@ def main() -> int:
     print(f"{len(sits)} situations and {len(village)} village requests scored in {time.perf_counter() - t0:.0f} s")
     world = sim.world
     agents = np.array([r.agent for r in village])
-    rules_wrong = [i for i, (r, k) in enumerate(zip(sits, right)) if int(np.argmax(r.prior)) != k]
+    rules_wrong = [i for i, (r, k) in enumerate(zip(sits, right)) if differs_from_rules(r, k)]
     kinds = [s.kind for s in sset.situations]
     print("transform weight | right (eat, rest; where the rules brain is wrong) | entropy bits, archetype, trait spread "
           "| differs from rules brain")  # fmt: skip
@@ -90,7 +90,7 @@ def main() -> int:
             vc = chosen[len(sits):]
             v = variety([action_of(r.options[c]) for r, c in zip(village, vc)], world.agents.archetype[agents],
                         world.agents.traits[agents])  # fmt: skip
-            differs = np.mean([c != int(np.argmax(r.prior)) for r, c in zip(village, vc)])
+            differs = np.mean([differs_from_rules(r, c) for r, c in zip(village, vc)])
             print(f"{how:3s} {w:7g} | {hit.mean():.1%} ({by['eat']:.0%}, {by['rest']:.0%}; "
                   f"{hit[rules_wrong].mean():.0%} of {len(rules_wrong)}) | {v['action_entropy_bits']:.2f}, "
                   f"{v['archetype_spread']:.2f}, {v['trait_spread']:.2f} | {differs:.0%}")  # fmt: skip

@@ -15,8 +15,9 @@ of requests are answered through the inference worker:
   distance between the action shares of agents above and below the trait's
   median. 0 is everyone alike; on a few dozen requests sampling alone gives a
   few tenths, so compare ways with each other, not with 0. `differs_from_rules_share`
-  is how often the choice is not the rules brain's best option: how much of
-  the deciding is still the model's.
+  is how often the choice is an option the rules brain values less than its
+  best (ties with the best, such as two zones to walk to valued alike, do not
+  count): how much of the deciding is still the model's.
 
 Decisions/s counts both sets, answered together through the worker.
 """
@@ -82,6 +83,11 @@ def variety(actions: list[str], archetype: np.ndarray, traits: np.ndarray) -> di
     }
 
 
+def differs_from_rules(request, choice: int) -> bool:
+    """Whether `choice` is an option the rules brain values less than its best (ties with the best do not differ)."""
+    return len(request.prior) == len(request.options) and request.prior[choice] < request.prior.max()
+
+
 def right_shares(situations, answers, right: list[int]) -> dict:
     """Share of answers that chose the right option, overall and by the right option's action."""
     hits = [a.ok and a.choice == r for a, r in zip(answers, right)]
@@ -118,13 +124,15 @@ def score_way(backend, situation_set, village: list, world, *, batch_size: int, 
     answers, v_answers = answers[: len(reqs)], answers[len(reqs):]
     out = {"situations": len(sits), **right_shares(sits, answers, right),
            "decisions_per_s": round((len(reqs) + len(village)) / seconds, 3) if seconds > 0 else None}  # fmt: skip
+    wrong = [i for i, (r, k) in enumerate(zip(reqs, right)) if differs_from_rules(r, k)]  # the rules brain errs there
+    out["rules_wrong"] = len(wrong)
+    out["right_where_rules_wrong"] = sum(answers[i].ok and answers[i].choice == right[i] for i in wrong)
     if village:
         ok = [(r, a) for r, a in zip(village, v_answers) if a.ok]
         agents = np.array([r.agent for r, _ in ok], np.int64)
         out["variety"] = variety([action_of(r.options[a.choice]) for r, a in ok], world.agents.archetype[agents],
                                  world.agents.traits[agents])  # fmt: skip
-        out["variety"]["differs_from_rules_share"] = round(
-            sum(a.choice != int(np.argmax(r.prior)) for r, a in ok) / max(len(ok), 1), 4)
+        out["variety"]["differs_from_rules_share"] = round(sum(differs_from_rules(r, a.choice) for r, a in ok) / max(len(ok), 1), 4)
         out["village_requests"] = len(village)
     return out
 
@@ -189,7 +197,7 @@ def flat_rows(choices: dict) -> list[dict]:
     out = []
     for row in choices.get("rows", []):
         v = row.get("variety", {})
-        flat = {k: row.get(k) for k in ("way", "right_share", "decisions_per_s", "default")}
+        flat = {k: row.get(k) for k in ("way", "right_share", "decisions_per_s", "default", "right_where_rules_wrong")}
         flat.update({f"right_{k}": x for k, x in row.get("right_by_kind", {}).items()})
         flat.update({k: v.get(k) for k in ("action_entropy_bits", "archetype_spread", "trait_spread",
                                             "differs_from_rules_share")})  # fmt: skip
@@ -203,8 +211,9 @@ def print_choices(console, choices: dict) -> None:
 
     kinds = list(choices["kinds"])
     table = Table(title=f"Right choices on {choices['situations']} hand-labelled situations; variety of the village's choices")
-    for col in ("way", "right", *kinds, "decisions/s", "entropy (bits)", "archetype spread", "trait spread",
-                "differs from rules"):  # fmt: skip
+    wrong = choices["rows"][0].get("rules_wrong", 0) if choices["rows"] else 0
+    for col in ("way", "right", *kinds, f"right of {wrong} the rules brain gets wrong", "decisions/s", "entropy (bits)",
+                "archetype spread", "trait spread", "differs from rules"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in flat_rows(choices):
 
@@ -215,7 +224,8 @@ def print_choices(console, choices: dict) -> None:
             return "-" if x is None else format(x, f)
 
         name = r["way"] + (" (default)" if r.get("default") else "")
-        table.add_row(name, pct(r["right_share"]), *(pct(r.get(f"right_{k}")) for k in kinds), num(r["decisions_per_s"]),
+        table.add_row(name, pct(r["right_share"]), *(pct(r.get(f"right_{k}")) for k in kinds),
+                      str(r["right_where_rules_wrong"]), num(r["decisions_per_s"]),
                       num(r["action_entropy_bits"]), num(r["archetype_spread"]), num(r["trait_spread"]),
                       pct(r["differs_from_rules_share"]))  # fmt: skip
     console.print(table)

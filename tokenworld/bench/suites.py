@@ -326,7 +326,8 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
             ("batch_size", "batch size", "d"), ("mean_batch", "mean batch", ".2f"), ("decisions_per_s", "decisions/s", ".2f")]),
         ("right choices on the hand-labelled situations, variety of the village's choices", "choices", [
             ("way", "way", "s"), ("right_share", "right", ".0%"), ("right_eat", "eat", ".0%"), ("right_rest", "rest", ".0%"),
-            ("right_talk", "talk", ".0%"), ("decisions_per_s", "decisions/s", ".2f"),
+            ("right_talk", "talk", ".0%"), ("right_where_rules_wrong", "right where the rules brain errs", "d"),
+            ("decisions_per_s", "decisions/s", ".2f"),
             ("action_entropy_bits", "entropy (bits)", ".2f"), ("archetype_spread", "archetype spread", ".2f"),
             ("trait_spread", "trait spread", ".2f"), ("differs_from_rules_share", "differs from rules", ".0%")]),
     ],
