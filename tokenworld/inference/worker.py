@@ -17,6 +17,7 @@ falls back to the rules brain) and the worker goes on with the next batch.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import os
 import threading
@@ -28,6 +29,7 @@ import numpy as np
 from tokenworld.mind.protocol import Answer, Request, failed
 
 WINDOW_S = 10.0  # decisions/s are counted over this sliding window
+_DTYPES = {"int": np.int64, "float": np.float64, "str": str, "bool": bool}  # Answer field types, as arrays
 
 
 class InferenceWorker:
@@ -63,7 +65,9 @@ class InferenceWorker:
 
     # ------------------------------------------------------------ life
 
-    def start(self) -> "InferenceWorker":
+    def start(self, prepare=None) -> "InferenceWorker":
+        """Start the thread; it first calls `prepare()` (a backend's warm-up, see `Backend.prepare`) if given."""
+        self._prepare = prepare
         self._thread = threading.Thread(target=self._run, name="tokenworld-inference", daemon=True)
         self._thread.start()
         return self
@@ -143,9 +147,36 @@ class InferenceWorker:
         with self._cv:
             return len(self._queued)
 
+    def cache_state(self) -> dict[str, np.ndarray]:
+        """The response cache as arrays (keys and answers' fields, least recently used first), for a checkpoint.
+
+        A resumed run needs it to answer from the cache exactly where the original did (a cached answer is
+        recorded with no tokens and no latency).
+        """
+        items = list(self._cache.items())  # one C-level copy: the worker thread cannot edit the cache meanwhile
+        out = {"cache_key": np.array([k for k, _ in items], dtype=str)}
+        for f in dataclasses.fields(Answer):
+            out[f"cache_{f.name}"] = np.array([getattr(a, f.name) for _, a in items], dtype=_DTYPES[f.type])
+        return out
+
+    def restore_cache(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a `cache_state()` (a state without one leaves the cache empty)."""
+        self._cache.clear()
+        if "cache_key" not in state:
+            return
+        fields = [f for f in dataclasses.fields(Answer) if f"cache_{f.name}" in state]
+        columns = [state[f"cache_{f.name}"].tolist() for f in fields]
+        for key, *values in zip(state["cache_key"].tolist(), *columns):
+            self._cache[key] = Answer(**{f.name: v for f, v in zip(fields, values)})
+
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        if self._prepare is not None:
+            try:
+                self._prepare()
+            except Exception as e:  # a failed warm-up costs only time: the first batch does the work again
+                self.last_error = f"warm-up: {type(e).__name__}: {e}"
         while True:
             with self._cv:
                 while not self._queued and not self._stop:

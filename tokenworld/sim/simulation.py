@@ -54,6 +54,8 @@ class Simulation:
         profile: time each engine stage (synchronising after each).
         clock: 'lockstep' (a tick waits for the model decisions it asked for) or
             'realtime' (ticks never wait); None reads `scene.sim.clock`.
+        backend: a ready `Backend` for the model-driven agents (the simulation closes it); None builds the
+            one `scene.mind` names.
 
     Call `build()` before `step()` or `run()`, and `close()` at the end (it
     stops the inference thread when the scene has model-driven agents).
@@ -61,7 +63,7 @@ class Simulation:
 
     def __init__(
         self, scene: Scene, *, seed: int | None = None, arch: str | None = None, profile: bool = True,
-        clock: str | None = None,
+        clock: str | None = None, backend=None,
     ):
         self.scene = scene
         if seed is None:
@@ -88,6 +90,7 @@ class Simulation:
         self.minds = None  # ModelMinds, when a model drives some agents
         self.worker = None  # InferenceWorker
         self.scheduler = None
+        self._backend = backend
 
     # ------------------------------------------------------------------ life
 
@@ -111,7 +114,7 @@ class Simulation:
         self._event = np.zeros(self.world.n_agents, bool)
         self._in_flight: dict[int, object] = {}  # ticket -> request (realtime mode)
         model = group_mind[self.world.agents.group] == MINDS.index("model")
-        if self.scene.mind.backend != "rules" and model.any():
+        if (self.scene.mind.backend != "rules" or self._backend is not None) and model.any():
             try:
                 self._start_minds(model)
             except BaseException:
@@ -132,12 +135,14 @@ class Simulation:
         share = llm_share(self.seed, self.world.n_agents, m.llm_fraction)
         model = model_group & share
         # lockstep: batched answers equal one-at-a-time answers; realtime: decode batches together, faster
-        backend = make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
+        backend = self._backend or make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
         self.worker = InferenceWorker(backend, batch_size=m.batch_size, max_wait_ms=m.batch_wait_ms,
-                                      cache_size=m.cache_size).start()  # fmt: skip
+                                      cache_size=m.cache_size)  # fmt: skip
         style = backend.answer_style
         self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
         self.minds.first_plans(self.tick)
+        shared, calibrations = self.minds.warmup()
+        self.worker.start(prepare=lambda: backend.prepare(shared, calibrations))
         self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
                                    m.decide_every, m.reflect_every)  # fmt: skip
         self.pacer = Pacer(m.max_wait_s)
@@ -390,8 +395,12 @@ class Simulation:
         return stats
 
     def _follow_plans(self, agents: np.ndarray) -> Decisions:
-        """The rules brain carries out each agent's current plan step (source `plan`), or decides itself."""
-        return self.brain.decide(agents, follow=self.minds.follow(agents))
+        """The rules brain carries out each agent's current plan step (source `plan`), or decides itself; who
+        talks tells its news."""
+        d = self.brain.decide(agents, follow=self.minds.follow(agents))
+        for row in np.flatnonzero(d.action == ACTION_INDEX["talk"]).tolist():
+            d.text[row] = self.minds.news(int(d.agent[row]), self.tick) or d.text[row]
+        return d
 
     def _game_decisions(self) -> Decisions:
         from tokenworld.mind.guessing import random_guesses, rules_guesses
@@ -458,6 +467,8 @@ class Simulation:
             state.update(self.world.game.state())
         if self.minds is not None:
             state.update(self.minds.state())
+            state["sched_last_asked"] = self.scheduler.last_asked  # fair turns when more are due than the cap
+            state.update(self.worker.cache_state())
         meta = {
             "tick": self.tick,
             "rng": {
@@ -479,6 +490,9 @@ class Simulation:
         self.pending = Decisions(**{**vars(blank), **pending})
         if self.minds is not None and "mind_plan" in state:
             self.minds.restore(state)
+            if "sched_last_asked" in state:
+                self.scheduler.last_asked[...] = state["sched_last_asked"]
+            self.worker.restore_cache(state)
         if self.world.game is not None:
             self.world.game.restore(state)
         self.world.rng.bit_generator.state = meta["rng"]["world"]
