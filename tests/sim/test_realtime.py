@@ -162,6 +162,7 @@ def test_what_an_agent_hears_becomes_its_news_and_the_rules_backend_retells_it()
         sim.send_message(0, fact)
         sim.step()
         assert sim.minds.news(0, sim.tick) == fact
+        assert sim.minds.memory.shared_with(0, fact) == {-1}  # the Narrator has it; nobody else is known to
         (req,) = sim.minds.requests(np.array([0]), np.zeros(0, np.int64), sim.tick, np.array([0]))
         assert f"News: {fact}" in req.personal and req.news == fact
         assert "move_to well" in req.options  # the place it heard of is on its menu

@@ -226,6 +226,14 @@ class Memory:
         best = heard[int(np.argmax(score))]
         return str(self.text[r, best]), float(self.importance[r, best])
 
+    def shared_with(self, agent: int, news: str) -> set[int]:
+        """Who the agent knows to have `news` already: whoever told it, and whoever it told."""
+        r = self.row[agent]
+        if r < 0 or not news:
+            return set()
+        slots = np.flatnonzero(((self.kind[r] == HEARD) | (self.kind[r] == ACTION_INDEX["talk"])) & (self.tick[r] >= 0))
+        return {int(self.other[r, s]) for s in slots.tolist() if carries(str(self.text[r, s]), news)}
+
     def _relevance(self, r: int, s: int, query: set[str]) -> float:
         if not query:
             return 0.0

@@ -134,9 +134,12 @@ class ModelMinds:
         decide = np.asarray(decide, np.int64)
         news = {a: self.news(a, tick) for a in decide.tolist()}
         menus = self.menus.build(decide, wanted={a: self._places_in(text) for a, text in news.items()})
-        for menu in menus:  # fresh news is worth telling: talking weighs more for whoever holds some
-            if self.memory.news(menu.agent, tick)[1] >= NEWS_WORTH:
-                menu.prior = menu.prior + NEWS_TALK * np.asarray(menu.talk, np.float32)
+        for menu in menus:  # fresh news is worth telling to whoever has not heard it: talking to them weighs more
+            heard, weight = self.memory.news(menu.agent, tick)
+            if weight >= NEWS_WORTH:
+                knows = self.memory.shared_with(menu.agent, heard)
+                fresh = np.asarray(menu.talk) & ~np.isin(menu.rows.target, list(knows))
+                menu.prior = menu.prior + NEWS_TALK * fresh.astype(np.float32)
         pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist()))
         for menu in menus:
             a = menu.agent
