@@ -260,3 +260,19 @@ def test_too_many_agents(scene_error):
     """More agents than MAX_AGENTS in all is rejected at `groups`."""
     message = scene_error(HEAD + HOME + group(count=30_000_000) + group(name="more", count=30_000_000))
     assert "`groups`: 60,000,000 agents in all; the most a scene may hold is 50,000,000." in message
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ('text = ""\nagent = 0', "`tell[0].text`: empty"),
+        ('text = "hi"\nagent = 5', "`tell[0].agent`: 5; agent ids run from 0 to 4."),
+        ('text = "hi"\nzone = "moon"', "`tell[0].zone`: no zone called 'moon' (zones: home)."),
+        ('text = "hi"', "give either `agent` (an agent id) or `zone` (a zone name)"),
+        ('text = "hi"\nagent = 1\nzone = "home"', "give either `agent`"),
+        ('text = "hi"\nagent = 1\ntick = 0', "`tell[0].tick`: 0; ticks start at 1."),
+    ],
+)
+def test_scripted_narrator_lines_name_an_agent_or_a_zone(scene_error, entry, message):
+    """A `[[tell]]` line needs words, a tick from 1, and exactly one existing agent or zone."""
+    assert message in scene_error(HEAD + HOME + group() + f"\n[[tell]]\n{entry}\n")

@@ -174,3 +174,16 @@ def test_what_an_agent_hears_becomes_its_news_and_the_rules_backend_retells_it()
             assert ans.say == fact
     finally:
         sim.close()
+
+
+def test_scripted_news_is_heard_at_its_tick():
+    """A scene's `[[tell]]` lines reach their agent (or everyone in their zone) at their tick, as the Narrator's."""
+    scene = Scene.load(ROOT / "scenes" / "village_news.toml")
+    (line,) = scene.tell
+    sim = Simulation(scene, seed=3, backend=RulesBackend()).build()
+    try:
+        heard = [(r.tick, m[1:]) for r in (sim.step() for _ in range(2)) for m in r.messages if m[1] == -1]
+        assert heard == [(line.tick, (-1, line.agent, line.text))]
+        assert sim.minds.news(line.agent, sim.tick) == line.text
+    finally:
+        sim.close()

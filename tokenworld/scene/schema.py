@@ -212,6 +212,16 @@ class AgentGroup:
 
 
 @dataclass
+class Tell:
+    """A line the Narrator says at a tick: news told to one agent, or announced to everyone in a zone."""
+
+    text: str = opt(doc="What is said (one line).")
+    tick: int = opt(1, doc="Tick at which it is heard.")
+    agent: Optional[int] = opt(None, doc="Id of the agent told (or give `zone`).")
+    zone: Optional[str] = opt(None, doc="Name of the zone where everyone hears it (or give `agent`).")
+
+
+@dataclass
 class Scene:
     """A whole scene: options plus zones, entities and agent groups.
 
@@ -235,6 +245,7 @@ class Scene:
     zones: list[Zone] = opt(doc="Named regions (`[[zones]]`).", factory=list)
     entities: list[Entity] = opt(doc="Things in the world (`[[entities]]`).", factory=list)
     groups: list[AgentGroup] = opt(doc="Agent populations (`[[groups]]`).", factory=list)
+    tell: list[Tell] = opt(doc="The Narrator's scripted lines (`[[tell]]`), as a viewer user says or announces them: model-driven agents remember them, retell them and act on them.", factory=list)
 
     @classmethod
     def load(cls, path) -> "Scene":

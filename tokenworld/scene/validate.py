@@ -46,6 +46,8 @@ def validate_scene(scene: Scene) -> list[str]:
         if e.kind == "resource":
             _check_node(e.properties, f"{path}.properties", p)
     group_names = set()
+    for i, t in enumerate(scene.tell):
+        _check_tell(t, f"tell[{i}]", scene, p)
     for i, g in enumerate(scene.groups):
         _check_group(g, f"groups[{i}]", scene, p)
         if g.name in group_names:
@@ -227,3 +229,18 @@ def _check_economy(scene: Scene, p) -> None:
     _positive(p, "game.max_value", g.max_value)
     _positive(p, "game.factor", g.factor)
     _positive(p, "game.ticks_per_round", g.ticks_per_round)
+
+
+def _check_tell(t, path: str, scene, p) -> None:
+    """A scripted Narrator line: non-empty text, a tick from 1, and exactly one existing agent or zone."""
+    if not str(t.text).strip():
+        p(f"`{path}.text`: empty; write what the Narrator says.")
+    if t.tick < 1:
+        p(f"`{path}.tick`: {t.tick}; ticks start at 1.")
+    if (t.agent is None) == (t.zone is None):
+        p(f"`{path}`: give either `agent` (an agent id) or `zone` (a zone name), not both or neither.")
+    if t.agent is not None and not 0 <= t.agent < scene.agent_count:
+        p(f"`{path}.agent`: {t.agent}; agent ids run from 0 to {scene.agent_count - 1}.")
+    if t.zone is not None and t.zone not in {z.name for z in scene.zones}:
+        names = ", ".join(z.name for z in scene.zones) or "none"
+        p(f"`{path}.zone`: no zone called {t.zone!r} (zones: {names}).")

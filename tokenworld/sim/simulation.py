@@ -191,6 +191,13 @@ class Simulation:
         self._interventions.extend((self.tick, NARRATOR, int(a), label) for a in inside.tolist())
         return len(inside)
 
+    def _tell(self, line) -> None:
+        """Say a scripted `[[tell]]` line now, as `send_message` or `announce` would (heard in this tick)."""
+        if line.agent is not None:
+            self.send_message(line.agent, line.text)
+        else:
+            self.announce(self.scene.zone_index(line.zone), line.text)
+
     @property
     def uses_model(self) -> bool:
         """Whether a language-model backend decides for some agents."""
@@ -230,6 +237,9 @@ class Simulation:
         timings = w.engine.step(dt)
         self.tick += 1
         tick = self.tick
+        for line in self.scene.tell:  # the scene's scripted Narrator lines, heard at their tick
+            if line.tick == tick:
+                self._tell(line)
         t1 = time.perf_counter()
         # 2. World bookkeeping: arrivals, needs, regrowth, actions that finished.
         w.advance(tick, dt)
