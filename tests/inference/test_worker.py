@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 
@@ -140,6 +141,37 @@ def test_the_cache_forgets_the_least_recently_used_answer():
         assert [x.cached for x in answers] == [False, False, True, False]
     finally:
         w.close()
+
+
+def test_the_cache_goes_through_a_checkpoint_whole_and_in_order():
+    """A new worker given `cache_state()` (saved as the run store saves it) answers from the cache where the first
+    would, with the same answers, and forgets the same least recently used one."""
+    first = InferenceWorker(RulesBackend(), batch_size=1, max_wait_ms=1, cache_size=2).start()
+    try:
+        a = first.wait(first.submit([request(1, best=1, personal="A\nChoice:")]), timeout=10)[0]
+        first.wait(first.submit([request(2, best=3, personal="B\nChoice:")]), timeout=10)
+        assert first.wait(first.submit([request(3, personal="A\nChoice:")]), timeout=10)[0].cached  # A: most recent
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **first.cache_state())
+    finally:
+        first.close()
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as npz:
+        state = {k: npz[k] for k in npz.files}
+    second = InferenceWorker(RulesBackend(), batch_size=1, max_wait_ms=1, cache_size=2)
+    second.restore_cache(state)
+    second.start()
+    try:
+        asked = [request(agent, personal=f"{name}\nChoice:") for agent, name in ((4, "C"), (5, "A"), (6, "B"))]
+        again = [second.wait(second.submit([r]), timeout=10)[0] for r in asked]
+        assert [x.cached for x in again] == [False, True, False]  # C pushed out B, the least recently used
+        assert (again[1].choice, again[1].raw, again[1].agent) == (a.choice, a.raw, 5)
+        assert again[1].tokens_in == again[1].tokens_out == 0
+    finally:
+        second.close()
+    empty = InferenceWorker(RulesBackend())
+    empty.restore_cache({})  # a checkpoint without a cache
+    assert empty.cache_state()["cache_key"].shape == (0,)
 
 
 def test_urgent_requests_are_served_first():

@@ -107,6 +107,7 @@ def test_model_columns_and_memories_survive_a_checkpoint():
     try:
         sim.run(25)
         state, meta = sim.checkpoint()
+        state = {k: np.array(v, copy=True) for k, v in state.items()}  # checkpoint() hands out live arrays
         after = [sim.step().decisions for _ in range(12)]
         mem_before = sim.minds.memory.count(0)
         sim2 = Simulation(sc, seed=5).build()

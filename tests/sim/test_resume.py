@@ -2,7 +2,9 @@
 
 Every run here is a real `python -m tokenworld` subprocess writing a real SQLite
 store; the scene is the shipped village (25 agents) copied into a temporary
-folder with a small override (200 ticks, a checkpoint every 20 ticks).
+folder with a small override (200 ticks, a checkpoint every 20 ticks). One test
+runs the village with the embedded language model instead (crowded, a few
+agents model-driven, a Narrator line at tick 8, 22 ticks, a checkpoint every 10).
 """
 
 from __future__ import annotations
@@ -25,9 +27,58 @@ TICKS = 200
 CHECKPOINT_EVERY = 20
 # Tables whose rows depend on wall time or hold binary engine states; every other table must match exactly.
 NOT_COMPARED = {"timings", "checkpoints", "runs"}  # runs: the manifest (command, clock times, resumes)
+WALL_TIME = {"decisions": {"latency_ms"}}  # columns of wall time (model answers), left out of the comparison
+MODEL_TICKS = 22
+MODEL_CHECKPOINT_EVERY = 10
 
 # The second kill moment: "random", but the same on every run of the suite.
 SECOND_KILL = random.Random("tokenworld-resume-kill").randint(101, 179)
+
+# The village decided by Gemma 3 270M (llama.cpp, lockstep), everyone crowded in one spot so that people talk at once
+# and all hear the Narrator at tick 8, two ticks before a checkpoint; a few agents are model-driven among rules-driven
+# ones, so that model calls stay few.
+MODEL_VILLAGE = f"""extends = "village.toml"
+name = "model_small"
+[sim]
+ticks = {MODEL_TICKS}
+[mind]
+decide_every = 5
+llm_fraction = 0.15
+[store]
+checkpoint_every = {MODEL_CHECKPOINT_EVERY}
+snapshot_every = 10
+
+[[tell]]
+tick = 8
+zone = "meadow"
+text = "The well is dry, fetch water at the farm"
+
+[[groups]]
+mind = "model"
+name = "farmers"
+count = 9
+archetype = "farmer"
+spawn_area = [92.0, 84.0, 108.0, 90.0]
+speed = [1.0, 1.4]
+
+[[groups]]
+mind = "model"
+name = "merchants"
+count = 8
+archetype = "merchant"
+spawn_area = [92.0, 84.0, 108.0, 90.0]
+speed = [1.0, 1.4]
+traits = {{ extraversion = {{ mean = 0.9, std = 0.05 }} }}
+
+[[groups]]
+mind = "model"
+name = "citizens"
+count = 8
+archetype = "citizen"
+spawn_area = [92.0, 84.0, 108.0, 90.0]
+speed = [0.9, 1.5]
+traits = {{ extraversion = {{ mean = 0.9, std = 0.05 }} }}
+"""
 
 
 # ------------------------------------------------------------------ helpers
@@ -43,12 +94,14 @@ def write_scenes(folder: Path) -> dict[str, Path]:
         "[store]\ncheckpoint_every = 25\nsnapshot_every = 40\n"
         '[game]\nkind = "guess_average"\nrounds = 12\nticks_per_round = 10\n'
     )
-    return {"small": small, "game": game}
+    model = folder / "model.toml"
+    model.write_text(MODEL_VILLAGE)
+    return {"small": small, "game": game, "model": model}
 
 
-def run_scene(scene: Path, runs_dir: Path, name: str, *extra: str) -> Path:
+def run_scene(scene: Path, runs_dir: Path, name: str, *extra: str, timeout: float = 300) -> Path:
     """Run `scene` to the end in a subprocess; return its run folder."""
-    r = tw("run", str(scene), "--runs-dir", str(runs_dir), "--name", name, "--no-progress", *extra)
+    r = tw("run", str(scene), "--runs-dir", str(runs_dir), "--name", name, "--no-progress", *extra, timeout=timeout)
     assert r.returncode == 0, r.stderr
     return runs_dir / name
 
@@ -58,12 +111,12 @@ def tables(db: Path) -> list[str]:
 
 
 def all_rows(db: Path, table: str) -> list[tuple]:
-    """Every row of `table`, ordered by all its columns."""
+    """Every row of `table` but its wall-time columns, ordered by all those columns."""
     conn = ro(db)
     try:
-        ncols = len(conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
-        order = ", ".join(str(i + 1) for i in range(ncols))
-        return conn.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+        names = [d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
+        cols = ", ".join(n for n in names if n not in WALL_TIME.get(table, ()))
+        return conn.execute(f"SELECT {cols} FROM {table} ORDER BY {cols}").fetchall()
     finally:
         conn.close()
 
@@ -137,6 +190,24 @@ def assert_consistent_after_kill(db: Path) -> int:
 
 def manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
+
+
+def heard_over_a_checkpoint(db: Path) -> tuple[int, int, int, int] | None:
+    """The first (checkpoint, listener, tick heard, tick answered) where a model-driven agent heard a line at or
+    before a checkpoint and was asked (the line in its prompt) only after it; None if the run has none.
+
+    A line heard at tick t goes into the listener's next request, made at tick s >= t and recorded as the
+    decision applied at s + 1; it spans checkpoint c when t <= c < s.
+    """
+    model = {a for (a,) in query(db, "SELECT DISTINCT agent FROM decisions WHERE source = 'model'")}
+    asked = query(db, "SELECT agent, tick - 1 FROM decisions WHERE source IN ('model', 'fallback') ORDER BY tick")
+    heard = query(db, "SELECT tick, listener FROM messages ORDER BY tick, listener")
+    for (c,) in query(db, "SELECT tick FROM checkpoints ORDER BY tick"):
+        for t, listener in heard:
+            s = next((s for a, s in asked if a == listener and s >= t), None)
+            if listener in model and s is not None and t <= c < s:
+                return c, listener, t, s
+    return None
 
 
 # ------------------------------------------------------------------ fixtures
@@ -221,6 +292,26 @@ def test_resume_mid_run_of_a_game_scene_equals_uninterrupted(scenes, tmp_path):
     assert query(whole / "run.sqlite", "SELECT count(*) FROM rounds") == [(12,)]
     assert_same_rows(whole / "run.sqlite", part / "run.sqlite")
     assert [x["from_tick"] for x in manifest(part)["resumes"]] == [50]
+
+
+@pytest.mark.slow
+def test_model_run_killed_after_a_checkpoint_resumes_exactly(scenes, tmp_path):
+    """A model-driven run (llama.cpp, lockstep) killed with SIGKILL after a checkpoint that holds lines heard but not
+    yet answered, and resumed, equals the uninterrupted run (but for the answers' wall-time latency)."""
+    whole = run_scene(scenes["model"], tmp_path, "whole", timeout=600)
+    spans = heard_over_a_checkpoint(whole / "run.sqlite")
+    assert spans is not None, "no heard line spans a checkpoint: the scene no longer shows what this test protects"
+    checkpoint = spans[0]
+    folder = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "tokenworld", "run", str(scenes["model"]), "--runs-dir", str(tmp_path),
+           "--name", "killed", "--no-progress"]  # fmt: skip
+    reached = kill_at(cmd, folder / "run.sqlite", checkpoint + 1, tmp_path / "killed.log", timeout=600)
+    assert checkpoint < reached < checkpoint + MODEL_CHECKPOINT_EVERY
+    assert query(folder / "run.sqlite", "SELECT max(tick) FROM checkpoints") == [(checkpoint,)]
+    r = tw("run", "--resume", str(folder), "--no-progress", timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert_same_rows(whole / "run.sqlite", folder / "run.sqlite")
+    assert query(folder / "run.sqlite", "SELECT count(*) FROM decisions WHERE source = 'model'")[0][0] > 0
 
 
 def test_resume_below_recorded_ticks_is_a_clear_error(uninterrupted, tmp_path):
