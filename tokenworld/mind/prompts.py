@@ -83,9 +83,9 @@ def shared_prompt(scene: Scene, style: str) -> str:
         "",
         render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
         "",
-        render(_EXAMPLE_TALK, _EXAMPLE_TALK_OPTIONS, style)
-        + ('2\nYou tell Tess your news: "' if style == "number" else " talk Tess: ") + _EXAMPLE_LINE + ('"' if style == "number" else ""),
-        "",
+        *(render(page, _EXAMPLE_TALK_OPTIONS, style)
+          + ('2\nYou tell Tess your news: "' if style == "number" else " talk Tess: ") + line + ('"' if style == "number" else "")
+          + "\n" for page, line in _EXAMPLE_TALKS),
         "",
     ]
     return "\n".join(lines)
@@ -122,15 +122,17 @@ _EXAMPLE_PAGE = Page(
     has="2 food, 1 wood",
     at="farm",
     near="Ben",
-    news="the well is full today",
     recent=("I gathered 1 food at farm",),
     plan="find food, then eat",
 )
 _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"]  # the answer is not the first
-_EXAMPLE_TALK = Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
-                     news="the orchard has ripe apples")  # fmt: skip
 _EXAMPLE_TALK_OPTIONS = ["rest", "talk Tess", "move_to farm"]
-_EXAMPLE_LINE = "The orchard has ripe apples!"
+_EXAMPLE_TALKS = (  # (page, what is said): heard news is passed on; one's own plans and wares too
+    (Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
+          news="the orchard has ripe apples"), "The orchard has ripe apples!"),  # fmt: skip
+    (Page(who="Ben, a merchant; talkative.", needs="hungry, rested", has="6 wood", at="market", near="Tess",
+          news="I plan to trade, then eat; I have 6 wood to spare"), "I have 6 wood to spare if you have food."),  # fmt: skip
+)
 
 
 def needs_words(hunger: float, energy: float) -> str:
