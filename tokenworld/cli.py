@@ -154,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
     bv.add_argument("--json", dest="json_path", help="write results as JSON here")
 
+    bl = bsub.add_parser("alive", help="the village in the viewer from its first frame: model decisions, conversations, "
+                                       "model wait and FPS each second, against the goals for the first 10 s")
+    bl.add_argument("--scene", help="scene file (default: the shipped village, as `tokenworld view` opens it)")
+    bl.add_argument("--runs", type=_positive_int, help="measured openings of the viewer (default 3)")
+    bl.add_argument("--seconds", type=_positive_float, help="seconds recorded after the first frame (default 30)")
+    bl.add_argument("--goal-seconds", type=_positive_float, help="when the goal figures are read (default 10)")
+    bl.add_argument("--size", type=_size, help="offscreen buffer size WxH (default 1280x720)")
+    bl.add_argument("--speed", type=_positive_float, help="simulated seconds per second (default 4, as `tokenworld view`)")
+    bl.add_argument("--threads", type=_positive_int, help="the model's CPU threads (default: as the viewer sets them)")
+    bl.add_argument("--fps-cap", type=_positive_float, help="most frames a second (default: the window's limit)")
+    bl.add_argument("--no-warmup", action="store_true", help="skip the unmeasured opening that warms the caches")
+    bl.add_argument("--quick", action="store_true", help="one short run at a small size (seconds), not figures to quote")
+    bl.add_argument("--arch", choices=ARCHS, help="Taichi backend (default: $TOKENWORLD_ARCH or auto)")
+    bl.add_argument("--json", dest="json_path", help="write results as JSON here")
+
     ba = bsub.add_parser("all", help="every suite at sizes that fit this machine, side-by-side comparisons, plots and a report")
     ba.add_argument("--json", dest="json_path", required=True, help="write all results as JSON here")
     ba.add_argument("--report", metavar="MD", help="write a Markdown report here (plots go beside it)")
@@ -228,6 +243,15 @@ def main(argv: list[str] | None = None) -> int:
 
             run_viewer_bench(args.agents, frames=args.frames, warmup=args.warmup, size=args.size, model_at=args.model_at,
                              arch=args.arch, json_path=args.json_path)  # fmt: skip
+            return 0
+        if args.command == "bench" and args.suite == "alive":
+            from tokenworld.bench.suites import run_suite
+
+            given = {k: getattr(args, k) for k in ("scene", "runs", "seconds", "goal_seconds", "size", "speed",
+                                                   "threads", "fps_cap", "json_path") if getattr(args, k) is not None}  # fmt: skip
+            if args.no_warmup:
+                given["warmup"] = False
+            run_suite("alive", quick=args.quick, arch=args.arch, **given)
             return 0
         if args.command == "bench" and args.suite == "inference":
             from tokenworld.bench.inference import run_inference_bench

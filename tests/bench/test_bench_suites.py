@@ -20,12 +20,14 @@ def number(v) -> bool:
 
 def test_registry_names_every_suite_with_default_and_quick_sizes():
     """One registry holds every suite, and quick sizes are smaller than the defaults (no model case in the viewer)."""
-    assert list(SUITES) == ["engine", "world", "inference", "viewer", "mesa"]
+    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "mesa"]
     for name, suite in SUITES.items():
         assert suite.about and suite.sizes and suite.quick, name
         full, quick = suite_sizes(name), suite_sizes(name, quick=True)
         if name == "inference":
             assert quick["requests"] < full["requests"] and max(quick["batch_sizes"]) < max(full["batch_sizes"])
+        elif name == "alive":
+            assert quick["seconds"] < full["seconds"] and quick["runs"] <= full["runs"]
         else:
             assert max(quick["agents"]) < max(full["agents"]), name
     assert suite_sizes("viewer", quick=True)["model_at"] == [] and suite_sizes("viewer")["model_at"]
@@ -147,7 +149,7 @@ def test_run_all_writes_the_report_and_plots_beside_it(quick_all):
         png = folder / file
         assert f"]({file})" in text
         assert png.read_bytes()[:8] == PNG and png.stat().st_size > 5000, name
-    expected = {"engine", "world"} | {n for n in ("inference", "viewer", "mesa") if "skipped" not in out["suites"][n]}
+    expected = {"engine", "world"} | {n for n in ("inference", "viewer", "mesa") if "skipped" not in out["suites"][n]}  # alive: no plot
     assert set(out["plots"]) == expected
 
 

@@ -41,6 +41,7 @@ from view_lab import (
 
 from tokenworld.mind.personas import NARRATOR, agent_name
 from tokenworld.scene.schema import Scene
+from tokenworld.viewer import DEMO_FPS
 
 SEED = 1
 
@@ -431,7 +432,7 @@ def test_view_without_a_display_plays_a_headless_demo(tmp_path):
     assert len(folders) == 1, folders
     folder = folders[0]
     video, shot = folder / "demo.mp4", folder / "demo.png"
-    assert video.stat().st_size > 0 and count_video_frames(video) > 10
+    assert video.stat().st_size > 0 and count_video_frames(video) >= (3 - 0.2) * DEMO_FPS  # wall time, however slow
     assert not mostly_uniform(read_image(shot))
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] != "running" and manifest["ticks_done"] > 0

@@ -77,6 +77,12 @@ def _viewer(*, arch=None, **sizes) -> dict:
     return run_viewer_bench(sizes.pop("agents"), arch=arch, **sizes)
 
 
+def _alive(*, arch=None, **sizes) -> dict:
+    from tokenworld.bench.alive import run_alive_bench
+
+    return run_alive_bench(arch=arch, **sizes)
+
+
 def _mesa(*, arch=None, **sizes) -> dict:
     from tokenworld.bench.mesa import run_mesa_bench
 
@@ -111,6 +117,13 @@ SUITES: dict[str, Suite] = {
             sizes={"agents": [1000, 10000, 100000], "frames": 200, "warmup": 30, "model_at": [10000]},
             quick={"agents": [200, 1000], "frames": 10, "warmup": 3, "size": (320, 240), "model_at": []},
             about="3D viewer, offscreen: frame time by agents (render, with the simulation, with the model)",
+        ),
+        Suite(
+            "alive", _alive,
+            sizes={"runs": 3, "seconds": 30.0, "goal_seconds": 10.0},
+            quick={"runs": 1, "seconds": 3.0, "goal_seconds": 3.0, "size": (320, 240), "warmup": False},
+            about="the village in the viewer from its first frame: model decisions, conversations, model wait and FPS "
+                  "each second, against the goals for the first 10 s",
         ),
         Suite(
             "mesa", _mesa,
@@ -334,6 +347,10 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
     "viewer": [("frame time, offscreen", "rows", [
         ("agents", "agents", ",d"), ("case", "case", "s"), ("frame_ms_median", "median ms", ".1f"),
         ("frame_ms_p95", "p95 ms", ".1f"), ("fps", "FPS", ".1f"), ("tick_ms", "sim tick ms", ".1f")])],
+    "alive": [("goal figures at `goal_seconds` after the first frame, per run", "rows", [
+        ("run", "run", "d"), ("model_decisions", "model decisions", "d"), ("talk_lines", "talk lines", "d"),
+        ("wait_p95_s", "wait p95 (s)", ".2f"), ("fps_mean", "FPS", ".1f"), ("startup_s", "to first frame (s)", ".1f"),
+        ("load_avg_1m", "load (1 min)", ".2f"), ("passed", "goals met (of 4)", "d")])],
     "mesa": [("ms per step, medians", "results", [
         ("agents", "agents", ",d"), ("world_side", "world side (m)", ".0f"), ("mesa_ms_per_step", "Mesa", ".2f"),
         ("tokenworld_ms_per_step", "ours", ".3f"), ("ratio", "Mesa / ours", ",.1f"),

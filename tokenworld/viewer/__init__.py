@@ -2,8 +2,9 @@
 
 Panda3D and ImGui are imported only here and below (never by the simulation).
 Without a display the command still does its main job headless: it runs the
-scene for a short while with a terminal status line, renders offscreen and
-writes a demo video and a screenshot, and says where they are.
+scene for a short while with a terminal status line and the conversations as
+they happen, renders offscreen and writes a demo video (in wall time: a frame
+drawn late fills the slots it missed) and a screenshot, and says where they are.
 """
 
 from __future__ import annotations
@@ -67,16 +68,16 @@ def view(opts: ViewOptions) -> int:
     if headless:
         console.print(
             "[bold]No display found[/] (DISPLAY is not set), so no window can open. Running headless instead: "
-            f"the scene plays for {opts.seconds:g} s with a status line here, rendered offscreen to a demo video and a screenshot. "
+            f"the scene plays for {opts.seconds:g} s with a status line and the conversations here, rendered offscreen to a demo video and a screenshot. "
             "To use the viewer, run this on a desktop, or under a virtual display: xvfb-run -s '-screen 0 1280x720x24' tokenworld view ..."
         )
     record = opts.record if opts.record is not None else not scripted
-    source = _open_source(opts, target, scene, record=record, console=console)
+    source = open_source(opts, target, scene, record=record, console=console)
     try:
         if headless:
             return _headless_demo(source, opts, console)
         try:
-            viewer = _open_viewer(source, opts, offscreen)
+            viewer = open_viewer(source, opts, offscreen)
         except WindowError as exc:
             if offscreen:
                 raise TokenWorldError(
@@ -112,8 +113,9 @@ def _load_scene(target: Path, opts: ViewOptions):
     return scene
 
 
-def _open_source(opts: ViewOptions, target: Path, scene, *, record: bool, console):
-    """A Playback of a run folder, or a started LiveFeed of a scene (recording into a run folder if asked)."""
+def open_source(opts: ViewOptions, target: Path, scene, *, record: bool, console):
+    """A Playback of run folder `target` (`scene` None), or a started LiveFeed of `scene` (recording into a run
+    folder under `opts.runs_dir` if asked), as `tokenworld view` opens them (`tokenworld bench alive` too)."""
     if scene is None:
         from tokenworld.viewer.playback import Playback
 
@@ -153,12 +155,22 @@ def _create_store(scene, feed, opts: ViewOptions):
     return store, manifest
 
 
-def _open_viewer(source, opts: ViewOptions, offscreen: bool):
+def open_viewer(source, opts: ViewOptions, offscreen: bool):
+    """The viewer on `source` (a live one once its first frame is published), as `tokenworld view` opens it."""
     from tokenworld.viewer.app import Viewer
 
     if not hasattr(source, "seek"):
         source.wait_ready()
+        if source.sim.uses_model:
+            leave_cores_for_the_model(source.scene.mind.threads)
     return Viewer(source, source.scene, offscreen=offscreen, size=opts.size)
+
+
+def leave_cores_for_the_model(model_threads: int) -> None:
+    """Software GL (Mesa's llvmpipe) rasterizes on the cores the model's `model_threads` leave, at least one
+    (`LP_NUM_THREADS`, unless it is set): on 2 cores one rasterizer thread draws a frame with less CPU than two
+    and leaves the model its core. Call it before the first window opens; hardware GL ignores it."""
+    os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) - max(int(model_threads), 0))))
 
 
 def _headless_demo(source, opts: ViewOptions, console) -> int:
@@ -174,7 +186,7 @@ def _headless_demo(source, opts: ViewOptions, console) -> int:
         folder = Path(opts.runs_dir) / "views" / time.strftime("%Y%m%d-%H%M%S")
     video_path, shot_path = folder / "demo.mp4", folder / "demo.png"
     try:
-        viewer = _open_viewer(source, opts, offscreen=True)
+        viewer = open_viewer(source, opts, offscreen=True)
         if source.frame is not None and source.frame.n:
             viewer.select(0)  # the demo shows an agent's card (persona, needs, memories) in the Inspector
     except WindowError as exc:
@@ -200,20 +212,37 @@ def _play_headless(source, viewer, video_path: Path, seconds: float, console) ->
 
     writer = VideoWriter(video_path, fps=DEMO_FPS) if viewer is not None else None
     t0 = time.perf_counter()
-    next_frame = t0
+    next_frame, last, said = t0, None, set()
     with Live(Text("starting ..."), console=console, refresh_per_second=4, transient=False) as live:
         while time.perf_counter() - t0 < seconds and source.status not in ("failed", "finished", "end of recording"):
             now = time.perf_counter()
             if viewer is not None and now >= next_frame:
+                # The video keeps wall time: slots missed while a frame was drawn show the frame before it again.
+                while last is not None and now >= next_frame + 1.0 / DEMO_FPS:
+                    writer.add(last)
+                    next_frame += 1.0 / DEMO_FPS
                 viewer.render()
-                writer.add(viewer.image())
+                last = viewer.image()
+                writer.add(last)
                 next_frame += 1.0 / DEMO_FPS
             else:
                 time.sleep(min(0.01, max(next_frame - now, 0.0)))
+            _print_talk(source, said, live.console)
             live.update(Text(_status_line(source, now - t0)))
     console.print()
     if writer is not None:
         writer.close()
+
+
+def _print_talk(source, said: set, console) -> None:
+    """Print the conversations not printed yet (above the status line), as the feed panel words them."""
+    from tokenworld.viewer.feed import describe
+
+    for line in source.recent_lines(20, kinds={"talk"}):
+        key = (line.tick, line.agent, line.other, line.text)
+        if key not in said:
+            said.add(key)
+            console.print(f"tick {line.tick:,}  {describe(line)}", highlight=False)
 
 
 def _status_line(source, elapsed: float) -> str:
@@ -224,9 +253,6 @@ def _status_line(source, elapsed: float) -> str:
     if inf:
         parts.append(f"model {inf.get('decisions', 0):,} decisions ({100 * inf.get('model_share', 0):.0f}%), "
                      f"wait p95 {inf.get('wait_p95_ms', 0):.0f} ms")
-    lines = source.recent_lines(1, kinds={"talk"})
-    if lines:
-        parts.append(lines[-1].text[:70])
     return "  ".join(parts)
 
 

@@ -28,6 +28,11 @@ STATE_COLORS = np.zeros((4, 3), np.float32)
 STATE_COLORS[[IDLE, WALKING, BUSY, TALKING]] = [(0.7, 0.7, 0.7), (0.3, 0.6, 1.0), (0.95, 0.6, 0.2), (1.0, 0.35, 0.6)]
 SELECTED = np.array([1.0, 0.95, 0.1], np.float32)
 LOD_DISTANCE = 90.0  # m (times the agent scale): nearer agents are drawn in full
+WINDOW_FPS = 60.0  # a window draws at most this many frames a second (where vsync is not honoured: software GL, Xvfb)
+# With a software renderer a 1280x720 frame costs about 30 ms of CPU (drawing and rasterizing, BENCHMARKS.md): at
+# 60 frames a second it would take both cores of a 2-core machine from the model. 30 a second, with a margin.
+SOFTWARE_GL_FPS = 36.0
+SOFTWARE_GL = ("llvmpipe", "softpipe", "swrast", "swiftshader", "software")  # in the GL renderer's name
 assert len(ARCHETYPE_COLORS) == len(ARCHETYPES)
 
 PRC = """
@@ -83,7 +88,8 @@ class Viewer(ViewerInput):
         offscreen: render into an offscreen EGL buffer (no display needed).
         size: window or buffer size in pixels.
         panels: draw the ImGui panels.
-        vsync: wait for the display's refresh (windows only; off for benchmarks).
+        vsync: wait for the display's refresh (windows only; off for benchmarks), and draw at most `max_fps`
+            frames a second (60, or 36 with a software renderer, which draws on the CPU the model needs).
     """
 
     def __init__(self, source, scene: Scene, *, offscreen: bool = False, size: tuple[int, int] = (1280, 720),
@@ -100,11 +106,18 @@ class Viewer(ViewerInput):
                                                         w=self.size[0], h=self.size[1]))]  # fmt: skip
         if offscreen:
             self._prc_pages.append(loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\n"))
-        elif vsync:  # at most 60 frames a second even where vsync is not honoured (software GL, Xvfb)
-            self._prc_pages.append(loadPrcFileData("tokenworld-window", "clock-mode limited\nclock-frame-rate 60\n"))
+        elif vsync:  # a frame rate limit even where vsync is not honoured (software GL, Xvfb)
+            self._prc_pages.append(loadPrcFileData("tokenworld-window", f"clock-mode limited\nclock-frame-rate {WINDOW_FPS:g}\n"))
         self._closed = False
         self.gui = None
         self.base = _open_showbase(offscreen, self._prc_pages)
+        renderer = self.base.win.get_gsg().get_driver_renderer() if self.base.win.get_gsg() else ""
+        self.software_gl = any(name in renderer.lower() for name in SOFTWARE_GL)
+        self.max_fps = SOFTWARE_GL_FPS if self.software_gl else WINDOW_FPS  # frames a second a window draws at most
+        if vsync and not offscreen and self.software_gl:
+            from panda3d.core import ClockObject
+
+            ClockObject.get_global_clock().set_frame_rate(self.max_fps)
         try:
             self._setup(panels)
         except BaseException:
