@@ -44,11 +44,13 @@ def test_every_right_option_is_in_the_menu_a_model_run_would_build(built):
     assert "starving" in by_name["starving farmer at home with food"].personal
 
 
-def test_the_labels_are_not_the_rules_brains_choices(built):
-    """The rules brain's best option is right on most situations but not on all: the labels were written apart from it."""
+def test_the_labels_are_not_the_rules_brains_choices_nor_the_menus_order(built):
+    """The rules brain's best option is right on most situations but not all (the labels were written apart from
+    it), and the right option is listed first in under half, so a first-option bias does not score."""
     _, reqs, right = built
     agrees = np.mean([int(np.argmax(r.prior)) == k for r, k in zip(reqs, right)])
     assert 0.5 < agrees < 1.0
+    assert np.mean([k == 0 for k in right]) < 0.5
 
 
 def test_a_right_option_missing_from_the_menu_names_the_situation(built):

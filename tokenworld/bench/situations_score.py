@@ -126,6 +126,8 @@ def score_way(backend, situation_set, village: list, world, *, batch_size: int, 
            "decisions_per_s": round((len(reqs) + len(village)) / seconds, 3) if seconds > 0 else None}  # fmt: skip
     wrong = [i for i, (r, k) in enumerate(zip(reqs, right)) if differs_from_rules(r, k)]  # the rules brain errs there
     out["rules_wrong"] = len(wrong)
+    out["first_option_right_share"] = round(sum(k == 0 for k in right) / max(len(right), 1), 4)  # a baseline
+    out["chance_right_share"] = round(sum(1 / len(r.options) for r in reqs) / max(len(reqs), 1), 4)  # another
     out["right_where_rules_wrong"] = sum(answers[i].ok and answers[i].choice == right[i] for i in wrong)
     if village:
         ok = [(r, a) for r, a in zip(village, v_answers) if a.ok]
@@ -188,8 +190,9 @@ def run_choices(*, requests: int, situations: int | None, prior_weights, modes, 
     kinds: dict[str, int] = {}
     for s in spread(sset.situations, situations):
         kinds[s.kind] = kinds.get(s.kind, 0) + 1
+    base = {k: rows[-1][k] for k in ("first_option_right_share", "chance_right_share")}  # the same menus for every way
     return {"situations": sum(kinds.values()), "in_set": len(sset.situations), "kinds": kinds,
-            "default_prior_weight": default, "rows": [rows[-1], *rows[:-1]]}  # fmt: skip
+            "default_prior_weight": default, **base, "rows": [rows[-1], *rows[:-1]]}  # fmt: skip
 
 
 def flat_rows(choices: dict) -> list[dict]:
@@ -229,4 +232,6 @@ def print_choices(console, choices: dict) -> None:
                       num(r["action_entropy_bits"]), num(r["archetype_spread"]), num(r["trait_spread"]),
                       pct(r["differs_from_rules_share"]))  # fmt: skip
     console.print(table)
-    console.print("kinds (situations): " + ", ".join(f"{k} {n}" for k, n in choices["kinds"].items()), style="dim")
+    console.print("kinds (situations): " + ", ".join(f"{k} {n}" for k, n in choices["kinds"].items())
+                  + f"; always the first option listed would be right {choices['first_option_right_share']:.0%}, "
+                  f"a random option {choices['chance_right_share']:.0%}", style="dim")  # fmt: skip
