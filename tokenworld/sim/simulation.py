@@ -18,7 +18,8 @@ from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import SOURCES, Decisions, Events
 
 
-LONGEST_ACTION = max(a.duration for a in ACTIONS)  # ticks a landed answer may wait for its agent to be free
+LONGEST_ACTION = max(a.duration for a in ACTIONS)
+IN_PROCESS = ("llama_cpp", "vllm", "rules")  # backends that compute in this process (no network to hang on)  # ticks a landed answer may wait for its agent to be free
 
 
 @dataclass
@@ -146,7 +147,9 @@ class Simulation:
         self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
                                    m.decide_every, m.reflect_every)  # fmt: skip
         self.pacer = Pacer(m.max_wait_s)
-        self._wait_s = max(120.0, 4 * m.timeout_s)
+        # lockstep waits for its answers: in-process backends answer (or fail) however loaded the machine is, so
+        # a wall-clock limit would only make a run depend on it; a server gets a bound beyond its request timeout
+        self._wait_s = None if backend.name in IN_PROCESS else max(120.0, 4 * m.timeout_s)
         self._ready: dict[int, tuple] = {}  # agent -> (request, answer, tick it landed): realtime, held while busy
         self.mind_counts = np.zeros(len(SOURCES), np.int64)  # decisions of model-driven agents, by source
         self.stale = 0  # realtime answers that landed when their option was gone
@@ -478,6 +481,7 @@ class Simulation:
         if self.minds is not None:
             state.update(self.minds.state())
             state["sched_last_asked"] = self.scheduler.last_asked  # fair turns when more are due than the cap
+            state["sim_mind_counts"] = self.mind_counts  # the model's share goes on counting after a resume
             state.update(self.worker.cache_state())
         meta = {
             "tick": self.tick,
@@ -502,6 +506,8 @@ class Simulation:
             self.minds.restore(state)
             if "sched_last_asked" in state:
                 self.scheduler.last_asked[...] = state["sched_last_asked"]
+            if "sim_mind_counts" in state:
+                self.mind_counts[...] = state["sim_mind_counts"]
             self.worker.restore_cache(state)
         if self.world.game is not None:
             self.world.game.restore(state)
