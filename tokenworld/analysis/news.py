@@ -164,7 +164,8 @@ def news_section(run: RunData, out_dir: Path) -> Section:
     if not facts:
         return skipped(key, title, about, (
             "the Narrator told nothing in this run (send a message to an agent or announce an event in a zone, "
-            "from the viewer or with `Simulation.send_message` / `Simulation.announce`)."
+            "from the viewer, with `Simulation.send_message` / `Simulation.announce`, or as `[[tell]]` lines in the "
+            "scene, as `scenes/village_news.toml` does)."
         ))  # fmt: skip
     top = sorted(facts, key=lambda f: (-f.reached, f.told_tick))[:TOP_FACTS]
     plt = pyplot()
