@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--situations", type=_positive_int, default=None,
                     help="hand-labelled situations scored for right choices (default all; 0 skips them)")
     bi.add_argument("--prior-weights", type=_weight_list, default=None,
-                    help="score mode's prior weights scored on them (default 0,0.5,1,2; 0 is the model alone)")
+                    help="score mode's prior weights scored on them (default 0,1,2,3; 0 is the model alone)")
     bi.add_argument("--json", dest="json_path", help="write results as JSON here")
 
     bv = bsub.add_parser("viewer", help="3D viewer: frame time with N agents, with and without the simulation and the model")

@@ -87,7 +87,7 @@ def test_inference_report_scores_right_choices_by_way_of_deciding(quick_all):
     assert c["situations"] == quick["situations"] and c["in_set"] >= 60 and sum(c["kinds"].values()) == c["situations"]
     assert [(row["backend"], row["prior_weight"]) for row in c["rows"]] == [
         ("rules", None), *(("llama_cpp", w) for w in quick["prior_weights"])]
-    assert [row["way"] for row in c["rows"] if row["default"]] == ["score, prior weight 1"]
+    assert [row["prior_weight"] for row in c["rows"] if row["default"]] == [MindOptions().prior_weight]
     assert c["default_prior_weight"] == MindOptions().prior_weight
     for row in c["rows"]:
         assert 0 <= row["right_share"] <= 1 and row["right"] == round(row["right_share"] * c["situations"])

@@ -30,7 +30,7 @@ import numpy as np
 
 from tokenworld.errors import TokenWorldError
 
-PRIOR_WEIGHTS = (0.0, 0.5, 1.0, 2.0)  # score mode's weights the full suite measures (0: the model alone)
+PRIOR_WEIGHTS = (0.0, 1.0, 2.0, 3.0)  # score mode's weights the full suite measures (0: the model alone)
 
 
 def action_of(label: str) -> str:

@@ -108,7 +108,7 @@ SUITES: dict[str, Suite] = {
             "inference", _inference,
             sizes={"requests": 40, "batch_size": 16, "modes": ("score", "generate"), "batch_sizes": (1, 4, 16)},
             quick={"requests": 2, "batch_size": 2, "modes": ("score",), "baseline": False, "realtime": False,
-                   "batch_sizes": (1, 2), "situations": 3, "prior_weights": (0.0, 1.0)},
+                   "batch_sizes": (1, 2), "situations": 3, "prior_weights": (0.0, 2.0)},
             about="model decisions on the village's prompts: one at a time vs the batched worker; decisions/s by batch "
                   "size; right choices on hand-labelled situations and variety, by backend, mode and prior weight",
         ),
