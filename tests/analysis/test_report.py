@@ -33,8 +33,8 @@ VILLAGE_PLOTS = {"actions", "activity", "needs", "trade", "social", "traits"}
 IMG = re.compile(r'<img src="([^"]+)"')
 
 
-def run_cli(*args: str) -> None:
-    r = tw("run", *args, "--no-progress")
+def run_cli(*args: str, timeout: float = 300) -> None:
+    r = tw("run", *args, "--no-progress", timeout=timeout)
     assert r.returncode == 0, r.stderr
 
 
@@ -339,7 +339,7 @@ def test_model_run(tmp_path):
     scene.write_text(
         'extends = "village.toml"\nname = "model"\n[mind]\nreflect_every = 0\n[store]\nsnapshot_every = 20\n'
     )
-    run_cli(str(scene), "--ticks", "60", "--runs-dir", str(tmp_path), "--name", "model")
+    run_cli(str(scene), "--ticks", "60", "--runs-dir", str(tmp_path), "--name", "model", timeout=900)  # 25 model minds
     prices = tmp_path / "prices.toml"
     prices.write_text('[model]\ninput_per_million = 1.5\noutput_per_million = 6.0\ncurrency = "EUR"\n')
     report = analyze(tmp_path / "model", out_dir=tmp_path / "out", prices_path=prices)
