@@ -9,9 +9,9 @@ from bench_lab import suite_report
 from tokenworld.bench.alive import GOALS, goal_figures
 from tokenworld.bench.suites import suite_sizes
 
-PER_SECOND = ("t", "frames", "fps", "frames_total", "tick", "model_decisions", "answers", "requests", "talk_lines",
-              "talk_pairs", "wait_p50_ms", "wait_p95_ms", "model_share", "in_flight", "in_flight_cap", "queue_depth",
-              "stale")  # fmt: skip
+PER_SECOND = ("t", "frames", "fps", "frames_total", "frame_ms_max", "tick", "model_decisions", "answers", "requests",
+              "talk_lines", "talk_pairs", "wait_p50_ms", "wait_p95_ms", "model_share", "in_flight", "in_flight_cap",
+              "queue_depth", "stale", "model_cpu_s", "draw_cpu_s")  # fmt: skip
 
 
 def _second(t: float, **kw) -> dict:
@@ -33,6 +33,8 @@ def test_quick_run_records_every_second_and_the_goal_figures(quick_all):
     assert run["per_second"][-1]["frames_total"] == sum(s["frames"] for s in run["per_second"])
     assert set(run["goals"]["pass"]) == set(GOALS) and run["goals"]["passed"] == sum(run["goals"]["pass"].values())
     assert run["startup_s"] > 0 and run["cpu_s"]["draw"] > 0 and run["load_avg"][0] >= 0
+    assert run["draw_cpu_ms_per_frame"] > 0 and run["goals"]["figures"]["model_cpu_s"] >= 0
+    assert [s["draw_cpu_s"] for s in run["per_second"]] == sorted(s["draw_cpu_s"] for s in run["per_second"])
     assert r["rows"][0]["fps_mean"] == run["goals"]["figures"]["fps_mean"] > 0
     assert "## alive" in (quick_all[1] / "report.md").read_text()
 

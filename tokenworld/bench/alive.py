@@ -15,8 +15,11 @@ default): frames drawn and FPS, the simulation's tick, model decisions applied
 people who talked), the inference wait p50/p95 (submitted to landed, over every
 answer landed so far, as the panel shows it), `model_share`, and requests in
 flight against the pacer's cap. It also records the CPU seconds each part of
-the process used (drawing, llvmpipe's threads, the simulation, the model) and
-the load average, to tell a starved model from a busy machine.
+the process used (drawing, llvmpipe's threads, the simulation, the model; the
+model's and the drawing's each second too), the CPU a frame cost, the model's
+CPU seconds until its first answer (its warm-up and first batch), the longest
+frame of each second and the load average: to tell a model starved by the
+frames from one starved by a busy machine.
 
 The goal figures, at `goal_seconds` (10) after the first frame, are reported
 with pass or miss (never asserted): at least 5 model decisions, at least 3
@@ -88,7 +91,8 @@ def run_alive_bench(*, scene: str | None = None, runs: int = 3, seconds: float =
         results.append(measure_opening(loaded, seconds=seconds, goal_seconds=goal_seconds, size=size, speed=speed,
                                        arch=arch, fps_cap=fps_cap))
     rows = [{"run": i + 1, **r["goals"]["figures"], "passed": r["goals"]["passed"], "startup_s": r["startup_s"],
-             "load_avg_1m": r["load_avg"][0]} for i, r in enumerate(results)]  # fmt: skip
+             "draw_cpu_ms_per_frame": r["draw_cpu_ms_per_frame"], "load_avg_1m": r["load_avg"][0]}
+            for i, r in enumerate(results)]  # fmt: skip
     report = {
         "suite": "alive", "scene": loaded.name, "arch": engine_arch.current(),
         "machine": describe_machine(arch=engine_arch.current(), inference=_model_info(loaded)),
@@ -127,7 +131,7 @@ def measure_opening(scene, *, seconds: float, goal_seconds: float, size: tuple[i
         t0 = time.perf_counter()  # the first frame is drawn
         startup_s = t0 - t_start
         cpu0, load0 = _thread_cpu(source), os.getloadavg()
-        per_second = _record(viewer, source, t0, seconds, fps_cap)
+        per_second = _record(viewer, source, t0, seconds, fps_cap, cpu0)
         cpu1, load1 = _thread_cpu(source), os.getloadavg()
         wall = time.perf_counter() - t0
         threads, nice = source.scene.mind.threads, _nice(source)
@@ -144,13 +148,16 @@ def measure_opening(scene, *, seconds: float, goal_seconds: float, size: tuple[i
         "inference_nice": nice, "load_avg": [round(x, 2) for x in load1],
         "load_avg_before": [round(x, 2) for x in load0],
         "cpu_s": cpu, "cpu_share": {k: round(v / wall, 3) for k, v in cpu.items()} if wall > 0 else {},
+        "draw_cpu_ms_per_frame": round(1000 * (cpu["draw"] + cpu["llvmpipe"]) / max(per_second[-1]["frames_total"], 1),
+                                       1),
+        "model_cpu_s_to_first_answer": next((s["model_cpu_s"] for s in per_second if s["answers"]), None),
         "per_second": per_second, "goals": goal_figures(per_second, goal_seconds),
     }  # fmt: skip
 
 
-def _record(viewer, source, t0: float, seconds: float, fps_cap: float) -> list[dict]:
+def _record(viewer, source, t0: float, seconds: float, fps_cap: float, cpu0: dict) -> list[dict]:
     """Render, at most `fps_cap` frames a second, until `seconds` after `t0`, sampling the figures each second
-    (a frame that takes longer delays the sample: each covers at least a second)."""
+    (a frame that takes longer delays the sample: each covers at least a second); CPU seconds count from `cpu0`."""
     out: list[dict] = []
     frames_before = len(viewer.frame_times)
     next_frame, next_sample, last_t, last_frames = t0, t0 + 1.0, t0, frames_before
@@ -158,7 +165,12 @@ def _record(viewer, source, t0: float, seconds: float, fps_cap: float) -> list[d
         now = time.perf_counter()
         if now >= next_sample or now >= t0 + seconds:
             frames = len(viewer.frame_times)
-            out.append(_sample(source, now - t0, frames - last_frames, now - last_t, frames - frames_before))
+            longest = max(viewer.frame_times[last_frames:frames], default=0.0)
+            s = _sample(source, now - t0, frames - last_frames, now - last_t, frames - frames_before, longest)
+            cpu = _thread_cpu(source)
+            s["model_cpu_s"] = round(cpu["model"] - cpu0["model"], 2)
+            s["draw_cpu_s"] = round(cpu["draw"] + cpu["llvmpipe"] - cpu0["draw"] - cpu0["llvmpipe"], 2)
+            out.append(s)
             last_t, last_frames = now, frames
             next_sample = max(next_sample + 1.0, now + 0.5)
             if now >= t0 + seconds - 0.5:
@@ -170,15 +182,16 @@ def _record(viewer, source, t0: float, seconds: float, fps_cap: float) -> list[d
             time.sleep(max(min(next_frame, next_sample) - now, 0.0))
 
 
-def _sample(source, t: float, frames: int, span: float, frames_total: int) -> dict:
-    """The figures at one second mark."""
+def _sample(source, t: float, frames: int, span: float, frames_total: int, longest_ms: float) -> dict:
+    """The figures at one second mark (`longest_ms`: the longest frame since the last one)."""
     inf = source.inference or {}
     talk = [ln for ln in list(source.lines) if ln.kind == "talk"]
     pairs = {(min(ln.agent, ln.other), max(ln.agent, ln.other)) for ln in talk}
     frame = source.frame
     return {
         "t": round(t, 2), "frames": frames, "fps": round(frames / span, 2) if span > 0 else 0.0,
-        "frames_total": frames_total, "tick": frame.tick if frame is not None else 0,
+        "frames_total": frames_total, "frame_ms_max": round(longest_ms, 1),
+        "tick": frame.tick if frame is not None else 0,
         "model_decisions": int((inf.get("by_source") or {}).get("model", 0)), "answers": int(inf.get("decisions", 0)),
         "requests": int(inf.get("requests", 0)), "talk_lines": len(talk), "talk_pairs": len(pairs),
         "wait_p50_ms": round(float(inf.get("wait_p50_ms", 0.0)), 1),
@@ -202,7 +215,9 @@ def goal_figures(per_second: list[dict], goal_seconds: float) -> dict:
         "model_decisions": at["model_decisions"], "talk_lines": at["talk_lines"], "talk_pairs": at["talk_pairs"],
         "wait_p95_s": round(at["wait_p95_ms"] / 1000.0, 3) if landed else None,
         "wait_p50_s": round(at["wait_p50_ms"] / 1000.0, 3) if landed else None,
-        "fps_mean": round(fps_mean, 2), "fps_min": min(s["fps"] for s in within), "answers": at["answers"],
+        "fps_mean": round(fps_mean, 2), "fps_min": min(s["fps"] for s in within),
+        "frame_ms_max": max(s.get("frame_ms_max", 0.0) for s in within), "answers": at["answers"],
+        "model_cpu_s": at.get("model_cpu_s"),
         "model_share": at["model_share"],
     }  # fmt: skip
     verdict = {k: _meets(figures[k], op, v) for k, (op, v) in GOALS.items()}
@@ -287,12 +302,14 @@ def _read(path: str) -> str | None:
 def _print(console, report: dict) -> None:
     from rich.table import Table
 
-    g = report["goal_seconds"]
-    table = Table(title=f"alive: {report['scene']}, first {g:g} s after the first frame (goals: {report['goals']})")
-    for col in ("run", "model decisions", "talk lines", "wait p95 s", "FPS", "startup s", "load 1m", "goals met"):
+    goals = ", ".join(f"{k} {op} {v:g}" for k, (op, v) in GOALS.items())
+    table = Table(title=f"alive: {report['scene']}, {report['goal_seconds']:g} s after the first frame ({goals})")
+    for col in ("run", "model decisions", "talk lines", "wait p95 s", "FPS", "to first frame s", "model CPU s",
+                "CPU ms/frame", "load 1m", "goals met"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in report["rows"]:
         p95 = "-" if r["wait_p95_s"] is None else f"{r['wait_p95_s']:.2f}"
         table.add_row(str(r["run"]), str(r["model_decisions"]), str(r["talk_lines"]), p95, f"{r['fps_mean']:.1f}",
-                      f"{r['startup_s']:.1f}", f"{r['load_avg_1m']:.2f}", f"{r['passed']} of {len(GOALS)}")  # fmt: skip
+                      f"{r['startup_s']:.1f}", f"{r['model_cpu_s'] or 0:.1f}", f"{r['draw_cpu_ms_per_frame']:.1f}",
+                      f"{r['load_avg_1m']:.2f}", f"{r['passed']} of {len(GOALS)}")  # fmt: skip
     console.print(table)

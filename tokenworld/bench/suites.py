@@ -350,6 +350,7 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
     "alive": [("goal figures at `goal_seconds` after the first frame, per run", "rows", [
         ("run", "run", "d"), ("model_decisions", "model decisions", "d"), ("talk_lines", "talk lines", "d"),
         ("wait_p95_s", "wait p95 (s)", ".2f"), ("fps_mean", "FPS", ".1f"), ("startup_s", "to first frame (s)", ".1f"),
+        ("model_cpu_s", "model CPU (s)", ".1f"), ("draw_cpu_ms_per_frame", "CPU ms per frame", ".1f"),
         ("load_avg_1m", "load (1 min)", ".2f"), ("passed", "goals met (of 4)", "d")])],
     "mesa": [("ms per step, medians", "results", [
         ("agents", "agents", ",d"), ("world_side", "world side (m)", ".0f"), ("mesa_ms_per_step", "Mesa", ".2f"),
