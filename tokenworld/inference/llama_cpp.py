@@ -389,13 +389,13 @@ class LlamaCppBackend:
         return answers
 
     def _say(self, batch, seqs, starts, answers, talkers) -> None:
-        """The spoken lines of agents that chose to talk: '<n>\\nYou tell <Name> your news: "' (or 'You say to <Name>: "'
-        without news) then a sentence (SAY_TOKENS at most)."""
+        """The spoken lines of agents that chose to talk: '<n>\\nYou tell <Name> the news: "' (news it heard, to pass
+        on) or '<n>\\nYou say to <Name>: "', then a sentence (SAY_TOKENS at most), as in the prompt's worked examples."""
         runs, pos = {}, {}
         for i in talkers:
             req, a = batch[i], answers[i]
             target = req.options[a.choice].split(" ", 1)[1] if " " in req.options[a.choice] else "them"
-            lead = f"You tell {target} your news" if req.news else f"You say to {target}"
+            lead = f"You tell {target} the news" if req.news_heard else f"You say to {target}"
             toks = self.tokenize(f"{a.choice + 1}\n{lead}: \"")
             runs[i] = toks
             pos[i] = starts[i]

@@ -153,7 +153,7 @@ class ModelMinds:
             req = Request(
                 a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,
                 menu.talk, menu.prior, calibration=self.prompts.calibration(len(menu.labels)), priority=pri[a],
-                news=news[a],
+                news=news[a], news_heard=bool(self.memory.news(a, tick)[0]),
             )  # fmt: skip
             out.append(req)
             self._menus[id(req)] = menu

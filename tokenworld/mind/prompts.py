@@ -84,8 +84,8 @@ def shared_prompt(scene: Scene, style: str) -> str:
         render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
         "",
         *(render(page, _EXAMPLE_TALK_OPTIONS, style)
-          + ('2\nYou tell Tess your news: "' if style == "number" else " talk Tess: ") + line + ('"' if style == "number" else "")
-          + "\n" for page, line in _EXAMPLE_TALKS),
+          + (f'2\n{lead}: "' if style == "number" else " talk Tess: ") + line + ('"' if style == "number" else "")
+          + "\n" for page, lead, line in _EXAMPLE_TALKS),
         "",
     ]
     return "\n".join(lines)
@@ -127,11 +127,12 @@ _EXAMPLE_PAGE = Page(
 )
 _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"]  # the answer is not the first
 _EXAMPLE_TALK_OPTIONS = ["rest", "talk Tess", "move_to farm"]
-_EXAMPLE_TALKS = (  # (page, what is said): heard news is passed on; one's own plans and wares too
-    (Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
-          news="the orchard has ripe apples"), "The orchard has ripe apples!"),  # fmt: skip
+_EXAMPLE_TALKS = (  # (page, lead, what is said): one's own plans and wares; heard news, passed on as heard
     (Page(who="Ben, a merchant; talkative.", needs="hungry, rested", has="6 wood", at="market", near="Tess",
-          news="I plan to trade, then eat; I have 6 wood to spare"), "I have 6 wood to spare if you have food."),  # fmt: skip
+          news="I plan to trade, then eat; I have 6 wood to spare"), "You say to Tess", "I have 6 wood to spare."),  # fmt: skip
+    (Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
+          heard=('Ada: "the orchard has ripe apples"',), news="the orchard has ripe apples"), "You tell Tess the news",
+     "The orchard has ripe apples!"),  # fmt: skip
 )
 
 

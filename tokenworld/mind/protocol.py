@@ -33,6 +33,7 @@ class Request:
     calibration: str = ""  # a content-free personal part with as many options (for scoring backends)
     priority: int = 2  # 0 most urgent
     news: str = ""  # what the agent has to tell (its page's News line): backends without a model retell it
+    news_heard: bool = False  # the news is something it heard (to pass on), not its own plans and wares
     seq: int = 0  # order of submission (set by the worker)
 
     @property
