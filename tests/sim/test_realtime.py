@@ -187,3 +187,14 @@ def test_scripted_news_is_heard_at_its_tick():
         assert sim.minds.news(line.agent, sim.tick) == line.text
     finally:
         sim.close()
+
+
+def test_closing_during_the_warm_up_stops_it_safely():
+    """A simulation closed while its backend is still warming up (the viewer closed at once) stops the warm-up
+    between pages and frees the model only after its thread is done (it crashed in llama.cpp before)."""
+    scene = village()
+    sim = Simulation(scene, seed=3, clock="realtime").build()
+    worker = sim.worker
+    time.sleep(0.2)  # the warm-up is under way
+    sim.close()
+    assert worker._thread is None and worker.backend._ctx is None  # joined, then the model was freed

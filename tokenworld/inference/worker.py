@@ -54,6 +54,7 @@ class InferenceWorker:
         self._seq = 0
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._warmup: tuple[str, list] | None = None  # (shared prompt, calibration pages) the thread prepares first
         self._flush = False
         self._busy = False
         # statistics
@@ -65,9 +66,10 @@ class InferenceWorker:
 
     # ------------------------------------------------------------ life
 
-    def start(self, prepare=None) -> "InferenceWorker":
-        """Start the thread; it first calls `prepare()` (a backend's warm-up, see `Backend.prepare`) if given."""
-        self._prepare = prepare
+    def start(self, warmup: tuple[str, list[tuple[str, int]]] | None = None) -> "InferenceWorker":
+        """Start the thread. `warmup` (shared prompt, calibration pages): the thread first has the backend prepare
+        for them (`Backend.prepare`), one page at a time, stopping early if the worker is closed meanwhile."""
+        self._warmup = warmup
         self._thread = threading.Thread(target=self._run, name="tokenworld-inference", daemon=True)
         self._thread.start()
         return self
@@ -92,6 +94,9 @@ class InferenceWorker:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=120)
+            if self._thread.is_alive():  # still inside the backend: freeing it under the thread would crash it
+                self.last_error = "closed while the backend was still busy; its memory is freed at exit"
+                return
             self._thread = None
         self.backend.close()
 
@@ -172,9 +177,13 @@ class InferenceWorker:
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
-        if self._prepare is not None:
+        if self._warmup is not None:
+            shared, pages = self._warmup
             try:
-                self._prepare()
+                for page in [None, *pages]:
+                    if self._stop:
+                        break
+                    self.backend.prepare(shared, [] if page is None else [page])
             except Exception as e:  # a failed warm-up costs only time: the first batch does the work again
                 self.last_error = f"warm-up: {type(e).__name__}: {e}"
         while True:

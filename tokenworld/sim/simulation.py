@@ -142,8 +142,7 @@ class Simulation:
         style = backend.answer_style
         self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
         self.minds.first_plans(self.tick)
-        shared, calibrations = self.minds.warmup()
-        self.worker.start(prepare=lambda: backend.prepare(shared, calibrations))
+        self.worker.start(warmup=self.minds.warmup())
         self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
                                    m.decide_every, m.reflect_every)  # fmt: skip
         self.pacer = Pacer(m.max_wait_s)
