@@ -55,6 +55,7 @@ class InferenceWorker:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._warmup: tuple[str, list] | None = None  # (shared prompt, calibration pages) the thread prepares first
+        self.ready = False  # the warm-up is done (at once without one): answers come at the backend's pace now
         self._flush = False
         self._busy = False
         # statistics
@@ -186,6 +187,7 @@ class InferenceWorker:
                     self.backend.prepare(shared, [] if page is None else [page])
             except Exception as e:  # a failed warm-up costs only time: the first batch does the work again
                 self.last_error = f"warm-up: {type(e).__name__}: {e}"
+        self.ready = True
         while True:
             with self._cv:
                 while not self._queued and not self._stop:

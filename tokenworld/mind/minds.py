@@ -77,11 +77,10 @@ class ModelMinds:
         self._plans: dict[int, list[np.ndarray]] = {}  # request seq -> candidate plans
 
     def warmup(self) -> tuple[str, list[tuple[str, int]]]:
-        """What every request of these minds reuses: the shared prompt, and the content-free calibration pages
-        (decisions and reflections, 1 to 9 options) with their option counts, for `Backend.prepare`."""
-        kw = {"question": "Plans", "answer": "Plan"}
-        pages = [(self.prompts.calibration(k), k) for k in range(1, 10)]
-        return self.prompts.shared, pages + [(self.prompts.calibration(k, **kw), k) for k in range(1, 7)]
+        """What the first decisions reuse: the shared prompt, and the content-free calibration pages of decisions
+        (2 to 9 options; the commonest first) with their option counts, for `Backend.prepare`. Reflections,
+        spread over `reflect_every`, calibrate when the first one comes."""
+        return self.prompts.shared, [(self.prompts.calibration(k), k) for k in (6, 7, 5, 8, 9, 4, 3, 2)]
 
     def first_plans(self, tick: int = 0) -> None:
         """Plans from each persona, without the model, and first reflections spread over `reflect_every`."""

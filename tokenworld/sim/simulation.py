@@ -327,7 +327,8 @@ class Simulation:
             landed = self._land(tick)
             idle[[r.agent for r in landed[0]]] = False
         # 2. who is asked: the most urgent first, within the cap (and, realtime, what the backend answers in time)
-        room = self.pacer.room(int(sched.waiting.sum())) if realtime else None
+        # (realtime: nothing is sent before the backend has warmed up; meanwhile agents follow their plans)
+        room = (self.pacer.room(int(sched.waiting.sum())) if self.worker.ready else 0) if realtime else None
         due = sched.pick(tick, idle, spoken_to=self._spoken, event=self._event, plan_done=minds.plan_done(),
                          last_reflect=minds.last_reflect, room=room)  # fmt: skip
         requests = minds.requests(due.decide, due.reflect, tick, due.priority)
