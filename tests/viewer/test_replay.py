@@ -138,7 +138,7 @@ def test_heading_is_interpolated_the_short_way_round(run, tmp_path):
 
 
 def test_states_follow_talks_moves_and_actions(replay, run):
-    """Speakers and listeners are TALKING for 5 ticks; movers WALKING; agents in a gather BUSY."""
+    """Speakers and listeners are TALKING for 5 ticks; movers WALKING; agents in a timed action (gather, eat, ...) BUSY."""
     db = run / "run.sqlite"
     tick, speaker, listener = query(
         db, "SELECT tick, speaker, listener FROM messages WHERE speaker >= 0 ORDER BY tick LIMIT 1"
@@ -158,9 +158,9 @@ def test_states_follow_talks_moves_and_actions(replay, run):
         talking = f.state == TALKING
         assert (f.state[moved & ~talking] == WALKING).all()
         assert np.isin(f.state[~moved & ~talking], [IDLE, BUSY]).all()
-    gathers = query(db, "SELECT tick, agent FROM decisions WHERE action = 'gather' ORDER BY tick")
-    assert gathers, "the village gathers within 120 ticks"
-    t, a = gathers[0]
+    timed = query(db, "SELECT tick, agent FROM decisions WHERE action IN ('gather', 'craft', 'eat', 'rest', 'trade') ORDER BY tick")
+    assert timed, "the village gathers, crafts, eats, rests or trades within 120 ticks"
+    t, a = timed[0]
     assert replay.frame(t + 1).state[a] in (BUSY, TALKING)
 
 
@@ -194,9 +194,10 @@ def test_lines_hold_the_conversations_and_events(replay, run):
     assert [(x.tick, x.agent, x.other, x.text) for x in talk] == said and said
     everything = replay.lines(TICKS)
     assert [x.tick for x in everything] == sorted(x.tick for x in everything)
-    assert {x.kind for x in everything} >= {"talk", "gather"}
-    gathered = replay.lines(TICKS, kinds=["gather"])
-    assert gathered and all(re.fullmatch(rf"gathered [\d.]+ ({'|'.join(ITEMS)})", x.text) for x in gathered)
+    assert {x.kind for x in everything} >= {"talk", "trade"}
+    items = "|".join(ITEMS)
+    traded = replay.lines(TICKS, kinds=["trade"])
+    assert traded and all(re.fullmatch(rf"traded [\d.]+ ({items}) for [\d.]+ ({items}) with \S+", x.text) for x in traded)
     assert all(x.tick <= said[0][0] for x in replay.lines(said[0][0]))
     assert replay.lines(said[0][0] - 1, kinds={"talk"}) == []
 
