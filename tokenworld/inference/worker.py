@@ -69,7 +69,8 @@ class InferenceWorker:
 
     def start(self, warmup: tuple[str, list[tuple[str, int]]] | None = None) -> "InferenceWorker":
         """Start the thread. `warmup` (shared prompt, calibration pages): the thread first has the backend prepare
-        for them (`Backend.prepare`), one page at a time, stopping early if the worker is closed meanwhile."""
+        the shared prompt (then `ready` is set), then the pages one at a time until requests come or the worker
+        is closed (`Backend.prepare`)."""
         self._warmup = warmup
         self._thread = threading.Thread(target=self._run, name="tokenworld-inference", daemon=True)
         self._thread.start()
@@ -181,10 +182,12 @@ class InferenceWorker:
         if self._warmup is not None:
             shared, pages = self._warmup
             try:
-                for page in [None, *pages]:
-                    if self._stop:
+                self.backend.prepare(shared, [])  # the shared prefix: every request needs it
+                self.ready = True
+                for page in pages:  # calibrations, until requests come (then each is made when first needed)
+                    if self._stop or self._queued:
                         break
-                    self.backend.prepare(shared, [] if page is None else [page])
+                    self.backend.prepare(shared, [page])
             except Exception as e:  # a failed warm-up costs only time: the first batch does the work again
                 self.last_error = f"warm-up: {type(e).__name__}: {e}"
         self.ready = True
