@@ -1,0 +1,50 @@
+"""The scenes shipped with Token World, and finding a scene by path or by name.
+
+The repository keeps its example scenes in the top-level ``scenes/`` folder; the
+package links it as ``tokenworld/scenes`` and installs it as package data, so a
+wheel installed anywhere finds them through `importlib.resources`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from tokenworld.errors import SceneError
+
+SUFFIX = ".toml"
+
+
+def shipped_dir() -> Path:
+    """The folder that holds the shipped scenes (inside the installed package)."""
+    return Path(str(resources.files("tokenworld") / "scenes"))
+
+
+def shipped_names() -> list[str]:
+    """Names of the shipped scenes (file names without `.toml`), sorted."""
+    return sorted(p.stem for p in shipped_dir().glob(f"*{SUFFIX}"))
+
+
+def shipped_scene(name: str) -> Path:
+    """The file of the shipped scene `name` (`village` or `village.toml`).
+
+    Raises:
+        SceneError: there is no shipped scene of that name (the message lists them).
+    """
+    stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
+    path = shipped_dir() / f"{stem}{SUFFIX}"
+    if "/" in stem or "\\" in stem or not path.is_file():
+        raise SceneError([f"no scene file {name!r} here and no shipped scene of that name; shipped scenes: "
+                          f"{', '.join(shipped_names())} (see `tokenworld scene list`)."])
+    return path
+
+
+def find_scene(arg: str | Path) -> Path:
+    """A scene file given by path (tried first) or by the name of a shipped scene (`tokenworld run village`)."""
+    path = Path(arg)
+    if path.exists():
+        return path
+    if path.parent == Path(".") and path.suffix in ("", SUFFIX):
+        return shipped_scene(path.name)
+    raise SceneError([f"{path}: no such scene file. Check the path, or name a shipped scene: "
+                      f"{', '.join(shipped_names())} (see `tokenworld scene list`)."])
