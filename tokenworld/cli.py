@@ -326,7 +326,7 @@ def _cmd_scene(args) -> int:
 
     if args.action == "check":
         scene = Scene.load(args.file)
-        if scene.mind.backend != "rules" and any(g.mind == "model" for g in scene.groups):
+        if scene.uses_model:
             from tokenworld.inference import preflight
 
             preflight(scene.mind)  # the model file (or extra) a run would need

@@ -93,7 +93,7 @@ def model_section(run: RunData, out_dir: Path, use: ModelUsage | None) -> Sectio
         "from (model answers, steps of a plan the model chose, rules-brain fallbacks when the model failed)."
     )
     if use is None:
-        uses = run.scene.mind.backend != "rules" and any(g.mind == "model" for g in run.scene.groups)
+        uses = run.scene.uses_model
         why = (
             "the model has made no decision yet."
             if uses

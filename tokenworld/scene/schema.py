@@ -278,6 +278,11 @@ class Scene:
         """Total agents over all groups."""
         return sum(g.count for g in self.groups)
 
+    @property
+    def uses_model(self) -> bool:
+        """Whether a language model decides for some agents: a model backend and at least one `mind = "model"` group."""
+        return self.mind.backend != "rules" and any(g.mind == "model" for g in self.groups)
+
     def zone_index(self, name: str) -> int:
         """Row of the zone called `name`; raises KeyError if there is none."""
         for i, z in enumerate(self.zones):

@@ -203,7 +203,7 @@ class Simulation:
     @property
     def uses_model(self) -> bool:
         """Whether a language-model backend decides for some agents."""
-        return self.scene.mind.backend != "rules" and any(g.mind == "model" for g in self.scene.groups)
+        return self.scene.uses_model
 
     @property
     def built(self) -> bool:

@@ -112,7 +112,7 @@ class RunReplay(RunLog):
         self._series_upto = 0
         self._series_parts: list[dict[str, np.ndarray]] = []
         self._series_cat: dict[str, np.ndarray] | None = None
-        self._uses_model = sc.mind.backend != "rules" and any(g.mind == "model" for g in sc.groups)
+        self._uses_model = sc.uses_model
 
     # ------------------------------------------------------------ basics
 
