@@ -15,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runs_lab import ROOT, query
-from test_report import assert_real_png, headline
 
 import tokenworld
+from tests.analysis.test_report import assert_real_png, headline
+from tests.paths import ROOT
+from tests.sim.runs_lab import query
 from tokenworld.analysis.news import fact_reach
-from tokenworld.mind.memory import COVER, carries, content_words, cover
 from tokenworld.analysis.report import analyze
 from tokenworld.analysis.run_data import RunData
-from tokenworld.sim.headless import tick_recorder
+from tokenworld.mind.memory import COVER, carries, content_words, cover
+from tokenworld.sim.recording import Recording
 from tokenworld.sim.simulation import Simulation
-from tokenworld.sim.store import RunStore
 
 SEED = 7
 QUIET_TICKS = 60  # the run without the Narrator
@@ -49,12 +49,13 @@ def record(runs: Path, name: str, *, tell: bool) -> tuple[Path, str, np.ndarray]
     at once; once an agent has said a line that carries MEETING, the Narrator announces MEETING in the busiest zone,
     and the run goes on until MEETING is carried again. Returns the folder, that zone and who was in it."""
     scene = tokenworld.Scene.load(ROOT / "scenes" / "village_rules.toml")
-    sim = Simulation(scene, seed=SEED).build()
-    store = RunStore.create(runs, name, scene)
-    store.write_manifest({"scene": scene.name, "seed": SEED, "agents": scene.agent_count, "status": "running"})
+    sim = Simulation(scene, seed=SEED)
+    recording = Recording.create(sim, runs_dir=runs, name=name)
     zone_name, inside = "", np.zeros(0, np.int64)
     try:
-        rec = tick_recorder(sim, store)
+        sim.build()
+        recording.started()
+        rec = recording.record
         if not tell:
             sim.run(QUIET_TICKS, on_tick=rec)
         else:
@@ -66,9 +67,8 @@ def record(runs: Path, name: str, *, tell: bool) -> tuple[Path, str, np.ndarray]
             assert sim.announce(busiest, MEETING) == len(inside) > 1
             run_until_said(sim, rec, MEETING)
     finally:
-        store.close()
+        recording.finish("finished")
         sim.close()
-    store.write_manifest({"scene": scene.name, "seed": SEED, "agents": scene.agent_count, "status": "finished"})
     return runs / name, zone_name, inside
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runs_lab import ROOT, VILLAGE, query, small_village, tw
 
+from tests.paths import ROOT
+from tests.sim.runs_lab import VILLAGE, query, small_village, tw
 from tokenworld.analysis.agents import run_agents
 from tokenworld.analysis.prices import PriceTableError
 from tokenworld.analysis.report import analyze

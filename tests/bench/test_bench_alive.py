@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench_lab import suite_report
-
+from tests.bench.bench_lab import suite_report
 from tokenworld.bench.alive import GOALS, goal_figures
 from tokenworld.bench.suites import suite_sizes
 

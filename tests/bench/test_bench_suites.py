@@ -6,8 +6,8 @@ import json
 import math
 
 import pytest
-from bench_lab import suite_report
 
+from tests.bench.bench_lab import suite_report
 from tokenworld.bench.suites import SUITES, run_all, run_suite, suite_sizes
 from tokenworld.errors import TokenWorldError
 

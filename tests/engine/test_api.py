@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_ref import make_engine, place
 
+from tests.engine.engine_ref import make_engine, place
 from tokenworld.errors import EngineError
 from tokenworld.scene.schema import Zone
 

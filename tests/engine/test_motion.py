@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_ref import group_params, make_engine, place
 
+from tests.engine.engine_ref import group_params, make_engine, place
 from tokenworld.scene.schema import Zone
 
 FIELDS = ("pos", "vel", "heading", "zone", "flags", "nbr", "nbr_n", "ent", "ent_n", "target")

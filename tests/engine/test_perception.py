@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_ref import (
+
+from tests.engine.engine_ref import (
     assert_neighbours_match,
     entity_edges,
     make_engine,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from engine_ref import group_params, make_engine, place
+
+from tests.engine.engine_ref import group_params, make_engine, place
 
 
 def test_add_field_follows_agents_through_resorts():

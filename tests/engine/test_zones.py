@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from engine_ref import make_engine, place
 
+from tests.engine.engine_ref import make_engine, place
 from tokenworld.scene.geometry import zone_membership, zone_polygon
 from tokenworld.scene.schema import Zone
 

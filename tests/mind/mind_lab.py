@@ -5,14 +5,12 @@ Everything here builds real components (scene loader, Simulation, World); nothin
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from tests.paths import ROOT
 from tokenworld import Scene, Simulation
 from tokenworld.world.decisions import Events
 
-ROOT = Path(__file__).resolve().parents[2]
 VILLAGE = ROOT / "scenes" / "village.toml"
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ctypes
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.paths import ROOT
 from tokenworld.mind.grammar import (
     SAY_MAX,
     Names,
@@ -24,8 +24,6 @@ from tokenworld.mind.personas import agent_name
 from tokenworld.scene.schema import ITEMS, Scene
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # One value per argument kind, as a scene would name them (a zone with a space on purpose).
 VALUE = {"zone": "town hall", "agent": "Ben", "item": "wood", "amount": "2", "entity": "oak"}

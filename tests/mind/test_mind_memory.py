@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mind_lab import events
 
+from tests.mind.mind_lab import events
 from tokenworld.mind.memory import HEARD, IMPORTANCE, RECEIVED, Memory, words
 from tokenworld.world.actions import ACTION_INDEX as A
 from tokenworld.world.decisions import REASON_INDEX, REASONS

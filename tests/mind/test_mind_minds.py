@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from mind_lab import village
 
+from tests.mind.mind_lab import village
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind.minds import ModelMinds
 

@@ -6,8 +6,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from mind_lab import frozen, village
 
+from tests.mind.mind_lab import frozen, village
 from tokenworld.mind.options import MAX_OPTIONS, MAX_TALK, MenuBuilder
 from tokenworld.mind.personas import agent_name
 from tokenworld.scene.schema import ITEMS

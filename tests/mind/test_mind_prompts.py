@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mind_lab import village, village_scene
 
+from tests.mind.mind_lab import village, village_scene
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind.minds import ModelMinds
 from tokenworld.mind.prompts import Page, PromptBuilder, render, shared_prompt

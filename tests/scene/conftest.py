@@ -11,8 +11,6 @@ import pytest
 from tokenworld.errors import SceneError
 from tokenworld.scene.load import load_scene
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 # A small valid scene; tests append to it or replace parts of it.
 HEAD = """\
 name = "t"

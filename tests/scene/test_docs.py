@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+from tests.paths import ROOT
 from tokenworld.scene import schema
 from tokenworld.scene.docs import render_scene_docs
 
-from .conftest import REPO_ROOT
-
-DOC = REPO_ROOT / "docs" / "scene-format.md"
+DOC = ROOT / "docs" / "scene-format.md"
 
 
 def test_docs_file_is_up_to_date():

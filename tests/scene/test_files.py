@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.paths import ROOT
 from tokenworld.errors import TokenWorldError
 from tokenworld.scene import Scene
 from tokenworld.scene.starter import starter_scene_text, summary
 
-from .conftest import REPO_ROOT
-
-SHIPPED = sorted((REPO_ROOT / "scenes").glob("*.toml"))
+SHIPPED = sorted((ROOT / "scenes").glob("*.toml"))
 
 
 def test_scenes_folder_is_found():
@@ -88,10 +87,10 @@ spawn_area = [50.0, 10.0, 80.0, 30.0]
 def test_save_then_load_round_trips(tmp_path, write, source):
     """`Scene.save` writes a self-contained file that loads back to an equal `to_dict()`."""
     if source == "full":
-        write((REPO_ROOT / "scenes" / "base.toml").read_text(encoding="utf-8"), "base.toml")
+        write((ROOT / "scenes" / "base.toml").read_text(encoding="utf-8"), "base.toml")
         original = Scene.load(write(FULL, "full.toml"))
     elif source == "village":
-        original = Scene.load(REPO_ROOT / "scenes" / "village.toml")
+        original = Scene.load(ROOT / "scenes" / "village.toml")
     else:
         original = Scene.load(write(starter_scene_text("s"), "s.toml"))
     saved = tmp_path / "out" / "saved.toml"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
+
 VILLAGE = ROOT / "scenes" / "village_rules.toml"  # the village decided by the rules brain (fast)
 
 

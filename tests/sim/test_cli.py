@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from runs_lab import VILLAGE, tw
+
+from tests.sim.runs_lab import VILLAGE, tw
 
 
 def table(db: Path | str, sql: str) -> list[tuple]:

@@ -4,8 +4,8 @@ the real embedded model writes."""
 from __future__ import annotations
 
 import pytest
-from runs_lab import ROOT
 
+from tests.paths import ROOT
 from tokenworld.mind.memory import HEARD, carries
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from runs_lab import query, small_village, tw
+
+from tests.sim.runs_lab import query, small_village, tw
 
 TICKS = 200
 # Tables keyed by tick that every tick writes a row (or rows) into, in one transaction.

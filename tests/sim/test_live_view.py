@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 from rich.console import Console
-from runs_lab import VILLAGE, tw
 
+from tests.sim.runs_lab import VILLAGE, tw
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.live_view import LiveView, pick_notable
 from tokenworld.sim.simulation import Simulation

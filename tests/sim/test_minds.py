@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 import pytest
-from runs_lab import ROOT, query, tw
 
+from tests.paths import ROOT
+from tests.sim.runs_lab import query, tw
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
 from tokenworld.world.decisions import SOURCES

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from runs_lab import ROOT
 
+from tests.paths import ROOT
 from tokenworld.inference import make_backend
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind.protocol import Answer

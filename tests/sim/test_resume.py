@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
-from runs_lab import query, ro, small_village, tw
+
+from tests.sim.runs_lab import query, ro, small_village, tw
 
 TICKS = 200
 CHECKPOINT_EVERY = 20

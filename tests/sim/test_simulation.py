@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import tokenworld as tw
 from tokenworld.scene.geometry import zone_membership
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def small_scene(**sim) -> tw.Scene:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runs_lab import query, small_village, tw
 
 import tokenworld
+from tests.sim.runs_lab import query, small_village, tw
 from tokenworld.scene.schema import ITEMS
 from tokenworld.world.actions import ACTIONS
 from tokenworld.world.decisions import REASONS, SOURCES

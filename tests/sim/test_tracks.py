@@ -1,14 +1,14 @@
-"""Position tracks in the run store: the compact encoding, `tick_recorder`, and tracks across `--resume`."""
+"""Position tracks in the run store: the compact encoding, `Recording.record`, and tracks across `--resume`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from runs_lab import query, small_village, tw
 
 import tokenworld
-from tokenworld.sim import RunStore, Simulation
-from tokenworld.sim.headless import tick_recorder
+from tests.sim.runs_lab import query, small_village, tw
+from tokenworld.sim import Simulation
+from tokenworld.sim.recording import Recording
 from tokenworld.sim.records import decode_track, track_blobs
 
 
@@ -38,26 +38,26 @@ def test_track_round_trip_is_within_quantisation(size):
         decode_track(xy[:3], hd, size)
 
 
-def test_tick_recorder_writes_tracks_every_track_every_ticks(tmp_path):
-    """tick_recorder adds checkpoints, snapshots and tracks on the multiples the scene's [store] asks for."""
+def test_recording_writes_tracks_every_track_every_ticks(tmp_path):
+    """Recording.record adds checkpoints, snapshots and tracks on the multiples the scene's [store] asks for."""
     scene = tokenworld.Scene.from_dict({
         "name": "tracked", "sim": {"seed": 3},
         "store": {"checkpoint_every": 4, "snapshot_every": 5, "track_every": 3},
         "groups": [{"name": "g", "count": 6, "spawn_area": [10.0, 10.0, 90.0, 90.0]}],
     })  # fmt: skip
-    sim = Simulation(scene).build()
-    store = RunStore.create(tmp_path, "r", scene)
-    steps: list[float] = []
+    sim = Simulation(scene)
+    rec = Recording.create(sim, runs_dir=tmp_path, name="r", ticks=10)
     try:
-        record = tick_recorder(sim, store, steps)
-        sim.run(9, on_tick=record)
+        sim.build()
+        rec.started()
+        sim.run(9, on_tick=rec.record)
         engine = sim.world.engine.snapshot(("pos", "heading"))
-        sim.run(1, on_tick=record)
+        sim.run(1, on_tick=rec.record)
     finally:
-        store.close()
+        manifest = rec.finish("finished")
         sim.close()
     db = tmp_path / "r" / "run.sqlite"
-    assert len(steps) == 10
+    assert manifest["ticks_done"] == 10 and manifest["status"] == "finished" and manifest["timings"]["step_ms_median"] > 0
     assert query(db, "SELECT tick FROM tracks ORDER BY tick") == [(3,), (6,), (9,)]
     assert query(db, "SELECT DISTINCT tick FROM snapshots ORDER BY tick") == [(5,), (10,)]
     assert query(db, "SELECT tick FROM checkpoints ORDER BY tick") == [(4,), (8,)]

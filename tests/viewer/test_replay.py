@@ -11,15 +11,12 @@ import json
 import re
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
-from runs_lab import query, small_village, tw
-
+from tests.sim.runs_lab import query, small_village, tw
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import persona
 from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS, Scene

@@ -17,7 +17,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from view_lab import (
+
+from tests.paths import ROOT
+from tests.viewer.view_lab import (
     SIZE,
     VILLAGE,
     changed,
@@ -38,7 +40,6 @@ from view_lab import (
     xvfb,
     yellow,
 )
-
 from tokenworld.mind.personas import NARRATOR, agent_name
 from tokenworld.scene.schema import Scene
 from tokenworld.viewer import DEMO_FPS
@@ -465,10 +466,9 @@ def test_view_rejects_bad_input_with_a_message(tmp_path, args, says):
 
 WINDOW_SCRIPT = textwrap.dedent(
     """
-    import json, sys, time
-    sys.path.insert(0, {lab!r})
+    import json
     import numpy as np
-    from view_lab import inside, isolated, settle, under_panels
+    from tests.viewer.view_lab import inside, isolated, settle, under_panels
     from tokenworld.scene.schema import Scene
     from tokenworld.viewer.app import Viewer
     from tokenworld.viewer.live import LiveFeed
@@ -501,9 +501,9 @@ WINDOW_SCRIPT = textwrap.dedent(
 def test_real_window_under_xvfb_selects_on_click(tmp_path):
     """Under an X display the viewer opens a real GraphicsWindow, and a click on an agent selects it."""
     script = tmp_path / "window.py"
-    script.write_text(WINDOW_SCRIPT.format(lab=str(Path(__file__).parent), scene=str(VILLAGE)))
+    script.write_text(WINDOW_SCRIPT.format(scene=str(VILLAGE)))
     with xvfb() as display:
-        env = {**env_without_display(), "DISPLAY": display}
+        env = {**env_without_display(), "DISPLAY": display, "PYTHONPATH": str(ROOT)}  # the script imports tests.viewer
         r = subprocess.run(
             [sys.executable, str(script)], check=False, capture_output=True, text=True, timeout=180, env=env
         )
@@ -533,7 +533,7 @@ def test_python_m_tokenworld_view_from_the_repository_root(tmp_path):
 @pytest.mark.parametrize("name", ["demo", None])
 def test_view_falls_back_to_one_headless_recording_when_no_window_opens(tmp_path, name):
     """With a DISPLAY no window can open on, `tokenworld view` plays the headless demo into one run folder."""
-    from view_lab import free_display
+    from tests.viewer.view_lab import free_display
 
     n = free_display()
     if n is None:

@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 import pytest
-from view_lab import VILLAGE, wait_until
 
+from tests.viewer.view_lab import VILLAGE, wait_until
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import NARRATOR, agent_name
 from tokenworld.scene.schema import Scene

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
+
 VILLAGE = ROOT / "scenes" / "village_rules.toml"  # 25 villagers, rules brain (fast)
 SIZE = (1280, 720)  # the viewer's default window size
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from world_lab import (
+
+from tests.world.world_lab import (
     IN_FIELD_POS,
     IN_TOWN_POS,
     OPEN,
@@ -21,7 +22,6 @@ from world_lab import (
     reasons_of,
     trade,
 )
-
 from tokenworld.scene.schema import GameOptions
 from tokenworld.world import rules
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS

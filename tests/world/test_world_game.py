@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import tokenworld
+from tests.paths import ROOT
 from tokenworld.mind.guessing import random_guesses, rules_guesses
 from tokenworld.scene.population import with_agents
 from tokenworld.scene.schema import GameOptions
@@ -15,7 +14,6 @@ from tokenworld.world.actions import ACTION_INDEX
 from tokenworld.world.decisions import REASON_INDEX
 from tokenworld.world.game import GuessAverage
 
-ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = GameOptions(kind="guess_average", rounds=3, max_value=100.0, factor=2 / 3, ticks_per_round=10)
 
 

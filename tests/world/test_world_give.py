@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from world_lab import OPEN, changed, decide, lab_world, near, one, reasons_of, world_state
 
+from tests.world.world_lab import OPEN, changed, decide, lab_world, near, one, reasons_of, world_state
 from tokenworld.world.items import ITEM_INDEX
 
 FOOD = ITEM_INDEX["food"]

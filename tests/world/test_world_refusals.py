@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
-from world_lab import (
+
+from tests.world.world_lab import (
     BUSH,
     BUSH_POS,
     IN_FIELD_POS,
@@ -22,7 +23,6 @@ from world_lab import (
     trade,
     world_state,
 )
-
 from tokenworld.scene.schema import GameOptions
 from tokenworld.world.actions import ACTION_INDEX
 from tokenworld.world.decisions import REASONS

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from world_lab import OPEN, REPO_ROOT, lab_world, near, one, place, trade
 
 import tokenworld
+from tests.paths import ROOT
+from tests.world.world_lab import OPEN, lab_world, near, one, place, trade
 from tokenworld.mind.offers import RESERVE, best_offers, wants_of
 from tokenworld.mind.rules_brain import ARCH_W, INTENTS, RulesBrain
 from tokenworld.scene.schema import ITEMS
@@ -16,7 +17,7 @@ from tokenworld.world.items import BASE_PRICE, ITEM_INDEX
 from tokenworld.world.rules import partner_accepts
 
 FOOD, WOOD = ITEM_INDEX["food"], ITEM_INDEX["wood"]
-VILLAGE = REPO_ROOT / "scenes" / "village_rules.toml"
+VILLAGE = ROOT / "scenes" / "village_rules.toml"
 
 
 def accepts(w, give: str, qg: float, want: str, qw: float, partner: int = 1) -> bool:

@@ -8,7 +8,6 @@ takes a few tens of milliseconds, so tests build a fresh one each.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 
@@ -16,8 +15,6 @@ import tokenworld
 from tokenworld.world.actions import ACTION_INDEX
 from tokenworld.world.decisions import REASON_INDEX, REASONS, TARGET_KINDS, Decisions
 from tokenworld.world.items import ITEM_INDEX
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The lab: a 100 m square with two zones and three resource nodes outside them.
 FIELD = (10.0, 10.0, 40.0, 40.0)  # zone 0, a food pool
