@@ -78,22 +78,31 @@ def main() -> int:
     print(f"{len(sits)} situations and {len(village)} village requests scored in {time.perf_counter() - t0:.0f} s")
     world = sim.world
     agents = np.array([r.agent for r in village])
-    rules_wrong = [i for i, (r, k) in enumerate(zip(sits, right)) if differs_from_rules(r, k)]
+    rules_wrong = [i for i, (r, k) in enumerate(zip(sits, right, strict=True)) if differs_from_rules(r, k)]
     kinds = [s.kind for s in sset.situations]
-    print("transform weight | right (eat, rest; where the rules brain is wrong) | entropy bits, archetype, trait spread "
-          "| differs from rules brain")  # fmt: skip
+    print(
+        "transform weight | right (eat, rest; where the rules brain is wrong) | entropy bits, archetype, trait spread "
+        "| differs from rules brain"
+    )
     for how in ("raw", "z"):
         for w in WEIGHTS:
-            chosen = [int(np.argmax(s + w * transform(r.prior, how))) for r, s in zip(sits + village, scores)]
-            hit = np.array([c == k for c, k in zip(chosen[: len(sits)], right)])
+            chosen = [
+                int(np.argmax(s + w * transform(r.prior, how))) for r, s in zip(sits + village, scores, strict=True)
+            ]
+            hit = np.array([c == k for c, k in zip(chosen[: len(sits)], right, strict=True)])
             by = {k: hit[[i for i, x in enumerate(kinds) if x == k]].mean() for k in ("eat", "rest")}
-            vc = chosen[len(sits):]
-            v = variety([action_of(r.options[c]) for r, c in zip(village, vc)], world.agents.archetype[agents],
-                        world.agents.traits[agents])  # fmt: skip
-            differs = np.mean([differs_from_rules(r, c) for r, c in zip(village, vc)])
-            print(f"{how:3s} {w:7g} | {hit.mean():.1%} ({by['eat']:.0%}, {by['rest']:.0%}; "
-                  f"{hit[rules_wrong].mean():.0%} of {len(rules_wrong)}) | {v['action_entropy_bits']:.2f}, "
-                  f"{v['archetype_spread']:.2f}, {v['trait_spread']:.2f} | {differs:.0%}")  # fmt: skip
+            vc = chosen[len(sits) :]
+            v = variety(
+                [action_of(r.options[c]) for r, c in zip(village, vc, strict=True)],
+                world.agents.archetype[agents],
+                world.agents.traits[agents],
+            )
+            differs = np.mean([differs_from_rules(r, c) for r, c in zip(village, vc, strict=True)])
+            print(
+                f"{how:3s} {w:7g} | {hit.mean():.1%} ({by['eat']:.0%}, {by['rest']:.0%}; "
+                f"{hit[rules_wrong].mean():.0%} of {len(rules_wrong)}) | {v['action_entropy_bits']:.2f}, "
+                f"{v['archetype_spread']:.2f}, {v['trait_spread']:.2f} | {differs:.0%}"
+            )
     sset.close()
     sim.close()
     backend.close()

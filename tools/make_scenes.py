@@ -13,15 +13,34 @@ import tomli_w
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ["home", "market", "workshop", "park", "office", "farm"]
 COLORS = {
-    "home": [0.80, 0.62, 0.45], "market": [0.85, 0.45, 0.35], "workshop": [0.55, 0.50, 0.45],
-    "park": [0.30, 0.60, 0.30], "office": [0.55, 0.60, 0.75], "farm": [0.85, 0.78, 0.35],
-}  # fmt: skip
-GROUPS = [("workers", "citizen", 0.40), ("farmers", "farmer", 0.15), ("traders", "merchant", 0.20),
-          ("makers", "craftsperson", 0.17), ("councillors", "leader", 0.03), ("travellers", "explorer", 0.05)]  # fmt: skip
+    "home": [0.80, 0.62, 0.45],
+    "market": [0.85, 0.45, 0.35],
+    "workshop": [0.55, 0.50, 0.45],
+    "park": [0.30, 0.60, 0.30],
+    "office": [0.55, 0.60, 0.75],
+    "farm": [0.85, 0.78, 0.35],
+}
+GROUPS = [
+    ("workers", "citizen", 0.40),
+    ("farmers", "farmer", 0.15),
+    ("traders", "merchant", 0.20),
+    ("makers", "craftsperson", 0.17),
+    ("councillors", "leader", 0.03),
+    ("travellers", "explorer", 0.05),
+]
 
 
-def city(name: str, description: str, size: float, blocks: int, agents: int, buildings: int, ticks: int, seed: int,
-         store: dict | None = None) -> dict:  # fmt: skip
+def city(
+    name: str,
+    description: str,
+    size: float,
+    blocks: int,
+    agents: int,
+    buildings: int,
+    ticks: int,
+    seed: int,
+    store: dict | None = None,
+) -> dict:
     rng = np.random.default_rng(seed)
     street = size / blocks * 0.15
     step = size / blocks
@@ -30,39 +49,62 @@ def city(name: str, description: str, size: float, blocks: int, agents: int, bui
         for bx in range(blocks):
             kind = KINDS[int(rng.integers(len(KINDS)))]
             x0, y0 = bx * step + street / 2, by * step + street / 2
-            zones.append({
-                "name": f"{kind} {by * blocks + bx + 1}", "kind": kind,
-                "rect": [round(x0, 2), round(y0, 2), round(x0 + step - street, 2), round(y0 + step - street, 2)],
-                "color": COLORS[kind],
-            })  # fmt: skip
+            zones.append(
+                {
+                    "name": f"{kind} {by * blocks + bx + 1}",
+                    "kind": kind,
+                    "rect": [round(x0, 2), round(y0, 2), round(x0 + step - street, 2), round(y0 + step - street, 2)],
+                    "color": COLORS[kind],
+                }
+            )
     # A round central plaza on top (listed last, so it wins where it overlaps).
     cx = cy = size / 2
     r = step * 0.8
-    plaza = [[round(cx + r * math.cos(a), 2), round(cy + r * math.sin(a), 2)] for a in np.linspace(0, 2 * math.pi, 12, endpoint=False)]
+    plaza = [
+        [round(cx + r * math.cos(a), 2), round(cy + r * math.sin(a), 2)]
+        for a in np.linspace(0, 2 * math.pi, 12, endpoint=False)
+    ]
     zones.append({"name": "central plaza", "kind": "market", "polygon": plaza, "color": [0.90, 0.75, 0.55]})
     entities = []
     for i in range(buildings):
         z = zones[int(rng.integers(len(zones) - 1))]
         x0, y0, x1, y1 = z["rect"]
-        entities.append({
-            "kind": "building", "name": f"building {i + 1}", "radius": 2.5, "solid": True,
-            "pos": [round(float(rng.uniform(x0 + 3, x1 - 3)), 2), round(float(rng.uniform(y0 + 3, y1 - 3)), 2)],
-        })  # fmt: skip
+        entities.append(
+            {
+                "kind": "building",
+                "name": f"building {i + 1}",
+                "radius": 2.5,
+                "solid": True,
+                "pos": [round(float(rng.uniform(x0 + 3, x1 - 3)), 2), round(float(rng.uniform(y0 + 3, y1 - 3)), 2)],
+            }
+        )
     counts = [int(agents * share) for _, _, share in GROUPS]
     counts[0] += agents - sum(counts)
     groups = []
-    for (gname, archetype, _), count in zip(GROUPS, counts):
-        groups.append({
-            "name": gname, "count": count, "archetype": archetype,
-            "spawn_area": [street, street, size - street, size - street],
-            "speed": [1.0, 1.6],
-            "flocking": {"cohesion": 0.05, "alignment": 0.2, "separation": 1.5, "personal_space": 1.2, "wander": 0.5},
-        })  # fmt: skip
+    for (gname, archetype, _), count in zip(GROUPS, counts, strict=True):
+        groups.append(
+            {
+                "name": gname,
+                "count": count,
+                "archetype": archetype,
+                "spawn_area": [street, street, size - street, size - street],
+                "speed": [1.0, 1.6],
+                "flocking": {
+                    "cohesion": 0.05,
+                    "alignment": 0.2,
+                    "separation": 1.5,
+                    "personal_space": 1.2,
+                    "wander": 0.5,
+                },
+            }
+        )
     out = {
-        "extends": "base.toml", "name": name, "description": description,
+        "extends": "base.toml",
+        "name": name,
+        "description": description,
         "world": {"size": [size, size], "terrain": {"kind": "flat"}},
         "sim": {"ticks": ticks, "seed": seed},
-    }  # fmt: skip
+    }
     if store:
         out["store"] = store
     out.update(zones=zones, entities=entities, groups=groups)
@@ -76,10 +118,32 @@ def write(path: Path, header: str, data: dict) -> None:
 
 if __name__ == "__main__":
     note = "# Generated by tools/make_scenes.py; edit that script, or copy this file and edit the copy.\n"
-    write(ROOT / "scenes/metropolis.toml", note, city(
-        "metropolis", "Ten thousand people in a city of 49 blocks around a round plaza.",
-        size=1000.0, blocks=7, agents=10_000, buildings=300, ticks=500, seed=11))  # fmt: skip
-    write(ROOT / "scenes/stress.toml", note, city(
-        "stress", "A million agents in a 4.5 km city: the engine at full load.",
-        size=4500.0, blocks=8, agents=1_000_000, buildings=2000, ticks=100, seed=13,
-        store={"track_every": 0}))  # fmt: skip (a million agents' position track would be 5 MB a tick)
+    write(
+        ROOT / "scenes/metropolis.toml",
+        note,
+        city(
+            "metropolis",
+            "Ten thousand people in a city of 49 blocks around a round plaza.",
+            size=1000.0,
+            blocks=7,
+            agents=10_000,
+            buildings=300,
+            ticks=500,
+            seed=11,
+        ),
+    )
+    write(
+        ROOT / "scenes/stress.toml",
+        note,
+        city(
+            "stress",
+            "A million agents in a 4.5 km city: the engine at full load.",
+            size=4500.0,
+            blocks=8,
+            agents=1_000_000,
+            buildings=2000,
+            ticks=100,
+            seed=13,
+            store={"track_every": 0},
+        ),
+    )  # a million agents' position track would be 5 MB a tick)

@@ -29,7 +29,9 @@ def main() -> None:
     from tokenworld.sim.simulation import Simulation
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=1, help="the model's CPU threads (default 1: the viewer's on 2 cores)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="the model's CPU threads (default 1: the viewer's on 2 cores)"
+    )
     ap.add_argument("--answers", type=int, default=8, help="stop after this many answers (default 8)")
     ap.add_argument("--seconds", type=float, default=120.0, help="stop after this many wall seconds (default 120)")
     args = ap.parse_args()
@@ -44,8 +46,11 @@ def main() -> None:
     def timed(label: str, fn, *a):
         c, w = time.thread_time(), time.perf_counter()
         out = fn(*a)
-        print(f"{time.perf_counter() - t0:6.1f} s  {label}: {time.thread_time() - c:.2f} CPU s, "
-              f"{time.perf_counter() - w:.2f} s wall", flush=True)  # fmt: skip
+        print(
+            f"{time.perf_counter() - t0:6.1f} s  {label}: {time.thread_time() - c:.2f} CPU s, "
+            f"{time.perf_counter() - w:.2f} s wall",
+            flush=True,
+        )
         return out
 
     def timed_prepare(shared: str, calibrations: list[tuple[str, int]]) -> None:
@@ -68,8 +73,10 @@ def main() -> None:
             sim.step()
             time.sleep(TICK_S)
         stats = sim.mind_stats()
-        print(f"decisions by source: {stats['by_source']}; wait p50 {stats['wait_p50_ms']:.0f} ms, "
-              f"p95 {stats['wait_p95_ms']:.0f} ms; load {os.getloadavg()[0]:.2f}")  # fmt: skip
+        print(
+            f"decisions by source: {stats['by_source']}; wait p50 {stats['wait_p50_ms']:.0f} ms, "
+            f"p95 {stats['wait_p95_ms']:.0f} ms; load {os.getloadavg()[0]:.2f}"
+        )
     finally:
         sim.close()
 

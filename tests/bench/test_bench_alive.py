@@ -8,9 +8,28 @@ from tests.bench.bench_lab import suite_report
 from tokenworld.bench.alive import GOALS, goal_figures
 from tokenworld.bench.suites import suite_sizes
 
-PER_SECOND = ("t", "frames", "fps", "frames_total", "frame_ms_max", "tick", "model_decisions", "answers", "requests",
-              "talk_lines", "talk_pairs", "wait_p50_ms", "wait_p95_ms", "model_share", "in_flight", "in_flight_cap",
-              "queue_depth", "stale", "model_cpu_s", "draw_cpu_s")  # fmt: skip
+PER_SECOND = (
+    "t",
+    "frames",
+    "fps",
+    "frames_total",
+    "frame_ms_max",
+    "tick",
+    "model_decisions",
+    "answers",
+    "requests",
+    "talk_lines",
+    "talk_pairs",
+    "wait_p50_ms",
+    "wait_p95_ms",
+    "model_share",
+    "in_flight",
+    "in_flight_cap",
+    "queue_depth",
+    "stale",
+    "model_cpu_s",
+    "draw_cpu_s",
+)
 
 
 def _second(t: float, **kw) -> dict:

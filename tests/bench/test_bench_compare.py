@@ -106,8 +106,13 @@ def test_compare_through_the_command(results, tmp_path):
     b = write(tmp_path / "b.json", results)
 
     def tw(*args):
-        return subprocess.run([sys.executable, "-m", "tokenworld", "bench", "compare", *args],
-                              check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "tokenworld", "bench", "compare", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     r = tw(a, b, "--threshold", "0.2")
     assert r.returncode == 1, r.stderr

@@ -20,8 +20,15 @@ def test_mesa_comparison_at_100_agents(tmp_path):
     assert json.loads(path.read_text()) == json.loads(json.dumps(report))
     (row,) = report["results"]
     assert row["agents"] == 100
-    for key in ("mesa_ms_per_step", "tokenworld_ms_per_step", "ratio", "mesa_p95_ms", "tokenworld_p95_ms",
-                "mesa_mean_neighbours", "tokenworld_mean_neighbours"):  # fmt: skip
+    for key in (
+        "mesa_ms_per_step",
+        "tokenworld_ms_per_step",
+        "ratio",
+        "mesa_p95_ms",
+        "tokenworld_p95_ms",
+        "mesa_mean_neighbours",
+        "tokenworld_mean_neighbours",
+    ):
         assert isinstance(row[key], float) and row[key] > 0, key
     assert row["ratio"] == pytest.approx(row["mesa_ms_per_step"] / row["tokenworld_ms_per_step"], rel=0.01)
     p, e = row["mesa_parameters"], row["tokenworld_parameters"]
@@ -41,8 +48,17 @@ def test_bad_agent_counts_are_errors(agents):
 def test_mesa_missing_says_how_to_install(tmp_path):
     """Without Mesa, `bench mesa` exits 2 naming the extra; `bench all` skips the suite with that note."""
     block = "import sys; sys.modules['mesa'] = None; "  # Mesa made unimportable in this child process only
-    r = subprocess.run([sys.executable, "-c", block + "from tokenworld.cli import main; sys.exit(main(['bench', 'mesa', '--agents', '100']))"],
-                       check=False, capture_output=True, text=True, timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            block + "from tokenworld.cli import main; sys.exit(main(['bench', 'mesa', '--agents', '100']))",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "pip install" in r.stderr and "[bench]" in r.stderr and "Traceback" not in r.stderr
     out = tmp_path / "all.json"
     code = (

@@ -39,8 +39,18 @@ def test_engine_report_has_every_field(quick_all):
     assert r["arch"] == quick_all[0]["machine"]["taichi_arch"]
     assert [row["agents"] for row in r["results"]] == suite_sizes("engine", quick=True)["agents"]
     for row in r["results"]:
-        for key in ("ms_per_step", "p95_ms_per_step", "hash_ms", "perception_ms", "motion_ms", "zones_ms",
-                    "move_and_zones_ms", "agent_steps_per_s", "setup_s", "world_side_m"):  # fmt: skip
+        for key in (
+            "ms_per_step",
+            "p95_ms_per_step",
+            "hash_ms",
+            "perception_ms",
+            "motion_ms",
+            "zones_ms",
+            "move_and_zones_ms",
+            "agent_steps_per_s",
+            "setup_s",
+            "world_side_m",
+        ):
             assert number(row[key]) and row[key] > 0, (key, row)
         assert row["p95_ms_per_step"] >= row["ms_per_step"]
 
@@ -49,8 +59,18 @@ def test_world_report_has_every_field_and_the_game(quick_all):
     """World: per-stage ms per tick, recorder overhead, and guess-the-average at 1,000 and 64,000 participants."""
     r = suite_report(quick_all, "world")
     for row in r["results"]:
-        for key in ("tick_ms", "engine_ms", "world_ms", "rules_ms", "brain_ms", "metrics_ms", "rules_and_brain_ms",
-                    "tick_ms_with_recorder", "recorder_overhead", "decisions_per_tick"):  # fmt: skip
+        for key in (
+            "tick_ms",
+            "engine_ms",
+            "world_ms",
+            "rules_ms",
+            "brain_ms",
+            "metrics_ms",
+            "rules_and_brain_ms",
+            "tick_ms_with_recorder",
+            "recorder_overhead",
+            "decisions_per_tick",
+        ):
             assert number(row[key]), (key, row)
         assert row["tick_ms"] > 0 and row["decisions_per_tick"] > 0
     game = {g["participants"]: g for g in r["game"]}
@@ -86,7 +106,9 @@ def test_inference_report_scores_right_choices_by_way_of_deciding(quick_all):
     quick = suite_sizes("inference", quick=True)
     assert c["situations"] == quick["situations"] and c["in_set"] >= 60 and sum(c["kinds"].values()) == c["situations"]
     assert [(row["backend"], row["prior_weight"]) for row in c["rows"]] == [
-        ("rules", None), *(("llama_cpp", w) for w in quick["prior_weights"])]
+        ("rules", None),
+        *(("llama_cpp", w) for w in quick["prior_weights"]),
+    ]
     assert [row["prior_weight"] for row in c["rows"] if row["default"]] == [MindOptions().prior_weight]
     assert c["default_prior_weight"] == MindOptions().prior_weight
     for row in c["rows"]:
@@ -94,7 +116,11 @@ def test_inference_report_scores_right_choices_by_way_of_deciding(quick_all):
         assert set(row["right_by_kind"]) == set(c["kinds"]) and row["failed"] == 0
         assert number(row["decisions_per_s"]) and row["decisions_per_s"] > 0
         v = row["variety"]
-        assert v["action_entropy_bits"] >= 0 and 0 <= v["archetype_spread"] <= 1 and 0 <= v["differs_from_rules_share"] <= 1
+        assert (
+            v["action_entropy_bits"] >= 0
+            and 0 <= v["archetype_spread"] <= 1
+            and 0 <= v["differs_from_rules_share"] <= 1
+        )
     assert c["rows"][0]["variety"]["differs_from_rules_share"] == 0  # the rules brain is its own best option
     comp = quick_all[0]["comparisons"]["inference"]
     assert {"right_share_model_alone", "right_share_default_prior", "right_share_rules"} <= set(comp)
@@ -149,7 +175,9 @@ def test_run_all_writes_the_report_and_plots_beside_it(quick_all):
         png = folder / file
         assert f"]({file})" in text
         assert png.read_bytes()[:8] == PNG and png.stat().st_size > 5000, name
-    expected = {"engine", "world"} | {n for n in ("inference", "viewer", "mesa") if "skipped" not in out["suites"][n]}  # alive: no plot
+    expected = {"engine", "world"} | {
+        n for n in ("inference", "viewer", "mesa") if "skipped" not in out["suites"][n]
+    }  # alive: no plot
     assert set(out["plots"]) == expected
 
 

@@ -1,4 +1,4 @@
-"""The hand-labelled situations: the shipped set loads, every right option is in its built menu, bad entries name themselves."""
+"""The hand-labelled situations: the shipped set loads, right options are in their menus, bad entries say so."""
 
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ def test_the_shipped_set_is_large_and_covers_the_kinds_of_need():
 
 
 def test_every_right_option_is_in_the_menu_a_model_run_would_build(built):
-    """Each situation's request is built by ModelMinds from the world put in its state, and holds its right option once."""
+    """Each situation's request is built by ModelMinds from the world in its state and holds its right option once."""
     sset, reqs, right = built
     assert len(reqs) == len(sset.situations)
-    for s, req, k in zip(sset.situations, reqs, right):
+    for s, req, k in zip(sset.situations, reqs, right, strict=True):
         assert req.agent == s.agent and req.kind == "decide"
         assert req.options[k] == s.right or req.options[k].startswith(s.right + " "), s.name
         assert len(req.prior) == len(req.options)
-    by_name = {s.name: r for s, r in zip(sset.situations, reqs)}
+    by_name = {s.name: r for s, r in zip(sset.situations, reqs, strict=True)}
     heard = by_name["a neighbour asks about the family"]
     assert 'Dan: "Good morning, Cleo! How is your family?"' in heard.personal  # what was said reaches the prompt
     assert "Plan: gather wood, then craft tools" in by_name["wants tools, has stone, west meadow"].personal
@@ -48,7 +48,7 @@ def test_the_labels_are_not_the_rules_brains_choices_nor_the_menus_order(built):
     """The rules brain's best option is right on most situations but not all (the labels were written apart from
     it), and the right option is listed first in under half, so a first-option bias does not score."""
     _, reqs, right = built
-    agrees = np.mean([int(np.argmax(r.prior)) == k for r, k in zip(reqs, right)])
+    agrees = np.mean([int(np.argmax(r.prior)) == k for r, k in zip(reqs, right, strict=True)])
     assert 0.5 < agrees < 1.0
     assert np.mean([k == 0 for k in right]) < 0.5
 

@@ -95,8 +95,12 @@ def test_pairs_straddling_cell_borders_at_the_radius():
     probe = make_engine(1, (w, w), perception_radius=r)
     cell = probe.cell_size
     f = np.float32
-    combos = [(e, d, v) for e in (0.0, 1e-4, 5e-4, -1e-4) for d in (r, r - 1e-4, r * (1 - 5e-4))
-              for v in ((1.0, 0.0), (0.0, 1.0), (0.6, 0.8), (-1.0, 0.0), (0.0, -1.0), (-0.8, -0.6))]  # fmt: skip
+    combos = [
+        (e, d, v)
+        for e in (0.0, 1e-4, 5e-4, -1e-4)
+        for d in (r, r - 1e-4, r * (1 - 5e-4))
+        for v in ((1.0, 0.0), (0.0, 1.0), (0.6, 0.8), (-1.0, 0.0), (0.0, -1.0), (-0.8, -0.6))
+    ]
     pos = []
     slots = [(a, b) for a in range(2, probe.gw - 3, 4) for b in range(2, probe.gh - 3, 4)]
     for k, (a, b) in enumerate(slots):
@@ -118,8 +122,22 @@ def test_agents_exactly_at_radius_are_neighbours():
     r = 2.0
     lattice = np.stack(np.meshgrid(np.arange(4.0, 30.0, 2.0), np.arange(4.0, 30.0, 2.0)), -1).reshape(-1, 2)
     # Half-integer points: some at exactly r from a lattice point, some at d2 = 4.25 or 4.5.
-    halves = np.array([[40.0, 40.0], [42.0, 40.0], [40.0, 42.0], [42.0, 42.5], [43.5, 41.5], [40.5, 38.0],
-                       [50.5, 50.5], [52.5, 50.5], [50.5, 52.5], [52.0, 52.0], [48.5, 50.5], [50.5, 48.5]])  # fmt: skip
+    halves = np.array(
+        [
+            [40.0, 40.0],
+            [42.0, 40.0],
+            [40.0, 42.0],
+            [42.0, 42.5],
+            [43.5, 41.5],
+            [40.5, 38.0],
+            [50.5, 50.5],
+            [52.5, 50.5],
+            [50.5, 52.5],
+            [52.0, 52.0],
+            [48.5, 50.5],
+            [50.5, 48.5],
+        ]
+    )
     pos = np.concatenate([lattice, halves]).astype(np.float32)
     pos = pos[np.random.default_rng(4).permutation(len(pos))]
     eng = make_engine(len(pos), (64.0, 64.0), perception_radius=r)

@@ -17,8 +17,21 @@ ZONES = [
     # Concave "L" overlapping the field.
     Zone(name="ell", polygon=[(40.0, 20.0), (80.0, 20.0), (80.0, 30.0), (50.0, 30.0), (50.0, 60.0), (40.0, 60.0)]),
     # Concave star with awkward float coordinates, overlapping both.
-    Zone(name="star", polygon=[(30.0, 40.1), (33.3, 47.7), (41.1, 48.2), (35.2, 52.9), (37.9, 61.3),
-                               (30.0, 56.6), (22.1, 61.3), (24.8, 52.9), (18.9, 48.2), (26.7, 47.7)]),  # fmt: skip
+    Zone(
+        name="star",
+        polygon=[
+            (30.0, 40.1),
+            (33.3, 47.7),
+            (41.1, 48.2),
+            (35.2, 52.9),
+            (37.9, 61.3),
+            (30.0, 56.6),
+            (22.1, 61.3),
+            (24.8, 52.9),
+            (18.9, 48.2),
+            (26.7, 47.7),
+        ],
+    ),
     Zone(name="gridrect", rect=(20 * CELL, 30 * CELL, 45 * CELL, 70 * CELL)),  # edges on zone-grid borders
     Zone(name="notch", polygon=[(60.0, 60.0), (75.0, 60.0), (75.0, 75.0), (67.5, 65.0), (60.0, 75.0)]),
     Zone(name="spill", rect=(90.0, 70.0, 130.0, 100.0)),  # reaches past the world's edge

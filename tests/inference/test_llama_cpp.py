@@ -25,7 +25,9 @@ def village():
 
 
 def requests_for(sim, backend, n=6):
-    minds = ModelMinds(sim.world, sim.brain, np.arange(sim.n_agents), sim.scene.mind, backend.answer_style, backend.count_tokens)
+    minds = ModelMinds(
+        sim.world, sim.brain, np.arange(sim.n_agents), sim.scene.mind, backend.answer_style, backend.count_tokens
+    )
     agents = np.arange(n)
     return minds.requests(agents, np.zeros(0, np.int64), sim.tick, np.full(n, 3, np.int8))
 
@@ -41,7 +43,7 @@ def test_score_mode_answers_every_request_with_one_of_its_options(village, score
     reqs = requests_for(village, scorer)
     answers = scorer.decide(reqs)
     assert len(answers) == len(reqs)
-    for req, a in zip(reqs, answers):
+    for req, a in zip(reqs, answers, strict=True):
         assert a.ok, a.error
         assert 0 <= a.choice < len(req.options)
         assert a.tokens_in > 0 and a.tokens_out >= 1
@@ -63,7 +65,7 @@ def test_generate_mode_writes_an_option_under_its_grammar(village):
     try:
         reqs = requests_for(village, b, n=4)
         answers = b.decide(reqs)
-        for req, a in zip(reqs, answers):
+        for req, a in zip(reqs, answers, strict=True):
             assert a.ok, a.error
             assert a.raw.split(":")[0].strip() == req.options[a.choice]
             assert a.tokens_out >= 1
@@ -83,7 +85,6 @@ def test_a_missing_or_wrong_model_file_is_a_clear_error(tmp_path):
         LlamaCppBackend(mode="chat")
 
 
-
 def test_the_prior_turns_the_scored_choice_to_eat_and_rest_when_needs_press():
     """Score mode adds prior_weight x the rules utilities: at the default weight a starving villager with food eats
     and an exhausted one rests, where the model alone (weight 0) chooses otherwise; answers stay the model's."""
@@ -98,7 +99,9 @@ def test_the_prior_turns_the_scored_choice_to_eat_and_rest_when_needs_press():
         reqs, right = sset.requests(alone.answer_style, alone.count_tokens)
         assert [reqs[i].options[k] for i, k in enumerate(right)] == ["eat", "rest"]
         model = [a.choice for a in alone.decide(reqs)]
-        assert all(c != k for c, k in zip(model, right)), "the model alone already chose right: this proves nothing"
+        assert all(c != k for c, k in zip(model, right, strict=True)), (
+            "the model alone already chose right: this proves nothing"
+        )
         answers = steered.decide(reqs)
         assert [a.choice for a in answers] == right
         assert all(a.raw == str(a.choice + 1) for a in answers)  # a scored number, as without the prior

@@ -52,9 +52,23 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("gemma3-270m")),
-               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2",
-               "--api_key", self.key]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(resolve_model("gemma3-270m")),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+            "--api_key",
+            self.key,
+        ]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
@@ -127,7 +141,7 @@ def test_gbnf_batch_gives_valid_choices_with_token_counts(server, make):
     requests = batch()
     answers = backend.decide(requests)
     assert len(answers) == len(requests)
-    for r, a in zip(requests, answers):
+    for r, a in zip(requests, answers, strict=True):
         assert a.ok, a.error
         assert (a.agent, a.tick, a.kind) == (r.agent, r.tick, r.kind)
         assert 0 <= a.choice < len(r.options)
@@ -139,7 +153,7 @@ def test_gbnf_batch_gives_valid_choices_with_token_counts(server, make):
         else:
             assert a.say == ""
     assert r.talk[answers[3].choice]  # the talk-only menu forces a spoken line
-    assert sum(r.talk[a.choice] for r, a in zip(requests, answers)) >= 2
+    assert sum(r.talk[a.choice] for r, a in zip(requests, answers, strict=True)) >= 2
 
 
 def test_auto_detects_llama_cpp_grammar_support(server, make):
@@ -158,7 +172,7 @@ def test_plain_mode_parses_or_repairs_never_raises(server, make):
     requests = batch()
     answers = backend.decide(requests)
     assert len(answers) == len(requests)
-    for r, a in zip(requests, answers):
+    for r, a in zip(requests, answers, strict=True):
         if a.ok:
             assert 0 <= a.choice < len(r.options)
             assert a.error == ""
@@ -172,8 +186,9 @@ def test_plain_mode_parses_or_repairs_never_raises(server, make):
 
     # one token is too few for any option here, so the repair fails too
     tiny = make([server.url], structured="none", max_tokens=1)
-    [a] = tiny.decide([req(5, "Options: move_to farm | talk Ben\nChoice:", options=["move_to farm", "talk Ben"],
-                           talk=[False, True])])  # fmt: skip
+    [a] = tiny.decide(
+        [req(5, "Options: move_to farm | talk Ben\nChoice:", options=["move_to farm", "talk Ben"], talk=[False, True])]
+    )
     assert not a.ok and a.error.startswith("unparseable:") and "before repair" in a.error
 
 

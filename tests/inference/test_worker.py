@@ -18,11 +18,26 @@ SHARED = "Token World: a village.\n"
 OPTIONS = ["eat", "rest", "talk Ben", "move_to farm"]
 TALK = [False, False, True, False]
 STATS = {
-    "backend", "queue_depth", "requests", "decisions", "reflections", "fallbacks", "last_error", "cache_hits",
-    "backend_errors", "superseded",
-    "valid_first_share", "tokens_in", "tokens_out", "prefill_saved", "decisions_per_s", "latency_p50_ms",
-    "latency_p95_ms", "mean_batch",
-}  # fmt: skip
+    "backend",
+    "queue_depth",
+    "requests",
+    "decisions",
+    "reflections",
+    "fallbacks",
+    "parse_failures",
+    "last_error",
+    "cache_hits",
+    "backend_errors",
+    "superseded",
+    "valid_first_share",
+    "tokens_in",
+    "tokens_out",
+    "prefill_saved",
+    "decisions_per_s",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "mean_batch",
+}
 
 
 def request(agent: int, *, best: int = 0, tick: int = 1, priority: int = 2, personal: str | None = None) -> Request:
@@ -54,7 +69,7 @@ def test_wait_returns_the_answers_in_ticket_order(worker):
     tickets = worker.submit(reqs)
     assert tickets == sorted(tickets) and len(set(tickets)) == len(tickets)
     answers = worker.wait(list(reversed(tickets)), timeout=10)
-    for req, ans in zip(reversed(reqs), answers):
+    for req, ans in zip(reversed(reqs), answers, strict=True):
         assert ans.ok and ans.agent == req.agent and ans.tick == req.tick and ans.kind == "decide"
         assert ans.choice == req.agent % len(OPTIONS)  # the rules backend picks the best prior
         assert (ans.say != "") == TALK[ans.choice]

@@ -38,9 +38,15 @@ def frozen(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def events(tick: int, rows: list[tuple]) -> Events:
     """Events from (agent, action, reason, other, item, amount, zone, text) rows."""
-    agent, action, reason, other, item, amount, zone, text = (list(c) for c in zip(*rows))
+    agent, action, reason, other, item, amount, zone, text = (list(c) for c in zip(*rows, strict=True))
     return Events(
-        tick, np.array(agent, np.int32), np.array(action, np.int16), np.array(reason, np.int8),
-        np.array(zone, np.int32), np.array(other, np.int32), np.array(item, np.int16),
-        np.array(amount, np.float32), np.array(text, dtype=object),
-    )  # fmt: skip
+        tick,
+        np.array(agent, np.int32),
+        np.array(action, np.int16),
+        np.array(reason, np.int8),
+        np.array(zone, np.int32),
+        np.array(other, np.int32),
+        np.array(item, np.int16),
+        np.array(amount, np.float32),
+        np.array(text, dtype=object),
+    )

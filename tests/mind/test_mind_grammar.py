@@ -90,8 +90,10 @@ def test_a_spoken_line_on_a_silent_option_is_dropped():
     assert parse_answer('{"do": "eat", "say": "yum"}', ALL_LABELS, ALL_TALK) == (i, "")
 
 
-@pytest.mark.parametrize("answer", ["talk Ben", "talk Ben:", "talk Ben:    ", 'talk Ben: ""', '{"do": "talk Ben"}',
-                                    '{"do": "talk Ben", "say": ""}'])  # fmt: skip
+@pytest.mark.parametrize(
+    "answer",
+    ["talk Ben", "talk Ben:", "talk Ben:    ", 'talk Ben: ""', '{"do": "talk Ben"}', '{"do": "talk Ben", "say": ""}'],
+)
 def test_talk_without_a_line_is_an_error_that_shows_the_form(answer):
     """Talk needs text after the colon; the error names the option and shows how to write it."""
     with pytest.raises(ParseError, match=r"'talk Ben' needs something to say after a colon.*talk Ben: Hello!"):
@@ -118,21 +120,34 @@ def test_a_known_action_not_on_the_menu_lists_the_options():
         parse_answer('{"do": "move_to farm"}', options, talk)
 
 
-@pytest.mark.parametrize("answer, why", [
-    ("", "answer is empty"), ("   \n  ", "answer is empty"), ('{"do": "eat"', "not valid JSON"),
-    ('{"say": "hi"}', 'must be an object with a "do" string'), ('{"do": 3}', 'must be an object with a "do" string'),
-    ('{"do": "talk Ben", "say": 5}', '"say" must be a string'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "answer, why",
+    [
+        ("", "answer is empty"),
+        ("   \n  ", "answer is empty"),
+        ('{"do": "eat"', "not valid JSON"),
+        ('{"say": "hi"}', 'must be an object with a "do" string'),
+        ('{"do": 3}', 'must be an object with a "do" string'),
+        ('{"do": "talk Ben", "say": 5}', '"say" must be a string'),
+    ],
+)
 def test_malformed_answers_say_what_is_wrong(answer, why):
     """Empty answers, broken JSON and JSON of the wrong shape each get their own message."""
     with pytest.raises(ParseError, match=why):
         parse_answer(answer, ALL_LABELS, ALL_TALK)
 
 
-@pytest.mark.parametrize("answer", [
-    "  MOVE_TO   Town  Hall  ", "move_to town hall.", '"move_to town hall"', "`move_to town hall`",
-    "move_to town hall\ngather wood", "\n  move_to\ttown hall  ",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "  MOVE_TO   Town  Hall  ",
+        "move_to town hall.",
+        '"move_to town hall"',
+        "`move_to town hall`",
+        "move_to town hall\ngather wood",
+        "\n  move_to\ttown hall  ",
+    ],
+)
 def test_case_whitespace_quotes_and_later_lines_are_tolerated(answer):
     """Case, runs of whitespace, surrounding quotes or a full stop, and lines after the first do not matter."""
     assert parse_answer(answer, ALL_LABELS, ALL_TALK) == (ALL_LABELS.index("move_to town hall"), "")
@@ -162,10 +177,15 @@ def test_a_spoken_line_is_trimmed_and_cleaned():
 # ---------------------------------------------------------------- JSON schema
 
 
-@pytest.mark.parametrize("options, talk", [
-    (["eat", "rest"], [False, False]), (["eat", "talk Ben", "talk Cleo"], [False, True, True]),
-    (ALL_LABELS, ALL_TALK), (["idle"], [False]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "options, talk",
+    [
+        (["eat", "rest"], [False, False]),
+        (["eat", "talk Ben", "talk Cleo"], [False, True, True]),
+        (ALL_LABELS, ALL_TALK),
+        (["idle"], [False]),
+    ],
+)
 def test_the_json_schema_admits_exactly_the_options(options, talk):
     """The "do" enum equals the options; "say" (at most SAY_MAX) exists only with a talk option."""
     schema = menu_json_schema(options, talk)
@@ -280,15 +300,20 @@ def test_the_grammar_checker_can_say_no(gbnf):
 
 
 @pytest.mark.parametrize("lead", ["", " "])
-@pytest.mark.parametrize("options, talk", [
-    (ALL_LABELS, ALL_TALK), (["eat"], [False]), (["talk Ben"], [True]),
-    (["rest", "talk Ben", "talk Cleo", "move_to town hall", 'say "hi"\\'], [False, True, True, False, False]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "options, talk",
+    [
+        (ALL_LABELS, ALL_TALK),
+        (["eat"], [False]),
+        (["talk Ben"], [True]),
+        (["rest", "talk Ben", "talk Cleo", "move_to town hall", 'say "hi"\\'], [False, True, True, False, False]),
+    ],
+)
 def test_menu_grammars_parse_in_llama_cpp_and_admit_exactly_the_options(gbnf, options, talk, lead):
     """llama.cpp builds every menu grammar; it admits each option (talk with a line) then a newline, nothing else."""
     g = menu_gbnf(options, talk, lead=lead)
     assert gbnf.parses(g)
-    for o, t in zip(options, talk):
+    for o, t in zip(options, talk, strict=True):
         assert gbnf.admits(g, lead + written(o, t, "Good day to you") + "\n"), o
         assert not gbnf.admits(g, lead + written(o, t, "Good day to you")), o  # the newline ends it
         if t:
@@ -311,7 +336,7 @@ def test_a_menu_grammar_bounds_the_spoken_line(gbnf):
 def test_what_a_menu_grammar_admits_parses_back(gbnf):
     """Every answer the menu grammar lets through is read back by `parse_answer` as the same option and line."""
     g = menu_gbnf(ALL_LABELS, ALL_TALK, lead=" ")
-    for i, (o, t) in enumerate(zip(ALL_LABELS, ALL_TALK)):
+    for i, (o, t) in enumerate(zip(ALL_LABELS, ALL_TALK, strict=True)):
         text = " " + written(o, t, "See you at the well") + "\n"
         assert gbnf.admits(g, text)
         assert parse_answer(text, ALL_LABELS, ALL_TALK) == (i, "See you at the well" if t else "")
@@ -344,10 +369,19 @@ def test_the_table_grammar_refuses_a_bare_recipe_name(gbnf, village_names):
     assert not gbnf.admits(g, "hut\n")
 
 
-@pytest.mark.parametrize("text", [
-    "fly\n", "move_to mars\n", "gather gold\n", "talk Nobody: hi\n", "talk Ben\n", "eat", "trade Ben wood two food 1\n",
-    "give Ben wood 12345\n",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fly\n",
+        "move_to mars\n",
+        "gather gold\n",
+        "talk Nobody: hi\n",
+        "talk Ben\n",
+        "eat",
+        "trade Ben wood two food 1\n",
+        "give Ben wood 12345\n",
+    ],
+)
 def test_the_table_grammar_refuses_what_no_scene_name_allows(gbnf, village_names, text):
     """Unknown actions, names the scene lacks, missing lines, words for numbers and no final newline are refused."""
     assert not gbnf.admits(table_gbnf(village_names), text)

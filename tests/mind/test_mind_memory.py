@@ -141,11 +141,16 @@ def test_retrieve_for_unknown_or_empty_agents_is_empty():
 def test_add_events_records_refusals_with_their_reason():
     """A refused action becomes 'I tried to ... but failed: <reason>' in the agent's own memory."""
     mem = memory()
-    mem.add_events(events(7, [
-        (0, A["craft"], REASON_INDEX["not enough wood"], -1, 0, 0.0, 1, ""),
-        (2, A["trade"], REASON_INDEX["partner refused"], 3, WOOD, 2.0, 0, ""),
-        (4, A["gather"], REASON_INDEX["nothing to gather here"], -1, FOOD, 0.0, 2, ""),
-    ]))  # fmt: skip
+    mem.add_events(
+        events(
+            7,
+            [
+                (0, A["craft"], REASON_INDEX["not enough wood"], -1, 0, 0.0, 1, ""),
+                (2, A["trade"], REASON_INDEX["partner refused"], 3, WOOD, 2.0, 0, ""),
+                (4, A["gather"], REASON_INDEX["nothing to gather here"], -1, FOOD, 0.0, 2, ""),
+            ],
+        )
+    )
     assert lines(mem, 0) == ["I tried to craft tools at forest but failed: not enough wood"]
     assert lines(mem, 2) == ["I tried to trade with Dan at farm but failed: partner refused"]
     assert lines(mem, 4) == ["I tried to gather food at town hall but failed: nothing to gather here"]
@@ -157,11 +162,16 @@ def test_add_events_records_refusals_with_their_reason():
 def test_add_events_records_gifts_for_the_receiver():
     """A done gift is remembered by giver ('I gave') and receiver ('gave me'); a refused one by the giver only."""
     mem = memory()
-    mem.add_events(events(12, [
-        (0, A["give"], 0, 2, FOOD, 1.0, 0, ""),
-        (4, A["give"], REASON_INDEX["too far"], 2, WOOD, 3.0, 0, ""),
-        (1, A["give"], 0, 4, WOOD, 2.0, 1, ""),  # a giver without a memory still gives to one with a memory
-    ]))  # fmt: skip
+    mem.add_events(
+        events(
+            12,
+            [
+                (0, A["give"], 0, 2, FOOD, 1.0, 0, ""),
+                (4, A["give"], REASON_INDEX["too far"], 2, WOOD, 3.0, 0, ""),
+                (1, A["give"], 0, 4, WOOD, 2.0, 1, ""),  # a giver without a memory still gives to one with a memory
+            ],
+        )
+    )
     assert lines(mem, 0) == ["I gave Cleo 1 food at farm"]
     assert lines(mem, 2) == ["Ada gave me 1 food"]
     got = lines(mem, 4)

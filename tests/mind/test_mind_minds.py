@@ -30,8 +30,12 @@ def test_lines_heard_but_not_yet_answered_survive_a_checkpoint():
         def minds() -> ModelMinds:
             return ModelMinds(w, sim.brain, agents, sim.scene.mind, "number", RulesBackend().count_tokens)
 
-        said = [(12, 1, 4, "Fine day!"), (12, 2, 4, 'The "well" is dry.'), (12, 5, 4, "Bread at the market."),
-                (12, 1, 9, "Hello.")]  # fmt: skip
+        said = [
+            (12, 1, 4, "Fine day!"),
+            (12, 2, 4, 'The "well" is dry.'),
+            (12, 5, 4, "Bread at the market."),
+            (12, 1, 9, "Hello."),
+        ]
         original = minds()
         original.observe(12, [], said)
         assert len(original.heard[4]) == 2 and len(original.heard[9]) == 1

@@ -24,9 +24,13 @@ def masks(*true_ids, n: int = N) -> np.ndarray:
 
 def pick(s: Scheduler, tick: int = 0, *, idle=None, spoken=(), event=(), plan_done=(), last_reflect=None):
     return s.pick(
-        tick, np.ones(N, bool) if idle is None else idle, spoken_to=masks(*spoken), event=masks(*event),
-        plan_done=masks(*plan_done), last_reflect=np.zeros(N, np.int64) if last_reflect is None else last_reflect,
-    )  # fmt: skip
+        tick,
+        np.ones(N, bool) if idle is None else idle,
+        spoken_to=masks(*spoken),
+        event=masks(*event),
+        plan_done=masks(*plan_done),
+        last_reflect=np.zeros(N, np.int64) if last_reflect is None else last_reflect,
+    )
 
 
 def sched(cap: int = 100, reflect_every: int = 0, model=None) -> Scheduler:
@@ -35,7 +39,7 @@ def sched(cap: int = 100, reflect_every: int = 0, model=None) -> Scheduler:
 
 def priorities(due) -> dict[int, int]:
     ids = np.concatenate([due.decide, due.reflect]).tolist()
-    return dict(zip(ids, due.priority.tolist()))
+    return dict(zip(ids, due.priority.tolist(), strict=True))
 
 
 def test_each_reason_gets_its_priority():
@@ -174,9 +178,14 @@ def test_equally_urgent_agents_take_turns_under_a_cap():
 def test_room_limits_requests_below_the_cap_and_the_rest_carry_on():
     """The pacer's room (realtime) caps this tick's requests; the other due agents follow their plans."""
     due = sched(cap=100).pick(
-        0, np.ones(N, bool), spoken_to=masks(5), event=masks(), plan_done=masks(), last_reflect=np.zeros(N, np.int64),
+        0,
+        np.ones(N, bool),
+        spoken_to=masks(5),
+        event=masks(),
+        plan_done=masks(),
+        last_reflect=np.zeros(N, np.int64),
         room=2,
-    )  # fmt: skip
+    )
     assert due.decide.tolist() == [0, 5]  # the one spoken to first, then by id
     assert len(due.overflow) == N - 2
 

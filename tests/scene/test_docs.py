@@ -32,8 +32,18 @@ def test_every_schema_field_is_documented():
 def test_docs_have_one_section_per_table():
     """Each TOML table of the format has its own section, in schema order."""
     text = render_scene_docs()
-    headers = ["[world]", "[world.terrain]", "[sim]", "[engine]", "[mind]", "[[zones]]", "[[entities]]",
-               "[[groups]]", "[groups.traits.<trait>]", "[groups.flocking]"]
+    headers = [
+        "[world]",
+        "[world.terrain]",
+        "[sim]",
+        "[engine]",
+        "[mind]",
+        "[[zones]]",
+        "[[entities]]",
+        "[[groups]]",
+        "[groups.traits.<trait>]",
+        "[groups.flocking]",
+    ]
     positions = [text.index(f"## `{h}`") for h in headers]
     assert positions == sorted(positions)
 

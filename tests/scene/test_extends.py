@@ -107,7 +107,7 @@ def test_missing_parent(write):
     assert "child.toml: `extends` names 'nope.toml', which does not exist" in message
 
 
-@pytest.mark.parametrize("value", ["3", '""', "[\"a.toml\"]"])
+@pytest.mark.parametrize("value", ["3", '""', '["a.toml"]'])
 def test_extends_must_be_a_file_name(write, value):
     """An `extends` that is not a non-empty string is rejected."""
     with pytest.raises(SceneError, match="`extends` must be a file name"):

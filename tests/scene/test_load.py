@@ -93,8 +93,11 @@ def test_invalid_toml_syntax(scene_error):
         (HEAD + "terain = { kind = 'hills' }\n", "world.terain", "terrain"),
         ('name = "t"\n[sim]\ntick = 5\n', "sim.tick", "ticks"),
         (HEAD + ZONE + GROUP + "[groups.flocking]\ncohesian = 1.0\n", "groups[0].flocking.cohesian", "cohesion"),
-        (HEAD + ZONE + GROUP + "traits = { openness = { mean = 0.5, stdev = 0.1 } }\n",
-         "groups[0].traits.openness.stdev", "std"),
+        (
+            HEAD + ZONE + GROUP + "traits = { openness = { mean = 0.5, stdev = 0.1 } }\n",
+            "groups[0].traits.openness.stdev",
+            "std",
+        ),
         ('name = "t"\ndescripton = "x"\n', "descripton", "description"),
     ],
 )
@@ -117,24 +120,42 @@ def test_unknown_key_without_close_match_lists_known_keys(scene_error):
         ('name = "t"\n[sim]\nticks = true\n', "sim.ticks", "expected a whole number, found a boolean (true)"),
         ('name = "t"\n[sim]\nticks = 10.0\n', "sim.ticks", "expected a whole number, found a number (10.0)"),
         ('name = "t"\n[world]\nsize = 3.0\n', "world.size", "expected a list of 2 numbers, found a number (3.0)"),
-        ('name = "t"\n[world]\nsize = [1.0, 2.0, 3.0]\n', "world.size",
-         "expected a list of 2 numbers, found a list of 3"),
+        (
+            'name = "t"\n[world]\nsize = [1.0, 2.0, 3.0]\n',
+            "world.size",
+            "expected a list of 2 numbers, found a list of 3",
+        ),
         ('name = "t"\n[world]\nsize = [1.0, true]\n', "world.size[1]", "expected a number, found a boolean (true)"),
         ("name = 3\n", "name", "expected a string, found a number (3)"),
         ('name = "t"\nworld = 5\n', "world", "expected a table, found a number (5)"),
         ('name = "t"\nzones = { name = "a" }\n', "zones", "expected a list, found a table"),
         ('name = "t"\nzones = [5]\n', "zones[0]", "expected a table, found a number (5)"),
-        (HEAD + ZONE.replace("[10.0, 10.0, 30.0, 30.0]", "{ x0 = 1.0 }"), "zones[0].rect",
-         "expected a list of 4 numbers, found a table"),
-        (HEAD + ZONE.replace("rect = [10.0, 10.0, 30.0, 30.0]", "polygon = [[1.0, 2.0, 3.0]]"),
-         "zones[0].polygon[0]", "expected a list of 2 numbers, found a list of 3"),
+        (
+            HEAD + ZONE.replace("[10.0, 10.0, 30.0, 30.0]", "{ x0 = 1.0 }"),
+            "zones[0].rect",
+            "expected a list of 4 numbers, found a table",
+        ),
+        (
+            HEAD + ZONE.replace("rect = [10.0, 10.0, 30.0, 30.0]", "polygon = [[1.0, 2.0, 3.0]]"),
+            "zones[0].polygon[0]",
+            "expected a list of 2 numbers, found a list of 3",
+        ),
         (HEAD + ZONE + "resources = 5\n", "zones[0].resources", "expected a table, found a number (5)"),
-        (HEAD + ZONE + 'resources = { food = "lots" }\n', "zones[0].resources.food",
-         "expected a number, found a string"),
-        (HEAD + '[[entities]]\nkind = "item"\npos = [1.0, 1.0]\nsolid = "yes"\n', "entities[0].solid",
-         "expected true or false, found a string ('yes')"),
-        (HEAD + ZONE + GROUP + "traits = { openness = 0.5 }\n", "groups[0].traits.openness",
-         "expected a table, found a number (0.5)"),
+        (
+            HEAD + ZONE + 'resources = { food = "lots" }\n',
+            "zones[0].resources.food",
+            "expected a number, found a string",
+        ),
+        (
+            HEAD + '[[entities]]\nkind = "item"\npos = [1.0, 1.0]\nsolid = "yes"\n',
+            "entities[0].solid",
+            "expected true or false, found a string ('yes')",
+        ),
+        (
+            HEAD + ZONE + GROUP + "traits = { openness = 0.5 }\n",
+            "groups[0].traits.openness",
+            "expected a table, found a number (0.5)",
+        ),
     ],
 )
 def test_wrong_type_names_key_and_what_was_found(scene_error, text, key, wrong):
@@ -151,8 +172,11 @@ def test_wrong_type_names_key_and_what_was_found(scene_error, text, key, wrong):
         (HEAD + ZONE + "resources = { food = nan }\n", "zones[0].resources.food", "nan"),
         (HEAD + ZONE + "properties = { level = inf }\n", "zones[0].properties.level", "inf"),
         (HEAD + ZONE + "properties = { levels = [1.0, nan] }\n", "zones[0].properties.levels[1]", "nan"),
-        (HEAD + '[[entities]]\nkind = "item"\npos = [1.0, 1.0]\nproperties = { a = { b = -inf } }\n',
-         "entities[0].properties.a.b", "-inf"),
+        (
+            HEAD + '[[entities]]\nkind = "item"\npos = [1.0, 1.0]\nproperties = { a = { b = -inf } }\n',
+            "entities[0].properties.a.b",
+            "-inf",
+        ),
     ],
 )
 def test_nan_and_inf_are_rejected(scene_error, text, key, value):
@@ -164,9 +188,9 @@ def test_nan_and_inf_are_rejected(scene_error, text, key, value):
     "text, key",
     [
         ('description = "no name"\n', "name"),
-        (HEAD + '[[zones]]\nrect = [1.0, 1.0, 2.0, 2.0]\n', "zones[0].name"),
+        (HEAD + "[[zones]]\nrect = [1.0, 1.0, 2.0, 2.0]\n", "zones[0].name"),
         (HEAD + '[[entities]]\nkind = "item"\n', "entities[0].pos"),
-        (HEAD + '[[entities]]\npos = [1.0, 1.0]\n', "entities[0].kind"),
+        (HEAD + "[[entities]]\npos = [1.0, 1.0]\n", "entities[0].kind"),
         (HEAD + '[[groups]]\nname = "g"\nspawn_area = [0.0, 0.0, 1.0, 1.0]\n', "groups[0].count"),
     ],
 )

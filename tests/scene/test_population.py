@@ -23,7 +23,7 @@ def test_split_sums_exactly_and_is_proportional(n):
     out = with_agents(scene_with(counts), n)
     got = [g.count for g in out.groups]
     assert sum(got) == n and out.agent_count == n
-    for c, g in zip(counts, got):
+    for c, g in zip(counts, got, strict=True):
         assert abs(g - n * c / sum(counts)) < 1
 
 

@@ -60,7 +60,11 @@ def test_dt_must_be_positive(scene_error, dt):
         ('name = "t"\n[engine]\nresort_every = -1\n', "engine.resort_every", "must be 0 or more, found -1."),
         ('name = "t"\n[mind]\ndecide_every = 0\n', "mind.decide_every", "must be positive, found 0."),
         ('name = "t"\n[mind]\ntemperature = -0.5\n', "mind.temperature", "must be 0 or more, found -0.5."),
-        ('name = "t"\n[mind]\nprior_weight = -1.0\n', "mind.prior_weight", "must be between 0 (the model alone) and 100, found -1.0."),
+        (
+            'name = "t"\n[mind]\nprior_weight = -1.0\n',
+            "mind.prior_weight",
+            "must be between 0 (the model alone) and 100, found -1.0.",
+        ),
         ('name = "  "\n', "name", "must not be empty."),
     ],
 )

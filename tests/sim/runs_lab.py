@@ -34,7 +34,9 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def small_village(folder: Path, *, name: str = "small", ticks: int, checkpoint_every: int, snapshot_every: int, extra: str = "") -> Path:
+def small_village(
+    folder: Path, *, name: str = "small", ticks: int, checkpoint_every: int, snapshot_every: int, extra: str = ""
+) -> Path:
     """The shipped village copied into `folder` with an override file (`extends` is relative to the file)."""
     folder.mkdir(parents=True, exist_ok=True)
     for base in ("base.toml", "village.toml", "village_rules.toml"):

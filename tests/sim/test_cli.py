@@ -24,7 +24,19 @@ def table(db: Path | str, sql: str) -> list[tuple]:
 
 def test_run_writes_a_complete_run_folder(tmp_path):
     """`run` writes the scene copy, a finished manifest and one metrics row per tick."""
-    r = tw("run", str(VILLAGE), "--ticks", "40", "--seed", "7", "--runs-dir", str(tmp_path), "--name", "v1", "--no-progress")
+    r = tw(
+        "run",
+        str(VILLAGE),
+        "--ticks",
+        "40",
+        "--seed",
+        "7",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "v1",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     folder = tmp_path / "v1"
     assert (folder / "scene.toml").is_file()
@@ -36,7 +48,10 @@ def test_run_writes_a_complete_run_folder(tmp_path):
     assert table(folder / "run.sqlite", "SELECT count(*), min(tick), max(tick) FROM ticks") == [(40, 1, 40)]
     assert table(folder / "run.sqlite", "PRAGMA journal_mode") == [("wal",)]
     # Every agent is counted in exactly one zone (or none) at every tick.
-    sums = table(folder / "run.sqlite", "SELECT t.tick, sum(z.agents) + t.outside_zones FROM ticks t JOIN zone_counts z USING (tick) GROUP BY t.tick")
+    sums = table(
+        folder / "run.sqlite",
+        "SELECT t.tick, sum(z.agents) + t.outside_zones FROM ticks t JOIN zone_counts z USING (tick) GROUP BY t.tick",
+    )
     assert {s for _, s in sums} == {25}
     # The copied scene is self-contained and loads on its own.
     assert tw("scene", "check", str(folder / "scene.toml")).returncode == 0
@@ -65,7 +80,19 @@ def test_run_refuses_an_existing_run_name(tmp_path):
 
 def test_run_refuses_a_missing_gpu_before_making_a_folder(tmp_path):
     """--arch cuda without a GPU is a clear error and leaves no run folder."""
-    r = tw("run", str(VILLAGE), "--ticks", "5", "--runs-dir", str(tmp_path), "--name", "gpu", "--arch", "cuda", "--no-progress")
+    r = tw(
+        "run",
+        str(VILLAGE),
+        "--ticks",
+        "5",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "gpu",
+        "--arch",
+        "cuda",
+        "--no-progress",
+    )
     if r.returncode == 0:
         pytest.skip("this machine has a CUDA device")
     assert r.returncode == 2 and "cannot run on cuda" in r.stderr and "Traceback" not in r.stderr
@@ -74,7 +101,19 @@ def test_run_refuses_a_missing_gpu_before_making_a_folder(tmp_path):
 
 def test_run_agents_override(tmp_path):
     """--agents resizes the population and the run records it."""
-    r = tw("run", str(VILLAGE), "--ticks", "3", "--agents", "300", "--runs-dir", str(tmp_path), "--name", "big", "--no-progress")
+    r = tw(
+        "run",
+        str(VILLAGE),
+        "--ticks",
+        "3",
+        "--agents",
+        "300",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "big",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "big" / "manifest.json").read_text())["agents"] == 300
 
@@ -114,25 +153,60 @@ def test_scene_new_then_check(tmp_path):
 def test_bench_engine_writes_json(tmp_path):
     """`bench engine` at small sizes writes one result per size with every stage."""
     out = tmp_path / "engine.json"
-    r = tw("bench", "engine", "--agents", "500,2000", "--steps", "5", "--warmup", "2", "--no-cold-start", "--json", str(out))
+    r = tw(
+        "bench",
+        "engine",
+        "--agents",
+        "500,2000",
+        "--steps",
+        "5",
+        "--warmup",
+        "2",
+        "--no-cold-start",
+        "--json",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report["arch"] == "cpu" and report["machine"]["cores"] >= 1
     assert [row["agents"] for row in report["results"]] == [500, 2000]
     for row in report["results"]:
-        for key in ("ms_per_step", "hash_ms", "perception_ms", "motion_ms", "zones_ms", "agent_steps_per_s", "move_and_zones_ms"):
+        for key in (
+            "ms_per_step",
+            "hash_ms",
+            "perception_ms",
+            "motion_ms",
+            "zones_ms",
+            "agent_steps_per_s",
+            "move_and_zones_ms",
+        ):
             assert row[key] > 0, key
 
 
 def test_ctrl_c_keeps_every_committed_tick(tmp_path):
-    """Ctrl-C (SIGINT) ends a run with exit 130, no traceback, and a manifest that counts exactly the committed ticks."""
+    """Ctrl-C (SIGINT) ends a run with exit 130, no traceback, and a manifest counting exactly the committed ticks."""
     import signal
     import time
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tokenworld", "run", str(VILLAGE), "--ticks", "100000", "--runs-dir", str(tmp_path), "--name", "c", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tokenworld",
+            "run",
+            str(VILLAGE),
+            "--ticks",
+            "100000",
+            "--runs-dir",
+            str(tmp_path),
+            "--name",
+            "c",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     db = tmp_path / "c" / "run.sqlite"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -154,7 +228,19 @@ def test_ctrl_c_keeps_every_committed_tick(tmp_path):
 
 def test_seeds_use_all_32_bits(tmp_path):
     """A seed above 2^31 runs (Taichi's own seed is signed 32-bit; ours is not)."""
-    r = tw("run", str(VILLAGE), "--ticks", "3", "--seed", "3000000000", "--runs-dir", str(tmp_path), "--name", "s", "--no-progress")
+    r = tw(
+        "run",
+        str(VILLAGE),
+        "--ticks",
+        "3",
+        "--seed",
+        "3000000000",
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "s",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["seed"] == 3000000000
 
@@ -162,8 +248,14 @@ def test_seeds_use_all_32_bits(tmp_path):
 def test_an_empty_world_runs_checkpoints_and_resumes(tmp_path):
     """A run with no agents writes checkpoints and resumes from them."""
     scene = tmp_path / "empty.toml"
-    scene.write_text('name = "empty"\n[store]\ncheckpoint_every = 5\n[[groups]]\nname = "g"\ncount = 0\nspawn_area = [1.0, 1.0, 5.0, 5.0]\n')
-    assert tw("run", str(scene), "--ticks", "12", "--runs-dir", str(tmp_path), "--name", "e", "--no-progress").returncode == 0
+    scene.write_text(
+        'name = "empty"\n[store]\ncheckpoint_every = 5\n'
+        '[[groups]]\nname = "g"\ncount = 0\nspawn_area = [1.0, 1.0, 5.0, 5.0]\n'
+    )
+    assert (
+        tw("run", str(scene), "--ticks", "12", "--runs-dir", str(tmp_path), "--name", "e", "--no-progress").returncode
+        == 0
+    )
     r = tw("run", "--resume", str(tmp_path / "e"), "--ticks", "20", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert table(tmp_path / "e" / "run.sqlite", "SELECT count(*), max(tick) FROM ticks") == [(20, 20)]

@@ -40,7 +40,9 @@ def test_a_fact_told_to_one_villager_reaches_another_by_model_written_talk():
         said = (d.agent == speaker) & (d.action == ACTION_INDEX["talk"]) & (d.text == text)
         assert (d.source[said] == SOURCES.index("model")).any()
         row = mem.row[listener]
-        heard = {(int(mem.other[row, s]), str(mem.text[row, s])) for s in range(mem.capacity) if mem.kind[row, s] == HEARD}
+        heard = {
+            (int(mem.other[row, s]), str(mem.text[row, s])) for s in range(mem.capacity) if mem.kind[row, s] == HEARD
+        }
         assert (speaker, text) in heard
         assert sim.minds.news(listener, sim.tick) == text  # now the listener's news, to pass on in turn
     finally:

@@ -146,8 +146,17 @@ def test_feed_takes_at_most_a_few_notable_events_per_tick():
     acts = np.array([ACTION_INDEX[a] for a in ("talk", "gather", "move_to", "trade", "rest")], np.int16)
     action = acts[rng.integers(0, len(acts), n)]
     reason = np.where(rng.random(n) < 0.2, 1, 0).astype(np.int8)
-    e = Events(7, np.arange(n, dtype=np.int32), action, reason, np.zeros(n, np.int32), np.full(n, -1, np.int32),
-               np.zeros(n, np.int16), np.ones(n, np.float32), np.full(n, "hi", object))  # fmt: skip
+    e = Events(
+        7,
+        np.arange(n, dtype=np.int32),
+        action,
+        reason,
+        np.zeros(n, np.int32),
+        np.full(n, -1, np.int32),
+        np.zeros(n, np.int16),
+        np.ones(n, np.float32),
+        np.full(n, "hi", object),
+    )
     picked = pick_notable(e, 4, tick=7)
     assert len(picked) == 4 and (reason[picked] == 0).all()
     names = {int(a) for a in action[picked]}

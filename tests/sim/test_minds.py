@@ -33,8 +33,17 @@ def run_decisions(scene: Scene, ticks: int) -> tuple[list[tuple], dict]:
             r = sim.step()
             d = r.decisions
             if d is not None:
-                rows += list(zip([r.tick] * len(d), d.agent.tolist(), d.action.tolist(), d.target.tolist(),
-                                 d.item.tolist(), d.source.tolist()))  # fmt: skip
+                rows += list(
+                    zip(
+                        [r.tick] * len(d),
+                        d.agent.tolist(),
+                        d.action.tolist(),
+                        d.target.tolist(),
+                        d.item.tolist(),
+                        d.source.tolist(),
+                        strict=True,
+                    )
+                )
         return rows, sim.worker.stats()
     finally:
         sim.close()
@@ -120,7 +129,7 @@ def test_model_columns_and_memories_survive_a_checkpoint():
             sim2.close()
     finally:
         sim.close()
-    for a, b in zip(after, again):
+    for a, b in zip(after, again, strict=True):
         assert np.array_equal(a.action, b.action) and np.array_equal(a.agent, b.agent)
         assert np.array_equal(a.tokens_in > 0, b.tokens_in > 0)
 

@@ -130,7 +130,7 @@ def assert_same_rows(db_a: Path, db_b: Path) -> None:
             continue
         a, b = all_rows(db_a, table), all_rows(db_b, table)
         assert len(a) == len(b), f"{table}: {len(a)} rows uninterrupted, {len(b)} resumed"
-        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+        first = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), None)
         assert first is None, f"{table} differs first at row {first}: {a[first]} != {b[first]}"
     # Checkpoints are taken at the same ticks (their blobs hold floats of the sorted engine state).
     assert query(db_a, "SELECT tick FROM checkpoints ORDER BY tick") == query(
@@ -235,7 +235,7 @@ def uninterrupted(scenes, tmp_path_factory) -> Path:
     ids=["kill-at-90", f"kill-at-{SECOND_KILL}-default-ticks"],
 )
 def test_sigkill_then_resume_equals_uninterrupted_run(scenes, uninterrupted, tmp_path, kill_tick, ticks_arg):
-    """A run killed with SIGKILL mid-way and resumed (to --ticks, or by default as first asked) equals an uninterrupted run."""
+    """A run killed with SIGKILL mid-way and resumed (to --ticks, or as first asked) equals an uninterrupted run."""
     folder = tmp_path / "b"
     db = folder / "run.sqlite"
     cmd = [
@@ -304,8 +304,18 @@ def test_model_run_killed_after_a_checkpoint_resumes_exactly(scenes, tmp_path):
     assert spans is not None, "no heard line spans a checkpoint: the scene no longer shows what this test protects"
     checkpoint = spans[0]
     folder = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "tokenworld", "run", str(scenes["model"]), "--runs-dir", str(tmp_path),
-           "--name", "killed", "--no-progress"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "tokenworld",
+        "run",
+        str(scenes["model"]),
+        "--runs-dir",
+        str(tmp_path),
+        "--name",
+        "killed",
+        "--no-progress",
+    ]
     reached = kill_at(cmd, folder / "run.sqlite", checkpoint + 1, tmp_path / "killed.log", timeout=600)
     assert checkpoint < reached < checkpoint + MODEL_CHECKPOINT_EVERY
     assert query(folder / "run.sqlite", "SELECT max(tick) FROM checkpoints") == [(checkpoint,)]
@@ -379,7 +389,9 @@ def test_resume_of_a_run_still_going_is_refused(tmp_path):
     from tokenworld.errors import RunError
     from tokenworld.sim.store import RunStore
 
-    scene = tokenworld.Scene.from_dict({"name": "locked", "groups": [{"name": "g", "count": 2, "spawn_area": [1.0, 1.0, 9.0, 9.0]}]})
+    scene = tokenworld.Scene.from_dict(
+        {"name": "locked", "groups": [{"name": "g", "count": 2, "spawn_area": [1.0, 1.0, 9.0, 9.0]}]}
+    )
     store = RunStore.create(tmp_path, "live", scene)
     store.write_manifest({"seed": 1, "ticks_requested": 5})
     r = tw("run", "--resume", str(tmp_path / "live"), "--no-progress")

@@ -31,7 +31,9 @@ ACTION_NAMES = {a.name for a in ACTIONS}
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory) -> Path:
     """The village copied next to an override file (`extends` is relative to the file)."""
-    return small_village(tmp_path_factory.mktemp("scenes"), ticks=TICKS, checkpoint_every=CHECKPOINT_EVERY, snapshot_every=SNAPSHOT_EVERY)
+    return small_village(
+        tmp_path_factory.mktemp("scenes"), ticks=TICKS, checkpoint_every=CHECKPOINT_EVERY, snapshot_every=SNAPSHOT_EVERY
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,8 @@ def test_events_reference_valid_agents_and_actions(db):
     # Every event is what some decision of that agent did at that tick.
     orphans = query(
         db,
-        "SELECT * FROM events e WHERE NOT EXISTS (SELECT 1 FROM decisions d WHERE d.tick = e.tick AND d.agent = e.agent AND d.action = e.kind)",
+        "SELECT * FROM events e WHERE NOT EXISTS"
+        " (SELECT 1 FROM decisions d WHERE d.tick = e.tick AND d.agent = e.agent AND d.action = e.kind)",
     )
     assert orphans == []
     # Every message was said by a talk that went ahead, to its partner, with its text.
@@ -108,7 +111,8 @@ def test_snapshots_every_snapshot_every_ticks_one_row_per_agent(db):
     expected = list(range(SNAPSHOT_EVERY, TICKS + 1, SNAPSHOT_EVERY))
     per_tick = query(
         db,
-        "SELECT tick, count(*), min(agent), max(agent), count(DISTINCT agent) FROM snapshots GROUP BY tick ORDER BY tick",
+        "SELECT tick, count(*), min(agent), max(agent), count(DISTINCT agent)"
+        " FROM snapshots GROUP BY tick ORDER BY tick",
     )
     assert per_tick == [(t, AGENTS, 0, AGENTS - 1, AGENTS) for t in expected]
     assert [t for (t,) in query(db, "SELECT tick FROM social ORDER BY tick")] == expected
@@ -201,9 +205,23 @@ def test_a_run_being_written_can_be_read(scene, tmp_path):
     seen: list[int] = []
     with log.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tokenworld", "run", str(scene), "--ticks", "400", "--runs-dir", str(tmp_path), "--name", "live", "--no-progress"],
-            stdout=subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tokenworld",
+                "run",
+                str(scene),
+                "--ticks",
+                "400",
+                "--runs-dir",
+                str(tmp_path),
+                "--name",
+                "live",
+                "--no-progress",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         try:
             deadline = time.monotonic() + 120
             while proc.poll() is None and time.monotonic() < deadline:

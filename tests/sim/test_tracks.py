@@ -14,7 +14,7 @@ from tokenworld.sim.records import decode_track, track_blobs
 
 @pytest.mark.parametrize("size", [(200.0, 150.0), (4500.0, 4500.0)])
 def test_track_round_trip_is_within_quantisation(size):
-    """Decoded positions are within 1e-4 of the world size and headings within half a step of 2pi/256, 5 bytes an agent."""
+    """Decoded positions are within 1e-4 of the world size, headings within half a step of 2pi/256; 5 bytes an agent."""
     rng = np.random.default_rng(0)
     n = 10_000
     w, h = size
@@ -40,11 +40,14 @@ def test_track_round_trip_is_within_quantisation(size):
 
 def test_recording_writes_tracks_every_track_every_ticks(tmp_path):
     """Recording.record adds checkpoints, snapshots and tracks on the multiples the scene's [store] asks for."""
-    scene = tokenworld.Scene.from_dict({
-        "name": "tracked", "sim": {"seed": 3},
-        "store": {"checkpoint_every": 4, "snapshot_every": 5, "track_every": 3},
-        "groups": [{"name": "g", "count": 6, "spawn_area": [10.0, 10.0, 90.0, 90.0]}],
-    })  # fmt: skip
+    scene = tokenworld.Scene.from_dict(
+        {
+            "name": "tracked",
+            "sim": {"seed": 3},
+            "store": {"checkpoint_every": 4, "snapshot_every": 5, "track_every": 3},
+            "groups": [{"name": "g", "count": 6, "spawn_area": [10.0, 10.0, 90.0, 90.0]}],
+        }
+    )
     sim = Simulation(scene)
     rec = Recording.create(sim, runs_dir=tmp_path, name="r", ticks=10)
     try:
@@ -57,7 +60,9 @@ def test_recording_writes_tracks_every_track_every_ticks(tmp_path):
         manifest = rec.finish("finished")
         sim.close()
     db = tmp_path / "r" / "run.sqlite"
-    assert manifest["ticks_done"] == 10 and manifest["status"] == "finished" and manifest["timings"]["step_ms_median"] > 0
+    assert (
+        manifest["ticks_done"] == 10 and manifest["status"] == "finished" and manifest["timings"]["step_ms_median"] > 0
+    )
     assert query(db, "SELECT tick FROM tracks ORDER BY tick") == [(3,), (6,), (9,)]
     assert query(db, "SELECT DISTINCT tick FROM snapshots ORDER BY tick") == [(5,), (10,)]
     assert query(db, "SELECT tick FROM checkpoints ORDER BY tick") == [(4,), (8,)]

@@ -22,8 +22,9 @@ VILLAGE = ROOT / "scenes" / "village_rules.toml"  # 25 villagers, rules brain (f
 SIZE = (1280, 720)  # the viewer's default window size
 
 
-def tw(*args: str, env: dict | None = None, cwd: Path | None = None, module: bool = False,
-       timeout: float = 300) -> subprocess.CompletedProcess:  # fmt: skip
+def tw(
+    *args: str, env: dict | None = None, cwd: Path | None = None, module: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run the `tokenworld` command with ARGS from `cwd` (the repository root by default) and capture its output.
 
     `module`: run it as `python -m tokenworld` instead of the installed console script.
@@ -31,8 +32,9 @@ def tw(*args: str, env: dict | None = None, cwd: Path | None = None, module: boo
     """
     script = Path(sys.executable).parent / "tokenworld"
     cmd = [sys.executable, "-m", "tokenworld"] if module or not script.is_file() else [str(script)]
-    return subprocess.run([*cmd, *args], check=False, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=cwd or ROOT)  # fmt: skip
+    return subprocess.run(
+        [*cmd, *args], check=False, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd or ROOT
+    )
 
 
 def wait_until(condition, what: str, timeout: float = 30.0, every: float = 0.01) -> None:
@@ -172,8 +174,11 @@ def xvfb(width: int = 1280, height: int = 720):
     n = free_display()
     if n is None:
         raise RuntimeError("no free X display number in 90..99")
-    proc = subprocess.Popen([exe, f":{n}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [exe, f":{n}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_until(
             lambda: Path(f"/tmp/.X11-unix/X{n}").exists() or proc.poll() is not None, "Xvfb to start", timeout=20

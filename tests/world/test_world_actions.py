@@ -389,7 +389,7 @@ def test_two_builders_in_one_tick_get_their_own_entities():
     )
     assert (ev.reason == 0).all()
     assert len(w.entity_pos) == n_ents + 2
-    built = dict(zip(ev.agent.tolist(), ev.other.tolist()))
+    built = dict(zip(ev.agent.tolist(), ev.other.tolist(), strict=True))
     assert sorted(built.values()) == [n_ents, n_ents + 1]
     assert np.allclose(w.entity_pos[built[0]], near(IN_TOWN, 5)) and np.allclose(w.entity_pos[built[1]], IN_TOWN)
     assert w.entity_radius[built[0]] == 3.0 and w.entity_radius[built[1]] == 2.0

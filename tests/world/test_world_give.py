@@ -47,7 +47,9 @@ def test_two_givers_to_one_taker_both_count():
     """Two agents giving to the same neighbour in one tick both arrive."""
     w = lab_world([OPEN, near(OPEN, 2), near(OPEN, -2)])
     w.economy.inventory[[1, 2], FOOD] = 1.0
-    ev = w.apply(decide(*(dict(agent=a, action="give", kind="agent", target=0, item=FOOD, amount=1.0) for a in (1, 2))), 1)
+    ev = w.apply(
+        decide(*(dict(agent=a, action="give", kind="agent", target=0, item=FOOD, amount=1.0) for a in (1, 2))), 1
+    )
     assert set(reasons_of(ev).values()) == {"ok"}
     assert w.economy.inventory[0, FOOD] == 2.0
 

@@ -190,8 +190,14 @@ def test_a_pool_is_shared_out_in_agent_order():
 def test_separate_sources_do_not_compete():
     """Gatherers at different nodes each get their full amount."""
     w = lab_world([near(TREE_POS, 0, 3), near(BUSH_POS, 0, 3), near((50.0, 45.0), 0, -3)])
-    ev = w.apply(decide(dict(agent=0, action="gather", item=WOOD), dict(agent=1, action="gather", item=FOOD),
-                        dict(agent=2, action="gather", item=STONE)), 1)  # fmt: skip
+    ev = w.apply(
+        decide(
+            dict(agent=0, action="gather", item=WOOD),
+            dict(agent=1, action="gather", item=FOOD),
+            dict(agent=2, action="gather", item=STONE),
+        ),
+        1,
+    )
     assert (ev.reason == 0).all()
     assert w.economy.node_stock[[0, BUSH, QUARRY]].tolist() == [4.0, 1.0, 3.0]
 

@@ -30,20 +30,53 @@ def hamlet(seed: int = 3) -> tokenworld.Scene:
                 {"name": "square", "rect": [20.0, 45.0, 60.0, 75.0]},
             ],
             "entities": [
-                {"kind": "resource", "name": "rock", "pos": [40.0, 60.0], "properties": {"resource": "stone", "stock": 20, "regen": 0.2}},
-                {"kind": "resource", "name": "rock2", "pos": [30.0, 50.0], "properties": {"resource": "stone", "stock": 5, "regen": 0.1, "max_stock": 8}},
-                {"kind": "resource", "name": "berries", "pos": [50.0, 70.0], "properties": {"resource": "food", "stock": 10, "regen": 0.05}},
+                {
+                    "kind": "resource",
+                    "name": "rock",
+                    "pos": [40.0, 60.0],
+                    "properties": {"resource": "stone", "stock": 20, "regen": 0.2},
+                },
+                {
+                    "kind": "resource",
+                    "name": "rock2",
+                    "pos": [30.0, 50.0],
+                    "properties": {"resource": "stone", "stock": 5, "regen": 0.1, "max_stock": 8},
+                },
+                {
+                    "kind": "resource",
+                    "name": "berries",
+                    "pos": [50.0, 70.0],
+                    "properties": {"resource": "food", "stock": 10, "regen": 0.05},
+                },
             ],
             "groups": [
-                {"name": "crafters", "count": 10, "archetype": "craftsperson", "spawn_zone": "square", "inventory": {"wood": 4, "stone": 2, "food": 2}},
-                {"name": "merchants", "count": 10, "archetype": "merchant", "spawn_zone": "square", "inventory": {"wood": 6, "stone": 3, "food": 5, "water": 4},
-                 "traits": {"agreeableness": {"mean": 0.9, "std": 0.05}}},
-                {"name": "leaders", "count": 10, "archetype": "leader", "spawn_zone": "square", "inventory": {"wood": 8, "stone": 3},
-                 "traits": {"openness": {"mean": 0.9, "std": 0.05}}},
+                {
+                    "name": "crafters",
+                    "count": 10,
+                    "archetype": "craftsperson",
+                    "spawn_zone": "square",
+                    "inventory": {"wood": 4, "stone": 2, "food": 2},
+                },
+                {
+                    "name": "merchants",
+                    "count": 10,
+                    "archetype": "merchant",
+                    "spawn_zone": "square",
+                    "inventory": {"wood": 6, "stone": 3, "food": 5, "water": 4},
+                    "traits": {"agreeableness": {"mean": 0.9, "std": 0.05}},
+                },
+                {
+                    "name": "leaders",
+                    "count": 10,
+                    "archetype": "leader",
+                    "spawn_zone": "square",
+                    "inventory": {"wood": 8, "stone": 3},
+                    "traits": {"openness": {"mean": 0.9, "std": 0.05}},
+                },
                 {"name": "farmers", "count": 10, "archetype": "farmer", "spawn_zone": "farm", "inventory": {"food": 1}},
             ],
         }
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +176,13 @@ def _run(scene, seed: int, ticks: int):
     decisions = [sim.step().decisions for _ in range(ticks)]
     w = sim.world
     final = {
-        "inventory": w.economy.inventory.copy(), "pos": sim.snapshot()["pos"], "keys": w.social.keys.copy(),
-        "weight": w.social.weight.copy(), "hunger": w.economy.hunger.copy(), "entity_pos": w.entity_pos.copy(),
-    }  # fmt: skip
+        "inventory": w.economy.inventory.copy(),
+        "pos": sim.snapshot()["pos"],
+        "keys": w.social.keys.copy(),
+        "weight": w.social.weight.copy(),
+        "hunger": w.economy.hunger.copy(),
+        "entity_pos": w.entity_pos.copy(),
+    }
     sim.close()
     return decisions, final
 
@@ -153,7 +190,7 @@ def _run(scene, seed: int, ticks: int):
 def _same_decisions(a, b) -> bool:
     if len(a) != len(b):
         return False
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         for name in vars(x):
             if not np.array_equal(getattr(x, name), getattr(y, name)):
                 return False
@@ -196,9 +233,15 @@ def _two_groups(trait: str, zones: list, ticks: int = 250) -> tuple[np.ndarray, 
             }
         )
     scene = tokenworld.Scene.from_dict(
-        {"name": "pairs", "world": {"size": [60.0, 60.0]}, "sim": {"seed": 4, "metrics_every": 1000},
-         "mind": {"decide_every": 5}, "zones": zones, "groups": groups}
-    )  # fmt: skip
+        {
+            "name": "pairs",
+            "world": {"size": [60.0, 60.0]},
+            "sim": {"seed": 4, "metrics_every": 1000},
+            "mind": {"decide_every": 5},
+            "zones": zones,
+            "groups": groups,
+        }
+    )
     sim = tokenworld.Simulation(scene, seed=4, arch="cpu", profile=False).build()
     done = np.zeros((sim.world.n_agents, len(ACTIONS)), np.int64)
     for _ in range(ticks):

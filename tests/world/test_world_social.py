@@ -23,7 +23,10 @@ def test_strengthen_merges_pairs_in_either_order():
     assert g.weight.tolist() == [1.5]
     g.strengthen(np.array([3, 0]), np.array([1, 4]), np.array([0.25, 2.0]))
     assert g.edges == 2
-    assert dict(zip(zip(*(p.tolist() for p in g.pairs())), g.weight.tolist())) == {(0, 4): 2.0, (1, 3): 1.75}
+    assert dict(zip(zip(*(p.tolist() for p in g.pairs()), strict=True), g.weight.tolist(), strict=True)) == {
+        (0, 4): 2.0,
+        (1, 3): 1.75,
+    }
     assert np.all(np.diff(g.keys) > 0)  # keys stay sorted and unique
 
 
@@ -40,7 +43,7 @@ def test_large_ids_do_not_collide():
     n = 3_000_000
     g = _graph(n, [(0, n - 1), (n - 1, n - 2), (1, n - 1)])
     assert g.edges == 3
-    assert sorted(zip(*(p.tolist() for p in g.pairs()))) == [(0, n - 1), (1, n - 1), (n - 2, n - 1)]
+    assert sorted(zip(*(p.tolist() for p in g.pairs()), strict=True)) == [(0, n - 1), (1, n - 1), (n - 2, n - 1)]
 
 
 def test_degree_and_ties_of():

@@ -22,8 +22,16 @@ VILLAGE = ROOT / "scenes" / "village_rules.toml"
 
 def accepts(w, give: str, qg: float, want: str, qw: float, partner: int = 1) -> bool:
     """Whether `partner` accepts qg of `give` for qw of `want`."""
-    return bool(partner_accepts(w, np.array([partner]), np.array([ITEM_INDEX[give]]), np.float32([qg]),
-                                np.array([ITEM_INDEX[want]]), np.float32([qw]))[0])  # fmt: skip
+    return bool(
+        partner_accepts(
+            w,
+            np.array([partner]),
+            np.array([ITEM_INDEX[give]]),
+            np.float32([qg]),
+            np.array([ITEM_INDEX[want]]),
+            np.float32([qw]),
+        )[0]
+    )
 
 
 def offers_of(w, agents) -> object:
@@ -130,10 +138,15 @@ def village_run():
         for _ in range(300):
             for ev in sim.step().events:
                 ok = (ev.action == ACTION_INDEX["trade"]) & (ev.reason == 0)
-                pairs += list(zip(ev.agent[ok].tolist(), ev.other[ok].tolist()))
+                pairs += list(zip(ev.agent[ok].tolist(), ev.other[ok].tolist(), strict=True))
         eco = sim.world.economy
-        yield {"pairs": pairs, "start": start, "end": eco.log_price.copy(), "hunger": float(eco.hunger.mean()),
-               "energy": float(eco.energy.mean())}  # fmt: skip
+        yield {
+            "pairs": pairs,
+            "start": start,
+            "end": eco.log_price.copy(),
+            "hunger": float(eco.hunger.mean()),
+            "energy": float(eco.energy.mean()),
+        }
     finally:
         sim.close()
 

@@ -12,10 +12,18 @@ from tokenworld.world.decisions import REASONS, TARGET_KINDS, Decisions
 def _walkers(zones, entities, n, spawn, ticks, decisions, hold=()):
     """Run a scene where the first tick applies `decisions` (agent, kind, target) and nobody else decides."""
     scene = tokenworld.Scene.from_dict(
-        {"name": "walk", "world": {"size": [100.0, 100.0]}, "sim": {"seed": 2, "dt": 0.5, "metrics_every": 1000},
-         "mind": {"decide_every": 100000}, "zones": zones, "entities": entities,
-         "groups": [{"name": "g", "count": n, "spawn_area": spawn, "speed": [1.2, 1.5], "flocking": {"wander": 0.0}}]}
-    )  # fmt: skip
+        {
+            "name": "walk",
+            "world": {"size": [100.0, 100.0]},
+            "sim": {"seed": 2, "dt": 0.5, "metrics_every": 1000},
+            "mind": {"decide_every": 100000},
+            "zones": zones,
+            "entities": entities,
+            "groups": [
+                {"name": "g", "count": n, "spawn_area": spawn, "speed": [1.2, 1.5], "flocking": {"wander": 0.0}}
+            ],
+        }
+    )
     sim = tokenworld.Simulation(scene, seed=2, arch="cpu", profile=False).build()
     w = sim.world
     d = Decisions.empty(len(decisions))

@@ -40,19 +40,39 @@ def lab_scene(n: int = 6, *, tree_stock: float = 5.0, bush_stock: float = 2.0, *
                 {"name": "town", "rect": list(TOWN)},
             ],
             "entities": [
-                {"kind": "resource", "name": "tree", "pos": list(TREE_POS), "radius": 1.0,
-                 "properties": {"resource": "wood", "stock": tree_stock, "regen": 0}},
-                {"kind": "resource", "name": "quarry", "pos": list(QUARRY_POS), "radius": 1.0,
-                 "properties": {"resource": "stone", "stock": 4, "regen": 0}},
-                {"kind": "resource", "name": "bush", "pos": list(BUSH_POS), "radius": 1.0,
-                 "properties": {"resource": "food", "stock": bush_stock, "regen": 0}},
+                {
+                    "kind": "resource",
+                    "name": "tree",
+                    "pos": list(TREE_POS),
+                    "radius": 1.0,
+                    "properties": {"resource": "wood", "stock": tree_stock, "regen": 0},
+                },
+                {
+                    "kind": "resource",
+                    "name": "quarry",
+                    "pos": list(QUARRY_POS),
+                    "radius": 1.0,
+                    "properties": {"resource": "stone", "stock": 4, "regen": 0},
+                },
+                {
+                    "kind": "resource",
+                    "name": "bush",
+                    "pos": list(BUSH_POS),
+                    "radius": 1.0,
+                    "properties": {"resource": "food", "stock": bush_stock, "regen": 0},
+                },
             ],
             "groups": [
-                {"name": "lab", "count": n, "spawn_area": [45.0, 50.0, 55.0, 60.0],
-                 "traits": {"agreeableness": {"mean": 0.5, "std": 0.0}}, "flocking": {"wander": 0.0}},
+                {
+                    "name": "lab",
+                    "count": n,
+                    "spawn_area": [45.0, 50.0, 55.0, 60.0],
+                    "traits": {"agreeableness": {"mean": 0.5, "std": 0.0}},
+                    "flocking": {"wander": 0.0},
+                },
             ],
         }
-    )  # fmt: skip
+    )
 
 
 def lab_world(positions, **scene_kw):
@@ -105,13 +125,21 @@ def one(w, tick: int = 1, **row):
 
 
 def trade(agent, partner, give, give_amount, want, want_amount) -> dict:
-    return dict(agent=agent, action="trade", kind="agent", target=partner, item=ITEM_INDEX[give],
-                amount=give_amount, item2=ITEM_INDEX[want], amount2=want_amount)  # fmt: skip
+    return dict(
+        agent=agent,
+        action="trade",
+        kind="agent",
+        target=partner,
+        item=ITEM_INDEX[give],
+        amount=give_amount,
+        item2=ITEM_INDEX[want],
+        amount2=want_amount,
+    )
 
 
 def reasons_of(events) -> dict[int, str]:
     """Agent id -> reason name."""
-    return {int(a): REASONS[int(r)] for a, r in zip(events.agent, events.reason)}
+    return {int(a): REASONS[int(r)] for a, r in zip(events.agent, events.reason, strict=True)}
 
 
 def world_state(w) -> dict:
@@ -119,14 +147,26 @@ def world_state(w) -> dict:
     eco = w.economy
     snap = w.engine.snapshot(("pos", "target", "flags"))
     state = {
-        "inventory": eco.inventory, "hunger": eco.hunger, "energy": eco.energy, "node_stock": eco.node_stock,
-        "pool": eco.pool, "log_price": eco.log_price, "trade_volume": eco.trade_volume,
-        "social_keys": w.social.keys, "social_weight": w.social.weight, "entity_pos": w.entity_pos,
-        "entity_radius": w.entity_radius, "busy_until": w.busy_until, "walking": w.walking,
-        "node_of_entity": eco.node_of_entity, "engine_target": snap["target"], "engine_flags": snap["flags"],
-        "engine_pos": snap["pos"], "engine_entities": w.engine._entities[0],
+        "inventory": eco.inventory,
+        "hunger": eco.hunger,
+        "energy": eco.energy,
+        "node_stock": eco.node_stock,
+        "pool": eco.pool,
+        "log_price": eco.log_price,
+        "trade_volume": eco.trade_volume,
+        "social_keys": w.social.keys,
+        "social_weight": w.social.weight,
+        "entity_pos": w.entity_pos,
+        "entity_radius": w.entity_radius,
+        "busy_until": w.busy_until,
+        "walking": w.walking,
+        "node_of_entity": eco.node_of_entity,
+        "engine_target": snap["target"],
+        "engine_flags": snap["flags"],
+        "engine_pos": snap["pos"],
+        "engine_entities": w.engine._entities[0],
         **{f"ledger_{k}": v for k, v in eco.ledger.items()},
-    }  # fmt: skip
+    }
     state = {k: np.array(v, copy=True) for k, v in state.items()}
     state["inbox"] = copy.deepcopy(w.inbox)
     state["entity_kind"] = list(w.entity_kind)
