@@ -22,7 +22,7 @@ from tests.paths import ROOT
 from tests.sim.runs_lab import query
 from tokenworld.analysis.news import fact_reach
 from tokenworld.analysis.report import analyze
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.mind.memory import COVER, carries, content_words, cover
 from tokenworld.sim.recording import Recording
 from tokenworld.sim.simulation import Simulation
@@ -119,7 +119,7 @@ def test_reach_from_a_real_run(told):
     """Who heard each fact and when matches the store row by row: the Narrator's listeners, then real retellings."""
     folder, zone, inside = told
     db = folder / "run.sqlite"
-    with RunData(folder) as run:
+    with RunFolder.open(folder, snapshot=True) as run:
         facts = fact_reach(run)
     assert [f.text for f in facts] == [TREASURE, MEETING]  # in the order told; the zone prefix is stripped
     treasure, meeting = facts
@@ -155,7 +155,7 @@ def test_report_section(told, tmp_path):
     assert_real_png(tmp_path / "news.png")
     page = report.read_text()
     assert 'src="news.png"' in page
-    with RunData(folder) as run:
+    with RunFolder.open(folder, snapshot=True) as run:
         treasure, meeting = fact_reach(run)
     assert f"told to Dan (3) at tick {treasure.told_tick}; reached 1 agent (4%)" in page
     assert f"announced in {zone} to" in page
@@ -171,7 +171,7 @@ def test_report_section(told, tmp_path):
 def test_report_without_narrator(quiet, tmp_path):
     """A run where the Narrator said nothing gets no news plot and no headline row, and the report says why."""
     assert query(quiet / "run.sqlite", "SELECT count(*) FROM messages WHERE speaker = -1")[0][0] == 0
-    with RunData(quiet) as run:
+    with RunFolder.open(quiet, snapshot=True) as run:
         assert fact_reach(run) == []
     report = analyze(quiet, out_dir=tmp_path)
     assert not (tmp_path / "news.png").exists()

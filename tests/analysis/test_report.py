@@ -23,7 +23,6 @@ import pytest
 
 from tests.paths import ROOT
 from tests.sim.runs_lab import VILLAGE, query, small_village, tw
-from tokenworld.analysis.agents import run_agents
 from tokenworld.analysis.prices import PriceTableError
 from tokenworld.analysis.report import analyze
 from tokenworld.errors import RunError, TokenWorldError
@@ -145,17 +144,21 @@ def test_summary_has_the_headline_figures(village, village_report):
     assert "Cost per agent-hour" not in summary
 
 
-def test_traits_are_rebuilt_as_the_run_drew_them(village):
-    """The agent table rebuilt from scene and seed matches the run's own (its max speeds, kept in the checkpoint)."""
-    import io
+def test_agents_table_holds_the_agents_the_run_drew(village):
+    """The `agents` table written at build time holds the traits, groups and names the run's World drew."""
+    from tokenworld.mind.personas import agent_name
+    from tokenworld.sim.run_folder import RunFolder
+    from tokenworld.world.agents import spawn_agents, world_rng
 
     manifest = json.loads((village / "manifest.json").read_text())
-    agents = run_agents(Scene.load(village / "scene.toml"), manifest["seed"])
-    (blob,) = query(village / "run.sqlite", "SELECT state FROM checkpoints ORDER BY tick LIMIT 1")[0]
-    with np.load(io.BytesIO(blob)) as state:
-        np.testing.assert_array_equal(agents.max_speed, state["engine_max_speed"][: len(agents.max_speed)])
-    assert agents.traits.shape == (25, 5) and 0.0 <= agents.traits.min() and agents.traits.max() <= 1.0
-    assert run_agents(Scene.load(village / "scene.toml"), None) is None
+    scene = Scene.load(village / "scene.toml")
+    drawn = spawn_agents(scene, world_rng(manifest["seed"]))
+    with RunFolder.open(village) as run:
+        agents = run.agents
+    np.testing.assert_array_equal(agents.traits, drawn.traits)
+    np.testing.assert_array_equal(agents.group, drawn.group)
+    np.testing.assert_array_equal(agents.archetype, drawn.archetype)
+    assert agents.name == [agent_name(i) for i in range(25)] and not agents.model.any()
 
 
 # ------------------------------------------------------------------ the game, the empty run

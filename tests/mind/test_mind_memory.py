@@ -172,7 +172,7 @@ def test_add_events_records_gifts_for_the_receiver():
             ],
         )
     )
-    assert lines(mem, 0) == ["I gave Cleo 1 food at farm"]
+    assert lines(mem, 0) == ["I gave 1 food to Cleo at farm"]
     assert lines(mem, 2) == ["Ada gave me 1 food"]
     got = lines(mem, 4)
     assert "Ben gave me 2 wood" in got

@@ -20,8 +20,9 @@ from tests.sim.runs_lab import query, small_village, tw
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import persona
 from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS, Scene
-from tokenworld.viewer.feed import BUSY, IDLE, SERIES, TALKING, WALKING, agent_card_keys
-from tokenworld.viewer.replay import TALK_TICKS, RunReplay
+from tokenworld.sim.cards import AgentCard
+from tokenworld.sim.frames import BUSY, IDLE, SERIES, TALKING, WALKING
+from tokenworld.sim.replay import TALK_TICKS, RunReplay
 
 TICKS, SNAPSHOT_EVERY, AT = 120, 50, 30
 
@@ -228,25 +229,25 @@ def test_series_has_every_plot_with_equal_lengths(replay):
     assert all(len(t) == AT for t, _ in replay.series(AT).values())
 
 
-def test_agent_info_is_the_card_the_run_can_fill(replay, engine):
-    """agent_info has exactly the card's keys; traits are the ones the run drew."""
+def test_agent_card_is_read_from_the_store(replay, engine):
+    """A replayed AgentCard holds who the agent is (the agents table: the traits the run drew) and what it did."""
     a = 7
-    info = replay.agent_info(a, AT)
-    assert tuple(info) == agent_card_keys()
-    assert info["id"] == a and info["name"] and info["mind"] == "rules"
-    assert info["traits"] == {t: float(engine["traits"][a, i]) for i, t in enumerate(TRAITS)}
-    assert info["persona"] == persona(a, ARCHETYPES.index(info["archetype"]), engine["traits"][a])
+    info = replay.agent_card(a, AT)
+    assert isinstance(info, AgentCard)
+    assert info.id == a and info.name and info.mind == "rules"
+    assert info.traits == {t: float(engine["traits"][a, i]) for i, t in enumerate(TRAITS)}
+    assert info.persona == persona(a, ARCHETYPES.index(info.archetype), engine["traits"][a])
     assert np.array_equal(replay.traits, engine["traits"])
-    assert ARCHETYPES[replay.archetype[a]] == info["archetype"] and replay.archetype.shape == (25,)
-    assert info["needs"] is None and info["inventory"] is None  # no snapshot before tick 50
-    later = replay.agent_info(a, TICKS)
-    assert set(later["needs"]) == {"hunger", "energy"} and set(later["inventory"]) == set(ITEMS)
-    assert later["last_answer"].endswith("(rules)") and 1 <= len(later["recent"]) <= 5
-    assert len(later["memories"]) <= 8 and all(isinstance(x, str) for x in later["memories"])
-    assert all(isinstance(n, str) and c >= 1 for n, c in later["ties"])
+    assert ARCHETYPES[replay.archetype[a]] == info.archetype and replay.archetype.shape == (25,)
+    assert info.needs is None and info.inventory is None  # no snapshot before tick 50
+    later = replay.agent_card(a, TICKS)
+    assert set(later.needs) == {"hunger", "energy"} and set(later.inventory) == set(ITEMS)
+    assert later.last_answer.endswith("(rules)") and 1 <= len(later.recent) <= 5
+    assert len(later.memories) <= 8 and all(isinstance(x, str) for x in later.memories)
+    assert all(isinstance(n, str) and c >= 1 for n, c in later.ties)
     for bad in (-1, 25, "7"):
         with pytest.raises(TokenWorldError, match="no agent"):
-            replay.agent_info(bad, AT)
+            replay.agent_card(bad, AT)
     assert replay.inference_stats() is None  # the rules brain decided
 
 

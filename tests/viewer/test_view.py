@@ -110,20 +110,19 @@ def assert_agents_drawn_at(v, px: np.ndarray, archetype: np.ndarray) -> np.ndarr
 @pytest.fixture(scope="class")
 def live(tmp_path_factory):
     """The village playing live (recorded into a run store), in an offscreen viewer of the default size."""
-    from tokenworld.sim.store import RunStore
+    from tokenworld.sim.live_source import LiveSource
     from tokenworld.viewer.app import Viewer
-    from tokenworld.viewer.live import LiveFeed
 
     scene = Scene.load(VILLAGE)
-    store = RunStore.create(tmp_path_factory.mktemp("runs"), "live", scene)
-    store.start_writer()
-    feed = LiveFeed(scene, seed=SEED, speed=8, store=store).start()
+    feed = LiveSource(scene, seed=SEED, speed=8)
+    folder = feed.record_into(tmp_path_factory.mktemp("runs"), "live")
+    feed.start()
     viewer = None
     try:
         feed.wait_ready()
         viewer = Viewer(feed, scene, offscreen=True, size=SIZE)
         viewer.render(10)  # a few ticks played
-        yield SimpleNamespace(feed=feed, v=viewer, scene=scene, db=store.folder / "run.sqlite")
+        yield SimpleNamespace(feed=feed, v=viewer, scene=scene, db=folder / "run.sqlite")
     finally:
         if viewer is not None:
             viewer.close()
@@ -361,9 +360,9 @@ def engine_at(recorded) -> np.ndarray:
 def replayed(recorded):
     """The recorded run opened in an offscreen viewer, paused."""
     from tokenworld.viewer.app import Viewer
-    from tokenworld.viewer.playback import Playback
+    from tokenworld.sim.replay_source import ReplaySource
 
-    pb = Playback(recorded)
+    pb = ReplaySource(recorded)
     v = None
     try:
         pb.set_playing(False)
@@ -471,10 +470,10 @@ WINDOW_SCRIPT = textwrap.dedent(
     from tests.viewer.view_lab import inside, isolated, settle, under_panels
     from tokenworld.scene.schema import Scene
     from tokenworld.viewer.app import Viewer
-    from tokenworld.viewer.live import LiveFeed
+    from tokenworld.sim.live_source import LiveSource
 
     scene = Scene.load({scene!r})
-    feed = LiveFeed(scene, seed=1, speed=8).start()
+    feed = LiveSource(scene, seed=1, speed=8).start()
     feed.wait_ready()
     v = Viewer(feed, scene, offscreen=False, size=(1280, 720))
     try:

@@ -21,7 +21,7 @@ from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import NARRATOR, agent_name
 from tokenworld.scene.schema import Scene
 from tokenworld.viewer.camera import OrbitCamera
-from tokenworld.viewer.feed import IDLE, SERIES, FeedLine, Frame, agent_card_keys, describe
+from tokenworld.sim.frames import IDLE, SERIES, FeedLine, Frame, describe
 from tokenworld.viewer.picking import on_screen, pick, project
 
 SIZE = (800, 600)
@@ -251,9 +251,9 @@ def test_describe_names_the_zone_of_an_announcement():
 @pytest.fixture(scope="module")
 def feed():
     """The village playing live at 8x real time in its background thread."""
-    from tokenworld.viewer.live import LiveFeed
+    from tokenworld.sim.live_source import LiveSource
 
-    f = LiveFeed(Scene.load(VILLAGE), seed=1, speed=8).start()
+    f = LiveSource(Scene.load(VILLAGE), seed=1, speed=8).start()
     try:
         f.wait_ready()
         yield f
@@ -320,19 +320,16 @@ def test_speed_sets_ticks_per_wall_second(feed):
 
 
 def test_inspect_fills_the_card_and_follows_the_agent(feed):
-    """inspect(agent) fills `card` with every key agent_card_keys() names, for that agent, refreshed each tick."""
+    """inspect(agent) fills `card` (an AgentCard built by the simulation) for that agent, refreshed each tick."""
     pause(feed)
     feed.inspect(7)
-    wait_until(lambda: feed.card is not None and feed.card.get("id") == 7, "agent 7's card")
+    wait_until(lambda: feed.card is not None and feed.card.id == 7, "agent 7's card")
     card = feed.card
-    assert set(card) == set(agent_card_keys())
-    assert card["name"] == agent_name(7) and card["persona"].startswith(agent_name(7))
-    assert set(card["needs"]) == {"hunger", "energy"} and card["zone"] in [z.name for z in feed.scene.zones] + [
-        "outside"
-    ]
-    assert card["state"] in ("idle", "walking", "busy", "talking")
+    assert card.name == agent_name(7) and card.persona.startswith(agent_name(7))
+    assert set(card.needs) == {"hunger", "energy"} and card.zone in [z.name for z in feed.scene.zones] + ["outside"]
+    assert card.state in ("idle", "walking", "busy", "talking") and card.traits is not None and card.recent is not None
     feed.inspect(2)
-    wait_until(lambda: feed.card.get("id") == 2, "the card to switch to agent 2")
+    wait_until(lambda: feed.card.id == 2, "the card to switch to agent 2")
     feed.inspect(None)
 
 
@@ -394,13 +391,13 @@ def test_series_hold_every_plotted_metric(feed):
 
 def test_close_stops_the_thread_and_a_failed_build_says_why(feed):
     """close() ends the sim thread; a scene that cannot start fails wait_ready with the reason, and the status says failed."""
-    from tokenworld.viewer.live import LiveFeed
+    from tokenworld.sim.live_source import LiveSource
 
     scene = Scene.load(VILLAGE)
     bad = dataclasses.replace(
         scene, mind=dataclasses.replace(scene.mind, backend="llama_cpp", model="/nowhere/model.gguf")
     )
-    broken = LiveFeed(bad, seed=1).start()
+    broken = LiveSource(bad, seed=1).start()
     try:
         with pytest.raises(TokenWorldError, match="/nowhere/model.gguf"):
             broken.wait_ready(120)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.analysis.agents import run_traits
 from tokenworld.analysis.figures import (
     Section,
     empty_note,
@@ -18,7 +17,7 @@ from tokenworld.analysis.figures import (
     window_size,
     window_starts,
 )
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.scene.schema import TRAITS
 from tokenworld.world.actions import ACTIONS
 
@@ -26,13 +25,13 @@ ACTION_NAMES = tuple(a.name for a in ACTIONS)
 ACTION_COLORS = {name: f"C{i % 10}" for i, name in enumerate(ACTION_NAMES)}
 
 
-def _actions_present(run: RunData) -> list[str]:
+def _actions_present(run: RunFolder) -> list[str]:
     """Actions that appear in the decisions, in the action table's order (unknown names last)."""
     names = {r[0] for r in run.q("SELECT DISTINCT action FROM decisions")}
     return [a for a in ACTION_NAMES if a in names] + sorted(names - set(ACTION_NAMES))
 
 
-def actions_over_time(run: RunData, out_dir: Path) -> Section:
+def actions_over_time(run: RunFolder, out_dir: Path) -> Section:
     """Plot 1: decisions per action per tick window, stacked."""
     key, title = "actions", "Actions over time"
     window = window_size(run.last_tick)
@@ -68,7 +67,7 @@ def actions_over_time(run: RunData, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
-def activity(run: RunData, out_dir: Path) -> Section:
+def activity(run: RunFolder, out_dir: Path) -> Section:
     """Plot 2: decisions per agent (histogram), events per zone (bars by kind) and mean agents per zone."""
     key, title = "activity", "Activity per agent and per zone"
     about = (
@@ -145,7 +144,7 @@ def activity(run: RunData, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
-def traits_by_behaviour(run: RunData, out_dir: Path) -> Section:
+def traits_by_behaviour(run: RunFolder, out_dir: Path) -> Section:
     """Plot 6: share of each trait group's decisions that are each action (rows: trait high/low at 0.5)."""
     key, title = "traits", "Personality and behaviour"
     about = (
@@ -157,9 +156,7 @@ def traits_by_behaviour(run: RunData, out_dir: Path) -> Section:
         return skipped(key, title, about, "no decisions recorded yet.")
     if len(actions) == 1:
         return skipped(key, title, about, f"every decision was `{actions[0]}`: there is no mix of actions to compare.")
-    traits = run_traits(run.scene, run.manifest.get("seed", run.scene.sim.seed))
-    if traits is None:
-        return skipped(key, title, about, "the run has no seed, so its agents' traits cannot be rebuilt.")
+    traits = run.agents.traits
     agent, action, n = run.columns(
         "SELECT agent, action, count(*) FROM decisions GROUP BY 1, 2", dtypes=(np.int64, object, np.int64)
     )

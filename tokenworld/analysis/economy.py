@@ -17,17 +17,17 @@ from tokenworld.analysis.figures import (
     window_size,
     window_starts,
 )
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.scene.schema import ITEMS
 
 MAX_POINTS = 2000  # per-tick lines are thinned to about this many points
 
 
-def _stride(run: RunData) -> int:
+def _stride(run: RunFolder) -> int:
     return max(1, run.last_tick // MAX_POINTS)
 
 
-def _item_series(run: RunData, column: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _item_series(run: RunFolder, column: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Ticks and, per item, `column` ('total' or 'price') from the items table, thinned to about MAX_POINTS ticks."""
     tick, item, value = run.columns(
         f"SELECT tick, item, {column} FROM items WHERE tick % ? = 0 OR tick = ? ORDER BY tick",
@@ -43,7 +43,7 @@ def _item_series(run: RunData, column: str) -> tuple[np.ndarray, dict[str, np.nd
     return ticks, series
 
 
-def needs_and_resources(run: RunData, out_dir: Path) -> Section:
+def needs_and_resources(run: RunFolder, out_dir: Path) -> Section:
     """Plot 3: mean hunger and energy per tick (ticks table) and every item's total in the world (items table)."""
     key, title = "needs", "Needs and resources"
     about = (
@@ -92,7 +92,7 @@ def needs_and_resources(run: RunData, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
-def prices_and_trade(run: RunData, out_dir: Path) -> Section:
+def prices_and_trade(run: RunFolder, out_dir: Path) -> Section:
     """Plot 4: every item's price (items table), trades per tick window (ticks) and amounts traded (trade events)."""
     key, title = "trade", "Prices and trade"
     window = window_size(run.last_tick)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.analysis.agents import model_agents
 from tokenworld.analysis.figures import (
     Section,
     empty_note,
@@ -27,7 +26,7 @@ from tokenworld.analysis.figures import (
     window_starts,
 )
 from tokenworld.analysis.prices import Prices
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 
 SOURCE_COLORS = {"model": "C0", "plan": "C9", "fallback": "C3", "rules": "C7", "random": "C8"}
 
@@ -62,7 +61,7 @@ class ModelUsage:
         return self.cost / self.agent_hours if self.agent_hours > 0 else float("nan")
 
 
-def usage(run: RunData, prices: Prices) -> ModelUsage | None:
+def usage(run: RunFolder, prices: Prices) -> ModelUsage | None:
     """The run's model usage, or None when no language model took part (no model decisions, no inference stats)."""
     sources = dict(run.q("SELECT source, count(*) FROM decisions GROUP BY source"))
     inference = run.manifest.get("inference") or {}
@@ -77,12 +76,12 @@ def usage(run: RunData, prices: Prices) -> ModelUsage | None:
             for v in run.q("SELECT sum(tokens_in), sum(tokens_out) FROM decisions WHERE source = 'model'")[0]
         )
         tokens_from = "the decisions so far (reflections are counted when the run ends)"
-    agents = model_agents(run.scene, run.manifest.get("seed", run.scene.sim.seed))
+    agents = int(run.agents.model.sum())
     hours = agents * run.sim_time / 3600.0
     return ModelUsage(sources, t_in, t_out, tokens_from, agents, hours, prices.cost(t_in, t_out), prices, inference)
 
 
-def model_section(run: RunData, out_dir: Path, use: ModelUsage | None) -> Section:
+def model_section(run: RunFolder, out_dir: Path, use: ModelUsage | None) -> Section:
     """Plot 7: model decisions/s (wall clock), tokens per window, latency distribution, where decisions came from."""
     key, title = "model", "Language-model usage"
     window = window_size(run.last_tick)
@@ -163,7 +162,7 @@ def model_section(run: RunData, out_dir: Path, use: ModelUsage | None) -> Sectio
     return Section(key, title, about, save(fig, out_dir, key), notes=usage_notes(use, latency))
 
 
-def _rate_panel(run: RunData, ax) -> None:
+def _rate_panel(run: RunFolder, ax) -> None:
     """Model decisions per wall-clock second: per stretch of wall time (bars) and on average so far (line).
 
     Wall time is the sum of the ticks' step times (a lockstep tick includes its wait for the model).

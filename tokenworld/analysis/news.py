@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.analysis.figures import Section, fmt, pyplot, save, skipped
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.mind.memory import COVER, MIN_LETTERS, carries, content_words
 from tokenworld.mind.personas import NARRATOR, agent_name
 
@@ -95,7 +95,7 @@ class FactReach:
         return int(ticks[hit[0]]) - self.told_tick if len(hit) else None
 
 
-def fact_reach(run: RunData) -> list[FactReach]:
+def fact_reach(run: RunFolder) -> list[FactReach]:
     """Every fact the Narrator told in `run`, in the order first told, with who heard it when (see the module doc)."""
     if "messages" not in run.tables:
         return []
@@ -151,7 +151,7 @@ def _strip_zone(text: str, zone_names: set[str]) -> tuple[str, str | None]:
 # ------------------------------------------------------------------ the report
 
 
-def news_section(run: RunData, out_dir: Path) -> Section:
+def news_section(run: RunFolder, out_dir: Path) -> Section:
     """Plot: the share of the village each fact reached, against ticks since it was told, with the goal line."""
     key, title = "news", "How far news travels"
     about = (
@@ -194,13 +194,13 @@ def news_section(run: RunData, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
-def news_headline(run: RunData) -> tuple[str, str] | None:
+def news_headline(run: RunFolder) -> tuple[str, str] | None:
     """The headline row for news, or None when the Narrator told nothing."""
     facts = fact_reach(run)
     return ("News reach", _overview(facts, run)) if facts else None
 
 
-def _overview(facts: list[FactReach], run: RunData) -> str:
+def _overview(facts: list[FactReach], run: RunFolder) -> str:
     """'2 facts told; the farthest reached 9 of 25 agents (36%) within 600 ticks of being told (goal 30%).'"""
     best = max(facts, key=lambda f: (f.reached_within(GOAL_TICKS), -f.told_tick))
     n = best.reached_within(GOAL_TICKS)

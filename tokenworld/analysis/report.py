@@ -13,7 +13,7 @@ from tokenworld.analysis.model_usage import ModelUsage, model_section, usage
 from tokenworld.analysis.news import news_headline, news_section
 from tokenworld.analysis.prices import load_prices
 from tokenworld.analysis.render import duration, generated_line, write_html, write_markdown
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.analysis.society import guess_convergence, social_network
 from tokenworld.errors import RunError
 
@@ -56,7 +56,7 @@ def analyze(
     t0 = time.perf_counter()
     prices = load_prices(prices_path)  # a bad table fails before any work
     folder = Path(run_folder)
-    with RunData(folder) as run:
+    with RunFolder.open(folder, snapshot=True) as run:
         out = Path(out_dir) if out_dir is not None else folder / "report"
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def analyze(
     return report
 
 
-def _sections(run: RunData, out: Path, use: ModelUsage | None) -> list[Section]:
+def _sections(run: RunFolder, out: Path, use: ModelUsage | None) -> list[Section]:
     """Every section in report order: a plot each, or why it is missing."""
     if run.last_tick == 0:
         why = "the run has no ticks committed yet." if run.running else "the run has no ticks."
@@ -111,7 +111,7 @@ def _sections(run: RunData, out: Path, use: ModelUsage | None) -> list[Section]:
     return sections
 
 
-def _notices(run: RunData) -> list[str]:
+def _notices(run: RunFolder) -> list[str]:
     notices = []
     if run.running:
         notices.append(
@@ -126,7 +126,7 @@ def _notices(run: RunData) -> list[str]:
     return notices
 
 
-def headline(run: RunData, use: ModelUsage | None) -> list[tuple[str, str]]:
+def headline(run: RunFolder, use: ModelUsage | None) -> list[tuple[str, str]]:
     """The report's key figures as (label, value) pairs, in order."""
     m = run.manifest
     requested = m.get("ticks_requested")
@@ -174,7 +174,7 @@ def headline(run: RunData, use: ModelUsage | None) -> list[tuple[str, str]]:
     return rows
 
 
-def _minds(run: RunData) -> str:
+def _minds(run: RunFolder) -> str:
     """'model llama_cpp gemma3-270m; groups: farmers 8 (model), ...' (model groups say 'rules' when no model ran)."""
     sc = run.scene
     model = sc.mind.backend != "rules"

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.analysis.figures import Section, empty_note, fmt, pyplot, save, skipped
-from tokenworld.analysis.run_data import RunData
+from tokenworld.sim.run_folder import RunFolder
 
 
-def social_network(run: RunData, out_dir: Path) -> Section:
+def social_network(run: RunFolder, out_dir: Path) -> Section:
     """Plot 5: ties, mean degree (every tick, from ticks) and clustering, communities (every snapshot, from social)."""
     key, title = "social", "Social network growth"
     about = (
@@ -69,7 +69,7 @@ def social_network(run: RunData, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
-def guess_convergence(run: RunData, out_dir: Path) -> Section:
+def guess_convergence(run: RunFolder, out_dir: Path) -> Section:
     """Plot 8: the guess-the-average game, round by round: average, target, winning guess and the spread of guesses."""
     key, title = "guess", "Guess the average: convergence"
     about = (

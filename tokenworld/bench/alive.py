@@ -75,11 +75,12 @@ def run_alive_bench(*, scene: str | None = None, runs: int = 3, seconds: float =
 
     from tokenworld.engine import arch as engine_arch
     from tokenworld.scene.schema import Scene
+    from tokenworld.scene.shipped import find_scene
     from tokenworld.viewer import DEFAULT_SCENE
 
     prepare_report_path(json_path)
     console = Console(stderr=True)
-    path = Path(scene) if scene else DEFAULT_SCENE
+    path = find_scene(scene or DEFAULT_SCENE)
     loaded = Scene.load(path)
     if threads is not None:
         import dataclasses

@@ -42,17 +42,12 @@ def _scene(n: int, *, model: bool):
 def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int, int], arch: str | None,
                  model_seconds: float = 60.0) -> dict:  # fmt: skip
     """Open the viewer on an `n`-agent town, run `case`, and return frame-time figures."""
-    from tokenworld.engine import arch as engine_arch
+    from tokenworld.sim.live_source import LiveSource
     from tokenworld.viewer.app import Viewer
-    from tokenworld.viewer.live import LiveFeed
 
     scene = _scene(n, model=case == "sim+model")
-    feed = LiveFeed(scene, seed=1, arch=arch, speed=4.0, playing=case != "render")
-    engine_arch.init(arch, seed=feed.sim.seed)
-    if feed.sim.uses_model:
-        from tokenworld.inference import preflight
-
-        preflight(scene.mind)
+    feed = LiveSource(scene, seed=1, arch=arch, speed=4.0, playing=case != "render")
+    feed.sim.preflight()
     feed.start()
     viewer = None
     try:

@@ -26,9 +26,8 @@ import numpy as np
 
 from tokenworld.mind.personas import agent_name
 from tokenworld.scene.schema import ITEMS
-from tokenworld.world.actions import ACTION_INDEX, ACTIONS
+from tokenworld.world.actions import ACTION_INDEX, ACTIONS, attempt_text, done_text
 from tokenworld.world.decisions import REASONS, Events
-from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 
 HEARD = len(ACTIONS)  # kind of a memory of being spoken to
 RECEIVED = len(ACTIONS) + 1  # kind of a memory of being given something
@@ -256,9 +255,10 @@ class Memory:
         if kind == PLANNED:
             return head + f"I planned: {self.text[r, s]}"
         name = ACTIONS[kind].name
+        item = item if item >= 0 else None
         if reason > 0:
-            return head + f"I tried to {_act(name, who, item)}{where} but failed: {REASONS[reason]}"
-        return head + _done(name, who, item, amount, self.text[r, s]) + where
+            return head + f"I tried to {attempt_text(name, partner=who, item=item)}{where} but failed: {REASONS[reason]}"
+        return head + "I " + done_text(name, partner=who, item=item, amount=amount, text=str(self.text[r, s] or "")) + where
 
     # ------------------------------------------------------------ checkpoints
 
@@ -280,34 +280,3 @@ def recency(ticks: np.ndarray, now: int) -> np.ndarray:
 
 def _item(item: int) -> str:
     return ITEMS[item] if 0 <= item < len(ITEMS) else "something"
-
-
-def _act(name: str, who: str, item: int) -> str:
-    if name in ("talk", "trade", "give"):
-        return f"{name} with {who}" if name != "give" else f"give {who} {_item(item)}"
-    if name == "gather":
-        return f"gather {_item(item)}"
-    if name in ("craft", "build"):
-        recipes = CRAFT_RECIPES if name == "craft" else BUILD_RECIPES
-        return f"{name} {recipes[item].name}" if 0 <= item < len(recipes) else name
-    return name.replace("_", " ")
-
-
-def _done(name: str, who: str, item: int, amount: float, text: str) -> str:
-    if name == "gather":
-        return f"I gathered {amount:g} {_item(item)}"
-    if name == "talk":
-        return f'I said to {who}: "{text}"' if text else f"I talked with {who}"
-    if name == "trade":
-        return f"I traded with {who} ({text})" if text else f"I traded with {who}"
-    if name == "give":
-        return f"I gave {who} {amount:g} {_item(item)}"
-    if name == "move_to":
-        return "I walked"
-    if name in ("craft", "build"):
-        return f"I {'crafted' if name == 'craft' else 'built'} {text or _act(name, who, item).split(' ', 1)[-1]}"
-    if name == "eat":
-        return "I ate"
-    if name == "rest":
-        return "I rested"
-    return "I waited" if name == "idle" else f"I did {name}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Self
 import numpy as np
 
 from tokenworld.mind.personas import agent_name, trait_words
-from tokenworld.viewer.feed import event_text
+from tokenworld.sim.frames import event_text
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import REASONS, Events
 

@@ -95,6 +95,17 @@ class Simulation:
 
     # ------------------------------------------------------------------ life
 
+    def preflight(self) -> None:
+        """Check, before anything is made, that this simulation can start: the engine's arch (a missing GPU fails
+        here) and, when a language model decides, the model file or extra it needs."""
+        from tokenworld.engine import arch as engine_arch
+
+        engine_arch.init(self.requested_arch, seed=self.seed)
+        if self.uses_model and self._backend is None:
+            from tokenworld.inference import preflight
+
+            preflight(self.scene.mind)
+
     def build(self) -> "Simulation":
         """Spawn the agents and start the engine (compiles kernels the first time)."""
         from tokenworld.mind.rules_brain import RulesBrain
@@ -199,6 +210,17 @@ class Simulation:
             self.send_message(line.agent, line.text)
         else:
             self.announce(self.scene.zone_index(line.zone), line.text)
+
+    def agent_card(self, agent: int, *, state: str | None = None, recent: list[str] | None = None):
+        """What the Inspector shows about `agent` now (an `AgentCard`); call it between ticks.
+
+        `state` (idle / walking / busy / talking) and `recent` (lines of what it did lately) are what the
+        caller's frames and feed know; the simulation knows the rest.
+        """
+        from tokenworld.sim.cards import live_card
+
+        self._require_built()
+        return live_card(self, int(agent), state=state, recent=recent)
 
     @property
     def uses_model(self) -> bool:

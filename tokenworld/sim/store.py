@@ -6,6 +6,9 @@ SQLite in WAL mode, written one transaction per tick, so a run killed at any
 moment keeps every tick it committed. Tables:
 
 - ``runs``: the manifest (the same JSON as manifest.json, kept in step);
+- ``agents``: who each agent is, written once the run is built (id, group,
+  archetype, Big Five traits, name, whether a language model decides for it),
+  so readers never rebuild agents from the seed;
 - ``ticks``: population metrics per tick (movement, needs, decisions, trades,
   talks, ties); ``zone_counts`` (tick, zone, agents); ``items`` (tick, item,
   total in the world, price); ``zones`` (zone, name, kind);
@@ -26,6 +29,10 @@ moment keeps every tick it committed. Tables:
   plus random generator states), every ``store.checkpoint_every`` ticks;
 - ``rounds``: guess-the-average results; ``timings``: wall time per tick and
   stage (the only table that differs between two runs of the same seed).
+
+``PRAGMA user_version`` holds the store's schema version
+(`tokenworld.sim.run_folder.STORE_VERSION`); readers refuse other versions.
+Read a run folder with `tokenworld.sim.run_folder.RunFolder`.
 """
 
 from __future__ import annotations
@@ -42,12 +49,19 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.errors import RunError
-from tokenworld.scene.schema import ITEMS, Scene
+from tokenworld.mind.personas import agent_name
+from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS, Scene
 from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows, track_blobs
+from tokenworld.sim.run_folder import MANIFEST_FILE, SCENE_FILE, STORE_FILE, STORE_VERSION, RunFolder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY CHECK (id = 1), manifest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS zones (zone INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agents (
+    agent INTEGER PRIMARY KEY, grp INTEGER NOT NULL, group_name TEXT NOT NULL, archetype TEXT NOT NULL,
+    openness REAL NOT NULL, conscientiousness REAL NOT NULL, extraversion REAL NOT NULL, agreeableness REAL NOT NULL,
+    neuroticism REAL NOT NULL, name TEXT NOT NULL, model INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ticks (
     tick INTEGER PRIMARY KEY, sim_time REAL NOT NULL, moving INTEGER NOT NULL, mean_speed REAL NOT NULL,
     arrived INTEGER NOT NULL, mean_neighbours REAL NOT NULL, outside_zones INTEGER NOT NULL,
@@ -135,8 +149,9 @@ class RunStore:
         try:
             folder.mkdir()
             lock = _lock(folder)
-            scene.save(folder / "scene.toml")
-            conn = _connect(folder / "run.sqlite")
+            scene.save(folder / SCENE_FILE)
+            conn = _connect(folder / STORE_FILE)
+            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             with conn:
                 conn.executemany("INSERT INTO zones VALUES (?, ?, ?)", [(i, z.name, z.kind) for i, z in enumerate(scene.zones)])
         except (OSError, sqlite3.Error) as exc:
@@ -148,9 +163,10 @@ class RunStore:
     def reopen(cls, folder: str | Path) -> "RunStore":
         """Open an existing run folder to continue it."""
         folder = Path(folder)
-        db = folder / "run.sqlite"
-        if not db.is_file() or not (folder / "manifest.json").is_file() or not (folder / "scene.toml").is_file():
-            raise RunError(f"{folder} is not a run folder (it needs run.sqlite, manifest.json and scene.toml).")
+        db = folder / STORE_FILE
+        RunFolder.open(folder).close()  # the one check of a run folder (and of its store's version)
+        if not (folder / MANIFEST_FILE).is_file():
+            raise RunError(f"{folder} has no {MANIFEST_FILE}, so it cannot be continued; record the run again.")
         if not os.access(folder, os.W_OK) or not os.access(db, os.W_OK):
             raise RunError(f"{folder} is not writable; a resumed run writes into it.")
         _check_space(folder)
@@ -165,7 +181,7 @@ class RunStore:
 
     def manifest(self) -> dict:
         try:
-            return json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))
+            return json.loads((self.folder / MANIFEST_FILE).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise RunError(f"cannot read {self.folder / 'manifest.json'}: {exc}.") from None
 
@@ -260,15 +276,34 @@ class RunStore:
         except sqlite3.Error as exc:
             raise RunError(f"cannot write tick {tick} to {self.folder / 'run.sqlite'}: {exc}. Ticks before it are kept.") from None
 
+    def write_agents(self, sim) -> None:
+        """Record who the built simulation's agents are (the `agents` table), once, before its first tick."""
+        a = sim.world.agents
+        groups = sim.scene.groups
+        model = sim.minds.is_model if sim.minds is not None else np.zeros(a.n, bool)
+        rows = zip(
+            range(a.n), a.group.tolist(), [groups[g].name for g in a.group.tolist()],
+            [ARCHETYPES[k] for k in a.archetype.tolist()], *a.traits.astype(np.float64).T.tolist(),
+            [agent_name(i) for i in range(a.n)], model.astype(int).tolist(), strict=True,
+        )  # fmt: skip
+        marks = ", ".join("?" * (6 + len(TRAITS)))
+        try:  # its own short connection, as for the manifest: a writer process may own the main one
+            with sqlite3.connect(self.folder / STORE_FILE, timeout=30) as conn:
+                conn.execute("DELETE FROM agents")
+                conn.executemany(f"INSERT INTO agents VALUES ({marks})", rows)
+            conn.close()
+        except sqlite3.Error as exc:
+            raise RunError(f"cannot record the agents in {self.folder / STORE_FILE}: {exc}.") from None
+
     def write_manifest(self, manifest: dict) -> None:
         """Write (or rewrite) manifest.json atomically, and the same into the `runs` table."""
         text = json.dumps(manifest, indent=2, sort_keys=True)
-        path = self.folder / "manifest.json"
+        path = self.folder / MANIFEST_FILE
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(text + "\n", encoding="utf-8")
         os.replace(tmp, path)
         try:  # its own short connection: a writer process may own the main one
-            with sqlite3.connect(self.folder / "run.sqlite", timeout=30) as conn:
+            with sqlite3.connect(self.folder / STORE_FILE, timeout=30) as conn:
                 conn.execute("INSERT OR REPLACE INTO runs VALUES (1, ?)", (text,))
             conn.close()
         except sqlite3.Error as exc:

@@ -34,9 +34,9 @@ def main(argv: list[str]) -> int:
     if os.getppid() != parent:  # the parent died before we could ask
         return 1
     from tokenworld.errors import RunError
-    from tokenworld.sim.store import RunStore, _connect
+    from tokenworld.sim.store import STORE_FILE, RunStore, _connect
 
-    store = RunStore(folder, _connect(folder / "run.sqlite"))
+    store = RunStore(folder, _connect(folder / STORE_FILE))
     stdin = sys.stdin.buffer
     try:
         while True:

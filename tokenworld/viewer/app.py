@@ -18,7 +18,8 @@ import numpy as np
 
 from tokenworld.scene.schema import ARCHETYPES, Scene
 from tokenworld.viewer.daylight import Daylight
-from tokenworld.viewer.feed import BUSY, IDLE, TALKING, WALKING, Frame
+from tokenworld.sim.cards import AgentCard
+from tokenworld.sim.frames import BUSY, IDLE, TALKING, WALKING, Frame
 from tokenworld.viewer.input import ViewerInput
 
 ARCHETYPE_COLORS = np.array([
@@ -82,7 +83,7 @@ def _open_showbase(offscreen: bool, pages: list):
 
 
 class Viewer(ViewerInput):
-    """Shows `source` (a `LiveFeed` or a `Playback`) for `scene`.
+    """Shows `source` (a `FrameSource`: a `LiveSource` or a `ReplaySource`) for `scene`.
 
     Args:
         offscreen: render into an offscreen EGL buffer (no display needed).
@@ -100,7 +101,7 @@ class Viewer(ViewerInput):
         self.scene = scene
         self.size = (int(size[0]), int(size[1]))
         self.offscreen = offscreen
-        self.is_replay = hasattr(source, "seek")
+        self.is_replay = not source.live
         title = title or f"Token World - {scene.name}"
         self._prc_pages = [loadPrcFileData("tokenworld-viewer", PRC.format(vsync="true" if vsync and not offscreen else "false", title=title,
                                                         w=self.size[0], h=self.size[1]))]  # fmt: skip
@@ -215,8 +216,7 @@ class Viewer(ViewerInput):
             self.frame_times.append(dt * 1000.0)
             self.frame_ms = dt * 1000.0
             self.fps = 0.9 * self.fps + 0.1 / dt if self.fps else 1.0 / dt
-        if self.is_replay:
-            self.source.advance(dt)
+        self.source.advance(dt)
         self._keys(dt)
         frame = self.source.frame
         if frame is None:
@@ -397,11 +397,12 @@ class Viewer(ViewerInput):
         self.select(-1)
         self.selected_entity = int(entity)
 
-    def card(self) -> dict | None:
+    def card(self) -> AgentCard | None:
+        """The selected agent's card (a placeholder until the source has read it), or None."""
         if self.selected < 0:
             return None
         card = self.source.card
-        return card if card is not None and card.get("id") == self.selected else {"id": self.selected, "name": "..."}
+        return card if card is not None and card.id == self.selected else AgentCard(id=self.selected, name="...")
 
     def focus_selection(self) -> None:
         frame = self.source.frame

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from tokenworld.viewer.feed import SERIES, describe
+from tokenworld.sim.frames import SERIES, describe
 
 COLOR_MODES = ("archetype", "state", "trait", "zone")
 KINDS = ("talk", "trade", "gather", "craft", "build", "give", "refused", "intervention", "round")
@@ -142,12 +142,12 @@ class Panels:
                 )
                 self.shown["inspector"] = {}
             else:
-                self.shown["inspector"] = {"agent": card.get("id"), "name": card.get("name")}
-                imgui.text(f"{card.get('name')}  (agent {card.get('id')})")
-                if card.get("persona"):
-                    imgui.text_wrapped(card["persona"])
-                imgui.text(f"{card.get('archetype')} in group {card.get('group')}, mind: {card.get('mind')}")
-                imgui.text(f"in {card.get('zone')}, {card.get('state')}")
+                self.shown["inspector"] = {"agent": card.id, "name": card.name}
+                imgui.text(f"{card.name}  (agent {card.id})")
+                if card.persona:
+                    imgui.text_wrapped(card.persona)
+                imgui.text(f"{card.archetype} in group {card.group}, mind: {card.mind}")
+                imgui.text(f"in {card.zone}, {card.state}")
                 if imgui.button("Focus"):
                     v.focus_selection()
                 imgui.same_line()
@@ -156,29 +156,29 @@ class Panels:
                 imgui.same_line()
                 if imgui.button("Deselect"):
                     v.select(-1)
-                if card.get("needs"):
-                    for k, val in card["needs"].items():
+                if card.needs:
+                    for k, val in card.needs.items():
                         imgui.progress_bar(float(np.clip(val, 0, 1)), imgui.ImVec2(-1, 0), f"{k} {val:.2f}")
-                if card.get("traits") and imgui.collapsing_header("Traits", imgui.TreeNodeFlags_.default_open.value):
-                    for k, val in card["traits"].items():
+                if card.traits and imgui.collapsing_header("Traits", imgui.TreeNodeFlags_.default_open.value):
+                    for k, val in card.traits.items():
                         imgui.progress_bar(float(val), imgui.ImVec2(-1, 0), f"{k} {val:.2f}")
-                inv = card.get("inventory")
+                inv = card.inventory
                 if inv is not None:
                     imgui.text("inventory: " + (", ".join(f"{val:g} {k}" for k, val in inv.items()) or "nothing"))
-                if card.get("plan"):
-                    imgui.text_wrapped(f"plan: {card['plan']}")
+                if card.plan:
+                    imgui.text_wrapped(f"plan: {card.plan}")
                 for title, key in (("Memories", "memories"), ("Recent", "recent")):
-                    lines = card.get(key)
+                    lines = getattr(card, key)
                     if lines and imgui.collapsing_header(title, imgui.TreeNodeFlags_.default_open.value):
                         for line in lines:
                             imgui.bullet_text(line)
-                if card.get("ties") and imgui.collapsing_header("Relationships"):
-                    for name, weight in card["ties"]:
+                if card.ties and imgui.collapsing_header("Relationships"):
+                    for name, weight in card.ties:
                         imgui.bullet_text(f"{name}: {weight:.2f}")
-                if card.get("last_prompt") and imgui.collapsing_header("Last prompt"):
-                    imgui.text_wrapped(card["last_prompt"])
-                if card.get("last_answer") is not None:
-                    imgui.text_wrapped(f"last answer: {card['last_answer']}")
+                if card.last_prompt and imgui.collapsing_header("Last prompt"):
+                    imgui.text_wrapped(card.last_prompt)
+                if card.last_answer is not None:
+                    imgui.text_wrapped(f"last answer: {card.last_answer}")
                 if not v.is_replay:
                     imgui.separator()
                     _, self.message = imgui.input_text("##say", self.message)

@@ -5,11 +5,20 @@ busy, its preconditions and its effects (as text, for prompts and docs; the
 vectorized code that checks and applies them is in `tokenworld.world.rules`,
 one function per action, and a test keeps the two in step). Later layers build
 the prompt's action list, the grammar and the parser from this table.
+
+Each action also carries its wording: `done`, what it did in the past tense
+without a subject ('gathered {amount} {item}'), and `attempt`, what was tried
+('gather {item}'). `done_text` and `attempt_text` fill them in; every place that
+words an action (the viewer's feed, a replayed run, an agent's memories, the
+live terminal view) derives its sentence from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from tokenworld.scene.schema import ITEMS
+from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 
 ARG_KINDS = ("zone", "entity", "agent", "item", "amount", "text", "recipe")
 
@@ -34,10 +43,12 @@ class Action:
     doc: str
     preconditions: tuple[str, ...]
     effects: tuple[str, ...]
+    done: str  # past tense, no subject: fields {amount} {item} {partner} {recipe} {text} {goods_back}
+    attempt: str  # what was tried, as after "tried to": same fields
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("idle", (), 10, "do nothing for a while", (), ("nothing changes",)),
+    Action("idle", (), 10, "do nothing for a while", (), ("nothing changes",), done="waited", attempt="wait"),
     Action(
         "move_to",
         (Arg("target", "zone", "a zone, entity or agent to walk to"),),
@@ -45,6 +56,8 @@ ACTIONS: tuple[Action, ...] = (
         "walk to a zone, an entity or another agent",
         ("the target exists", "the agent is not already there"),
         ("the agent walks until it arrives",),
+        done="walked",
+        attempt="move to",
     ),
     Action(
         "gather",
@@ -53,6 +66,8 @@ ACTIONS: tuple[Action, ...] = (
         "gather a resource from a node within reach or from the zone's pool",
         ("a resource node with stock of the item is within reach, or the current zone's pool holds it",),
         ("the node's stock (or the pool) falls and the inventory rises by the gathered amount (doubled with tools)",),
+        done="gathered {amount} {item}",
+        attempt="gather {item}",
     ),
     Action(
         "craft",
@@ -61,6 +76,8 @@ ACTIONS: tuple[Action, ...] = (
         "make an item from a recipe",
         ("the inventory holds the recipe's inputs",),
         ("the inputs are consumed and the outputs added",),
+        done="crafted {amount} {item}",
+        attempt="craft {recipe}",
     ),
     Action(
         "trade",
@@ -75,6 +92,8 @@ ACTIONS: tuple[Action, ...] = (
         "offer items to a nearby agent for other items; the partner accepts or refuses",
         ("the partner is within perception range", "both hold what they would give", "the partner accepts"),
         ("items change hands; both remember the deal; ties strengthen; market prices move",),
+        done="traded {amount} {item}{goods_back} with {partner}",
+        attempt="trade with {partner}",
     ),
     Action(
         "talk",
@@ -83,6 +102,8 @@ ACTIONS: tuple[Action, ...] = (
         "say something short to a nearby agent",
         ("the partner is within perception range",),
         ("the listener hears it (memory and message log); ties strengthen a little",),
+        done='said to {partner}: "{text}"',
+        attempt="talk with {partner}",
     ),
     Action(
         "build",
@@ -91,6 +112,8 @@ ACTIONS: tuple[Action, ...] = (
         "build a structure where the agent stands",
         ("the agent stands in a zone", "the inventory holds the recipe's inputs"),
         ("the inputs are consumed and a new entity stands there",),
+        done="built a {recipe}",
+        attempt="build {recipe}",
     ),
     Action(
         "give",
@@ -103,9 +126,11 @@ ACTIONS: tuple[Action, ...] = (
         "give items to a nearby agent who needs them (help)",
         ("the partner is within perception range", "the inventory holds the items"),
         ("the items change hands; the tie between the two grows strongly",),
+        done="gave {amount} {item} to {partner}",
+        attempt="give {partner} {item}",
     ),
-    Action("eat", (), 10, "eat one food", ("the inventory holds food",), ("one food is consumed; hunger falls",)),
-    Action("rest", (), 40, "rest to recover energy", (), ("energy rises",)),
+    Action("eat", (), 10, "eat one food", ("the inventory holds food",), ("one food is consumed; hunger falls",), done="ate", attempt="eat"),
+    Action("rest", (), 40, "rest to recover energy", (), ("energy rises",), done="rested", attempt="rest"),
     Action(
         "guess",
         (Arg("value", "amount", "the number guessed"),),
@@ -113,6 +138,8 @@ ACTIONS: tuple[Action, ...] = (
         "guess a number in a guessing game round",
         ("a round is open", "the value lies in the game's range"),
         ("the guess is recorded for the round",),
+        done="guessed {amount}",
+        attempt="guess",
     ),
 )
 
@@ -122,3 +149,50 @@ ACTION_INDEX = {a.name: i for i, a in enumerate(ACTIONS)}
 def action_id(name: str) -> int:
     """Index of the action called `name` (KeyError if there is none)."""
     return ACTION_INDEX[name]
+
+
+def _item(i) -> str:
+    return ITEMS[i] if i is not None and 0 <= i < len(ITEMS) else "something"
+
+
+def _recipe(action: str, i) -> str:
+    recipes = CRAFT_RECIPES if action == "craft" else BUILD_RECIPES
+    return recipes[i].name if i is not None and 0 <= i < len(recipes) else "something"
+
+
+def _fields(action: str, partner: str, item, amount, item2, amount2, text: str) -> dict[str, str]:
+    back = f" for {amount2:g} {_item(item2)}" if item2 is not None and amount2 is not None else ""
+    return {
+        "amount": "?" if amount is None else f"{float(amount):g}", "item": _item(item), "partner": partner,
+        "recipe": _recipe(action, item), "text": text, "goods_back": back,
+    }  # fmt: skip
+
+
+def done_text(action: str, *, partner: str = "", item=None, amount=None, item2=None, amount2=None, text: str = "") -> str:
+    """What `action` did, past tense, without its subject: 'gathered 2 wood', 'gave 1 food to Ben'.
+
+    Args:
+        action: an action's name.
+        partner: the other agent's name (talk, trade, give).
+        item: the item (gather, give, trade, and what a craft made) or recipe (build) index; None if unknown.
+        amount: how much of `item`.
+        item2, amount2: what came back in a trade, when known.
+        text: what was said (talk).
+    """
+    a = ACTIONS[ACTION_INDEX[action]] if action in ACTION_INDEX else None
+    if a is None:
+        return action
+    return a.done.format(**_fields(action, partner, item, amount, item2, amount2, text))
+
+
+def attempt_text(action: str, *, partner: str = "", item=None) -> str:
+    """What was tried, as after 'tried to': 'gather wood', 'trade with Ben', 'build hut'."""
+    a = ACTIONS[ACTION_INDEX[action]] if action in ACTION_INDEX else None
+    if a is None:
+        return action.replace("_", " ")
+    return a.attempt.format(**_fields(action, partner, item, None, None, None, ""))
+
+
+def refused_text(action: str, reason: str, *, partner: str = "", item=None) -> str:
+    """A refusal, without its subject: 'tried to trade with Ben but failed: partner busy'."""
+    return f"tried to {attempt_text(action, partner=partner, item=item)} but failed: {reason}"

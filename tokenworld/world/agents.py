@@ -61,11 +61,6 @@ def world_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), 1])
 
 
-def run_agents(scene: Scene, seed: int) -> AgentTable:
-    """The agent table `World(scene, seed=seed)` drew, rebuilt (replays and reports store no per-agent traits)."""
-    return spawn_agents(scene, world_rng(seed))
-
-
 def llm_share(seed: int, n: int, fraction: float) -> np.ndarray:
     """Mask of the agents inside `mind.llm_fraction`, as the run seeded `seed` draws it (model groups only count)."""
     return np.random.default_rng([int(seed), 4]).random(n) < fraction

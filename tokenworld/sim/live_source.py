@@ -15,12 +15,17 @@ import queue
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import numpy as np
 
+from tokenworld.errors import RunError, TokenWorldError
+
 from tokenworld.mind.personas import NARRATOR
-from tokenworld.scene.schema import ITEMS, TRAITS, Scene
-from tokenworld.viewer.feed import (
+from tokenworld.scene.schema import ITEMS, Scene
+from tokenworld.sim.cards import AgentCard
+from tokenworld.sim.recording import Recording
+from tokenworld.sim.frames import (
     BUSY,
     IDLE,
     SERIES,
@@ -38,21 +43,20 @@ MAX_LINES = 2000
 MAX_POINTS = 4000
 
 
-class LiveFeed:
+class LiveSource:
     """Runs `scene` in a background thread at `speed` times real time and publishes what the viewer shows.
 
     Args:
         scene: a validated scene (run with the realtime clock whatever it says).
         seed, arch: as for `Simulation`.
-        store: a `RunStore` whose writer process is started (`start_writer()`,
-            in the thread that created it), to record every tick into so the
-            run can be replayed later; or None to record nothing.
         speed: simulated seconds per wall second (0 = as fast as it goes).
         playing: start playing at once.
     """
 
-    def __init__(self, scene: Scene, *, seed: int | None = None, arch: str | None = None, store=None,
-                 speed: float = 4.0, playing: bool = True):  # fmt: skip
+    live = True  # a FrameSource that can be changed (interventions), not sought
+
+    def __init__(self, scene: Scene, *, seed: int | None = None, arch: str | None = None, speed: float = 4.0,
+                 playing: bool = True):  # fmt: skip
         import dataclasses
         import os
 
@@ -62,14 +66,13 @@ class LiveFeed:
             scene = dataclasses.replace(scene, mind=dataclasses.replace(scene.mind, threads=(os.cpu_count() or 2) - 1))
         self.scene = scene
         self.sim = Simulation(scene, seed=seed, arch=arch, profile=False, clock="realtime")
-        self.store = store
-        self.manifest: dict | None = None  # the run folder's manifest, kept true at the end (with `store`)
+        self.recording: Recording | None = None  # see `record_into`
         self.speed = float(speed)
         self.playing = playing
         self.status = "building"  # building | running | paused | finished | failed
         self.error: str | None = None
         self.frame: Frame | None = None
-        self.card: dict | None = None  # the inspected agent's card, refreshed by the sim thread
+        self.card: AgentCard | None = None  # the inspected agent's card, refreshed by the sim thread
         self.inference: dict | None = None
         self.tick_ms = 0.0
         self.ticks_per_s = 0.0
@@ -80,7 +83,6 @@ class LiveFeed:
         self._steps_wanted = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="tokenworld-sim", daemon=True)
-        self._recorder = None
         self._last_spoke: np.ndarray | None = None
         self._prev_pos: np.ndarray | None = None
         self._tick_times: collections.deque[float] = collections.deque(maxlen=32)
@@ -105,9 +107,29 @@ class LiveFeed:
         t = self.frame.tick if self.frame is not None else 0
         return 0, t
 
-    def start(self) -> LiveFeed:
+    @property
+    def folder(self) -> Path | None:
+        """The run folder the run is recorded into, or None."""
+        return self.recording.folder if self.recording is not None else None
+
+    def record_into(self, runs_dir: str | Path = "runs", name: str | None = None) -> Path:
+        """Record every tick into a new run folder (so the run can be replayed later); call before `start`.
+
+        Call `sim.preflight()` first, so that a missing GPU or model fails before any folder is made.
+        Returns the folder.
+        """
+        if self._thread.is_alive():
+            raise TokenWorldError("record_into must be called before start(): the run is already going.")
+        self.recording = Recording.create(self.sim, runs_dir=runs_dir, name=name, ticks=self.scene.sim.ticks,
+                                          recorded_by="viewer")  # fmt: skip
+        return self.recording.folder
+
+    def start(self) -> LiveSource:
         self._thread.start()
         return self
+
+    def advance(self, wall_seconds: float) -> None:
+        """Nothing to move: the simulation thread publishes frames as it goes (a replay moves its playhead here)."""
 
     def wait_ready(self, timeout: float = 300.0) -> None:
         """Block until the first frame is published (the scene is built), or raise what failed."""
@@ -115,8 +137,6 @@ class LiveFeed:
         while self.frame is None and self.status != "failed" and time.perf_counter() < t_end:
             time.sleep(0.02)
         if self.status == "failed":
-            from tokenworld.errors import TokenWorldError
-
             raise TokenWorldError(self.error or "the simulation failed to start.")
 
     def set_playing(self, playing: bool) -> None:
@@ -189,13 +209,8 @@ class LiveFeed:
             self.traits, self.archetype, self.arch = sim.world.agents.traits, sim.world.agents.archetype, sim.arch
             if sim.worker is not None:
                 sim.worker.lower_priority()  # frames first: the model computes with the CPU time they leave
-            if self.manifest is not None:
-                self.manifest.update(arch=sim.arch, build_seconds=round(sim.build_seconds, 4))
-                self.store.write_manifest(self.manifest)
-            if self.store is not None:
-                from tokenworld.sim.headless import tick_recorder
-
-                self._recorder = tick_recorder(sim, self.store)
+            if self.recording is not None:
+                self.recording.started()
             self._last_spoke = np.full(sim.n_agents, -(10**9), np.int64)
             self._publish(None)
             self.status = "running" if self.playing else "paused"
@@ -208,29 +223,12 @@ class LiveFeed:
             self._trace = traceback.format_exc()
         finally:
             try:
-                if self.store is not None:
-                    self._finish_store()
+                if self.recording is not None:
+                    self.recording.finish(self.status if self.status in ("failed", "finished") else "stopped")
+            except RunError as exc:
+                self.status, self.error = "failed", str(exc)
             finally:
                 sim.close()
-
-    def _finish_store(self) -> None:
-        """Commit what the writer holds and leave the manifest saying how the run ended."""
-        import time as _time
-
-        from tokenworld.errors import RunError
-
-        store, manifest = self.store, self.manifest
-        try:
-            store.close()
-        except RunError as exc:
-            self.status, self.error = "failed", str(exc)
-        if manifest is not None:
-            manifest["status"] = {"failed": "failed", "finished": "finished"}.get(self.status, "stopped")
-            manifest["ticks_done"] = store.conn_ticks()
-            manifest["finished_at"] = _time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            if self.sim.worker is not None:
-                manifest["inference"] = self.sim.mind_stats()
-            store.write_manifest(manifest)
 
     def _loop(self) -> None:
         sim = self.sim
@@ -253,8 +251,8 @@ class LiveFeed:
                 continue
             t0 = time.perf_counter()
             result = sim.step()
-            if self._recorder is not None:
-                self._recorder(result)
+            if self.recording is not None:
+                self.recording.record(result)
             self.tick_ms = (time.perf_counter() - t0) * 1000.0
             self._steps_wanted = max(0, self._steps_wanted - 1)
             next_due = max(next_due + interval, t0) if interval > 0 else t0
@@ -366,41 +364,9 @@ class LiveFeed:
     def _line(self, tick, kind, agent, other, zone, text) -> None:
         self.lines.append(FeedLine(int(tick), kind, int(agent), int(other if other is not None else -1), int(zone), text))
 
-    def _card(self, agent: int) -> dict:
+    def _card(self, agent: int):
         """What the Inspector shows about `agent`, read in the sim thread (so never mid-tick)."""
-        from tokenworld.mind.personas import agent_name, persona
-
-        sim, w = self.sim, self.sim.world
-        if not 0 <= agent < sim.n_agents:
-            return {"id": agent, "name": f"no agent {agent}"}
-        a = w.agents
-        g = self.scene.groups[int(a.group[agent])]
-        zone = int(w.engine.read("zone", np.array([agent], np.int32))[0])
         frame = self.frame
-        state = STATE_NAMES[int(frame.state[agent])] if frame is not None else None
-        eco = w.economy
-        ties_ids, ties_w = w.social.ties_of(agent)
-        order = np.argsort(-np.asarray(ties_w), kind="stable")[:6]
-        card = {
-            "id": agent, "name": agent_name(agent), "persona": persona(agent, int(a.archetype[agent]), a.traits[agent]),
-            "archetype": g.archetype, "group": g.name, "mind": g.mind,
-            "traits": {t: float(v) for t, v in zip(TRAITS, a.traits[agent])},
-            "zone": self.scene.zones[zone].name if 0 <= zone < len(self.scene.zones) else "outside",
-            "state": state, "needs": {"hunger": float(eco.hunger[agent]), "energy": float(eco.energy[agent])},
-            "inventory": {it: float(v) for it, v in zip(ITEMS, eco.inventory[agent]) if v},
-            "plan": None, "memories": None, "last_prompt": None, "last_answer": None,
-            "ties": [(agent_name(int(ties_ids[i])), float(ties_w[i])) for i in order],
-            "recent": [f"tick {line.tick}: {describe(line)}" for line in self.recent_lines(5, agent=agent)],
-        }  # fmt: skip
-        minds = sim.minds
-        if minds is not None and minds.is_model[agent]:
-            card["mind"] = f"model ({self.scene.mind.backend})"
-            card["plan"] = minds.plan_text(agent) or None
-            recent, _ = minds.memory.retrieve(agent, sim.tick, set(), working=8, k=0)
-            card["memories"] = recent
-            last = minds.last.get(agent)
-            if last is not None:
-                card["last_prompt"], card["last_answer"] = last
-        elif g.mind == "model":
-            card["mind"] = "rules (outside llm_fraction)" if self.scene.mind.backend != "rules" else "rules (backend rules)"
-        return card
+        state = STATE_NAMES[int(frame.state[agent])] if frame is not None and 0 <= agent < frame.n else None
+        recent = [f"tick {line.tick}: {describe(line)}" for line in self.recent_lines(5, agent=agent)]
+        return self.sim.agent_card(agent, state=state, recent=recent)

@@ -15,9 +15,7 @@ Pure numpy and sqlite3: no Panda3D or ImGui here.
 
 from __future__ import annotations
 
-import json
 import math
-import sqlite3
 from collections import OrderedDict
 from pathlib import Path
 from typing import Self
@@ -26,16 +24,17 @@ import numpy as np
 
 from tokenworld.errors import RunError, TokenWorldError
 from tokenworld.scene.geometry import zone_membership
-from tokenworld.scene.schema import ARCHETYPES, Scene
+from tokenworld.scene.schema import Scene
 from tokenworld.sim.records import decode_track
-from tokenworld.viewer.feed import (
+from tokenworld.sim.run_folder import RunFolder
+from tokenworld.sim.frames import (
     BUSY,
     IDLE,
     TALKING,
     WALKING,
     Frame,
 )
-from tokenworld.viewer.replay_log import RunLog, _tick_value
+from tokenworld.sim.replay_log import RunLog, _tick_value
 from tokenworld.world.items import BUILD_RECIPES
 
 TALK_TICKS = 5  # an agent that spoke or was spoken to within this many ticks is TALKING
@@ -43,7 +42,6 @@ BUSY_TICKS = 10  # an action other than idle / move_to started within this many 
 MOVE_EPS = 0.05  # m moved since the previous recorded tick that counts as WALKING
 CACHE_TICKS = 64  # decoded position frames kept for scrubbing
 TWO_PI = 2.0 * math.pi
-NEEDED_TABLES = {"ticks", "timings", "decisions", "events", "messages", "snapshots"}
 
 
 class RunReplay(RunLog):
@@ -58,28 +56,13 @@ class RunReplay(RunLog):
     """
 
     def __init__(self, folder: str | Path):
-        self._folder = Path(folder)
-        db = self._folder / "run.sqlite"
-        if not self._folder.is_dir():
-            raise RunError(
-                f"no run folder at {self._folder}: record a run with `tokenworld run SCENE` first, then pass its folder (runs/<name>)."
-            )
-        if not db.is_file() or not (self._folder / "scene.toml").is_file():
-            raise RunError(
-                f"{self._folder} is not a run folder (it needs run.sqlite and scene.toml, which `tokenworld run SCENE` writes); "
-                "pass a folder under runs/."
-            )
-        self._db = db
-        # read-only: the run may still be writing it; any thread may read, one at a time
-        self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
+        self.run = RunFolder.open(folder)  # read-only: the run may still be writing it; any thread may read
+        self._folder = self.run.folder
+        self._db = self.run.db
+        self.conn = self.run.conn
         try:
-            tables = {r[0] for r in self._q("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not NEEDED_TABLES <= tables:
-                missing = ", ".join(sorted(NEEDED_TABLES - tables))
-                raise RunError(
-                    f"{db} is not a Token World run store (no table {missing}); record the run again with `tokenworld run SCENE`."
-                )
-            self._scene = Scene.load(self._folder / "scene.toml")
+            self._scene = self.run.scene
+            tables = self.run.tables
             self._source = "tracks" if "tracks" in tables and self._q("SELECT 1 FROM tracks LIMIT 1") else "snapshots"
             # snapshot ticks are listed by the `social` table: one row per snapshot, written with it
             self._tick_sql = "SELECT tick FROM tracks" if self._source == "tracks" else "SELECT tick FROM social"
@@ -94,21 +77,17 @@ class RunReplay(RunLog):
                     "Wait for the run to go on, or record it again with `[store] track_every = 1`."
                 )
         except BaseException:
-            self.conn.close()
+            self.run.close()
             raise
         sc = self._scene
         self._size = tuple(sc.world.size)
         self._n = sc.agent_count
         self._dt = sc.sim.dt
-        counts = np.array([g.count for g in sc.groups], np.int64)
-        self._group = np.repeat(np.arange(len(counts), dtype=np.int32), counts)  # spawn_agents' order
         self._zone_names = [z.name for z in sc.zones]
         self._builds: list[tuple[int, int, int, int]] = []  # (tick, agent, recipe, entity id), in entity order
         self._builds_upto = 0
         self._build_pos: list[tuple[float, float]] = []
         self._entities: tuple[int, tuple] | None = None
-        self._agents = None  # the run's agent table, rebuilt on first need (traits)
-        self._model = None  # which agents the language model decided for, worked out on first need
         self._series_upto = 0
         self._series_parts: list[dict[str, np.ndarray]] = []
         self._series_cat: dict[str, np.ndarray] | None = None
@@ -130,15 +109,14 @@ class RunReplay(RunLog):
         return self._n
 
     @property
-    def traits(self) -> np.ndarray | None:
-        """(n, 5) float32 traits (columns in `TRAITS` order) as the run drew them, or None for a run without a seed."""
-        return self._traits()
+    def traits(self) -> np.ndarray:
+        """(n, 5) float32 traits (columns in `TRAITS` order), as the run recorded them."""
+        return self.run.agents.traits
 
     @property
     def archetype(self) -> np.ndarray:
         """(n,) int8 archetype of each agent (index into `ARCHETYPES`)."""
-        arch = np.array([ARCHETYPES.index(g.archetype) for g in self._scene.groups] or [0], np.int8)
-        return arch[self._group]
+        return self.run.agents.archetype
 
     @property
     def source(self) -> str:
@@ -183,16 +161,8 @@ class RunReplay(RunLog):
         self._first, self._last = lo or 0, hi or 0
 
     def manifest(self) -> dict:
-        """The run's manifest (manifest.json, else the store's copy; {} if neither is readable)."""
-        try:
-            return json.loads((self._folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            pass
-        try:
-            row = self._q("SELECT manifest FROM runs WHERE id = 1")
-            return json.loads(row[0][0]) if row else {}
-        except (RunError, json.JSONDecodeError):
-            return {}
+        """The run's manifest as it is now (a run still going rewrites it)."""
+        return self.run.reread_manifest()
 
     def inference_stats(self) -> dict | None:
         """The language model's counters the run recorded when it ended (manifest "inference"), or None."""
@@ -200,9 +170,8 @@ class RunReplay(RunLog):
 
     def close(self) -> None:
         """Close the store (the replay cannot be read afterwards)."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        self.run.close()
+        self.conn = None
 
     def __enter__(self) -> Self:
         return self
@@ -213,12 +182,7 @@ class RunReplay(RunLog):
     def _q(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         if self.conn is None:
             raise TokenWorldError(f"the replay of {self._folder} is closed; open a new RunReplay to read it.")
-        try:
-            return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise RunError(
-                f"cannot read {self._db}: {exc}. The run store is damaged or is not one; record the run again with `tokenworld run SCENE`."
-            ) from None
+        return self.run.q(sql, params)
 
     # ------------------------------------------------------------ positions
 

@@ -1,8 +1,6 @@
-"""What the viewer reads: frames of agent state, feed lines, plot series and agent cards.
+"""What a `FrameSource` publishes: frames of agent state, feed lines and the plot series, and their wording.
 
-Two feeds serve them: `LiveFeed` (a simulation stepping in its own thread) and
-`RunReplay` (a recorded run folder). Neither imports Panda3D or ImGui, so both
-are tested without a display; the viewer only ever reads their latest values.
+Pure numpy: no Panda3D or ImGui, so sources are tested without a display.
 """
 
 from __future__ import annotations
@@ -12,8 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tokenworld.mind.personas import agent_name as _agent_name
-from tokenworld.scene.schema import ITEMS
-from tokenworld.world.items import BUILD_RECIPES
+from tokenworld.world.actions import done_text, refused_text
 
 # Agent states for colouring and labels (Frame.state).
 IDLE, WALKING, BUSY, TALKING = 0, 1, 2, 3
@@ -81,30 +78,13 @@ def num(v) -> str:
     return "?" if v is None else f"{float(v):.4g}"
 
 
-def _item(i) -> str:
-    return ITEMS[i] if i is not None and 0 <= i < len(ITEMS) else "something"
-
-
 def event_text(kind: str, ok: int, reason: str, other: int, item, amount, item2=None, amount2=None) -> str:
-    """What an event did, without its subject: 'gathered 2 wood', 'traded 2 wood for 1 food with Ben', 'refused trade: partner busy'."""
+    """What an event did, without its subject, in the action table's words: 'gathered 2 wood',
+    'traded 2 wood for 1 food with Ben', 'tried to trade with Ben but failed: partner busy'."""
+    partner = _agent_name(other) if other is not None and other >= 0 else "someone"
     if not ok:
-        return f"refused {kind}: {reason}"
-    if kind == "gather":
-        return f"gathered {num(amount)} {_item(item)}"
-    if kind == "craft":
-        return f"crafted {num(amount)} {_item(item)}"
-    if kind == "build":
-        return (
-            f"built a {BUILD_RECIPES[item].name}"
-            if item is not None and 0 <= item < len(BUILD_RECIPES)
-            else "built something"
-        )
-    if kind == "give":
-        return f"gave {num(amount)} {_item(item)} to {_agent_name(other)}"
-    if kind == "trade":
-        back = f" for {num(amount2)} {_item(item2)}" if item2 is not None else ""
-        return f"traded {num(amount)} {_item(item)}{back} with {_agent_name(other)}"
-    return kind
+        return refused_text(kind, reason, partner=partner, item=item)
+    return done_text(kind, partner=partner, item=item, amount=amount, item2=item2, amount2=amount2)
 
 
 def describe(line: FeedLine) -> str:
@@ -115,11 +95,3 @@ def describe(line: FeedLine) -> str:
     if line.kind == "round" or line.agent < -1:
         return line.text
     return f"{_agent_name(line.agent)} {line.text}"
-
-
-def agent_card_keys() -> tuple[str, ...]:
-    """Keys of the dict `agent_info` returns (values None when the feed does not know them)."""
-    return (
-        "id", "name", "persona", "archetype", "group", "mind", "traits", "zone", "state", "needs", "inventory",
-        "plan", "memories", "last_prompt", "last_answer", "ties", "recent",
-    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Replaying a run folder in the viewer: a playhead over `RunReplay`, with the live feed's interface.
+"""`ReplaySource`: a recorded run folder as a `FrameSource`, a playhead over `RunReplay`.
 
 The playhead is a fractional tick that advances with wall time at `speed`
 simulated seconds per second while playing; `seek` jumps anywhere in the
@@ -11,14 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.viewer.feed import FeedLine, Frame
-from tokenworld.viewer.replay import RunReplay
+from tokenworld.sim.cards import AgentCard
+from tokenworld.sim.frames import FeedLine, Frame
+from tokenworld.sim.replay import RunReplay
 
 TALK_LOOKBACK = 6  # ticks a spoken line stays over the speaker's head
 
 
-class Playback:
-    """A replayed run the viewer reads like a `LiveFeed` (no interventions: the past is fixed)."""
+class ReplaySource:
+    """A replayed run, read like a `LiveSource` (no interventions: the past is fixed; `seek` goes anywhere)."""
+
+    live = False  # a FrameSource that can be sought, not changed
 
     def __init__(self, folder: str | Path, *, speed: float = 4.0, playing: bool = True):
         self.replay = RunReplay(folder)
@@ -28,7 +31,7 @@ class Playback:
         self.playing = playing
         self.error: str | None = None
         self.playhead = float(self.replay.first_tick)
-        self.card: dict | None = None
+        self.card: AgentCard | None = None
         self._inspect: int | None = None
         self._frame: Frame | None = None
         self._frame_at: float | None = None
@@ -49,6 +52,13 @@ class Playback:
         if self.playhead >= self.replay.last_tick:
             return "end of recording"
         return "replaying" if self.playing else "paused"
+
+    @property
+    def folder(self) -> Path:
+        return self.replay.folder
+
+    def wait_ready(self, timeout: float = 300.0) -> None:
+        """A replay is ready once opened."""
 
     @property
     def ticks_per_s(self) -> float:
@@ -100,7 +110,7 @@ class Playback:
             return
         key = (self._inspect, int(self.playhead))
         if key != self._card_at:
-            self.card = self.replay.agent_info(self._inspect, self.playhead)
+            self.card = self.replay.agent_card(self._inspect, self.playhead)
             self._card_at = key
 
     def set_focus(self, agents) -> None:

@@ -1,6 +1,6 @@
 """The text side of a replayed run: feed lines, plot series and agent cards, read from the run store.
 
-A mixin of `RunReplay` (tokenworld/viewer/replay.py), which opens the store and
+A mixin of `RunReplay` (tokenworld/sim/replay.py), which opens the store and
 provides `_q` (one read-only query), the scene, the agent table and the manifest.
 """
 
@@ -13,15 +13,15 @@ import numpy as np
 
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import NARRATOR, agent_name, persona
-from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS
-from tokenworld.viewer.feed import (
+from tokenworld.scene.schema import ITEMS, TRAITS
+from tokenworld.sim.cards import AgentCard
+from tokenworld.sim.frames import (
     SERIES,
     STATE_NAMES,
     FeedLine,
-    agent_card_keys,
     event_text,
 )
-from tokenworld.viewer.feed import num as _num
+from tokenworld.sim.frames import num as _num
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 
 PARTNER_KINDS = ("talk", "trade", "give")  # events whose `other` is an agent
@@ -224,31 +224,27 @@ class RunLog:
 
     # ------------------------------------------------------------ agent cards
 
-    def agent_info(self, agent: int, tick: float) -> dict:
-        """What the agent card shows for `agent` at `tick`: exactly the keys of `feed.agent_card_keys()`.
+    def agent_card(self, agent: int, tick: float) -> AgentCard:
+        """What the Inspector shows about `agent` at `tick`.
 
-        Traits come from the run's agent table, rebuilt from the scene and the
-        run's seed exactly as the run built it; needs and inventory from the
-        newest snapshot at or before `tick` (None without one); plan and
-        prompts are not recorded (None).
+        Who it is comes from the run's `agents` table; needs and inventory from the
+        newest snapshot at or before `tick` (None without one); plan and prompts
+        are not recorded (None).
         """
         a = self._check_agent(agent)
         t = _tick_value(tick)
         frame = self.frame(t)
         whole = frame.tick
-        g = int(self._group[a])
-        group = self._scene.groups[g]
-        archetype = ARCHETYPES.index(group.archetype)
-        traits = self._traits()
-        info = dict.fromkeys(agent_card_keys())
+        agents = self.run.agents
+        group = self._scene.groups[int(agents.group[a])]
+        traits = agents.traits
         z = int(frame.zone[a])
-        info.update(
-            id=a, name=agent_name(a), archetype=group.archetype, group=group.name, mind=self._mind_of(a),
-            zone=self._zone_names[z] if z >= 0 else None, state=STATE_NAMES[int(frame.state[a])],
-        )  # fmt: skip
-        if traits is not None:
-            info["traits"] = {name: float(traits[a, i]) for i, name in enumerate(TRAITS)}
-            info["persona"] = persona(a, archetype, traits[a])
+        info = {
+            "id": a, "name": agents.name[a], "archetype": group.archetype, "group": group.name, "mind": self._mind_of(a),
+            "zone": self._zone_names[z] if z >= 0 else None, "state": STATE_NAMES[int(frame.state[a])],
+            "traits": {name: float(traits[a, i]) for i, name in enumerate(TRAITS)},
+            "persona": persona(a, int(agents.archetype[a]), traits[a]),
+        }  # fmt: skip
         snap = self._q("SELECT max(tick) FROM social WHERE tick <= ?", (whole,))[0][0]
         if snap is not None:
             row = self._q("SELECT hunger, energy, inventory FROM snapshots WHERE tick = ? AND agent = ?", (snap, a))
@@ -272,40 +268,20 @@ class RunLog:
             (a, whole, a, a),
         )
         info["ties"] = [(agent_name(p), c) for p, c in ties if p is not None and p >= 0]
-        return info
+        return AgentCard(**info)
 
     def _check_agent(self, agent) -> int:
         if isinstance(agent, bool) or not isinstance(agent, (int, np.integer)) or not 0 <= agent < self._n:
             raise TokenWorldError(f"no agent {agent!r} in {self._folder}: agent ids run from 0 to {self._n - 1}.")
         return int(agent)
 
-    def _traits(self) -> np.ndarray | None:
-        """(n, 5) traits as the run drew them (its World seeds spawning with `[seed, 1]`), or None without a seed."""
-        if self._agents is None:
-            from tokenworld.world.agents import run_agents
-
-            seed = self.manifest().get("seed", self._scene.sim.seed)
-            if seed is None:
-                return None
-            self._agents = run_agents(self._scene, seed)
-        return self._agents.traits
-
     def _mind_of(self, agent: int) -> str:
         """'model' if the language model decided for the agent in this run, else its group's mind ('model' groups
         without a model backend, or outside `llm_fraction`, are decided by the rules brain)."""
-        group_mind = self._scene.groups[int(self._group[agent])].mind
+        group_mind = self._scene.groups[int(self.run.agents.group[agent])].mind
         if group_mind != "model":
             return group_mind
-        if not self._uses_model:
-            return "rules"
-        if self._model is None:
-            seed = self.manifest().get("seed", self._scene.sim.seed)
-            if seed is None:
-                return "model"
-            from tokenworld.world.agents import llm_share
-
-            self._model = llm_share(seed, self._n, self._scene.mind.llm_fraction)
-        return "model" if self._model[agent] else "rules"
+        return "model" if self.run.agents.model[agent] else "rules"
 
     def _decision_text(self, row: tuple) -> str:
         """'move_to market (rules)', 'trade Ben 2 wood for 1 food (model)', 'talk Ada "Hello" (rules)'."""
