@@ -22,9 +22,9 @@ from tests.paths import ROOT
 from tests.sim.runs_lab import query
 from tokenworld.analysis.news import fact_reach
 from tokenworld.analysis.report import analyze
-from tokenworld.sim.run_folder import RunFolder
 from tokenworld.mind.memory import COVER, carries, content_words, cover
 from tokenworld.sim.recording import Recording
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.sim.simulation import Simulation
 
 SEED = 7
@@ -109,7 +109,7 @@ def reference(db: Path, fact: str, zones: set[str]) -> dict[int, int]:
     for tick, speaker, listener, text in rows:
         if speaker == -1:
             m = re.match(r"^\[([^\]]+)\] ", text)
-            text = text[m.end():] if m and m.group(1) in zones else text
+            text = text[m.end() :] if m and m.group(1) in zones else text
         if tick >= told and carries(text, fact):
             first.setdefault(listener, tick)
     return first

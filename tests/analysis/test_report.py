@@ -221,9 +221,12 @@ def test_run_still_being_written(village, tmp_path):
         writer = sqlite3.connect(run / "run.sqlite")  # a second writer, kept open: the tick stays in the WAL
         try:
             with writer:
-                writer.execute("INSERT INTO ticks SELECT tick + 1, sim_time + 0.5, moving, mean_speed, arrived, mean_neighbours, "
-                               "outside_zones, mean_hunger, mean_energy, decisions, refused, trades, talks, ties, mean_degree "
-                               "FROM ticks WHERE tick = ?", (TICKS,))  # fmt: skip
+                writer.execute(
+                    "INSERT INTO ticks SELECT tick + 1, sim_time + 0.5, moving, mean_speed, arrived, mean_neighbours, "
+                    "outside_zones, mean_hunger, mean_energy, decisions, refused, trades, talks, ties, mean_degree "
+                    "FROM ticks WHERE tick = ?",
+                    (TICKS,),
+                )
             analyze(run, out_dir=tmp_path / "r2")
         finally:
             writer.close()
@@ -239,9 +242,21 @@ def test_live_run(tmp_path):
     """A real run analysed while it goes: the report says so, and a later report has more ticks."""
     scene = small_village(tmp_path / "scenes", name="long", ticks=100_000, checkpoint_every=0, snapshot_every=50)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tokenworld", "run", str(scene), "--runs-dir", str(tmp_path), "--name", "live", "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tokenworld",
+            "run",
+            str(scene),
+            "--runs-dir",
+            str(tmp_path),
+            "--name",
+            "live",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     db = tmp_path / "live" / "run.sqlite"
     try:
         deadline = time.monotonic() + 120
@@ -317,7 +332,7 @@ def test_bad_price_table(village, tmp_path, text, message):
 
 
 def test_cli(village, tmp_path):
-    """`tokenworld analyze` writes the report and names it; a wrong folder exits non-zero with one line, no traceback."""
+    """`tokenworld analyze` writes the report and names it; a wrong folder exits non-zero with one line, no trace."""
     r = tw("analyze", str(village), "--out", str(tmp_path / "cli"))
     assert r.returncode == 0, r.stderr
     assert str(tmp_path / "cli" / "report.html") in r.stderr
@@ -334,7 +349,7 @@ def test_cli(village, tmp_path):
 
 @pytest.mark.slow
 def test_model_run(tmp_path):
-    """A short run of the village with the embedded model: the model section is drawn, and its cost follows the price table."""
+    """A short run of the village with the embedded model: the model section is drawn, its cost follows the prices."""
     folder = tmp_path / "scenes"
     folder.mkdir()
     for name in ("base.toml", "village.toml"):

@@ -110,7 +110,7 @@ def test_frame_agrees_with_the_snapshots(replay, run):
 
 
 def test_fractional_tick_is_interpolated_and_clamped(replay):
-    """frame(30.25) lies a quarter of the way from tick 30 to 31; prev_pos is a tick earlier; ticks outside are clamped."""
+    """frame(30.25) lies a quarter of the way from tick 30 to 31; prev_pos a tick earlier; ticks outside are clamped."""
     p30, p31 = replay.frame(AT).pos, replay.frame(AT + 1).pos
     f = replay.frame(AT + 0.25)
     assert np.allclose(f.pos, p30 + 0.25 * (p31 - p30), atol=1e-4)
@@ -136,7 +136,7 @@ def test_heading_is_interpolated_the_short_way_round(run, tmp_path):
 
 
 def test_states_follow_talks_moves_and_actions(replay, run):
-    """Speakers and listeners are TALKING for 5 ticks; movers WALKING; agents in a timed action (gather, eat, ...) BUSY."""
+    """Speakers and listeners are TALKING for 5 ticks; movers WALKING; agents in a timed action (gather, eat) BUSY."""
     db = run / "run.sqlite"
     tick, speaker, listener = query(
         db, "SELECT tick, speaker, listener FROM messages WHERE speaker >= 0 ORDER BY tick LIMIT 1"
@@ -156,7 +156,10 @@ def test_states_follow_talks_moves_and_actions(replay, run):
         talking = f.state == TALKING
         assert (f.state[moved & ~talking] == WALKING).all()
         assert np.isin(f.state[~moved & ~talking], [IDLE, BUSY]).all()
-    timed = query(db, "SELECT tick, agent FROM decisions WHERE action IN ('gather', 'craft', 'eat', 'rest', 'trade') ORDER BY tick")
+    timed = query(
+        db,
+        "SELECT tick, agent FROM decisions WHERE action IN ('gather', 'craft', 'eat', 'rest', 'trade') ORDER BY tick",
+    )
     assert timed, "the village gathers, crafts, eats, rests or trades within 120 ticks"
     t, a = timed[0]
     assert replay.frame(t + 1).state[a] in (BUSY, TALKING)
@@ -195,7 +198,9 @@ def test_lines_hold_the_conversations_and_events(replay, run):
     assert {x.kind for x in everything} >= {"talk", "trade"}
     items = "|".join(ITEMS)
     traded = replay.lines(TICKS, kinds=["trade"])
-    assert traded and all(re.fullmatch(rf"traded [\d.]+ ({items}) for [\d.]+ ({items}) with \S+", x.text) for x in traded)
+    assert traded and all(
+        re.fullmatch(rf"traded [\d.]+ ({items}) for [\d.]+ ({items}) with \S+", x.text) for x in traded
+    )
     assert all(x.tick <= said[0][0] for x in replay.lines(said[0][0]))
     assert replay.lines(said[0][0] - 1, kinds={"talk"}) == []
 

@@ -1,4 +1,4 @@
-"""The viewer as a person uses it: agents drawn where the engine puts them, panels, clicks, interventions, replay, the command.
+"""The viewer as a person uses it: agents drawn where the engine puts them, panels, clicks, interventions, replay, CLI.
 
 Rendering runs the real viewer through Panda3D in an offscreen EGL buffer
 (Mesa llvmpipe, no display needed); one test opens a real window under Xvfb.
@@ -59,7 +59,7 @@ def ro_query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def agents_hidden(v) -> np.ndarray:
-    """The frame rendered again without the agents (their layers, near and far, out of the scene graph for two frames)."""
+    """The frame rendered again without the agents (their layers, near and far, out of the scene graph two frames)."""
     layers = [layer for layer in (v.agents, getattr(v, "far_agents", None)) if layer is not None]
     for layer in layers:
         layer.np.stash()
@@ -162,12 +162,12 @@ def pickable(v, margin: float = 30, gap: float = 25) -> np.ndarray:
 @pytest.mark.slow
 class TestLive:
     def test_agents_are_drawn_where_the_engine_puts_them(self, calm):
-        """Hiding the agents changes the picture only around their positions as the engine publishes them, in their archetype's colours."""
+        """Hiding the agents changes the picture only around the engine's positions, in their archetype's colours."""
         v, feed = calm.v, calm.feed
         assert_agents_drawn_at(v, v.screen_positions(), feed.archetype)
 
     def test_panels_are_drawn_and_show_the_feed(self, calm):
-        """The Simulation panel darkens its corner of the view and shows the feed's tick and status; Zones counts agents."""
+        """The Simulation panel darkens its corner and shows the feed's tick and status; Zones counts agents."""
         v, feed = calm.v, calm.feed
         v.render(2)
         with_panels = v.image()
@@ -187,12 +187,12 @@ class TestLive:
         assert shown["simulation"]["tick"] == feed.frame.tick and shown["simulation"]["status"] == "paused"
         zone = feed.frame.zone
         counts = np.bincount(zone[zone >= 0], minlength=len(calm.scene.zones))
-        assert shown["zones"] == {z.name: int(c) for z, c in zip(calm.scene.zones, counts)}
+        assert shown["zones"] == {z.name: int(c) for z, c in zip(calm.scene.zones, counts, strict=True)}
         step_and_settle(feed, v)
         assert v.panels.shown["simulation"]["tick"] == feed.frame.tick
 
     def test_click_selects_the_agent_under_the_pointer(self, calm):
-        """A click on an agent selects it: the Inspector shows its name and a yellow ring and body appear; empty ground clears it."""
+        """A click on an agent selects it (name in the Inspector, a yellow ring and body); empty ground clears it."""
         v, feed = calm.v, calm.feed
         ids = pickable(v)
         assert len(ids), "no agent clear of the panels to click"
@@ -236,7 +236,7 @@ class TestLive:
         assert (yellow(window(cleared, sp[i], 30)) & ~yellow(window(before, sp[i], 30))).sum() < 5, "the ring stayed"
 
     def test_click_on_a_panel_does_not_select_the_agent_behind_it(self, calm):
-        """An agent moved under the (blank) Inspector panel is pickable there, but a click on the panel leaves it unselected."""
+        """An agent under the (blank) Inspector panel is pickable there, but a click on the panel leaves it alone."""
         v = calm.v
         x0, y0, x1, y1 = panel_rect("Inspector")
         goal = np.array([(x0 + x1) / 2, y0 + 0.75 * (y1 - y0)])
@@ -287,7 +287,7 @@ class TestLive:
         assert v.selected == i
 
     def test_message_to_an_agent_is_heard_from_the_narrator(self, calm):
-        """`send_message` shows an intervention line in Conversations and the run records it, speaker -1, the next tick."""
+        """`send_message` shows an intervention line in Conversations; the run records it, speaker -1, the next tick."""
         v, feed = calm.v, calm.feed
         agent = 3
         only_interventions(v)
@@ -301,12 +301,21 @@ class TestLive:
         assert v.panels.shown["conversations"]["last"] == said
         assert [line.other for line in lines if line.text == "hello there"] == [agent]
         rows = []
-        wait_until(lambda: rows.extend(ro_query(calm.db, "SELECT tick, speaker, listener, text FROM messages WHERE instr(text, 'hello') > 0")) or rows,
-                   "the message in the run store")  # fmt: skip
+        wait_until(
+            lambda: (
+                rows.extend(
+                    ro_query(
+                        calm.db, "SELECT tick, speaker, listener, text FROM messages WHERE instr(text, 'hello') > 0"
+                    )
+                )
+                or rows
+            ),
+            "the message in the run store",
+        )
         assert rows == [(tick + 1, NARRATOR, agent, "hello there")]
 
     def test_announcement_reaches_everyone_in_the_zone(self, calm):
-        """`announce` reaches exactly the agents in the zone: one Narrator message each, and a line saying how many heard it."""
+        """`announce` reaches exactly the agents in the zone: a Narrator message each, a line saying how many heard."""
         v, feed, scene = calm.v, calm.feed, calm.scene
         zone_of = feed.frame.zone.copy()
         z = int(np.bincount(zone_of[zone_of >= 0]).argmax())
@@ -359,8 +368,8 @@ def engine_at(recorded) -> np.ndarray:
 @pytest.fixture(scope="class")
 def replayed(recorded):
     """The recorded run opened in an offscreen viewer, paused."""
-    from tokenworld.viewer.app import Viewer
     from tokenworld.sim.replay_source import ReplaySource
+    from tokenworld.viewer.app import Viewer
 
     pb = ReplaySource(recorded)
     v = None
@@ -377,7 +386,7 @@ def replayed(recorded):
 @pytest.mark.slow
 class TestReplay:
     def test_seek_shows_the_positions_the_simulation_had(self, replayed, engine_at):
-        """After seek(20) the viewer draws every agent where a Simulation of the same scene and seed was after 20 ticks."""
+        """After seek(20) the viewer draws every agent where a Simulation of the same scene and seed was at tick 20."""
         from tokenworld.viewer.picking import project
 
         pb, v = replayed.pb, replayed.v
@@ -404,7 +413,7 @@ class TestReplay:
 
 @pytest.mark.slow
 def test_view_frames_writes_a_screenshot_and_records_nothing(tmp_path):
-    """`tokenworld view SCENE --frames 20 --screenshot out.png` renders offscreen, saves a real picture and writes no run folder."""
+    """`tokenworld view SCENE --frames 20 --screenshot out.png` renders offscreen, saves a picture, writes no run."""
     shot, runs = tmp_path / "out.png", tmp_path / "runs"
     r = tw(
         "view", str(VILLAGE), "--frames", "20", "--screenshot", str(shot), "--runs-dir", str(runs), "--size", "800x450"
@@ -420,7 +429,7 @@ def test_view_frames_writes_a_screenshot_and_records_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_view_without_a_display_plays_a_headless_demo(tmp_path):
-    """Without DISPLAY, `tokenworld view` says so, records a run folder with a demo video and a screenshot, and exits 0."""
+    """Without DISPLAY, `tokenworld view` says so, records a run folder with a demo video and a screenshot, exits 0."""
     runs = tmp_path / "runs"
     r = tw(
         "view", str(VILLAGE), "--seconds", "3", "--runs-dir", str(runs), "--size", "960x540", env=env_without_display()
@@ -520,8 +529,21 @@ def test_real_window_under_xvfb_selects_on_click(tmp_path):
 def test_python_m_tokenworld_view_from_the_repository_root(tmp_path):
     """`python -m tokenworld view SCENE --frames 2 --screenshot` from the repository root saves the screenshot."""
     shot, runs = tmp_path / "shot.png", tmp_path / "runs"
-    r = tw("view", str(VILLAGE), "--frames", "2", "--screenshot", str(shot), "--size", "640x360", "--seconds", "1",
-           "--runs-dir", str(runs), module=True)  # fmt: skip
+    r = tw(
+        "view",
+        str(VILLAGE),
+        "--frames",
+        "2",
+        "--screenshot",
+        str(shot),
+        "--size",
+        "640x360",
+        "--seconds",
+        "1",
+        "--runs-dir",
+        str(runs),
+        module=True,
+    )
     out = " ".join((r.stdout + r.stderr).split())
     assert r.returncode == 0, out
     assert "Could not open" not in out and "No OpenGL" not in out, out

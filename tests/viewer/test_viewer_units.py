@@ -1,4 +1,4 @@
-"""The viewer's parts that need no rendering: picking, the orbit camera, daylight, frames, feed lines, and the live feed.
+"""The viewer's parts that need no rendering: picking, the orbit camera, daylight, frames, feed lines, the live feed.
 
 Picking works on hand-made projection matrices (a camera at the origin
 looking along +y with +z up, Panda3D's convention); the live feed runs the
@@ -20,8 +20,8 @@ from tests.viewer.view_lab import VILLAGE, wait_until
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import NARRATOR, agent_name
 from tokenworld.scene.schema import Scene
-from tokenworld.viewer.camera import OrbitCamera
 from tokenworld.sim.frames import IDLE, SERIES, FeedLine, Frame, describe
+from tokenworld.viewer.camera import OrbitCamera
 from tokenworld.viewer.picking import on_screen, pick, project
 
 SIZE = (800, 600)
@@ -196,13 +196,23 @@ def test_daylight_hours_and_brightness():
 
 def frame(pos, prev, *, wall=100.0, interval=1.0) -> Frame:
     n = len(pos)
-    return Frame(tick=5, sim_time=2.5, pos=np.float32(pos), prev_pos=np.float32(prev), heading=np.zeros(n, np.float32),
-                 state=np.full(n, IDLE, np.int8), zone=np.full(n, -1, np.int32), entity_pos=np.zeros((0, 2), np.float32),
-                 entity_radius=np.zeros(0, np.float32), wall=wall, interval=interval)  # fmt: skip
+    return Frame(
+        tick=5,
+        sim_time=2.5,
+        pos=np.float32(pos),
+        prev_pos=np.float32(prev),
+        heading=np.zeros(n, np.float32),
+        state=np.full(n, IDLE, np.int8),
+        zone=np.full(n, -1, np.int32),
+        entity_pos=np.zeros((0, 2), np.float32),
+        entity_radius=np.zeros(0, np.float32),
+        wall=wall,
+        interval=interval,
+    )
 
 
 def test_frame_positions_move_smoothly_over_one_interval():
-    """Positions go from the tick before to this tick over `interval` wall seconds, then stay; no interval, no motion."""
+    """Positions go from the last tick to this one over `interval` wall seconds, then stay; no interval, no motion."""
     f = frame([[10, 0], [0, 4]], [[0, 0], [0, 0]])
     assert f.positions_at(99.0).tolist() == [[0, 0], [0, 0]]
     assert f.positions_at(100.25).tolist() == [[2.5, 0], [0, 1]]
@@ -334,7 +344,7 @@ def test_inspect_fills_the_card_and_follows_the_agent(feed):
 
 
 def test_recent_lines_filter_by_agent_zone_and_kind(feed):
-    """Interventions become feed lines; recent_lines keeps the newest last and filters by agent, zone, kind and limit."""
+    """Interventions become feed lines; recent_lines keeps the newest last, filters by agent, zone, kind and limit."""
     tick = pause(feed)
     zone = feed.frame.zone
     z = int(np.bincount(zone[zone >= 0]).argmax())
@@ -344,9 +354,10 @@ def test_recent_lines_filter_by_agent_zone_and_kind(feed):
     wait_until(lambda: len(feed.recent_lines(kinds={"intervention"})) >= 3, "three intervention lines")
     mine = [line for line in feed.recent_lines(kinds={"intervention"}) if line.tick >= tick]
     assert [(m.agent, m.other, m.text) for m in mine] == [
-        (NARRATOR, 2, "first"), (NARRATOR, 5, "second"),
+        (NARRATOR, 2, "first"),
+        (NARRATOR, 5, "second"),
         (NARRATOR, -1, f"[{feed.scene.zones[z].name}] Market day ({int((zone == z).sum())} hear it)"),
-    ]  # fmt: skip
+    ]
     assert [line.text for line in feed.recent_lines(agent=2, kinds={"intervention"})][-1:] == ["first"]
     assert all(2 in (line.agent, line.other) for line in feed.recent_lines(agent=2))
     assert feed.recent_lines(zone=z, kinds={"intervention"})[-1].text.endswith(
@@ -390,7 +401,7 @@ def test_series_hold_every_plotted_metric(feed):
 
 
 def test_close_stops_the_thread_and_a_failed_build_says_why(feed):
-    """close() ends the sim thread; a scene that cannot start fails wait_ready with the reason, and the status says failed."""
+    """close() ends the sim thread; a scene that cannot start fails wait_ready with the reason; status says failed."""
     from tokenworld.sim.live_source import LiveSource
 
     scene = Scene.load(VILLAGE)
