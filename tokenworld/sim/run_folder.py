@@ -101,7 +101,8 @@ class RunFolder:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
         try:
             version, tables = _store_layout(conn, db)
-            check_version(version, folder)
+            if "ticks" in tables and "runs" in tables:  # a run store: of this version?
+                check_version(version, folder)
             if not NEEDED_TABLES <= tables:
                 missing = ", ".join(sorted(NEEDED_TABLES - tables))
                 raise RunError(f"{db} is not a Token World run store (no table {missing}); {RECORD_AGAIN}.")
@@ -248,7 +249,7 @@ def check_version(version: int, folder: Path) -> None:
     wrote = "an older Token World, before run stores carried a version" if version == 0 else f"store version {version}"
     if version > STORE_VERSION:
         raise RunError(
-            f"{folder} was written by a newer Token World (store version {version}); this one reads version "
+            f"{folder} was written by a newer Token World (store version {version}); this Token World reads store version "
             f"{STORE_VERSION}. Update Token World to read it."
         )
     raise RunError(
