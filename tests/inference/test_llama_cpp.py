@@ -8,6 +8,7 @@ import pytest
 from tokenworld.inference.base import BackendError
 from tokenworld.inference.llama_cpp import LlamaCppBackend
 from tokenworld.inference.models import resolve_model
+from tokenworld.inference.sampling import Sampling
 from tokenworld.mind.minds import ModelMinds
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
@@ -61,7 +62,7 @@ def test_batched_equals_one_at_a_time_at_temperature_zero(village, scorer):
 
 
 def test_generate_mode_writes_an_option_under_its_grammar(village):
-    b = LlamaCppBackend(mode="generate", batch_size=4, n_threads=2, max_tokens=24)
+    b = LlamaCppBackend(mode="generate", batch_size=4, n_threads=2, sampling=Sampling(max_tokens=24))
     try:
         reqs = requests_for(village, b, n=4)
         answers = b.decide(reqs)

@@ -22,6 +22,7 @@ import pytest
 from tokenworld.inference.base import Backend, BackendError
 from tokenworld.inference.models import resolve_model
 from tokenworld.inference.openai_http import OpenAIBackend
+from tokenworld.inference.sampling import Sampling
 from tokenworld.mind.protocol import Request
 
 pytestmark = pytest.mark.slow
@@ -185,7 +186,7 @@ def test_plain_mode_parses_or_repairs_never_raises(server, make):
     assert all(a.tokens_in > 0 and a.tokens_out > 0 for a in repaired)
 
     # one token is too few for any option here, so the repair fails too
-    tiny = make([server.url], structured="none", max_tokens=1)
+    tiny = make([server.url], structured="none", sampling=Sampling(max_tokens=1))
     [a] = tiny.decide(
         [req(5, "Options: move_to farm | talk Ben\nChoice:", options=["move_to farm", "talk Ben"], talk=[False, True])]
     )

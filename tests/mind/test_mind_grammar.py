@@ -14,6 +14,7 @@ from tokenworld.mind.grammar import (
     SAY_MAX,
     Names,
     ParseError,
+    constraint_for,
     label,
     menu_gbnf,
     menu_json_schema,
@@ -199,6 +200,24 @@ def test_the_json_schema_admits_exactly_the_options(options, talk):
         assert schema["properties"]["say"] == {"type": "string", "maxLength": SAY_MAX}
     else:
         assert set(schema["properties"]) == {"do"}
+
+
+def test_one_constraint_per_menu_holds_every_form():
+    """A menu's constraint is made once and shared (requests carry it); its forms equal the menu functions'."""
+    from tokenworld.mind.protocol import Request
+
+    options, talk = ["eat", "talk Ben", "move_to town hall"], [False, True, False]
+    c = constraint_for(options, talk)
+    assert constraint_for(list(options), [0, 1, 0]) is c
+    assert Request(3, 1, "decide", "", "", list(options), list(talk)).constraint is c
+    assert constraint_for(options, [False, False, False]) is not c
+    assert c.gbnf(" ") == menu_gbnf(options, talk, lead=" ") and c.gbnf() == menu_gbnf(options, talk)
+    assert c.gbnf(" ") is c.gbnf(" ")  # made once
+    assert c.json_schema == menu_json_schema(options, talk) and c.json_schema is c.json_schema
+    for text in ("talk Ben: Hi!", '{"do": "move_to town hall"}', "eat"):
+        assert c.parse(text) == parse_answer(text, options, talk)
+    with pytest.raises(ParseError, match="not one of this agent's options"):
+        c.parse("gather wood")
 
 
 def test_the_json_schema_enum_is_a_copy():

@@ -3,12 +3,17 @@
     backend = make_backend(scene.mind, seed=7)   # llama_cpp, openai, vllm or rules
     worker = InferenceWorker(backend, batch_size=16).start()
 
+What backends share has one owner each: `Sampling` (sampling settings, built
+once from `[mind]`), `Request.constraint` (choices, GBNF, JSON schema, parser),
+`answers.parsed` (text to answer, or a failed one), `Failover` (retries over
+replicas, behind the same protocol) and `InferenceStats` (the worker's books).
 Heavy imports (llama_cpp, vllm) happen inside the backend that needs them.
 """
 
 from __future__ import annotations
 
 from tokenworld.inference.base import Backend, BackendError
+from tokenworld.inference.sampling import Sampling
 
 
 def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
@@ -16,12 +21,13 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
 
     `batch_invariant` (llama_cpp): answers equal one-at-a-time answers exactly (lockstep runs); False is faster.
     """
+    sampling = Sampling.from_mind(mind, seed=seed)
     if mind.backend == "llama_cpp":
         from tokenworld.inference.llama_cpp import LlamaCppBackend
 
         return LlamaCppBackend(
-            mind.model, mode=mind.mode, temperature=mind.temperature, max_tokens=mind.max_output_tokens,
-            batch_size=mind.batch_size, n_gpu_layers=mind.n_gpu_layers, n_threads=mind.threads, seed=seed,
+            mind.model, mode=mind.mode, sampling=sampling,
+            batch_size=mind.batch_size, n_gpu_layers=mind.n_gpu_layers, n_threads=mind.threads,
             max_prompt_tokens=mind.max_prompt_tokens, batch_invariant=batch_invariant, prior_weight=mind.prior_weight,
         )  # fmt: skip
     if mind.backend == "openai":
@@ -29,14 +35,13 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
 
         urls = [u.strip() for u in mind.endpoint.split(",") if u.strip()]
         return OpenAIBackend(
-            urls, mind.model, temperature=mind.temperature, max_tokens=mind.max_output_tokens,
-            structured=mind.structured, max_concurrency=mind.max_concurrency, timeout_s=mind.timeout_s,
-            api_key_env=mind.api_key_env, seed=seed,
+            urls, mind.model, sampling=sampling, structured=mind.structured, max_concurrency=mind.max_concurrency,
+            timeout_s=mind.timeout_s, api_key_env=mind.api_key_env,
         )  # fmt: skip
     if mind.backend == "vllm":
         from tokenworld.inference.vllm_local import VLLMBackend
 
-        return VLLMBackend(mind.model, temperature=mind.temperature, max_tokens=mind.max_output_tokens, seed=seed)
+        return VLLMBackend(mind.model, sampling=sampling)
     if mind.backend == "rules":
         from tokenworld.inference.rules import RulesBackend
 
@@ -66,4 +71,4 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["Backend", "BackendError", "InferenceWorker", "make_backend", "preflight"]
+__all__ = ["Backend", "BackendError", "InferenceWorker", "Sampling", "make_backend", "preflight"]

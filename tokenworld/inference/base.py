@@ -12,6 +12,15 @@ class BackendError(TokenWorldError):
     """A backend cannot start (missing model, missing extra, bad endpoint) or failed a whole batch."""
 
 
+class Unavailable(BackendError):
+    """A backend could not serve a batch now (refused, timed out, overloaded) although another replica, or a later
+    try, may: what `Failover` retries. `busy`: the backend said so itself (HTTP 429) rather than being down."""
+
+    def __init__(self, message: str, *, busy: bool = False):
+        super().__init__(message)
+        self.busy = busy
+
+
 @runtime_checkable
 class Backend(Protocol):
     """What the inference worker drives. Implementations: llama_cpp, openai, vllm, rules.
@@ -21,7 +30,12 @@ class Backend(Protocol):
     order; a request it could not serve gets `protocol.failed(...)` (choice -1
     and the reason), so the simulation falls back to the rules brain for it.
     A failure of the whole backend (server unreachable) may raise
-    `BackendError` instead; the worker then fails the batch and retries later.
+    `BackendError` instead (`Unavailable` when another replica or a later
+    try may serve it); the worker then fails the batch and retries later.
+    Text answers are read with `tokenworld.inference.answers.parsed` and
+    constrained by `Request.constraint`; sampling follows one `Sampling`.
+    Retries and several replicas wrap backends (`Failover`), behind this
+    same protocol.
     """
 
     name: str

@@ -21,8 +21,8 @@ unified KV cache. Per batch of requests:
      grammar is not applied to every candidate: the best token is checked
      alone, and the full mask is applied only when the grammar rejects it.
 
-Temperature 0 is greedy and makes a batch's answers equal to deciding one
-request at a time.
+Temperature 0 (`Sampling`) is greedy and makes a batch's answers equal to
+deciding one request at a time.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ import time
 
 import numpy as np
 
+from tokenworld.inference.answers import parsed
 from tokenworld.inference.base import BackendError
 from tokenworld.inference.models import resolve_model
-from tokenworld.mind.grammar import ParseError, menu_gbnf, parse_answer
-from tokenworld.mind.protocol import Answer, Request, failed
+from tokenworld.inference.sampling import GREEDY, Sampling
+from tokenworld.mind.protocol import Answer, Request
 
 MODES = ("score", "generate")
 MAX_OPTIONS = 9  # score mode numbers options with one digit
@@ -72,13 +73,12 @@ class LlamaCppBackend:
     Args:
         model: 'gemma3-270m' (the packaged model) or a path to a .gguf file.
         mode: 'score' or 'generate' (see the module docstring).
-        temperature: 0 is greedy and reproducible.
-        max_tokens: most tokens written per decision in generate mode.
+        sampling: temperature (0 is greedy and reproducible), top_p, seed, and `max_tokens` (most tokens written
+            per decision in generate mode). Score mode draws among the options, generate mode among tokens.
         batch_size: most requests decoded together (sequences of the context).
         n_ctx: KV cache size in tokens, shared by every sequence (0 sizes it from batch_size).
         n_threads: CPU threads (0: all cores).
         n_gpu_layers: layers offloaded to a GPU when the build supports it (-1 all).
-        seed: for sampling at temperature > 0.
         batch_invariant: answer the requests of a batch one after the other (each still starting from the
             shared prefix's KV cache), so that a batched answer equals the one-at-a-time answer exactly.
             llama.cpp's CPU kernels are not batch-invariant: a request's option log-probabilities moved by up
@@ -93,8 +93,8 @@ class LlamaCppBackend:
     name = "llama_cpp"
 
     def __init__(
-        self, model: str = "gemma3-270m", *, mode: str = "score", temperature: float = 0.0, max_tokens: int = 24,
-        batch_size: int = 16, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1, seed: int = 0,
+        self, model: str = "gemma3-270m", *, mode: str = "score", sampling: Sampling = GREEDY,
+        batch_size: int = 16, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
         max_prompt_tokens: int = 768, batch_invariant: bool = True, prior_weight: float = 0.0,
     ):  # fmt: skip
         if mode not in MODES:
@@ -106,13 +106,14 @@ class LlamaCppBackend:
         L = self._L = _llama()
         self.model_path = resolve_model(model)
         self.model_name = model
-        self.mode, self.temperature, self.max_tokens = mode, float(temperature), int(max_tokens)
+        self.mode, self.sampling = mode, sampling
+        self.max_tokens = sampling.max_tokens
         self.batch_size = batch_size
         self.batch_invariant = batch_invariant
         self.calibration = 1.0  # how much of the content-free answer bias is subtracted in score mode
         self.prior_weight = float(prior_weight)  # score mode: weight of the rules brain's utilities (see `prior_term`)
         self.max_prompt_tokens = max_prompt_tokens
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(sampling.seed)
         mp = L.llama_model_default_params()
         self.gpu_offload = bool(L.llama_supports_gpu_offload())
         mp.n_gpu_layers = n_gpu_layers if self.gpu_offload else 0
@@ -123,7 +124,7 @@ class LlamaCppBackend:
         self.n_vocab = L.llama_vocab_n_tokens(self._vocab)
         self._seq_base = 2  # sequences 0 and 1 hold shared prefixes
         cp = L.llama_context_default_params()
-        cp.n_ctx = n_ctx or 2 * max_prompt_tokens + batch_size * (max_prompt_tokens + max_tokens + SAY_TOKENS + 8)
+        cp.n_ctx = n_ctx or 2 * max_prompt_tokens + batch_size * (max_prompt_tokens + self.max_tokens + SAY_TOKENS + 8)
         cp.n_batch = cp.n_ctx
         cp.n_ubatch = min(512, cp.n_ctx)
         cp.n_seq_max = self._seq_base + batch_size + 1  # prefixes, requests, calibration
@@ -151,7 +152,7 @@ class LlamaCppBackend:
 
     @property
     def settings(self) -> str:
-        return (f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.temperature}|max={self.max_tokens}"
+        return (f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.sampling.temperature}|max={self.max_tokens}"
                 f"|inv={self.batch_invariant}|prior={self.prior_weight if self.mode == 'score' else 0.0}")  # fmt: skip
 
     @property
@@ -375,11 +376,7 @@ class LlamaCppBackend:
             k = len(logp)
             if self.prior_weight and len(req.prior) == k:
                 logp = logp + self.prior_weight * prior_term(req.prior)
-            if self.temperature > 0:
-                p = np.exp((logp - logp.max()) / self.temperature)
-                choice = int(self.rng.choice(k, p=p / p.sum()))
-            else:
-                choice = int(np.argmax(logp))
+            choice = self.sampling.draw(logp, self.rng)
             a = Answer(req.agent, req.tick, req.kind, choice, raw=str(choice + 1), tokens_out=1)
             answers.append(a)
             if req.talk[choice]:
@@ -441,12 +438,10 @@ class LlamaCppBackend:
                 active[i] = row
 
     def _pick(self, logits: np.ndarray) -> int:
-        if self.temperature <= 0:
+        if self.sampling.greedy:
             return int(np.argmax(logits))
-        z = logits.astype(np.float64) / self.temperature
-        top = np.argpartition(-z, 64)[:64]  # sample among the 64 likeliest (the rest carry no mass worth the cost)
-        p = np.exp(z[top] - z[top].max())
-        return int(top[self.rng.choice(len(top), p=p / p.sum())])
+        top = np.argpartition(-logits, 64)[:64]  # sample among the 64 likeliest (the rest carry no mass worth the cost)
+        return int(top[self.sampling.draw(logits[top], self.rng)])
 
     # ------------------------------------------------------------ generate mode
 
@@ -454,7 +449,7 @@ class LlamaCppBackend:
         L = self._L
         samplers = []
         for req in batch:
-            gbnf = menu_gbnf(req.options, req.talk, lead=" ")
+            gbnf = req.constraint.gbnf(lead=" ")
             smpl = L.llama_sampler_init_grammar(self._vocab, gbnf.encode(), b"root")
             if not smpl:
                 raise BackendError(f"llama.cpp rejected the grammar for agent {req.agent}")
@@ -477,24 +472,13 @@ class LlamaCppBackend:
         finally:
             for smpl in samplers:
                 L.llama_sampler_free(smpl)
-        answers = []
-        for req, pieces, n in zip(batch, out, n_out):
-            raw = "".join(pieces)
-            try:
-                choice, say = parse_answer(raw, req.options, req.talk)
-            except ParseError as e:  # cut off by max_tokens
-                answers.append(failed(req, f"unparseable: {e}"))
-                answers[-1].raw, answers[-1].tokens_out = raw, n
-                continue
-            answers.append(Answer(req.agent, req.tick, req.kind, choice, say=say, raw=raw.strip(), tokens_out=n))
-        return answers
+        # an answer fails to parse only when max_tokens cut it off
+        return [parsed(req, "".join(pieces), raw="".join(pieces).strip(), tokens_out=n)
+                for req, pieces, n in zip(batch, out, n_out, strict=True)]  # fmt: skip
 
     def _constrained(self, sampler, logits: np.ndarray) -> int:
         """The best token the grammar allows: check the model's pick alone first, mask everything only if refused."""
-        if self.temperature <= 0:
-            tok = int(np.argmax(logits))
-        else:
-            tok = self._pick(logits)
+        tok = self._pick(logits)
         one = np.zeros(1, _TOKEN_DATA)
         one["id"], one["logit"] = tok, logits[tok]
         if self._apply(sampler, one)[0]["logit"] != -math.inf:
@@ -506,7 +490,7 @@ class LlamaCppBackend:
         allowed = full["logit"]
         if not np.isfinite(allowed).any():
             return -1
-        return self._pick(allowed) if self.temperature > 0 else int(np.argmax(allowed))
+        return self._pick(allowed)
 
     def _apply(self, sampler, data: np.ndarray) -> np.ndarray:
         L = self._L

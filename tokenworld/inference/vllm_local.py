@@ -2,7 +2,7 @@
 
 Needs the `vllm` extra (`pip install 'tokenworld[vllm]'`) and, in practice, a GPU.
 Each request is constrained by the JSON schema of its own options
-(`tokenworld.mind.grammar.menu_json_schema`); vLLM's automatic prefix caching
+(`Request.constraint`); vLLM's automatic prefix caching
 reuses the shared prompt prefix across the batch.
 """
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 
+from tokenworld.inference.answers import parsed
 from tokenworld.inference.base import BackendError
-from tokenworld.mind.grammar import ParseError, menu_json_schema, parse_answer
-from tokenworld.mind.protocol import Answer, Request, failed
+from tokenworld.inference.sampling import GREEDY, Sampling
+from tokenworld.mind.protocol import Answer, Request
 
 
 def _vllm():
@@ -27,28 +28,29 @@ def _vllm():
 
 
 class VLLMBackend:
-    """vLLM's offline engine. `model` is a Hugging Face id or a local folder vLLM can load."""
+    """vLLM's offline engine. `model` is a Hugging Face id or a local folder vLLM can load; `sampling` is applied
+    as vLLM's `SamplingParams` (without `stop`: the JSON schema ends each answer)."""
 
     name = "vllm"
     answer_style = "label"
 
-    def __init__(self, model: str, *, temperature: float = 0.0, max_tokens: int = 48, seed: int = 0, **engine_kw):
+    def __init__(self, model: str, *, sampling: Sampling = GREEDY, **engine_kw):
         vllm = _vllm()
-        self.model, self.temperature, self.max_tokens, self.seed = model, temperature, max_tokens, seed
+        self.model, self.sampling = model, sampling
         try:
-            self.llm = vllm.LLM(model=model, enable_prefix_caching=True, seed=seed, **engine_kw)
+            self.llm = vllm.LLM(model=model, enable_prefix_caching=True, seed=sampling.seed, **engine_kw)
         except Exception as e:  # vLLM raises many kinds; all mean "cannot start"
             raise BackendError(f"vLLM could not load {model!r}: {e}") from None
         self.tokenizer = self.llm.get_tokenizer()
 
     @property
     def settings(self) -> str:
-        return f"vllm|{self.model}|t={self.temperature}|max={self.max_tokens}"
+        return f"vllm|{self.model}|t={self.sampling.temperature}|max={self.sampling.max_tokens}"
 
     def _params(self, req: Request):
         from vllm import SamplingParams
 
-        schema = menu_json_schema(req.options, req.talk)
+        schema = req.constraint.json_schema
         try:  # vLLM >= 0.10
             from vllm.sampling_params import StructuredOutputsParams
 
@@ -57,7 +59,8 @@ class VLLMBackend:
             from vllm.sampling_params import GuidedDecodingParams
 
             extra = {"guided_decoding": GuidedDecodingParams(json=schema)}
-        return SamplingParams(temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed, **extra)
+        s = self.sampling
+        return SamplingParams(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens, seed=s.seed, **extra)
 
     def decide(self, batch: list[Request]) -> list[Answer]:
         t0 = time.perf_counter()
@@ -68,14 +71,8 @@ class VLLMBackend:
             text = out.outputs[0].text
             n_in, n_out = len(out.prompt_token_ids or ()), len(out.outputs[0].token_ids)
             saved = int(getattr(out, "num_cached_tokens", 0) or 0)
-            try:
-                choice, say = parse_answer(text, req.options, req.talk)
-            except ParseError as e:
-                a = failed(req, f"unparseable: {e}", ms)
-                a.raw, a.tokens_in, a.tokens_out = text, n_in, n_out
-                answers.append(a)
-                continue
-            answers.append(Answer(req.agent, req.tick, req.kind, choice, say, text, n_in - saved, n_out, saved, ms))
+            counts = {"tokens_in": n_in - saved, "tokens_out": n_out, "prefill_saved": saved, "latency_ms": ms}
+            answers.append(parsed(req, text, **counts))
         return answers
 
     def count_tokens(self, text: str) -> int:

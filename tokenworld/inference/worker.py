@@ -22,13 +22,13 @@ import heapq
 import os
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 
 import numpy as np
 
+from tokenworld.inference.stats import InferenceStats
 from tokenworld.mind.protocol import Answer, Request, failed
 
-WINDOW_S = 10.0  # decisions/s are counted over this sliding window
 _DTYPES = {"int": np.int64, "float": np.float64, "str": str, "bool": bool}  # Answer field types, as arrays
 
 
@@ -45,7 +45,7 @@ class InferenceWorker:
         self.batch_size = batch_size
         self.max_wait = max_wait_ms / 1000.0
         self.cache_size = cache_size
-        self.settings = getattr(backend, "settings", backend.name)
+        self.settings = backend.settings
         self._cache: OrderedDict[str, Answer] = OrderedDict()
         self._heap: list[tuple[int, int, int]] = []  # (priority, seq, agent)
         self._queued: dict[int, Request] = {}  # agent -> its newest queued request
@@ -58,12 +58,7 @@ class InferenceWorker:
         self.ready = False  # the warm-up is done (at once without one): answers come at the backend's pace now
         self._flush = False
         self._busy = False
-        # statistics
-        self._times: deque[tuple[float, int]] = deque()  # (time, decisions) per batch, within WINDOW_S
-        self._latency: deque[float] = deque(maxlen=2000)
-        self.batch_sizes: Counter[int] = Counter()
-        self.totals = Counter()
-        self.last_error = ""  # why the latest failed request failed (shown to users beside the fallbacks)
+        self.books = InferenceStats()  # tokens, latency, cache hits, fallbacks, errors: see `stats()`
 
     # ------------------------------------------------------------ life
 
@@ -114,7 +109,7 @@ class InferenceWorker:
                 old = self._queued.get(req.agent)
                 if old is not None:  # the newer request replaces it; its ticket is answered as superseded
                     self._done[old.seq] = failed(old, "superseded by a newer request")
-                    self.totals["superseded"] += 1
+                    self.books.add("superseded")
                 self._queued[req.agent] = req
                 heapq.heappush(self._heap, (req.priority, req.seq, req.agent))
                 tickets.append(req.seq)
@@ -244,70 +239,34 @@ class InferenceWorker:
             except Exception as e:  # any backend failure fails the batch; the agents fall back to the rules brain
                 ms = (time.perf_counter() - t0) * 1000.0
                 got = [failed(batch[i], f"{type(e).__name__}: {e}", ms) for i in misses]
-                self.totals["backend_errors"] += 1
+                self.books.add("backend_errors")
             for i, a in zip(misses, got):
                 answers[i] = a
                 if a.ok and self.cache_size:
                     self._cache[keys[i]] = a
                     if len(self._cache) > self.cache_size:
                         self._cache.popitem(last=False)
-        self._count(answers)
+        self.books.count(answers)
         return answers
-
-    def _count(self, answers: list[Answer]) -> None:
-        ok = [a for a in answers if a.ok]
-        t = self.totals
-        t["requests"] += len(answers)
-        t["decisions"] += sum(a.kind == "decide" for a in ok)
-        t["reflections"] += sum(a.kind == "reflect" for a in ok)
-        t["fallbacks"] += len(answers) - len(ok)
-        errors = [a.error for a in answers if not a.ok and a.error]
-        if errors:
-            self.last_error = errors[-1]
-        t["cache_hits"] += sum(a.cached for a in answers)
-        t["valid_first"] += sum(a.ok and a.valid_first for a in answers)
-        t["tokens_in"] += sum(a.tokens_in for a in answers)
-        t["tokens_out"] += sum(a.tokens_out for a in answers)
-        t["prefill_saved"] += sum(a.prefill_saved for a in answers)
-        t["batches"] += 1
-        self.batch_sizes[len(answers)] += 1
-        for a in answers:
-            if not a.cached:
-                self._latency.append(a.latency_ms)
-        now = time.monotonic()
-        self._times.append((now, sum(a.kind == "decide" for a in ok)))
-        while self._times and self._times[0][0] < now - WINDOW_S:
-            self._times.popleft()
 
     # ------------------------------------------------------------ numbers
 
+    @property
+    def batch_sizes(self) -> Counter[int]:
+        """How many batches of each size the backend was sent (cache hits included)."""
+        return self.books.batch_sizes
+
+    @property
+    def last_error(self) -> str:
+        """Why the latest failed request failed (shown to users beside the fallbacks)."""
+        return self.books.last_error
+
+    @last_error.setter
+    def last_error(self, text: str) -> None:
+        self.books.last_error = text
+
     def stats(self) -> dict:
-        """Counts since the start, and decisions/s and latency over the recent window."""
+        """Counts since the start, and decisions/s and latency over the recent window (`InferenceStats.snapshot`)."""
         with self._cv:
-            lat = np.array(self._latency, np.float64)
-            times = list(self._times)
             depth = len(self._queued)
-        t = dict(self.totals)
-        span = (times[-1][0] - times[0][0]) if len(times) > 1 else 0.0
-        recent = sum(n for _, n in times[1:]) if len(times) > 1 else 0
-        requests = max(t.get("requests", 0), 1)
-        return {
-            "backend": self.backend.name,
-            "queue_depth": depth,
-            "requests": t.get("requests", 0),
-            "decisions": t.get("decisions", 0),
-            "reflections": t.get("reflections", 0),
-            "fallbacks": t.get("fallbacks", 0),
-            "last_error": self.last_error,
-            "cache_hits": t.get("cache_hits", 0),
-            "backend_errors": t.get("backend_errors", 0),
-            "superseded": t.get("superseded", 0),
-            "valid_first_share": t.get("valid_first", 0) / requests,
-            "tokens_in": t.get("tokens_in", 0),
-            "tokens_out": t.get("tokens_out", 0),
-            "prefill_saved": t.get("prefill_saved", 0),
-            "decisions_per_s": recent / span if span > 0 else 0.0,
-            "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else 0.0,
-            "latency_p95_ms": float(np.percentile(lat, 95)) if len(lat) else 0.0,
-            "mean_batch": sum(k * v for k, v in self.batch_sizes.items()) / max(sum(self.batch_sizes.values()), 1),
-        }
+        return self.books.snapshot(backend=self.backend.name, queue_depth=depth)

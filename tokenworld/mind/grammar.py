@@ -11,13 +11,19 @@ any names the scene has); `menu_gbnf` and `menu_json_schema` constrain one
 agent to its own feasible options (see `tokenworld.mind.options`), which is
 what backends use. `parse_answer` reads what any backend returned (plain text
 or the JSON object of structured outputs) and checks it against the options.
+
+`Constraint` holds all of these for one menu (options, talk flags, GBNF, JSON
+schema, parser), each made once; `constraint_for` caches it per menu, and every
+`Request` carries the one of its menu (`Request.constraint`), so backends read
+what they need instead of rebuilding it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from tokenworld.errors import TokenWorldError
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
@@ -120,6 +126,10 @@ def parse_answer(text: str, options: list[str], talk: list[bool]) -> tuple[int, 
     Accepts the plain form ('talk Ben: hello') and the structured-output form
     ('{"do": "talk Ben", "say": "hello"}'); only the first line of plain text counts.
     """
+    return _parse(text, options, talk, {_norm(o): i for i, o in enumerate(options)})
+
+
+def _parse(text: str, options, talk, lookup: dict[str, int]) -> tuple[int, str]:
     raw = text.strip()
     say = ""
     if raw.startswith("{"):
@@ -140,7 +150,6 @@ def parse_answer(text: str, options: list[str], talk: list[bool]) -> tuple[int, 
     key = _norm(choice_text)
     if not key:
         raise ParseError("answer is empty; write one of the options")
-    lookup = {_norm(o): i for i, o in enumerate(options)}
     i = lookup.get(key)
     if i is None:
         verb = key.split(" ", 1)[0]
@@ -151,3 +160,47 @@ def parse_answer(text: str, options: list[str], talk: list[bool]) -> tuple[int, 
     if talk[i] and not say:
         raise ParseError(f"{options[i]!r} needs something to say after a colon, as in '{options[i]}: Hello!'")
     return i, say if talk[i] else ""
+
+
+@dataclass(frozen=True, eq=False)
+class Constraint:
+    """One menu's output constraint in every form a backend reads, all from the action table's labels.
+
+    Backends take what they need: `options` and `talk` (scoring), `gbnf` (llama.cpp grammars),
+    `json_schema` (vLLM and OpenAI structured outputs) and `parse` (any written answer). Each form is made
+    once, when first asked for; get one through `constraint_for` (cached per menu), not by constructing it.
+    """
+
+    options: tuple[str, ...]
+    talk: tuple[bool, ...]
+    _grammars: dict = field(default_factory=dict, repr=False)  # lead -> GBNF
+
+    def gbnf(self, lead: str = "") -> str:
+        """The GBNF grammar of `menu_gbnf` (`lead`: text the answer starts with, such as a space after a colon)."""
+        g = self._grammars.get(lead)
+        if g is None:
+            g = self._grammars[lead] = menu_gbnf(list(self.options), list(self.talk), lead=lead)
+        return g
+
+    @cached_property
+    def json_schema(self) -> dict:
+        """The JSON schema of `menu_json_schema` (shared by every request of the menu: read it, do not change it)."""
+        return menu_json_schema(list(self.options), list(self.talk))
+
+    @cached_property
+    def _lookup(self) -> dict[str, int]:
+        return {_norm(o): i for i, o in enumerate(self.options)}
+
+    def parse(self, text: str) -> tuple[int, str]:
+        """(option index, spoken line) of an answer, as `parse_answer`; `ParseError` says what is wrong."""
+        return _parse(text, self.options, self.talk, self._lookup)
+
+
+def constraint_for(options, talk) -> Constraint:
+    """The `Constraint` of a menu (its option labels and talk flags); menus seen before share one object."""
+    return _constraint(tuple(options), tuple(bool(t) for t in talk))
+
+
+@lru_cache(maxsize=4096)
+def _constraint(options: tuple[str, ...], talk: tuple[bool, ...]) -> Constraint:
+    return Constraint(options, talk)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tokenworld.mind.grammar import Constraint, constraint_for
+
 KINDS = ("decide", "reflect")
 
 
@@ -39,6 +41,11 @@ class Request:
     @property
     def prompt(self) -> str:
         return self.shared + self.personal
+
+    @property
+    def constraint(self) -> Constraint:
+        """The output constraint of its menu (choices, GBNF, JSON schema, parser), one object per menu (cached)."""
+        return constraint_for(self.options, self.talk)
 
     def key(self, settings: str) -> str:
         """Cache key: the prompt, the options and the backend's sampling settings."""
