@@ -17,8 +17,8 @@ from tokenworld.analysis.figures import (
     window_size,
     window_starts,
 )
-from tokenworld.sim.run_folder import RunFolder
 from tokenworld.scene.schema import TRAITS
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.world.actions import ACTIONS
 
 ACTION_NAMES = tuple(a.name for a in ACTIONS)
@@ -187,8 +187,15 @@ def traits_by_behaviour(run: RunFolder, out_dir: Path) -> Section:
         aspect="auto",
     )
     for (r, c), v in np.ndenumerate(share):
-        ax.text(c, r, "-" if not np.isfinite(v) else f"{v:.0%}", ha="center", va="center", fontsize=8,
-                color="white" if np.isfinite(v) and v < 0.6 * float(np.nanmax(share)) else "black")  # fmt: skip
+        ax.text(
+            c,
+            r,
+            "-" if not np.isfinite(v) else f"{v:.0%}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if np.isfinite(v) and v < 0.6 * float(np.nanmax(share)) else "black",
+        )
     ax.set_xticks(np.arange(len(actions)), actions, rotation=35, ha="right")
     ax.set_yticks(np.arange(len(labels)), labels)
     for r in range(1, len(TRAITS)):

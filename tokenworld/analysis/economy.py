@@ -17,8 +17,8 @@ from tokenworld.analysis.figures import (
     window_size,
     window_starts,
 )
-from tokenworld.sim.run_folder import RunFolder
 from tokenworld.scene.schema import ITEMS
+from tokenworld.sim.run_folder import RunFolder
 
 MAX_POINTS = 2000  # per-tick lines are thinned to about this many points
 
@@ -31,8 +31,9 @@ def _item_series(run: RunFolder, column: str) -> tuple[np.ndarray, dict[str, np.
     """Ticks and, per item, `column` ('total' or 'price') from the items table, thinned to about MAX_POINTS ticks."""
     tick, item, value = run.columns(
         f"SELECT tick, item, {column} FROM items WHERE tick % ? = 0 OR tick = ? ORDER BY tick",
-        (_stride(run), run.last_tick), (np.int64, object, np.float64),
-    )  # fmt: skip
+        (_stride(run), run.last_tick),
+        (np.int64, object, np.float64),
+    )
     ticks = np.unique(tick)
     names = [i for i in ITEMS if i in set(item.tolist())] + sorted(set(item.tolist()) - set(ITEMS))
     series = {}
@@ -52,8 +53,9 @@ def needs_and_resources(run: RunFolder, out_dir: Path) -> Section:
     )
     tick, hunger, energy = run.columns(
         "SELECT tick, mean_hunger, mean_energy FROM ticks WHERE tick % ? = 0 OR tick = ? ORDER BY tick",
-        (_stride(run), run.last_tick), (np.int64, np.float64, np.float64),
-    )  # fmt: skip
+        (_stride(run), run.last_tick),
+        (np.int64, np.float64, np.float64),
+    )
     has_needs = bool(np.isfinite(hunger).any() or np.isfinite(energy).any())
     iticks, totals = _item_series(run, "total")
     if not has_needs and not any(np.nan_to_num(v).any() for v in totals.values()):
@@ -110,13 +112,14 @@ def prices_and_trade(run: RunFolder, out_dir: Path) -> Section:
     )
     ew, eitem, amount = run.columns(
         "SELECT (tick - 1) / ?, coalesce(item, -1), sum(amount) FROM events WHERE kind = 'trade' AND ok = 1 AND tick >= 1 GROUP BY 1, 2",
-        (window,), (np.int64, np.int64, np.float64),
-    )  # fmt: skip
+        (window,),
+        (np.int64, np.int64, np.float64),
+    )
     if not prices and not len(w):
         return skipped(key, title, about, "no prices or trades recorded yet.")
     ini, par = run.columns(
         "SELECT agent, coalesce(other, -1) FROM events WHERE kind = 'trade' AND ok = 1", (), (np.int64, np.int64)
-    )  # fmt: skip
+    )
     traders = len(np.union1d(ini, par[par >= 0]))
     starts = window_starts(run.last_tick, window)
     volume = np.zeros(len(starts))
@@ -154,8 +157,15 @@ def prices_and_trade(run: RunFolder, out_dir: Path) -> Section:
             sel = eitem == it
             np.add.at(row, np.clip(ew[sel], 0, len(starts) - 1), amount[sel])
             name = ITEMS[it] if 0 <= it < len(ITEMS) else "unknown"
-            ax.bar(starts, row, bottom=bottom, width=window * 0.9, align="edge", label=name,
-                   color=f"C{ITEMS.index(name) if name in ITEMS else 9}")  # fmt: skip
+            ax.bar(
+                starts,
+                row,
+                bottom=bottom,
+                width=window * 0.9,
+                align="edge",
+                label=name,
+                color=f"C{ITEMS.index(name) if name in ITEMS else 9}",
+            )
             bottom += row
         ax.legend(frameon=False, fontsize="small")
     else:
@@ -169,7 +179,8 @@ def prices_and_trade(run: RunFolder, out_dir: Path) -> Section:
     if prices:
         moved = [
             f"{n} {fmt(v[0])} -> {fmt(v[-1])}" + (f" ({(v[-1] / v[0] - 1) * 100:+.0f}%)" if v[0] > 0 else "")
-            for n, v in prices.items() if np.isfinite(v[[0, -1]]).all()
-        ]  # fmt: skip
+            for n, v in prices.items()
+            if np.isfinite(v[[0, -1]]).all()
+        ]
         notes[0] = head + "; prices (food = 1) from the first to the last tick: " + ", ".join(moved) + "."
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)

@@ -101,8 +101,9 @@ def model_section(run: RunFolder, out_dir: Path, use: ModelUsage | None) -> Sect
         return skipped(key, title, about, why)
     w, t_in, t_out = run.columns(
         "SELECT (tick - 1) / ?, sum(tokens_in), sum(tokens_out) FROM decisions WHERE source = 'model' AND tick >= 1 GROUP BY 1",
-        (window,), (np.int64, np.float64, np.float64),
-    )  # fmt: skip
+        (window,),
+        (np.int64, np.float64, np.float64),
+    )
     (latency,) = run.columns(
         "SELECT latency_ms FROM decisions WHERE source = 'model' AND latency_ms > 0", dtypes=(np.float64,)
     )
@@ -152,11 +153,26 @@ def model_section(run: RunFolder, out_dir: Path, use: ModelUsage | None) -> Sect
     if inf:
         text = "\n".join(
             f"{label}: {int(inf.get(k, 0)):,}"
-            for label, k in (("requests", "requests"), ("cache hits", "cache_hits"), ("fallbacks", "fallbacks"),
-                             ("backend errors", "backend_errors"), ("reflections", "reflections"), ("prefill saved", "prefill_saved"))
-        )  # fmt: skip
-        ax.text(0.98, 0.97, text, ha="right", va="top", transform=ax.transAxes, fontsize="small", family="monospace",
-                bbox={"facecolor": "white", "edgecolor": "lightgrey"})  # fmt: skip
+            for label, k in (
+                ("requests", "requests"),
+                ("cache hits", "cache_hits"),
+                ("fallbacks", "fallbacks"),
+                ("backend errors", "backend_errors"),
+                ("reflections", "reflections"),
+                ("prefill saved", "prefill_saved"),
+            )
+        )
+        ax.text(
+            0.98,
+            0.97,
+            text,
+            ha="right",
+            va="top",
+            transform=ax.transAxes,
+            fontsize="small",
+            family="monospace",
+            bbox={"facecolor": "white", "edgecolor": "lightgrey"},
+        )
     ax.set_ylabel("decisions")
     ax.set_title("Where decisions came from")
     return Section(key, title, about, save(fig, out_dir, key), notes=usage_notes(use, latency))
@@ -169,8 +185,9 @@ def _rate_panel(run: RunFolder, ax) -> None:
     """
     tick, step_ms = (
         run.columns("SELECT tick, step_ms FROM timings WHERE tick >= 1 ORDER BY tick", dtypes=(np.int64, np.float64))
-        if "timings" in run.tables else (np.zeros(0, np.int64), np.zeros(0))
-    )  # fmt: skip
+        if "timings" in run.tables
+        else (np.zeros(0, np.int64), np.zeros(0))
+    )
     dtick, n = run.columns(
         "SELECT tick, count(*) FROM decisions WHERE source = 'model' GROUP BY tick", dtypes=(np.int64, np.float64)
     )

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.analysis.figures import Section, fmt, pyplot, save, skipped
-from tokenworld.sim.run_folder import RunFolder
-from tokenworld.mind.memory import COVER, MIN_LETTERS, carries, content_words
+from tokenworld.mind.memory import COVER, MIN_LETTERS, content_words
 from tokenworld.mind.personas import NARRATOR, agent_name
+from tokenworld.sim.run_folder import RunFolder
 
 GOAL_SHARE = 0.30  # the project's goal: a fact reaches this share of the village ...
 GOAL_TICKS = 600  # ... within this many ticks of being told
@@ -114,8 +114,9 @@ def fact_reach(run: RunFolder) -> list[FactReach]:
     tick, speaker, listener, text = run.columns(
         "SELECT tick, speaker, listener, text FROM messages WHERE tick >= ? AND listener >= 0 AND listener < ? "
         "ORDER BY tick, rowid",
-        (start, run.n_agents), (np.int64, np.int64, np.int64, object),
-    )  # fmt: skip
+        (start, run.n_agents),
+        (np.int64, np.int64, np.int64, object),
+    )
     narrator = speaker == NARRATOR
     text[narrator] = [_strip_zone(t, zone_names)[0] for t in text[narrator]]
     lines, code = np.unique(text.astype(str), return_inverse=True)
@@ -126,7 +127,7 @@ def fact_reach(run: RunFolder) -> list[FactReach]:
         want = content_words(fact)
         need = COVER * len(want)
         carrying = np.array(
-            [line == fact or (bool(want) and len(want & w) >= need) for line, w in zip(lines, line_words)], bool
+            [line == fact or (bool(want) and len(want & w) >= need) for line, w in zip(lines, line_words, strict=False)], bool
         )
         rows = np.flatnonzero(carrying[code] & (tick >= told[0, 0]))
         first = np.full(run.n_agents, -1, np.int64)
@@ -144,7 +145,7 @@ def _strip_zone(text: str, zone_names: set[str]) -> tuple[str, str | None]:
     """(fact, zone): an announcement's '[zone] ' prefix taken off (only for zones of the run)."""
     m = _ZONE_PREFIX.match(text)
     if m and m.group(1) in zone_names:
-        return text[m.end():], m.group(1)
+        return text[m.end() :], m.group(1)
     return text, None
 
 
@@ -162,11 +163,16 @@ def news_section(run: RunFolder, out_dir: Path) -> Section:
     )
     facts = fact_reach(run)
     if not facts:
-        return skipped(key, title, about, (
-            "the Narrator told nothing in this run (send a message to an agent or announce an event in a zone, "
-            "from the viewer, with `Simulation.send_message` / `Simulation.announce`, or as `[[tell]]` lines in the "
-            "scene, as `scenes/village_news.toml` does)."
-        ))  # fmt: skip
+        return skipped(
+            key,
+            title,
+            about,
+            (
+                "the Narrator told nothing in this run (send a message to an agent or announce an event in a zone, "
+                "from the viewer, with `Simulation.send_message` / `Simulation.announce`, or as `[[tell]]` lines in the "
+                "scene, as `scenes/village_news.toml` does)."
+            ),
+        )
     top = sorted(facts, key=lambda f: (-f.reached, f.told_tick))[:TOP_FACTS]
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")

@@ -23,16 +23,26 @@ ul.notes { margin-top: 0.5em; } footer { margin-top: 3em; color: #777; font-size
 """
 
 
-def write_html(path: Path, *, title: str, subtitle: str, headline: list[tuple[str, str]], notices: list[str],
-               sections: list[Section], footer: str) -> None:  # fmt: skip
+def write_html(
+    path: Path,
+    *,
+    title: str,
+    subtitle: str,
+    headline: list[tuple[str, str]],
+    notices: list[str],
+    sections: list[Section],
+    footer: str,
+) -> None:
     """Write the HTML report: headline table, notices, then every section (plot, or why it is missing)."""
     e = html.escape
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(title)}</h1>", f'<p class="sub">{e(subtitle)}</p>',
-    ]  # fmt: skip
+        f"<h1>{e(title)}</h1>",
+        f'<p class="sub">{e(subtitle)}</p>',
+    ]
     parts += [f'<p class="notice">{e(n)}</p>' for n in notices]
     parts.append('<table class="head">')
     parts += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in headline]
@@ -54,8 +64,16 @@ def write_html(path: Path, *, title: str, subtitle: str, headline: list[tuple[st
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
-def write_markdown(path: Path, *, title: str, subtitle: str, headline: list[tuple[str, str]], notices: list[str],
-                   sections: list[Section], footer: str) -> None:  # fmt: skip
+def write_markdown(
+    path: Path,
+    *,
+    title: str,
+    subtitle: str,
+    headline: list[tuple[str, str]],
+    notices: list[str],
+    sections: list[Section],
+    footer: str,
+) -> None:
     """Write summary.md: the headline figures, notices, the plots (file and title) and what was left out."""
     lines = [f"# {title}", "", subtitle, ""]
     lines += [f"> {n}" for n in notices] + ([""] if notices else [])

@@ -13,9 +13,9 @@ from tokenworld.analysis.model_usage import ModelUsage, model_section, usage
 from tokenworld.analysis.news import news_headline, news_section
 from tokenworld.analysis.prices import load_prices
 from tokenworld.analysis.render import duration, generated_line, write_html, write_markdown
-from tokenworld.sim.run_folder import RunFolder
 from tokenworld.analysis.society import guess_convergence, social_network
 from tokenworld.errors import RunError
+from tokenworld.sim.run_folder import RunFolder
 
 # (key, title) of every section, in report order; the plot functions return the same keys
 SECTIONS = (
@@ -72,9 +72,13 @@ def analyze(
         title = f"Token World run {run.name}"
         subtitle = f"Scene {run.manifest.get('scene', run.scene.name)}: {run.scene.description}".rstrip(": ")
         pages = {
-            "title": title, "subtitle": subtitle, "headline": headline(run, use), "notices": _notices(run),
-            "sections": sections, "footer": generated_line(folder),
-        }  # fmt: skip
+            "title": title,
+            "subtitle": subtitle,
+            "headline": headline(run, use),
+            "notices": _notices(run),
+            "sections": sections,
+            "footer": generated_line(folder),
+        }
         report = out / "report.html"
         try:
             write_html(report, **pages)
@@ -120,9 +124,10 @@ def _notices(run: RunFolder) -> list[str]:
         )
     if run.last_tick == 0:
         notices.append(
-            "No tick has been committed to this run yet, so there is nothing to plot." if run.running else
-            "The run has no ticks (it asked for none, or stopped before its first), so there is nothing to plot."
-        )  # fmt: skip
+            "No tick has been committed to this run yet, so there is nothing to plot."
+            if run.running
+            else "The run has no ticks (it asked for none, or stopped before its first), so there is nothing to plot."
+        )
     return notices
 
 

@@ -52,10 +52,20 @@ GOALS = {  # figure -> (comparison, threshold), read at `goal_seconds`
 }
 
 
-def run_alive_bench(*, scene: str | None = None, runs: int = 3, seconds: float = 30.0, goal_seconds: float = 10.0,
-                    size: tuple[int, int] = (1280, 720), speed: float = 4.0, threads: int | None = None,
-                    fps_cap: float | None = None, warmup: bool = True, arch: str | None = None,
-                    json_path: str | None = None) -> dict:  # fmt: skip
+def run_alive_bench(
+    *,
+    scene: str | None = None,
+    runs: int = 3,
+    seconds: float = 30.0,
+    goal_seconds: float = 10.0,
+    size: tuple[int, int] = (1280, 720),
+    speed: float = 4.0,
+    threads: int | None = None,
+    fps_cap: float | None = None,
+    warmup: bool = True,
+    arch: str | None = None,
+    json_path: str | None = None,
+) -> dict:
     """Open the viewer on `scene` `runs` times and record its first `seconds`; print a table, optionally write JSON.
 
     Args:
@@ -88,25 +98,50 @@ def run_alive_bench(*, scene: str | None = None, runs: int = 3, seconds: float =
         loaded = dataclasses.replace(loaded, mind=dataclasses.replace(loaded.mind, threads=int(threads)))
     if warmup:
         console.print("alive: warming up (unmeasured) ...", style="dim")
-        measure_opening(loaded, seconds=min(3.0, seconds), goal_seconds=min(3.0, goal_seconds), size=size,
-                        speed=speed, arch=arch, fps_cap=fps_cap)
+        measure_opening(
+            loaded,
+            seconds=min(3.0, seconds),
+            goal_seconds=min(3.0, goal_seconds),
+            size=size,
+            speed=speed,
+            arch=arch,
+            fps_cap=fps_cap,
+        )
     results = []
     for i in range(runs):
         console.print(f"alive: {loaded.name}, run {i + 1} of {runs}, {seconds:g} s ...", style="dim")
-        results.append(measure_opening(loaded, seconds=seconds, goal_seconds=goal_seconds, size=size, speed=speed,
-                                       arch=arch, fps_cap=fps_cap))
-    rows = [{"run": i + 1, **r["goals"]["figures"], "passed": r["goals"]["passed"], "startup_s": r["startup_s"],
-             "draw_cpu_ms_per_frame": r["draw_cpu_ms_per_frame"], "load_avg_1m": r["load_avg"][0]}
-            for i, r in enumerate(results)]  # fmt: skip
+        results.append(
+            measure_opening(
+                loaded, seconds=seconds, goal_seconds=goal_seconds, size=size, speed=speed, arch=arch, fps_cap=fps_cap
+            )
+        )
+    rows = [
+        {
+            "run": i + 1,
+            **r["goals"]["figures"],
+            "passed": r["goals"]["passed"],
+            "startup_s": r["startup_s"],
+            "draw_cpu_ms_per_frame": r["draw_cpu_ms_per_frame"],
+            "load_avg_1m": r["load_avg"][0],
+        }
+        for i, r in enumerate(results)
+    ]
     report = {
-        "suite": "alive", "scene": loaded.name, "arch": engine_arch.current(),
+        "suite": "alive",
+        "scene": loaded.name,
+        "arch": engine_arch.current(),
         "machine": describe_machine(arch=engine_arch.current(), inference=_model_info(loaded)),
-        "size": list(size), "speed": speed, "seconds": seconds, "goal_seconds": goal_seconds,
+        "size": list(size),
+        "speed": speed,
+        "seconds": seconds,
+        "goal_seconds": goal_seconds,
         "fps_cap": results[0]["fps_cap"] if results else fps_cap,
         "threads": results[0]["threads"] if results else None,
         "goals": {k: f"{op} {v}" for k, (op, v) in GOALS.items()},
-        "rows": rows, "runs": results, "summary": _summary(results),
-    }  # fmt: skip
+        "rows": rows,
+        "runs": results,
+        "summary": _summary(results),
+    }
     _print(console, report)
     write_report(report, json_path, console)
     return report
@@ -117,8 +152,16 @@ def _model_info(scene) -> dict | None:
     return {"model": m.model, "backend": m.backend, "mode": m.mode} if m.backend != "rules" else None
 
 
-def measure_opening(scene, *, seconds: float, goal_seconds: float, size: tuple[int, int], speed: float,
-                    arch: str | None, fps_cap: float | None = None) -> dict:  # fmt: skip
+def measure_opening(
+    scene,
+    *,
+    seconds: float,
+    goal_seconds: float,
+    size: tuple[int, int],
+    speed: float,
+    arch: str | None,
+    fps_cap: float | None = None,
+) -> dict:
     """One opening of the viewer on `scene` as `tokenworld view` does; per-second figures from its first frame."""
     from rich.console import Console
 
@@ -148,16 +191,23 @@ def measure_opening(scene, *, seconds: float, goal_seconds: float, size: tuple[i
         shutil.rmtree(runs_dir, ignore_errors=True)
     cpu = {k: round(cpu1.get(k, 0.0) - cpu0.get(k, 0.0), 2) for k in cpu1}
     return {
-        "startup_s": round(startup_s, 2), "wall_s": round(wall, 2), "threads": threads, "fps_cap": fps_cap,
+        "startup_s": round(startup_s, 2),
+        "wall_s": round(wall, 2),
+        "threads": threads,
+        "fps_cap": fps_cap,
         "lp_num_threads": os.environ.get("LP_NUM_THREADS"),
-        "inference_nice": nice, "load_avg": [round(x, 2) for x in load1],
+        "inference_nice": nice,
+        "load_avg": [round(x, 2) for x in load1],
         "load_avg_before": [round(x, 2) for x in load0],
-        "cpu_s": cpu, "cpu_share": {k: round(v / wall, 3) for k, v in cpu.items()} if wall > 0 else {},
-        "draw_cpu_ms_per_frame": round(1000 * (cpu["draw"] + cpu["llvmpipe"]) / max(per_second[-1]["frames_total"], 1),
-                                       1),
+        "cpu_s": cpu,
+        "cpu_share": {k: round(v / wall, 3) for k, v in cpu.items()} if wall > 0 else {},
+        "draw_cpu_ms_per_frame": round(
+            1000 * (cpu["draw"] + cpu["llvmpipe"]) / max(per_second[-1]["frames_total"], 1), 1
+        ),
         "model_cpu_s_to_first_answer": next((s["model_cpu_s"] for s in per_second if s["answers"]), None),
-        "per_second": per_second, "goals": goal_figures(per_second, goal_seconds),
-    }  # fmt: skip
+        "per_second": per_second,
+        "goals": goal_figures(per_second, goal_seconds),
+    }
 
 
 def _record(viewer, source, t0: float, seconds: float, fps_cap: float, cpu0: dict) -> list[dict]:
@@ -194,17 +244,25 @@ def _sample(source, t: float, frames: int, span: float, frames_total: int, longe
     pairs = {(min(ln.agent, ln.other), max(ln.agent, ln.other)) for ln in talk}
     frame = source.frame
     return {
-        "t": round(t, 2), "frames": frames, "fps": round(frames / span, 2) if span > 0 else 0.0,
-        "frames_total": frames_total, "frame_ms_max": round(longest_ms, 1),
+        "t": round(t, 2),
+        "frames": frames,
+        "fps": round(frames / span, 2) if span > 0 else 0.0,
+        "frames_total": frames_total,
+        "frame_ms_max": round(longest_ms, 1),
         "tick": frame.tick if frame is not None else 0,
-        "model_decisions": int((inf.get("by_source") or {}).get("model", 0)), "answers": int(inf.get("decisions", 0)),
-        "requests": int(inf.get("requests", 0)), "talk_lines": len(talk), "talk_pairs": len(pairs),
+        "model_decisions": int((inf.get("by_source") or {}).get("model", 0)),
+        "answers": int(inf.get("decisions", 0)),
+        "requests": int(inf.get("requests", 0)),
+        "talk_lines": len(talk),
+        "talk_pairs": len(pairs),
         "wait_p50_ms": round(float(inf.get("wait_p50_ms", 0.0)), 1),
         "wait_p95_ms": round(float(inf.get("wait_p95_ms", 0.0)), 1),
-        "model_share": round(float(inf.get("model_share", 0.0)), 3), "in_flight": int(inf.get("in_flight", 0)),
-        "in_flight_cap": int(inf.get("in_flight_cap", 0)), "queue_depth": int(inf.get("queue_depth", 0)),
+        "model_share": round(float(inf.get("model_share", 0.0)), 3),
+        "in_flight": int(inf.get("in_flight", 0)),
+        "in_flight_cap": int(inf.get("in_flight_cap", 0)),
+        "queue_depth": int(inf.get("queue_depth", 0)),
         "stale": int(inf.get("stale", 0)),
-    }  # fmt: skip
+    }
 
 
 def goal_figures(per_second: list[dict], goal_seconds: float) -> dict:
@@ -217,14 +275,18 @@ def goal_figures(per_second: list[dict], goal_seconds: float) -> dict:
     fps_mean = frames / at["t"] if at["t"] > 0 else 0.0
     landed = at["answers"] > 0
     figures = {
-        "model_decisions": at["model_decisions"], "talk_lines": at["talk_lines"], "talk_pairs": at["talk_pairs"],
+        "model_decisions": at["model_decisions"],
+        "talk_lines": at["talk_lines"],
+        "talk_pairs": at["talk_pairs"],
         "wait_p95_s": round(at["wait_p95_ms"] / 1000.0, 3) if landed else None,
         "wait_p50_s": round(at["wait_p50_ms"] / 1000.0, 3) if landed else None,
-        "fps_mean": round(fps_mean, 2), "fps_min": min(s["fps"] for s in within),
-        "frame_ms_max": max(s.get("frame_ms_max", 0.0) for s in within), "answers": at["answers"],
+        "fps_mean": round(fps_mean, 2),
+        "fps_min": min(s["fps"] for s in within),
+        "frame_ms_max": max(s.get("frame_ms_max", 0.0) for s in within),
+        "answers": at["answers"],
         "model_cpu_s": at.get("model_cpu_s"),
         "model_share": at["model_share"],
-    }  # fmt: skip
+    }
     verdict = {k: _meets(figures[k], op, v) for k, (op, v) in GOALS.items()}
     return {"at_s": at["t"], "figures": figures, "pass": verdict, "passed": sum(verdict.values())}
 
@@ -243,8 +305,11 @@ def _summary(results: list[dict]) -> dict:
     for key in GOALS:
         values = [r["goals"]["figures"].get(key) for r in results]
         known = [v for v in values if v is not None]
-        out[key] = {"median": round(float(np.median(known)), 3) if known else None,
-                    "runs_met": sum(r["goals"]["pass"][key] for r in results), "runs": len(results)}  # fmt: skip
+        out[key] = {
+            "median": round(float(np.median(known)), 3) if known else None,
+            "runs_met": sum(r["goals"]["pass"][key] for r in results),
+            "runs": len(results),
+        }
     return out
 
 
@@ -268,8 +333,17 @@ def _thread_cpu(source) -> dict[str, float]:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         seconds = (int(fields[11]) + int(fields[12])) / tick
-        part = ("draw" if tid == main_tid else "sim" if tid == sim_tid else "model" if tid == inf_tid
-                else "llvmpipe" if name.startswith("llvmpipe") else "other")  # fmt: skip
+        part = (
+            "draw"
+            if tid == main_tid
+            else "sim"
+            if tid == sim_tid
+            else "model"
+            if tid == inf_tid
+            else "llvmpipe"
+            if name.startswith("llvmpipe")
+            else "other"
+        )
         out[part] += seconds
     writer = getattr(getattr(getattr(source, "store", None), "_writer", None), "pid", None)
     stat = _read(f"/proc/{writer}/stat") if writer else None
@@ -309,12 +383,31 @@ def _print(console, report: dict) -> None:
 
     goals = ", ".join(f"{k} {op} {v:g}" for k, (op, v) in GOALS.items())
     table = Table(title=f"alive: {report['scene']}, {report['goal_seconds']:g} s after the first frame ({goals})")
-    for col in ("run", "model decisions", "talk lines", "wait p95 s", "FPS", "to first frame s", "model CPU s",
-                "CPU ms/frame", "load 1m", "goals met"):  # fmt: skip
+    for col in (
+        "run",
+        "model decisions",
+        "talk lines",
+        "wait p95 s",
+        "FPS",
+        "to first frame s",
+        "model CPU s",
+        "CPU ms/frame",
+        "load 1m",
+        "goals met",
+    ):
         table.add_column(col, justify="right")
     for r in report["rows"]:
         p95 = "-" if r["wait_p95_s"] is None else f"{r['wait_p95_s']:.2f}"
-        table.add_row(str(r["run"]), str(r["model_decisions"]), str(r["talk_lines"]), p95, f"{r['fps_mean']:.1f}",
-                      f"{r['startup_s']:.1f}", f"{r['model_cpu_s'] or 0:.1f}", f"{r['draw_cpu_ms_per_frame']:.1f}",
-                      f"{r['load_avg_1m']:.2f}", f"{r['passed']} of {len(GOALS)}")  # fmt: skip
+        table.add_row(
+            str(r["run"]),
+            str(r["model_decisions"]),
+            str(r["talk_lines"]),
+            p95,
+            f"{r['fps_mean']:.1f}",
+            f"{r['startup_s']:.1f}",
+            f"{r['model_cpu_s'] or 0:.1f}",
+            f"{r['draw_cpu_ms_per_frame']:.1f}",
+            f"{r['load_avg_1m']:.2f}",
+            f"{r['passed']} of {len(GOALS)}",
+        )
     console.print(table)

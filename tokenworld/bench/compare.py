@@ -25,15 +25,38 @@ LOWER, HIGHER = "lower", "higher"
 # suite -> [(rows key or None for the report itself, fields naming a row, {metric: direction})]
 SPEC: dict[str, list[tuple[str | None, tuple[str, ...], dict[str, str]]]] = {
     "engine": [
-        ("results", ("agents",), {"ms_per_step": LOWER, "p95_ms_per_step": LOWER, "hash_ms": LOWER, "perception_ms": LOWER,
-                                  "motion_ms": LOWER, "zones_ms": LOWER, "move_and_zones_ms": LOWER,
-                                  "agent_steps_per_s": HIGHER, "setup_s": LOWER}),
+        (
+            "results",
+            ("agents",),
+            {
+                "ms_per_step": LOWER,
+                "p95_ms_per_step": LOWER,
+                "hash_ms": LOWER,
+                "perception_ms": LOWER,
+                "motion_ms": LOWER,
+                "zones_ms": LOWER,
+                "move_and_zones_ms": LOWER,
+                "agent_steps_per_s": HIGHER,
+                "setup_s": LOWER,
+            },
+        ),
         (None, (), {"cold_start_s": LOWER}),
     ],
     "world": [
-        ("results", ("agents",), {"tick_ms": LOWER, "engine_ms": LOWER, "world_ms": LOWER, "rules_ms": LOWER,
-                                  "brain_ms": LOWER, "metrics_ms": LOWER, "rules_and_brain_ms": LOWER,
-                                  "tick_ms_with_recorder": LOWER}),
+        (
+            "results",
+            ("agents",),
+            {
+                "tick_ms": LOWER,
+                "engine_ms": LOWER,
+                "world_ms": LOWER,
+                "rules_ms": LOWER,
+                "brain_ms": LOWER,
+                "metrics_ms": LOWER,
+                "rules_and_brain_ms": LOWER,
+                "tick_ms_with_recorder": LOWER,
+            },
+        ),
         ("game", ("participants",), {"round_s": LOWER}),
     ],
     "inference": [
@@ -42,7 +65,7 @@ SPEC: dict[str, list[tuple[str | None, tuple[str, ...], dict[str, str]]]] = {
     ],
     "viewer": [("rows", ("agents", "case"), {"frame_ms_median": LOWER, "frame_ms_p95": LOWER, "fps": HIGHER})],
     "mesa": [("results", ("agents",), {"mesa_ms_per_step": LOWER, "tokenworld_ms_per_step": LOWER, "ratio": HIGHER})],
-}  # fmt: skip
+}
 WAYS = ("sequential", "sequential_same_backend")  # inference: one-at-a-time ways, besides modes.<mode>.<way>
 
 
@@ -67,8 +90,9 @@ def load_results(path: str | Path) -> dict:
     if isinstance(doc, dict) and doc.get("suite") in SPEC:
         return doc
     if isinstance(doc, dict) and isinstance(doc.get("suite"), str):
-        raise TokenWorldError(f"{path} holds results of suite {doc['suite']!r}, which compare does not know "
-                              f"(it knows {', '.join(SPEC)}).")  # fmt: skip
+        raise TokenWorldError(
+            f"{path} holds results of suite {doc['suite']!r}, which compare does not know (it knows {', '.join(SPEC)})."
+        )
     raise TokenWorldError(f"{path} is JSON but not Token World benchmark results (no 'suite' or 'suites' key); {hint}.")
 
 
@@ -176,8 +200,15 @@ def compare_files(old_path: str | Path, new_path: str | Path, *, threshold: floa
     for r in rows:
         change = "-" if r["change"] is None else f"{r['change']:+.1%}"
         status = r["status"].upper() if r["status"] == "regressed" else ("" if r["status"] == "same" else r["status"])
-        table.add_row(r["figure"], r.get("better", ""), _fmt(r["old"]), _fmt(r["new"]), change, status,
-                      style=styles.get(r["status"]))  # fmt: skip
+        table.add_row(
+            r["figure"],
+            r.get("better", ""),
+            _fmt(r["old"]),
+            _fmt(r["new"]),
+            change,
+            status,
+            style=styles.get(r["status"]),
+        )
     console.print(table)
     counts = {
         s: sum(r["status"] == s for r in rows) for s in ("regressed", "improved", "same", "added", "removed", "n/a")
@@ -185,8 +216,10 @@ def compare_files(old_path: str | Path, new_path: str | Path, *, threshold: floa
     compared = counts["regressed"] + counts["improved"] + counts["same"]
     if not compared:
         console.print("[yellow]no figure is in both files[/] (different suites or sizes): nothing to gate on.")
-    console.print(f"{compared} figures compared: {counts['regressed']} regressed past {threshold:.0%}, "
-                  f"{counts['improved']} improved; {counts['added']} added, {counts['removed']} removed.")  # fmt: skip
+    console.print(
+        f"{compared} figures compared: {counts['regressed']} regressed past {threshold:.0%}, "
+        f"{counts['improved']} improved; {counts['added']} added, {counts['removed']} removed."
+    )
     return 1 if counts["regressed"] else 0
 
 
@@ -194,8 +227,10 @@ def _notes(old: dict, new: dict) -> list[str]:
     notes = []
     ma, mb = _machine(old), _machine(new)
     if ma and mb and (ma.get("cpu"), ma.get("cores"), ma.get("gpu")) != (mb.get("cpu"), mb.get("cores"), mb.get("gpu")):
-        notes.append(f"measured on different machines ({ma.get('cpu')}, {ma.get('cores')} cores vs "
-                     f"{mb.get('cpu')}, {mb.get('cores')} cores): changes mix code and hardware.")  # fmt: skip
+        notes.append(
+            f"measured on different machines ({ma.get('cpu')}, {ma.get('cores')} cores vs "
+            f"{mb.get('cpu')}, {mb.get('cores')} cores): changes mix code and hardware."
+        )
     if old.get("quick") or new.get("quick"):
         notes.append("a quick (tiny-size) run is involved: its figures are noisy, not figures to gate releases on.")
     return notes

@@ -32,10 +32,24 @@ def bench_zones(side: float) -> list[Zone]:
     step = side / 4
     for by in range(4):
         for bx in range(4):
-            zones.append(Zone(name=f"d{by}{bx}", rect=(bx * step + 1, by * step + 1, (bx + 1) * step - 1, (by + 1) * step - 1)))
+            zones.append(
+                Zone(name=f"d{by}{bx}", rect=(bx * step + 1, by * step + 1, (bx + 1) * step - 1, (by + 1) * step - 1))
+            )
     c = side / 2
-    zones.append(Zone(name="plaza", polygon=[(c - step / 2, c), (c, c - step / 2), (c + step / 2, c), (c, c + step / 2)]))
-    zones.append(Zone(name="park", polygon=[(step * 0.2, step * 0.2), (step * 1.5, step * 0.4), (step * 0.8, step * 1.2), (step * 0.6, step * 0.7)]))
+    zones.append(
+        Zone(name="plaza", polygon=[(c - step / 2, c), (c, c - step / 2), (c + step / 2, c), (c, c + step / 2)])
+    )
+    zones.append(
+        Zone(
+            name="park",
+            polygon=[
+                (step * 0.2, step * 0.2),
+                (step * 1.5, step * 0.4),
+                (step * 0.8, step * 1.2),
+                (step * 0.6, step * 0.7),
+            ],
+        )
+    )
     return zones
 
 
@@ -46,7 +60,9 @@ def measure_size(n: int, *, steps: int, warmup: int, density: float, arch: str |
     side = math.sqrt(n / density)
     rng = np.random.default_rng(n)
     t0 = time.perf_counter()
-    engine = Engine(n, (side, side), options, np.array([[0.1, 0.3, 1.5, 1.2, 0.5]], np.float32), seed=1, arch=arch, profile=True)
+    engine = Engine(
+        n, (side, side), options, np.array([[0.1, 0.3, 1.5, 1.2, 0.5]], np.float32), seed=1, arch=arch, profile=True
+    )
     engine.set_zones(bench_zones(side))
     ne = max(1, n // 500)
     engine.set_entities(rng.uniform(0, side, (ne, 2)), rng.uniform(0.5, 3.0, ne), rng.random(ne) < 0.5)
@@ -133,20 +149,32 @@ def run_engine_bench(
     }
     for n in agents:
         console.print(f"engine: {n:,} agents ...", style="dim")
-        report["results"].append(measure_size(n, steps=steps, warmup=warmup, density=density, arch=arch, options=options))
+        report["results"].append(
+            measure_size(n, steps=steps, warmup=warmup, density=density, arch=arch, options=options)
+        )
     if cold_start:
         report["cold_start_s"] = measure_cold_start()
-    table = Table(title=f"Spatial engine on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores), K={options.neighbours}, r={options.perception_radius} m")
+    table = Table(
+        title=f"Spatial engine on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores), K={options.neighbours}, r={options.perception_radius} m"
+    )
     for col in ("agents", "ms/step", "p95", "hash", "perception", "motion", "zones", "move+zones", "agent-steps/s"):
         table.add_column(col, justify="right")
     for r in report["results"]:
         table.add_row(
-            f"{r['agents']:,}", f"{r['ms_per_step']:.2f}", f"{r['p95_ms_per_step']:.2f}", f"{r['hash_ms']:.2f}",
-            f"{r['perception_ms']:.2f}", f"{r['motion_ms']:.2f}", f"{r['zones_ms']:.2f}", f"{r['move_and_zones_ms']:.2f}",
+            f"{r['agents']:,}",
+            f"{r['ms_per_step']:.2f}",
+            f"{r['p95_ms_per_step']:.2f}",
+            f"{r['hash_ms']:.2f}",
+            f"{r['perception_ms']:.2f}",
+            f"{r['motion_ms']:.2f}",
+            f"{r['zones_ms']:.2f}",
+            f"{r['move_and_zones_ms']:.2f}",
             f"{r['agent_steps_per_s']:,}",
-        )  # fmt: skip
+        )
     console.print(table)
     if cold_start:
-        console.print(f"cold start (new process: import, Taichi init from the offline cache, first step): {report['cold_start_s']} s")
+        console.print(
+            f"cold start (new process: import, Taichi init from the offline cache, first step): {report['cold_start_s']} s"
+        )
     write_report(report, json_path, console)
     return report

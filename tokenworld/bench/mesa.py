@@ -112,7 +112,7 @@ def time_mesa(model_cls, p: dict, *, steps: int, warmup: int, seed: int, positio
     """Build Mesa's model with parameters `p`, place the boids, and time its steps."""
     t0 = time.perf_counter()
     model = model_cls(**p, seed=seed)
-    for agent, pos, d in zip(model.agents, positions, directions):  # the same start as ours
+    for agent, pos, d in zip(model.agents, positions, directions, strict=False):  # the same start as ours
         agent.position = np.array(pos, dtype=float)
         agent.direction = np.array(d, dtype=float)
     setup_s = time.perf_counter() - t0
@@ -170,8 +170,17 @@ def measure_agents(model_cls, defaults: dict, n: int, *, steps: int, warmup: int
     directions = rng.uniform(-1, 1, (n, 2))
     directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-9)
     mesa = time_mesa(model_cls, p, steps=steps, warmup=warmup, seed=seed, positions=positions, directions=directions)
-    ours = time_ours(n, p["width"], e, steps=steps, warmup=warmup, seed=seed, arch=arch, positions=positions,
-                     directions=directions.astype(np.float32))  # fmt: skip
+    ours = time_ours(
+        n,
+        p["width"],
+        e,
+        steps=steps,
+        warmup=warmup,
+        seed=seed,
+        arch=arch,
+        positions=positions,
+        directions=directions.astype(np.float32),
+    )
     return {
         "agents": n,
         "world_size": [p["width"], p["height"]],
@@ -206,8 +215,9 @@ def check_agents(agents) -> list[int]:
     return counts
 
 
-def run_mesa_bench(agents, *, steps: int = 20, warmup: int = 3, seed: int = 42, arch: str | None = None,
-                   json_path: str | None = None) -> dict:  # fmt: skip
+def run_mesa_bench(
+    agents, *, steps: int = 20, warmup: int = 3, seed: int = 42, arch: str | None = None, json_path: str | None = None
+) -> dict:
     """Time Mesa's boid flockers and our engine's flocking at each agent count; print a table; optionally write JSON.
 
     Returns ``{"suite": "mesa", ..., "results": [{"agents", "mesa_ms_per_step", "tokenworld_ms_per_step",
@@ -246,14 +256,21 @@ def run_mesa_bench(agents, *, steps: int = 20, warmup: int = 3, seed: int = 42, 
         report["results"].append(
             measure_agents(model_cls, defaults, n, steps=steps, warmup=warmup, seed=seed, arch=arch)
         )
-    table = Table(title=f"Boid flocking: Mesa {mesa.__version__} example vs our engine on {chosen} "
-                        f"(vision {defaults['vision']}, {steps} steps)")  # fmt: skip
+    table = Table(
+        title=f"Boid flocking: Mesa {mesa.__version__} example vs our engine on {chosen} "
+        f"(vision {defaults['vision']}, {steps} steps)"
+    )
     for col in ("agents", "world", "Mesa ms/step", "ours ms/step", "Mesa / ours", "neighbours (Mesa, ours)"):
         table.add_column(col, justify="right")
     for r in report["results"]:
-        table.add_row(f"{r['agents']:,}", f"{r['world_size'][0]:.0f} m", f"{r['mesa_ms_per_step']:.2f}",
-                      f"{r['tokenworld_ms_per_step']:.3f}", f"{r['ratio']:,}x",
-                      f"{r['mesa_mean_neighbours']:.1f}, {r['tokenworld_mean_neighbours']:.1f}")  # fmt: skip
+        table.add_row(
+            f"{r['agents']:,}",
+            f"{r['world_size'][0]:.0f} m",
+            f"{r['mesa_ms_per_step']:.2f}",
+            f"{r['tokenworld_ms_per_step']:.3f}",
+            f"{r['ratio']:,}x",
+            f"{r['mesa_mean_neighbours']:.1f}, {r['tokenworld_mean_neighbours']:.1f}",
+        )
     console.print(table)
     write_report(report, json_path, console)
     return report

@@ -25,13 +25,22 @@ def _pyplot():
     return plt
 
 
-def _lines(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, tuple[list, list]], *,
-           logx: bool = True, logy: bool = True, base_x: int = 10) -> Path:  # fmt: skip
+def _lines(
+    path: Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    series: dict[str, tuple[list, list]],
+    *,
+    logx: bool = True,
+    logy: bool = True,
+    base_x: int = 10,
+) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
     try:
         for label, (xs, ys) in series.items():
-            pts = [(x, y) for x, y in zip(xs, ys) if y is not None and (y > 0 or not logy)]
+            pts = [(x, y) for x, y in zip(xs, ys, strict=False) if y is not None and (y > 0 or not logy)]
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
         if logx:
@@ -44,7 +53,9 @@ def _lines(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, t
             plain = matplotlib_ticker().FuncFormatter(lambda v, _: f"{v:g}")
             ax.yaxis.set_major_formatter(plain)
             # Minor ticks labelled only at 2 and 5 times a power of ten: every one of them crowds the axis.
-            ax.yaxis.set_minor_formatter(matplotlib_ticker().LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+            ax.yaxis.set_minor_formatter(
+                matplotlib_ticker().LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+            )
         ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
@@ -88,8 +99,14 @@ def plot_world(report: dict, path: Path) -> Path:
     """World ms per tick against agents, log-log, the whole tick and each stage."""
     rows = report["results"]
     n = [r["agents"] for r in rows]
-    names = {"tick_ms": "tick", "engine_ms": "engine", "world_ms": "world", "rules_ms": "rules", "brain_ms": "brain",
-             "tick_ms_with_recorder": "tick with recorder"}  # fmt: skip
+    names = {
+        "tick_ms": "tick",
+        "engine_ms": "engine",
+        "world_ms": "world",
+        "rules_ms": "rules",
+        "brain_ms": "brain",
+        "tick_ms_with_recorder": "tick with recorder",
+    }
     series = {label: (n, [r.get(k) for r in rows]) for k, label in names.items()}
     return _lines(path, "World: ms per tick", "agents", "ms per tick (median)", series)
 
@@ -107,8 +124,15 @@ def plot_inference(report: dict, path: Path) -> Path:
     ):
         if report.get(key):
             series[label] = (b, [report[key]["decisions_per_s"]] * len(b))
-    return _lines(path, f"Decisions/s by batch size ({report.get('model')})", "batch size", "decisions/s", series,
-                  logy=False, base_x=2)  # fmt: skip
+    return _lines(
+        path,
+        f"Decisions/s by batch size ({report.get('model')})",
+        "batch size",
+        "decisions/s",
+        series,
+        logy=False,
+        base_x=2,
+    )
 
 
 def plot_viewer(report: dict, path: Path) -> Path:
@@ -126,8 +150,10 @@ def plot_mesa(report: dict, path: Path) -> Path:
     """Ms per step against agents for Mesa's boid flockers and our engine, log-log."""
     rows = report["results"]
     n = [r["agents"] for r in rows]
-    series = {f"Mesa {report.get('mesa_version', '')} boid flockers": (n, [r["mesa_ms_per_step"] for r in rows]),
-              f"Token World engine ({report.get('arch')})": (n, [r["tokenworld_ms_per_step"] for r in rows])}  # fmt: skip
+    series = {
+        f"Mesa {report.get('mesa_version', '')} boid flockers": (n, [r["mesa_ms_per_step"] for r in rows]),
+        f"Token World engine ({report.get('arch')})": (n, [r["tokenworld_ms_per_step"] for r in rows]),
+    }
     return _lines(path, "Boid flocking: ms per step", "agents", "ms per step (median)", series)
 
 

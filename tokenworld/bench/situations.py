@@ -30,7 +30,21 @@ from tokenworld.errors import TokenWorldError
 SITUATIONS_FILE = "situations.toml"
 NEIGHBOUR_GAP = 1.5  # m between the agent and its nearest neighbour; the next ones 1 m further each
 PARK_Y = 197.0  # m: everyone not in the situation stands on a row along the world's northern edge
-_KEYS = {"name", "agent", "right", "at", "pos", "hunger", "energy", "has", "near", "near_has", "near_hunger", "heard", "plan"}
+_KEYS = {
+    "name",
+    "agent",
+    "right",
+    "at",
+    "pos",
+    "hunger",
+    "energy",
+    "has",
+    "near",
+    "near_has",
+    "near_hunger",
+    "heard",
+    "plan",
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,9 @@ def load_situations(text: str | None = None) -> list[Situation]:
         where = f"{SITUATIONS_FILE}, situation {i + 1} ({entry.get('name', 'unnamed')!r})"
         unknown = set(entry) - _KEYS
         if unknown:
-            raise TokenWorldError(f"{where}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(sorted(_KEYS))}.")
+            raise TokenWorldError(
+                f"{where}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(sorted(_KEYS))}."
+            )
         for key in ("name", "agent", "right"):
             if key not in entry:
                 raise TokenWorldError(f"{where}: `{key}` is missing.")
@@ -141,8 +157,10 @@ class SituationSet:
         n = self.sim.n_agents
         bad = [s for s in self.situations if not all(0 <= a < n for a in (s.agent, *s.near)) or s.agent in s.near]
         if bad:
-            raise TokenWorldError(f"{SITUATIONS_FILE}: situation {bad[0].name!r}: agents are ids 0-{n - 1}, "
-                                  "the agent not among its neighbours.")  # fmt: skip
+            raise TokenWorldError(
+                f"{SITUATIONS_FILE}: situation {bad[0].name!r}: agents are ids 0-{n - 1}, "
+                "the agent not among its neighbours."
+            )
 
     def requests(self, style: str, count_tokens) -> tuple[list, list[int]]:
         """(requests, index of the right option in each) for a backend's answer style and token counter."""
@@ -165,7 +183,9 @@ class SituationSet:
         n = w.n_agents
         zones = [z.name for z in w.scene.zones]
         if s.at and s.at not in zones:
-            raise TokenWorldError(f"{SITUATIONS_FILE}: situation {s.name!r}: no zone {s.at!r}; zones: {', '.join(zones)}.")
+            raise TokenWorldError(
+                f"{SITUATIONS_FILE}: situation {s.name!r}: no zone {s.at!r}; zones: {', '.join(zones)}."
+            )
         here = np.asarray(s.pos if s.pos is not None else sim.brain.zone_centre[zones.index(s.at)], np.float32)
         pos = np.stack([4.0 + 7.9 * np.arange(n), np.full(n, PARK_Y)], axis=1).astype(np.float32)
         pos[s.agent] = here
@@ -180,8 +200,10 @@ class SituationSet:
             eco.hunger[s.near[0]] = s.near_hunger
         zone = int(w.engine.read("zone", np.array([s.agent]))[0])
         if s.at and zones[zone] != s.at:
-            raise TokenWorldError(f"{SITUATIONS_FILE}: situation {s.name!r}: the centre of {s.at!r} lies in "
-                                  f"{zones[zone]!r}; give `pos` instead.")  # fmt: skip
+            raise TokenWorldError(
+                f"{SITUATIONS_FILE}: situation {s.name!r}: the centre of {s.at!r} lies in "
+                f"{zones[zone]!r}; give `pos` instead."
+            )
         minds = ModelMinds(w, sim.brain, np.arange(n), w.scene.mind, style, count_tokens)
         if s.heard:
             minds.observe(sim.tick, [], [(sim.tick, s.near[0], s.agent, line) for line in s.heard])

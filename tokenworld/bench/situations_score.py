@@ -65,7 +65,7 @@ def variety(actions: list[str], archetype: np.ndarray, traits: np.ndarray) -> di
         sel = archetype == a
         q = _shares(acts[sel].tolist(), names)
         spread += sel.mean() * 0.5 * float(np.abs(q - p).sum())
-        by_arch[ARCHETYPES[a]] = {n: round(float(x), 3) for n, x in zip(names, q) if x > 0}
+        by_arch[ARCHETYPES[a]] = {n: round(float(x), 3) for n, x in zip(names, q, strict=False) if x > 0}
     halves = []
     for t in range(traits.shape[1]):
         high = traits[:, t] >= np.median(traits[:, t])
@@ -74,7 +74,7 @@ def variety(actions: list[str], archetype: np.ndarray, traits: np.ndarray) -> di
         hi, lo = _shares(acts[high].tolist(), names), _shares(acts[~high].tolist(), names)
         halves.append(0.5 * float(np.abs(hi - lo).sum()))
     return {
-        "action_shares": {n: round(float(x), 3) for n, x in zip(names, p)},
+        "action_shares": {n: round(float(x), 3) for n, x in zip(names, p, strict=False)},
         "action_entropy_bits": round(entropy, 3),
         "archetype_spread": round(spread, 3),
         "trait_spread": round(float(np.mean(halves)), 3) if halves else None,
@@ -90,9 +90,9 @@ def differs_from_rules(request, choice: int) -> bool:
 
 def right_shares(situations, answers, right: list[int]) -> dict:
     """Share of answers that chose the right option, overall and by the right option's action."""
-    hits = [a.ok and a.choice == r for a, r in zip(answers, right)]
+    hits = [a.ok and a.choice == r for a, r in zip(answers, right, strict=False)]
     kinds: dict[str, list[bool]] = {}
-    for s, h in zip(situations, hits):
+    for s, h in zip(situations, hits, strict=False):
         kinds.setdefault(s.kind, []).append(h)
     return {
         "right_share": round(sum(hits) / max(len(hits), 1), 4),
@@ -119,28 +119,35 @@ def score_way(backend, situation_set, village: list, world, *, batch_size: int, 
 
     sits = spread(situation_set.situations, limit)
     reqs = [situation_set.request(s, backend.answer_style, backend.count_tokens) for s in sits]
-    right = [right_index(s, r.options) for s, r in zip(sits, reqs)]
+    right = [right_index(s, r.options) for s, r in zip(sits, reqs, strict=False)]
     answers, seconds, _ = measure_batched(backend, reqs + list(village), batch_size, pack=True)  # closes the backend
-    answers, v_answers = answers[: len(reqs)], answers[len(reqs):]
-    out = {"situations": len(sits), **right_shares(sits, answers, right),
-           "decisions_per_s": round((len(reqs) + len(village)) / seconds, 3) if seconds > 0 else None}  # fmt: skip
-    wrong = [i for i, (r, k) in enumerate(zip(reqs, right)) if differs_from_rules(r, k)]  # the rules brain errs there
+    answers, v_answers = answers[: len(reqs)], answers[len(reqs) :]
+    out = {
+        "situations": len(sits),
+        **right_shares(sits, answers, right),
+        "decisions_per_s": round((len(reqs) + len(village)) / seconds, 3) if seconds > 0 else None,
+    }
+    wrong = [i for i, (r, k) in enumerate(zip(reqs, right, strict=False)) if differs_from_rules(r, k)]  # the rules brain errs there
     out["rules_wrong"] = len(wrong)
     out["first_option_right_share"] = round(sum(k == 0 for k in right) / max(len(right), 1), 4)  # a baseline
     out["chance_right_share"] = round(sum(1 / len(r.options) for r in reqs) / max(len(reqs), 1), 4)  # another
     out["right_where_rules_wrong"] = sum(answers[i].ok and answers[i].choice == right[i] for i in wrong)
     if village:
-        ok = [(r, a) for r, a in zip(village, v_answers) if a.ok]
+        ok = [(r, a) for r, a in zip(village, v_answers, strict=False) if a.ok]
         agents = np.array([r.agent for r, _ in ok], np.int64)
-        out["variety"] = variety([action_of(r.options[a.choice]) for r, a in ok], world.agents.archetype[agents],
-                                 world.agents.traits[agents])  # fmt: skip
-        out["variety"]["differs_from_rules_share"] = round(sum(differs_from_rules(r, a.choice) for r, a in ok) / max(len(ok), 1), 4)
+        out["variety"] = variety(
+            [action_of(r.options[a.choice]) for r, a in ok], world.agents.archetype[agents], world.agents.traits[agents]
+        )
+        out["variety"]["differs_from_rules_share"] = round(
+            sum(differs_from_rules(r, a.choice) for r, a in ok) / max(len(ok), 1), 4
+        )
         out["village_requests"] = len(village)
     return out
 
 
-def run_choices(*, requests: int, situations: int | None, prior_weights, modes, batch_size: int, threads: int,
-                console) -> dict:  # fmt: skip
+def run_choices(
+    *, requests: int, situations: int | None, prior_weights, modes, batch_size: int, threads: int, console
+) -> dict:
     """The `choices` section of the inference report: one row per way of deciding (see the module docstring).
 
     Args:
@@ -161,15 +168,20 @@ def run_choices(*, requests: int, situations: int | None, prior_weights, modes, 
     if any(not 0 <= w <= 100 for w in prior_weights):
         raise TokenWorldError(f"prior weights must be between 0 and 100, found {list(prior_weights)}.")
     default = MindOptions().prior_weight
-    ways = [(f"score, prior weight {w:g}" if w else "score, model alone", "score", w) for w in prior_weights
-            if "score" in modes] + [("generate", "generate", None)] * ("generate" in modes)  # fmt: skip
+    ways = [
+        (f"score, prior weight {w:g}" if w else "score, model alone", "score", w)
+        for w in prior_weights
+        if "score" in modes
+    ] + [("generate", "generate", None)] * ("generate" in modes)
     sset = SituationSet()
     village: dict[str, tuple] = {}  # answer style -> (requests, sim)
     rows = []
     try:
         for name, mode, weight in [*ways, ("rules brain", "", None)]:
             if mode:
-                backend = LlamaCppBackend(mode=mode, batch_size=batch_size, n_threads=threads, prior_weight=weight or 0.0)
+                backend = LlamaCppBackend(
+                    mode=mode, batch_size=batch_size, n_threads=threads, prior_weight=weight or 0.0
+                )
             else:  # the rules backend reads only options and priors: any style's requests will do
                 backend = RulesBackend()
             style = backend.answer_style if mode or not village else next(iter(village))
@@ -177,12 +189,22 @@ def run_choices(*, requests: int, situations: int | None, prior_weights, modes, 
                 reqs, _, sim = village_requests(style, backend.count_tokens, limit=requests)
                 village[style] = (reqs, sim)
             v_reqs, sim = village.get(style, ([], None))
-            console.print(f"choices: {name}: {situations or len(sset.situations)} situations, {len(v_reqs)} village "
-                          "requests ...", style="dim")  # fmt: skip
+            console.print(
+                f"choices: {name}: {situations or len(sset.situations)} situations, {len(v_reqs)} village requests ...",
+                style="dim",
+            )
             world = sim.world if sim else None
             row = score_way(backend, sset, v_reqs, world, batch_size=batch_size, limit=situations)  # closes it
-            rows.append({"way": name, "backend": "llama_cpp" if mode else "rules", "mode": mode or None,
-                         "prior_weight": weight, "default": mode == "score" and weight == default, **row})  # fmt: skip
+            rows.append(
+                {
+                    "way": name,
+                    "backend": "llama_cpp" if mode else "rules",
+                    "mode": mode or None,
+                    "prior_weight": weight,
+                    "default": mode == "score" and weight == default,
+                    **row,
+                }
+            )
     finally:
         sset.close()
         for _, sim in village.values():
@@ -191,8 +213,14 @@ def run_choices(*, requests: int, situations: int | None, prior_weights, modes, 
     for s in spread(sset.situations, situations):
         kinds[s.kind] = kinds.get(s.kind, 0) + 1
     base = {k: rows[-1][k] for k in ("first_option_right_share", "chance_right_share")}  # the same menus for every way
-    return {"situations": sum(kinds.values()), "in_set": len(sset.situations), "kinds": kinds,
-            "default_prior_weight": default, **base, "rows": [rows[-1], *rows[:-1]]}  # fmt: skip
+    return {
+        "situations": sum(kinds.values()),
+        "in_set": len(sset.situations),
+        "kinds": kinds,
+        "default_prior_weight": default,
+        **base,
+        "rows": [rows[-1], *rows[:-1]],
+    }
 
 
 def flat_rows(choices: dict) -> list[dict]:
@@ -202,8 +230,12 @@ def flat_rows(choices: dict) -> list[dict]:
         v = row.get("variety", {})
         flat = {k: row.get(k) for k in ("way", "right_share", "decisions_per_s", "default", "right_where_rules_wrong")}
         flat.update({f"right_{k}": x for k, x in row.get("right_by_kind", {}).items()})
-        flat.update({k: v.get(k) for k in ("action_entropy_bits", "archetype_spread", "trait_spread",
-                                            "differs_from_rules_share")})  # fmt: skip
+        flat.update(
+            {
+                k: v.get(k)
+                for k in ("action_entropy_bits", "archetype_spread", "trait_spread", "differs_from_rules_share")
+            }
+        )
         out.append(flat)
     return out
 
@@ -213,10 +245,21 @@ def print_choices(console, choices: dict) -> None:
     from rich.table import Table
 
     kinds = list(choices["kinds"])
-    table = Table(title=f"Right choices on {choices['situations']} hand-labelled situations; variety of the village's choices")
+    table = Table(
+        title=f"Right choices on {choices['situations']} hand-labelled situations; variety of the village's choices"
+    )
     wrong = choices["rows"][0].get("rules_wrong", 0) if choices["rows"] else 0
-    for col in ("way", "right", *kinds, f"right of {wrong} the rules brain gets wrong", "decisions/s", "entropy (bits)",
-                "archetype spread", "trait spread", "differs from rules"):  # fmt: skip
+    for col in (
+        "way",
+        "right",
+        *kinds,
+        f"right of {wrong} the rules brain gets wrong",
+        "decisions/s",
+        "entropy (bits)",
+        "archetype spread",
+        "trait spread",
+        "differs from rules",
+    ):
         table.add_column(col, justify="right")
     for r in flat_rows(choices):
 
@@ -227,11 +270,22 @@ def print_choices(console, choices: dict) -> None:
             return "-" if x is None else format(x, f)
 
         name = r["way"] + (" (default)" if r.get("default") else "")
-        table.add_row(name, pct(r["right_share"]), *(pct(r.get(f"right_{k}")) for k in kinds),
-                      str(r["right_where_rules_wrong"]), num(r["decisions_per_s"]),
-                      num(r["action_entropy_bits"]), num(r["archetype_spread"]), num(r["trait_spread"]),
-                      pct(r["differs_from_rules_share"]))  # fmt: skip
+        table.add_row(
+            name,
+            pct(r["right_share"]),
+            *(pct(r.get(f"right_{k}")) for k in kinds),
+            str(r["right_where_rules_wrong"]),
+            num(r["decisions_per_s"]),
+            num(r["action_entropy_bits"]),
+            num(r["archetype_spread"]),
+            num(r["trait_spread"]),
+            pct(r["differs_from_rules_share"]),
+        )
     console.print(table)
-    console.print("kinds (situations): " + ", ".join(f"{k} {n}" for k, n in choices["kinds"].items())
-                  + f"; always the first option listed would be right {choices['first_option_right_share']:.0%}, "
-                  f"a random option {choices['chance_right_share']:.0%}", style="dim")  # fmt: skip
+    console.print(
+        "kinds (situations): "
+        + ", ".join(f"{k} {n}" for k, n in choices["kinds"].items())
+        + f"; always the first option listed would be right {choices['first_option_right_share']:.0%}, "
+        f"a random option {choices['chance_right_share']:.0%}",
+        style="dim",
+    )

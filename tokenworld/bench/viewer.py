@@ -32,15 +32,22 @@ def _scene(n: int, *, model: bool):
     if not model:
         return scene
     data = scene.to_dict()
-    data["mind"] = {**data.get("mind", {}), "backend": "llama_cpp", "model": "gemma3-270m", "mode": "score",
-                    "decide_every": 10, "llm_fraction": min(1.0, MODEL_AGENTS / max(data["groups"][0]["count"], 1))}  # fmt: skip
+    data["mind"] = {
+        **data.get("mind", {}),
+        "backend": "llama_cpp",
+        "model": "gemma3-270m",
+        "mode": "score",
+        "decide_every": 10,
+        "llm_fraction": min(1.0, MODEL_AGENTS / max(data["groups"][0]["count"], 1)),
+    }
     data["groups"][0]["mind"] = "model"
     data["sim"] = {**data.get("sim", {}), "max_decisions_per_tick": 16}
     return Scene.from_dict(data)
 
 
-def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int, int], arch: str | None,
-                 model_seconds: float = 60.0) -> dict:  # fmt: skip
+def measure_case(
+    n: int, case: str, *, frames: int, warmup: int, size: tuple[int, int], arch: str | None, model_seconds: float = 60.0
+) -> dict:
     """Open the viewer on an `n`-agent town, run `case`, and return frame-time figures."""
     from tokenworld.sim.live_source import LiveSource
     from tokenworld.viewer.app import Viewer
@@ -69,10 +76,15 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
         frames = len(viewer.frame_times)
         ms = np.array(viewer.frame_times[1:] or [0.0])
         out = {
-            "agents": n, "case": case, "frames": frames, "frame_ms_median": round(float(np.median(ms)), 3),
-            "frame_ms_p95": round(float(np.percentile(ms, 95)), 3), "fps": round(frames / wall, 2),
-            "ticks_during": feed.frame.tick - tick0, "tick_ms": round(feed.tick_ms, 3) if feed.tick_ms > 0 else None,
-        }  # fmt: skip
+            "agents": n,
+            "case": case,
+            "frames": frames,
+            "frame_ms_median": round(float(np.median(ms)), 3),
+            "frame_ms_p95": round(float(np.percentile(ms, 95)), 3),
+            "fps": round(frames / wall, 2),
+            "ticks_during": feed.frame.tick - tick0,
+            "tick_ms": round(feed.tick_ms, 3) if feed.tick_ms > 0 else None,
+        }
         if feed.inference:  # model answers (decisions and reflections) while the frames were measured
             out["model_answers"] = feed.inference.get("requests", 0) - asked0
             out["model_answers_per_s"] = round(out["model_answers"] / wall, 3)
@@ -84,8 +96,16 @@ def measure_case(n: int, case: str, *, frames: int, warmup: int, size: tuple[int
         feed.close()
 
 
-def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, size: tuple[int, int] = (1280, 720),
-                     model_at: list[int] = (10000,), arch: str | None = None, json_path: str | None = None) -> dict:  # fmt: skip
+def run_viewer_bench(
+    agents: list[int],
+    *,
+    frames: int = 300,
+    warmup: int = 30,
+    size: tuple[int, int] = (1280, 720),
+    model_at: list[int] = (10000,),
+    arch: str | None = None,
+    json_path: str | None = None,
+) -> dict:
     """Run the viewer suite (cases `render` and `sim` at every size, `sim+model` at `model_at`); print a table;
     optionally write JSON. `tick_ms` is the simulation's last tick (None in `render`, where nothing ticks)."""
     from rich.console import Console
@@ -106,8 +126,15 @@ def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, 
         if r["case"] == "sim+model" and (r["agents"], "sim") in by:
             base = by[(r["agents"], "sim")]["frame_ms_p95"]
             r["p95_rise_vs_sim"] = round(r["frame_ms_p95"] / base - 1.0, 4) if base else None
-    report = {"suite": "viewer", "arch": engine_arch.current(), "machine": describe_machine(arch=engine_arch.current()), "size": list(size),
-              "frames": frames, "warmup": warmup, "rows": rows}  # fmt: skip
+    report = {
+        "suite": "viewer",
+        "arch": engine_arch.current(),
+        "machine": describe_machine(arch=engine_arch.current()),
+        "size": list(size),
+        "frames": frames,
+        "warmup": warmup,
+        "rows": rows,
+    }
     table = Table(title=f"viewer frame time ({size[0]}x{size[1]} offscreen, panels on)")
     for col in ("agents", "case", "median ms", "p95 ms", "FPS", "ticks", "note"):
         table.add_column(col, justify="right")
@@ -115,8 +142,15 @@ def run_viewer_bench(agents: list[int], *, frames: int = 300, warmup: int = 30, 
         note = f"p95 +{r['p95_rise_vs_sim'] * 100:.0f}% vs sim" if r.get("p95_rise_vs_sim") is not None else ""
         if "model_answers" in r:
             note += f", model {r['model_answers_per_s']:.1f} answers/s"
-        table.add_row(f"{r['agents']:,}", r["case"], f"{r['frame_ms_median']:.1f}", f"{r['frame_ms_p95']:.1f}", f"{r['fps']:.1f}",
-                      str(r["ticks_during"]), note)  # fmt: skip
+        table.add_row(
+            f"{r['agents']:,}",
+            r["case"],
+            f"{r['frame_ms_median']:.1f}",
+            f"{r['frame_ms_p95']:.1f}",
+            f"{r['fps']:.1f}",
+            str(r["ticks_during"]),
+            note,
+        )
     console.print(table)
     write_report(report, json_path, console)
     return report

@@ -135,7 +135,15 @@ class Engine:
         if self._closed:
             raise EngineError("This engine was closed; build a new one.")
 
-    def set_state(self, pos: np.ndarray, max_speed: np.ndarray, group: np.ndarray, *, vel: np.ndarray | None = None, heading: np.ndarray | None = None) -> None:
+    def set_state(
+        self,
+        pos: np.ndarray,
+        max_speed: np.ndarray,
+        group: np.ndarray,
+        *,
+        vel: np.ndarray | None = None,
+        heading: np.ndarray | None = None,
+    ) -> None:
         """Upload every agent's position, top speed and group (rows = agent ids)."""
         self._check_open()
         n = self.n
@@ -148,7 +156,9 @@ class Engine:
             raise EngineError(f"agent positions must lie inside the world [0, {self.width}) x [0, {self.height}).")
         self.pos.from_numpy(pos)
         self.vel.from_numpy(np.zeros((n, 2), np.float32) if vel is None else np.ascontiguousarray(vel, np.float32))
-        self.heading.from_numpy(np.zeros(n, np.float32) if heading is None else np.ascontiguousarray(heading, np.float32))
+        self.heading.from_numpy(
+            np.zeros(n, np.float32) if heading is None else np.ascontiguousarray(heading, np.float32)
+        )
         self.max_speed.from_numpy(np.ascontiguousarray(max_speed, np.float32).reshape(n))
         group = np.ascontiguousarray(group, np.int32).reshape(n)
         if len(group) and (group.min() < 0 or group.max() >= self.ngroups):
@@ -169,7 +179,9 @@ class Engine:
         self._check_open()
         params = np.ascontiguousarray(params, np.float32)
         if params.ndim != 2 or params.shape[1] != self._k.GROUP_COLUMNS or len(params) == 0:
-            raise EngineError(f"group_params must have shape (groups >= 1, {self._k.GROUP_COLUMNS}), found {params.shape}.")
+            raise EngineError(
+                f"group_params must have shape (groups >= 1, {self._k.GROUP_COLUMNS}), found {params.shape}."
+            )
         self.ngroups = len(params)
         self.gparams = self._ti.ndarray(self._ti.f32, params.shape)
         self.gparams.from_numpy(params)
@@ -204,7 +216,9 @@ class Engine:
         self._check_open()
         self._entities = (pos, radius, solid)
         space = float(self.gparams.to_numpy()[:, self._k.G_SPACE].max())
-        self._egrid = entity_grid(self._ti, pos, radius, solid, self.width, self.height, self.options.entity_reach, space)
+        self._egrid = entity_grid(
+            self._ti, pos, radius, solid, self.width, self.height, self.options.entity_reach, space
+        )
 
     def add_field(self, name: str, dtype=np.float32, components: int = 1):
         """Add a per-agent array for a later layer; returns the Taichi ndarray.
@@ -267,7 +281,19 @@ class Engine:
         k.block_sums(self.ncell, self.block, self.count, self.bsum)
         k.scan_block_sums(self.nblock, self.ncell, self.bsum, self.start)
         k.block_prefix(self.ncell, self.block, self.count, self.bsum, self.start)
-        k.scatter(self.n, self.pos, self.vel, self.id_of, self.cell, self.start, self.count, self.srow, self.sid, self.spos, self.svel)
+        k.scatter(
+            self.n,
+            self.pos,
+            self.vel,
+            self.id_of,
+            self.cell,
+            self.start,
+            self.count,
+            self.srow,
+            self.sid,
+            self.spos,
+            self.svel,
+        )
 
     def _resort(self) -> None:
         """Build the hash, then put the engine's rows into its cell order.
@@ -302,27 +328,85 @@ class Engine:
         """Stage 2: nearest agents and entities, and the forces they exert."""
         o, e = self.options, self._egrid
         self._k.perceive(
-            self.n, self.k, self.ke, self.pos, self.vel, self.id_of, self.sid, self.spos, self.svel, self.start,
-            1.0 / self.cell_size, self.gw, self.gh, o.perception_radius, self.group, self.gparams,
-            e.pos, e.radius, e.solid, e.start, e.items, e.inv_cell, e.gw, e.gh, o.entity_reach, o.max_force,
-            self.nbr, self.nbr_n, self.ent, self.ent_n, self.force,
-        )  # fmt: skip
+            self.n,
+            self.k,
+            self.ke,
+            self.pos,
+            self.vel,
+            self.id_of,
+            self.sid,
+            self.spos,
+            self.svel,
+            self.start,
+            1.0 / self.cell_size,
+            self.gw,
+            self.gh,
+            o.perception_radius,
+            self.group,
+            self.gparams,
+            e.pos,
+            e.radius,
+            e.solid,
+            e.start,
+            e.items,
+            e.inv_cell,
+            e.gw,
+            e.gh,
+            o.entity_reach,
+            o.max_force,
+            self.nbr,
+            self.nbr_n,
+            self.ent,
+            self.ent_n,
+            self.force,
+        )
 
     def move(self, dt: float) -> None:
         """Stage 3: steering and integration."""
         o = self.options
         self._k.move(
-            self.n, dt, self.tick, self.seed, self.id_of, self.pos, self.vel, self.heading, self.target,
-            self.max_speed, self.flags, self.group, self.gparams, self.force,
-            o.arrive_radius, o.slow_radius, o.max_force, o.boundary_margin, self.width, self.height,
-        )  # fmt: skip
+            self.n,
+            dt,
+            self.tick,
+            self.seed,
+            self.id_of,
+            self.pos,
+            self.vel,
+            self.heading,
+            self.target,
+            self.max_speed,
+            self.flags,
+            self.group,
+            self.gparams,
+            self.force,
+            o.arrive_radius,
+            o.slow_radius,
+            o.max_force,
+            o.boundary_margin,
+            self.width,
+            self.height,
+        )
 
     def _zones_now(self) -> None:
         """Stage 4: zone membership."""
         if self.n == 0:
             return
         z: StaticGrid = self._zgrid
-        self._k.zone_membership(self.n, self.pos, self.zone, z.inv_cell, z.gw, z.gh, z.start, z.items, z.full, z.kind, z.box, z.vstart, z.verts)
+        self._k.zone_membership(
+            self.n,
+            self.pos,
+            self.zone,
+            z.inv_cell,
+            z.gw,
+            z.gh,
+            z.start,
+            z.items,
+            z.full,
+            z.kind,
+            z.box,
+            z.vstart,
+            z.verts,
+        )
 
     # ------------------------------------------------------------ readers
 

@@ -90,13 +90,22 @@ def zone_grid(ti, zones: list[Zone], width: float, height: float) -> StaticGrid:
         box[rect_rows] = np.array([zones[i].rect for i in rect_rows], np.float32).reshape(-1, 4)
     kind = np.array([0 if z.rect is not None else 1 for z in zones], np.int32)
     return StaticGrid(
-        inv_cell=1.0 / cell, gw=gw, gh=gh, start=start, items=items_nd, full=_upload(ti, full, ti.i32),
-        kind=_upload(ti, kind, ti.i32), box=_upload(ti, box, ti.f32),
-        vstart=_upload(ti, vstart, ti.i32), verts=_upload(ti, verts.astype(np.float32), None, vector=True),
-    )  # fmt: skip
+        inv_cell=1.0 / cell,
+        gw=gw,
+        gh=gh,
+        start=start,
+        items=items_nd,
+        full=_upload(ti, full, ti.i32),
+        kind=_upload(ti, kind, ti.i32),
+        box=_upload(ti, box, ti.f32),
+        vstart=_upload(ti, vstart, ti.i32),
+        verts=_upload(ti, verts.astype(np.float32), None, vector=True),
+    )
 
 
-def _fully_covered(zones: list[Zone], cells: np.ndarray, items: np.ndarray, cell: float, gw: int, gh: int) -> np.ndarray:
+def _fully_covered(
+    zones: list[Zone], cells: np.ndarray, items: np.ndarray, cell: float, gw: int, gh: int
+) -> np.ndarray:
     """Per cell, the zone that answers for every point in it without a test, or -1.
 
     That is the cell's first candidate (the last listed zone touching it) when
@@ -135,7 +144,12 @@ def entity_grid(ti, pos, radius, solid, width: float, height: float, reach: floa
     cy = np.clip(np.floor(pos[:, 1] / cell).astype(np.int64), 0, gh - 1)
     start, items = _csr(ti, cy * gw + cx, np.arange(len(pos)), gw * gh)
     return StaticGrid(
-        inv_cell=1.0 / cell, gw=gw, gh=gh, start=start, items=items,
-        pos=_upload(ti, pos, None, vector=True), radius=_upload(ti, radius, ti.f32),
+        inv_cell=1.0 / cell,
+        gw=gw,
+        gh=gh,
+        start=start,
+        items=items,
+        pos=_upload(ti, pos, None, vector=True),
+        radius=_upload(ti, radius, ti.f32),
         solid=_upload(ti, solid.astype(np.int32), ti.i32),
-    )  # fmt: skip
+    )

@@ -18,7 +18,9 @@ def random_guesses(rng: np.random.Generator, m: int, options: GameOptions) -> np
     return rng.uniform(0.0, options.max_value, m)
 
 
-def rules_guesses(rng: np.random.Generator, traits: np.ndarray, last_target: float | None, options: GameOptions) -> np.ndarray:
+def rules_guesses(
+    rng: np.random.Generator, traits: np.ndarray, last_target: float | None, options: GameOptions
+) -> np.ndarray:
     """Level-k guesses for participants with the given trait rows (openness col 0, neuroticism col 4)."""
     anchor = options.max_value / 2 if last_target is None else last_target
     level = np.rint(traits[:, 0] * 3).astype(np.int64)

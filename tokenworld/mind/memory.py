@@ -34,9 +34,18 @@ RECEIVED = len(ACTIONS) + 1  # kind of a memory of being given something
 PLANNED = len(ACTIONS) + 2  # kind of a memory of a plan made in a reflection
 RECENCY_HALF_LIFE = 200.0  # ticks
 _IMPORTANCE = {
-    "idle": 0.05, "move_to": 0.1, "gather": 0.3, "craft": 0.6, "trade": 0.8, "talk": 0.5, "build": 0.9,
-    "give": 0.7, "eat": 0.3, "rest": 0.2, "guess": 0.3,
-}  # fmt: skip
+    "idle": 0.05,
+    "move_to": 0.1,
+    "gather": 0.3,
+    "craft": 0.6,
+    "trade": 0.8,
+    "talk": 0.5,
+    "build": 0.9,
+    "give": 0.7,
+    "eat": 0.3,
+    "rest": 0.2,
+    "guess": 0.3,
+}
 IMPORTANCE = np.array([_IMPORTANCE.get(a.name, 0.3) for a in ACTIONS] + [0.7, 0.9, 0.6], np.float32)
 REFUSED_IMPORTANCE = 0.5
 NEWS_IMPORTANCE = 1.0  # what the Narrator says: kept longest, retold first
@@ -106,8 +115,19 @@ class Memory:
 
     # ------------------------------------------------------------ writing
 
-    def add(self, tick: int, agent, kind, reason=None, other=None, item=None, amount=None, zone=None, text=None,
-            importance=None):  # fmt: skip
+    def add(
+        self,
+        tick: int,
+        agent,
+        kind,
+        reason=None,
+        other=None,
+        item=None,
+        amount=None,
+        zone=None,
+        text=None,
+        importance=None,
+    ):
         """Remember one event per row (arrays of equal length); rows of agents without a memory are skipped.
 
         Importance comes from the kind (and refusals), unless given per row."""
@@ -126,12 +146,19 @@ class Memory:
         kind = col(kind, 0, np.int16)
         reason = col(reason, 0, np.int8)
         cols = {
-            "kind": kind, "reason": reason, "other": col(other, -1, np.int32), "item": col(item, -1, np.int16),
-            "amount": col(amount, 0.0, np.float32), "zone": col(zone, -1, np.int32),
+            "kind": kind,
+            "reason": reason,
+            "other": col(other, -1, np.int32),
+            "item": col(item, -1, np.int16),
+            "amount": col(amount, 0.0, np.float32),
+            "zone": col(zone, -1, np.int32),
             "text": col(text, "", object),
-            "importance": (np.where(reason > 0, REFUSED_IMPORTANCE, IMPORTANCE[kind]).astype(np.float32)
-                           if importance is None else col(importance, 0.0, np.float32)),
-        }  # fmt: skip
+            "importance": (
+                np.where(reason > 0, REFUSED_IMPORTANCE, IMPORTANCE[kind]).astype(np.float32)
+                if importance is None
+                else col(importance, 0.0, np.float32)
+            ),
+        }
         row = row[keep]
         # Several memories for one agent in a tick: place them one rank at a time.
         order = np.argsort(row, kind="stable")
@@ -152,22 +179,46 @@ class Memory:
         """Remember what the agents did (done and refused) and what others did to them."""
         if not len(events):
             return
-        self.add(events.tick, events.agent, events.action, events.reason, events.other, events.item,
-                 events.amount, events.zone, events.text)  # fmt: skip
+        self.add(
+            events.tick,
+            events.agent,
+            events.action,
+            events.reason,
+            events.other,
+            events.item,
+            events.amount,
+            events.zone,
+            events.text,
+        )
         done = events.reason == 0
         gave = done & (events.action == ACTION_INDEX["give"]) & (events.other >= 0)
         if gave.any():
-            self.add(events.tick, events.other[gave], np.full(int(gave.sum()), RECEIVED), None, events.agent[gave],
-                     events.item[gave], events.amount[gave], events.zone[gave])  # fmt: skip
+            self.add(
+                events.tick,
+                events.other[gave],
+                np.full(int(gave.sum()), RECEIVED),
+                None,
+                events.agent[gave],
+                events.item[gave],
+                events.amount[gave],
+                events.zone[gave],
+            )
 
     def add_messages(self, tick: int, messages: list[tuple[int, int, int, str]]) -> None:
         """Remember being spoken to: (tick, speaker, listener, text) rows."""
         if not messages:
             return
-        _, speaker, listener, text = zip(*messages)
-        weight = [self._weight_of(int(spk), str(txt), tick) for spk, txt in zip(speaker, text)]
-        self.add(tick, np.asarray(listener), np.full(len(listener), HEARD), None, np.asarray(speaker),
-                 text=np.asarray(text, object), importance=np.asarray(weight, np.float32))  # fmt: skip
+        _, speaker, listener, text = zip(*messages, strict=False)
+        weight = [self._weight_of(int(spk), str(txt), tick) for spk, txt in zip(speaker, text, strict=False)]
+        self.add(
+            tick,
+            np.asarray(listener),
+            np.full(len(listener), HEARD),
+            None,
+            np.asarray(speaker),
+            text=np.asarray(text, object),
+            importance=np.asarray(weight, np.float32),
+        )
 
     def _weight_of(self, speaker: int, text: str, tick: int) -> float:
         """Importance of hearing `text` from `speaker`: the Narrator's news weighs most; a line retelling news
@@ -192,7 +243,9 @@ class Memory:
         r = self.row[agent]
         return 0 if r < 0 else int((self.tick[r] >= 0).sum())
 
-    def retrieve(self, agent: int, tick: int, query: set[str], *, working: int = 3, k: int = 3) -> tuple[list[str], list[str]]:
+    def retrieve(
+        self, agent: int, tick: int, query: set[str], *, working: int = 3, k: int = 3
+    ) -> tuple[list[str], list[str]]:
         """(recent, relevant): the `working` latest memories, and the `k` best others by score, as text lines."""
         r = self.row[agent]
         if r < 0:
@@ -257,8 +310,15 @@ class Memory:
         name = ACTIONS[kind].name
         item = item if item >= 0 else None
         if reason > 0:
-            return head + f"I tried to {attempt_text(name, partner=who, item=item)}{where} but failed: {REASONS[reason]}"
-        return head + "I " + done_text(name, partner=who, item=item, amount=amount, text=str(self.text[r, s] or "")) + where
+            return (
+                head + f"I tried to {attempt_text(name, partner=who, item=item)}{where} but failed: {REASONS[reason]}"
+            )
+        return (
+            head
+            + "I "
+            + done_text(name, partner=who, item=item, amount=amount, text=str(self.text[r, s] or ""))
+            + where
+        )
 
     # ------------------------------------------------------------ checkpoints
 

@@ -114,8 +114,14 @@ def best_offers(world, agents: np.ndarray, partners: np.ndarray, want: np.ndarra
     partners = np.asarray(partners, np.int64)
     partners = partners.reshape(len(agents), -1) if partners.ndim != 2 else partners
     m, ni = len(agents), len(ITEMS)
-    out = Offers(np.full(m, -1, np.int32), np.full(m, -1, np.int64), np.zeros(m, np.float32),
-                 np.full(m, -1, np.int64), np.zeros(m, np.float32), np.zeros(m, np.float32))  # fmt: skip
+    out = Offers(
+        np.full(m, -1, np.int32),
+        np.full(m, -1, np.int64),
+        np.zeros(m, np.float32),
+        np.full(m, -1, np.int64),
+        np.zeros(m, np.float32),
+        np.zeros(m, np.float32),
+    )
     if m == 0 or partners.shape[1] == 0:
         return out
     # 1. A cheap screen over (agent, partner, item): keep the pairs between which some deal could exist.
@@ -151,17 +157,23 @@ def best_offers(world, agents: np.ndarray, partners: np.ndarray, want: np.ndarra
     pay_s = np.minimum(give, _ceil_half(ask_s * pw / pg))
     ok_s = their_want[:, None, :] > 0
     ask, pay = np.stack(np.broadcast_arrays(ask_b, ask_s), -1), np.stack(np.broadcast_arrays(pay_b, pay_s), -1)
-    strength = np.stack(np.broadcast_arrays(want_i[:, :, None], SELL_SHARE * their_want[:, None, :]
-                                            + 0.1 * want_i[:, :, None]), -1)  # fmt: skip
+    strength = np.stack(
+        np.broadcast_arrays(want_i[:, :, None], SELL_SHARE * their_want[:, None, :] + 0.1 * want_i[:, :, None]), -1
+    )
     pw, pg = pw[..., None], pg[..., None]
     valid = (
-        other[None, :, :, None] & np.stack(np.broadcast_arrays(ok_b, ok_s), -1)
-        & (ask >= 0.5) & (pay >= 0.5) & (pay <= budget[..., None]) & (ask <= top[..., None])
+        other[None, :, :, None]
+        & np.stack(np.broadcast_arrays(ok_b, ok_s), -1)
+        & (ask >= 0.5)
+        & (pay >= 0.5)
+        & (pay <= budget[..., None])
+        & (ask <= top[..., None])
         & (pay * pg <= MAX_OVERPAY * ask * pw)
-    )  # fmt: skip
+    )
     items = np.arange(ni)
-    valid &= partner_accepts(world, partner[:, None, None, None], items[None, None, :, None], pay,
-                             items[None, :, None, None], ask)  # fmt: skip
+    valid &= partner_accepts(
+        world, partner[:, None, None, None], items[None, None, :, None], pay, items[None, :, None, None], ask
+    )
     # 3. The strongest deal of each pair (ties: lower items first), then of each agent (ties: the nearer partner).
     score = np.where(valid, strength, -np.inf).reshape(len(ai), -1)
     best = score.argmax(axis=1)

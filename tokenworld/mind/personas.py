@@ -12,17 +12,47 @@ import numpy as np
 from tokenworld.scene.schema import ARCHETYPES, TRAITS
 
 FIRST_NAMES = (
-    "Ada", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gia", "Hugo", "Ines", "Jon", "Kira", "Leo", "Mia", "Nils",
-    "Olga", "Piet", "Quin", "Rosa", "Sam", "Tess", "Uma", "Vic", "Wren", "Xavi", "Yara", "Zeno",
-)  # fmt: skip
+    "Ada",
+    "Ben",
+    "Cleo",
+    "Dan",
+    "Eva",
+    "Finn",
+    "Gia",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kira",
+    "Leo",
+    "Mia",
+    "Nils",
+    "Olga",
+    "Piet",
+    "Quin",
+    "Rosa",
+    "Sam",
+    "Tess",
+    "Uma",
+    "Vic",
+    "Wren",
+    "Xavi",
+    "Yara",
+    "Zeno",
+)
 _HIGH = {
-    "openness": "curious", "conscientiousness": "diligent", "extraversion": "outgoing",
-    "agreeableness": "kind", "neuroticism": "anxious",
-}  # fmt: skip
+    "openness": "curious",
+    "conscientiousness": "diligent",
+    "extraversion": "outgoing",
+    "agreeableness": "kind",
+    "neuroticism": "anxious",
+}
 _LOW = {
-    "openness": "set in their ways", "conscientiousness": "easygoing", "extraversion": "quiet",
-    "agreeableness": "blunt", "neuroticism": "calm",
-}  # fmt: skip
+    "openness": "set in their ways",
+    "conscientiousness": "easygoing",
+    "extraversion": "quiet",
+    "agreeableness": "blunt",
+    "neuroticism": "calm",
+}
 
 
 NARRATOR = -1  # the speaker of what the viewer's user says or announces (interventions)
@@ -40,7 +70,7 @@ def agent_id(name: str) -> int | None:
     """The id `agent_name` gave `name`, or None if it is not such a name."""
     for i, first in enumerate(FIRST_NAMES):
         if name.startswith(first):
-            rest = name[len(first):]
+            rest = name[len(first) :]
             if rest == "":
                 return i
             if rest.isdigit() and not rest.startswith("0"):

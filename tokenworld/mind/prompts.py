@@ -68,8 +68,12 @@ def shared_prompt(scene: Scene, style: str) -> str:
     for z in scene.zones:
         has = [k for k, v in z.resources.items() if v > 0]
         places.append(f"{z.name} ({z.kind}{'; ' + ', '.join(has) if has else ''})")
-    recipes = [f"{r.name} = " + " + ".join(f"{format_amount(q)} {i}" for i, q in r.inputs.items()) for r in CRAFT_RECIPES]
-    builds = [f"{r.name} = " + " + ".join(f"{format_amount(q)} {i}" for i, q in r.inputs.items()) for r in BUILD_RECIPES]
+    recipes = [
+        f"{r.name} = " + " + ".join(f"{format_amount(q)} {i}" for i, q in r.inputs.items()) for r in CRAFT_RECIPES
+    ]
+    builds = [
+        f"{r.name} = " + " + ".join(f"{format_amount(q)} {i}" for i, q in r.inputs.items()) for r in BUILD_RECIPES
+    ]
     lines = [
         f"Token World: {scene.description or scene.name}",
         "Places: " + "; ".join(places) + "." if places else "Places: none.",
@@ -79,13 +83,17 @@ def shared_prompt(scene: Scene, style: str) -> str:
         *(action_line(a) for a in ACTIONS if a.name not in _SKIP),
         "Each turn a person picks one of their options. Hungry people eat or find food; tired people rest;",
         "people gather, craft, trade and talk to get on with their lives and neighbours.",
-        "When people talk they pass on their News in a short sentence of their own."
-        "",
+        "When people talk they pass on their News in a short sentence of their own.",
         render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
         "",
-        *(render(page, _EXAMPLE_TALK_OPTIONS, style)
-          + (f'2\n{lead}: "' if style == "number" else " talk Tess: ") + line + ('"' if style == "number" else "")
-          + "\n" for page, lead, line in _EXAMPLE_TALKS),
+        *(
+            render(page, _EXAMPLE_TALK_OPTIONS, style)
+            + (f'2\n{lead}: "' if style == "number" else " talk Tess: ")
+            + line
+            + ('"' if style == "number" else "")
+            + "\n"
+            for page, lead, line in _EXAMPLE_TALKS
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -128,11 +136,31 @@ _EXAMPLE_PAGE = Page(
 _EXAMPLE_OPTIONS = ["rest", "gather food", "eat", "talk Ben", "move_to market"]  # the answer is not the first
 _EXAMPLE_TALK_OPTIONS = ["rest", "talk Tess", "move_to farm"]
 _EXAMPLE_TALKS = (  # (page, lead, what is said): one's own plans and wares; heard news, passed on as heard
-    (Page(who="Ben, a merchant; talkative.", needs="hungry, rested", has="6 wood", at="market", near="Tess",
-          news="I plan to trade, then eat; I have 6 wood to spare"), "You say to Tess", "I have 6 wood to spare."),  # fmt: skip
-    (Page(who="Ben, a merchant; talkative.", needs="fed, rested", has="3 wood", at="market", near="Tess",
-          heard=('Ada: "the orchard has ripe apples"',), news="the orchard has ripe apples"), "You tell Tess the news",
-     "The orchard has ripe apples!"),  # fmt: skip
+    (
+        Page(
+            who="Ben, a merchant; talkative.",
+            needs="hungry, rested",
+            has="6 wood",
+            at="market",
+            near="Tess",
+            news="I plan to trade, then eat; I have 6 wood to spare",
+        ),
+        "You say to Tess",
+        "I have 6 wood to spare.",
+    ),
+    (
+        Page(
+            who="Ben, a merchant; talkative.",
+            needs="fed, rested",
+            has="3 wood",
+            at="market",
+            near="Tess",
+            heard=('Ada: "the orchard has ripe apples"',),
+            news="the orchard has ripe apples",
+        ),
+        "You tell Tess the news",
+        "The orchard has ripe apples!",
+    ),
 )
 
 
@@ -174,7 +202,15 @@ class PromptBuilder:
         if self.count(text) <= self.budget:
             return text
         self.over_budget += 1
-        trims = [("relevant", ()), ("recent", ()), ("heard", ()), ("last", ""), ("plan", ""), ("near", ""), ("news", "")]
+        trims = [
+            ("relevant", ()),
+            ("recent", ()),
+            ("heard", ()),
+            ("last", ""),
+            ("plan", ""),
+            ("near", ""),
+            ("news", ""),
+        ]
         fields = dict(vars(page))
         for name, empty in trims:
             seq = fields[name]
@@ -192,8 +228,20 @@ class PromptBuilder:
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 
 
-def page_for(world, agent: int, zone: int, near, *, heard=(), recent=(), relevant=(), plan: str = "", news: str = "",
-             zone_names, options=()) -> Page:  # fmt: skip
+def page_for(
+    world,
+    agent: int,
+    zone: int,
+    near,
+    *,
+    heard=(),
+    recent=(),
+    relevant=(),
+    plan: str = "",
+    news: str = "",
+    zone_names,
+    options=(),
+) -> Page:
     """The page of `agent` standing in `zone` with neighbours `near` (ids, nearest first), from the world's
     arrays; neighbours its options already name are not listed again."""
     eco = world.economy

@@ -46,11 +46,17 @@ _W = {
 ARCH_W = np.array([_W[a] for a in ARCHETYPES], np.float32)
 
 PHRASES = (
-    "Good day to you!", "The harvest looks fine this year.", "Do you need any wood?",
-    "Meet me at the market later.", "Have you seen the well lately?", "We should build more huts.",
-    "I could use some stone.", "Fair trades make good neighbours.", "The forest is quiet today.",
+    "Good day to you!",
+    "The harvest looks fine this year.",
+    "Do you need any wood?",
+    "Meet me at the market later.",
+    "Have you seen the well lately?",
+    "We should build more huts.",
+    "I could use some stone.",
+    "Fair trades make good neighbours.",
+    "The forest is quiet today.",
     "How is your family?",
-)  # fmt: skip
+)
 PHRASE_ARRAY = np.array(PHRASES, dtype=object)
 NOISE = 0.15
 NEEDS = [I["eat"], I["forage"], I["rest"]]
@@ -161,7 +167,9 @@ class RulesBrain:
         feasible = np.ones_like(u, bool)
         feasible[:, I["eat"]] = inv[:, FOOD] >= 1
         feasible[:, I["craft"]] = (inv[:, WOOD] >= 2) & (inv[:, STONE] >= 1)
-        feasible[:, I["build"]] = (inv[:, WOOD] >= HUT.inputs["wood"]) & (inv[:, STONE] >= HUT.inputs["stone"]) & (zone >= 0)
+        feasible[:, I["build"]] = (
+            (inv[:, WOOD] >= HUT.inputs["wood"]) & (inv[:, STONE] >= HUT.inputs["stone"]) & (zone >= 0)
+        )
         feasible[:, I["talk"]] = has_nbr
         feasible[:, I["trade"]] = offers.ok | ((market > 0) & far_from_market)
         feasible[:, I["help"]] = has_nbr & (inv[:, FOOD] >= 2) & (nbr_hunger > 0.5)

@@ -63,12 +63,21 @@ def live_card(sim, agent: int, *, state: str | None = None, recent: list[str] | 
     elif g.mind == "model":
         mind = "rules (outside llm_fraction)" if scene.mind.backend != "rules" else "rules (backend rules)"
     return AgentCard(
-        id=agent, name=agent_name(agent), persona=persona(agent, int(a.archetype[agent]), a.traits[agent]),
-        archetype=g.archetype, group=g.name, mind=mind,
+        id=agent,
+        name=agent_name(agent),
+        persona=persona(agent, int(a.archetype[agent]), a.traits[agent]),
+        archetype=g.archetype,
+        group=g.name,
+        mind=mind,
         traits={t: float(v) for t, v in zip(TRAITS, a.traits[agent], strict=True)},
-        zone=scene.zones[zone].name if 0 <= zone < len(scene.zones) else "outside", state=state,
+        zone=scene.zones[zone].name if 0 <= zone < len(scene.zones) else "outside",
+        state=state,
         needs={"hunger": float(eco.hunger[agent]), "energy": float(eco.energy[agent])},
         inventory={it: float(v) for it, v in zip(ITEMS, eco.inventory[agent], strict=True) if v},
-        plan=plan, memories=memories, last_prompt=last_prompt, last_answer=last_answer,
-        ties=[(agent_name(int(ties_ids[i])), float(ties_w[i])) for i in order], recent=recent,
-    )  # fmt: skip
+        plan=plan,
+        memories=memories,
+        last_prompt=last_prompt,
+        last_answer=last_answer,
+        ties=[(agent_name(int(ties_ids[i])), float(ties_w[i])) for i in order],
+        recent=recent,
+    )

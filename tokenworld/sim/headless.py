@@ -11,8 +11,9 @@ from tokenworld.scene.schema import Scene
 from tokenworld.sim.recording import Recording
 from tokenworld.sim.simulation import Simulation, TickResult
 
-
-BUILDING = "building {n:,} agents (the first run on a machine also compiles the engine's kernels, about half a minute) ..."
+BUILDING = (
+    "building {n:,} agents (the first run on a machine also compiles the engine's kernels, about half a minute) ..."
+)
 
 
 def run_headless(
@@ -40,7 +41,12 @@ def run_headless(
 
 
 def resume_headless(
-    folder: str | Path, *, ticks: int | None = None, arch: str | None = None, progress: bool = True, live: bool = False,
+    folder: str | Path,
+    *,
+    ticks: int | None = None,
+    arch: str | None = None,
+    progress: bool = True,
+    live: bool = False,
     color: bool = True,
 ) -> Path:
     """Continue the run in `folder` from its last checkpoint, to `ticks` ticks in all (default: as first asked).
@@ -119,7 +125,14 @@ def _summary(manifest: dict, folder: Path, console) -> None:
 
 
 def _run_with_progress(sim: Simulation, total: int, remaining: int, record, console) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (
         TextColumn("[bold]{task.description}"),

@@ -20,11 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.errors import RunError, TokenWorldError
-
 from tokenworld.mind.personas import NARRATOR
 from tokenworld.scene.schema import ITEMS, Scene
 from tokenworld.sim.cards import AgentCard
-from tokenworld.sim.recording import Recording
 from tokenworld.sim.frames import (
     BUSY,
     IDLE,
@@ -37,6 +35,7 @@ from tokenworld.sim.frames import (
     describe,
     event_text,
 )
+from tokenworld.sim.recording import Recording
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
 MAX_LINES = 2000
@@ -55,8 +54,15 @@ class LiveSource:
 
     live = True  # a FrameSource that can be changed (interventions), not sought
 
-    def __init__(self, scene: Scene, *, seed: int | None = None, arch: str | None = None, speed: float = 4.0,
-                 playing: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        scene: Scene,
+        *,
+        seed: int | None = None,
+        arch: str | None = None,
+        speed: float = 4.0,
+        playing: bool = True,
+    ):
         import dataclasses
         import os
 
@@ -120,8 +126,9 @@ class LiveSource:
         """
         if self._thread.is_alive():
             raise TokenWorldError("record_into must be called before start(): the run is already going.")
-        self.recording = Recording.create(self.sim, runs_dir=runs_dir, name=name, ticks=self.scene.sim.ticks,
-                                          recorded_by="viewer")  # fmt: skip
+        self.recording = Recording.create(
+            self.sim, runs_dir=runs_dir, name=name, ticks=self.scene.sim.ticks, recorded_by="viewer"
+        )
         return self.recording.folder
 
     def start(self) -> LiveSource:
@@ -178,8 +185,9 @@ class LiveSource:
             out[name] = (arr[:, 0].copy(), arr[:, 1].copy())
         return out
 
-    def recent_lines(self, limit: int = 200, *, agent: int | None = None, zone: int | None = None,
-                     kinds: set[str] | None = None) -> list[FeedLine]:  # fmt: skip
+    def recent_lines(
+        self, limit: int = 200, *, agent: int | None = None, zone: int | None = None, kinds: set[str] | None = None
+    ) -> list[FeedLine]:
         """The newest feed lines (newest last), filtered by agent, zone and kind."""
         out = []
         for line in reversed(list(self.lines)):
@@ -283,7 +291,14 @@ class LiveSource:
             elif kind == "announce":
                 zone, text = arg
                 n = sim.announce(zone, text)
-                self._line(sim.tick, "intervention", NARRATOR, -1, zone, f"[{self.scene.zones[zone].name}] {' '.join(text.split())} ({n} hear it)")
+                self._line(
+                    sim.tick,
+                    "intervention",
+                    NARRATOR,
+                    -1,
+                    zone,
+                    f"[{self.scene.zones[zone].name}] {' '.join(text.split())} ({n} hear it)",
+                )
 
     def _publish(self, result, interval: float = 0.0) -> None:
         sim, w = self.sim, self.sim.world
@@ -303,10 +318,20 @@ class LiveSource:
             span = self._tick_times[-1] - self._tick_times[0]
             self.ticks_per_s = (len(self._tick_times) - 1) / span if span > 0 else 0.0
         self.frame = Frame(
-            tick=tick, sim_time=sim.sim_time, pos=snap["pos"], prev_pos=prev, heading=snap["heading"], state=state,
-            zone=snap["zone"], entity_pos=w.entity_pos.copy(), entity_radius=w.entity_radius.copy(),
-            entity_kind=list(w.entity_kind), entity_name=list(w.entity_name), wall=now, interval=interval,
-        )  # fmt: skip
+            tick=tick,
+            sim_time=sim.sim_time,
+            pos=snap["pos"],
+            prev_pos=prev,
+            heading=snap["heading"],
+            state=state,
+            zone=snap["zone"],
+            entity_pos=w.entity_pos.copy(),
+            entity_radius=w.entity_radius.copy(),
+            entity_kind=list(w.entity_kind),
+            entity_name=list(w.entity_name),
+            wall=now,
+            interval=interval,
+        )
         if self._inspect is not None:
             self.card = self._card(self._inspect)
 
@@ -321,7 +346,7 @@ class LiveSource:
             self._last_spoke[speakers[speakers >= 0]] = tick
             self._last_spoke[listeners] = tick
             zones = self.frame.zone if self.frame is not None else None
-            for (_, s, a, text) in r.messages[:64]:
+            for _, s, a, text in r.messages[:64]:
                 if s < 0:
                     continue  # interventions were logged when sent
                 self._said[s] = (tick, text)
@@ -333,16 +358,30 @@ class LiveSource:
                 kind = action if ok else "refused"
                 if action == "talk" and ok:
                     continue  # the message line says it
-                self._line(tick, kind, agent, other, zone if zone is not None else -1, event_text(action, ok, reason, other, item, amount))
+                self._line(
+                    tick,
+                    kind,
+                    agent,
+                    other,
+                    zone if zone is not None else -1,
+                    event_text(action, ok, reason, other, item, amount),
+                )
         if r.game_round is not None:
             g = r.game_round
-            self._line(tick, "round", -2, g.winner, -1, f"round {g.round}: average {g.average:.2f}, target {g.target:.2f}, {g.winners} winner(s)")
+            self._line(
+                tick,
+                "round",
+                -2,
+                g.winner,
+                -1,
+                f"round {g.round}: average {g.average:.2f}, target {g.target:.2f}, {g.winners} winner(s)",
+            )
         m = r.metrics
         if m is not None:
             for key in SERIES:
                 if key in m:
                     self._point(key, tick, m[key])
-            for item, total in zip(ITEMS, m.get("item_totals", [])):
+            for item, total in zip(ITEMS, m.get("item_totals", []), strict=False):
                 self._point(f"total_{item}", tick, total)
             for item, price in (m.get("prices") or {}).items():
                 self._point(f"price_{item}", tick, price)
@@ -362,7 +401,9 @@ class LiveSource:
         self._series.setdefault(name, collections.deque(maxlen=MAX_POINTS)).append((tick, float(value)))
 
     def _line(self, tick, kind, agent, other, zone, text) -> None:
-        self.lines.append(FeedLine(int(tick), kind, int(agent), int(other if other is not None else -1), int(zone), text))
+        self.lines.append(
+            FeedLine(int(tick), kind, int(agent), int(other if other is not None else -1), int(zone), text)
+        )
 
     def _card(self, agent: int):
         """What the Inspector shows about `agent`, read in the sim thread (so never mid-tick)."""

@@ -110,9 +110,16 @@ class LiveView:
     """
 
     def __init__(
-        self, sim: Simulation, *, total: int, console: Console | None = None, refresh_per_second: float = 4.0,
-        log_every: float = 10.0, feed_lines: int = 15, per_tick: int = 3,
-    ):  # fmt: skip
+        self,
+        sim: Simulation,
+        *,
+        total: int,
+        console: Console | None = None,
+        refresh_per_second: float = 4.0,
+        log_every: float = 10.0,
+        feed_lines: int = 15,
+        per_tick: int = 3,
+    ):
         from rich.console import Console
 
         if not sim.built:
@@ -243,14 +250,26 @@ class LiveView:
         tps, dps = self.rates()
         inf = self.inference or {}
         return {
-            "scene": self.sim.scene.name, "tick": self.tick, "total": self.total, "clock": clock(self.tick * self._dt),
-            "ticks_per_s": tps, "agents": self.sim.n_agents, "decisions_per_s": dps,
-            "model_decisions_per_s": inf.get("decisions_per_s"), "queue_depth": inf.get("queue_depth"),
-            "latency_p50_ms": inf.get("latency_p50_ms"), "latency_p95_ms": inf.get("latency_p95_ms"),
-            "tokens_in": inf.get("tokens_in"), "tokens_out": inf.get("tokens_out"), "fallbacks": inf.get("fallbacks"),
-            "cache_hits": inf.get("cache_hits"), "backend": inf.get("backend"), "model_share": inf.get("model_share"),
-            "wait_p50_ms": inf.get("wait_p50_ms"), "wait_p95_ms": inf.get("wait_p95_ms"),
-        }  # fmt: skip
+            "scene": self.sim.scene.name,
+            "tick": self.tick,
+            "total": self.total,
+            "clock": clock(self.tick * self._dt),
+            "ticks_per_s": tps,
+            "agents": self.sim.n_agents,
+            "decisions_per_s": dps,
+            "model_decisions_per_s": inf.get("decisions_per_s"),
+            "queue_depth": inf.get("queue_depth"),
+            "latency_p50_ms": inf.get("latency_p50_ms"),
+            "latency_p95_ms": inf.get("latency_p95_ms"),
+            "tokens_in": inf.get("tokens_in"),
+            "tokens_out": inf.get("tokens_out"),
+            "fallbacks": inf.get("fallbacks"),
+            "cache_hits": inf.get("cache_hits"),
+            "backend": inf.get("backend"),
+            "model_share": inf.get("model_share"),
+            "wait_p50_ms": inf.get("wait_p50_ms"),
+            "wait_p95_ms": inf.get("wait_p95_ms"),
+        }
 
     @staticmethod
     def _model_parts(f: dict) -> list[str]:
@@ -258,22 +277,27 @@ class LiveView:
         if f["model_decisions_per_s"] is None:
             return ["model: none (rules brain)"]
         return [
-            f"model {f['model_decisions_per_s']:.1f} decisions/s ({f['backend']})", f"queue {f['queue_depth']}",
+            f"model {f['model_decisions_per_s']:.1f} decisions/s ({f['backend']})",
+            f"queue {f['queue_depth']}",
             f"latency p50 {f['latency_p50_ms']:.0f} ms, p95 {f['latency_p95_ms']:.0f} ms",
             f"model made {100 * (f['model_share'] or 0):.0f}% of decisions, wait p50 {f['wait_p50_ms'] or 0:.0f} ms, "
             f"p95 {f['wait_p95_ms'] or 0:.0f} ms",
-            f"tokens {f['tokens_in']:,} in, {f['tokens_out']:,} out", f"fallbacks {f['fallbacks']:,}",
+            f"tokens {f['tokens_in']:,} in, {f['tokens_out']:,} out",
+            f"fallbacks {f['fallbacks']:,}",
             f"cache hits {f['cache_hits']:,}",
-        ]  # fmt: skip
+        ]
 
     def status(self) -> str:
         """The header as one plain line."""
         f = self.figures()
         parts = [
-            f"{f['scene']}: tick {f['tick']:,} / {f['total']:,}", f"clock {f['clock']}",
+            f"{f['scene']}: tick {f['tick']:,} / {f['total']:,}",
+            f"clock {f['clock']}",
             f"{f['ticks_per_s']:.1f} ticks/s",
-            f"{f['agents']:,} agents", f"decisions {f['decisions_per_s']:.1f}/s (all sources)", *self._model_parts(f),
-        ]  # fmt: skip
+            f"{f['agents']:,} agents",
+            f"decisions {f['decisions_per_s']:.1f}/s (all sources)",
+            *self._model_parts(f),
+        ]
         return " | ".join(parts)
 
     # ------------------------------------------------------------------ drawing
@@ -295,13 +319,21 @@ class LiveView:
         top = Table.grid(padding=(0, 2), expand=True)
         top.add_column(no_wrap=True)
         top.add_column(ratio=1)
-        top.add_row(Text.assemble(("tick ", "dim"), (f"{f['tick']:,}", "bold"), f" / {f['total']:,}  {done}"),
-                    ProgressBar(total=max(f["total"], 1), completed=min(f["tick"], f["total"])))  # fmt: skip
+        top.add_row(
+            Text.assemble(("tick ", "dim"), (f"{f['tick']:,}", "bold"), f" / {f['total']:,}  {done}"),
+            ProgressBar(total=max(f["total"], 1), completed=min(f["tick"], f["total"])),
+        )
         rates = Text.assemble(
-            ("clock ", "dim"), (f["clock"], "bold"), "   ", (f"{f['ticks_per_s']:.1f}", "bold"), " ticks/s   ",
-            (f"{f['agents']:,}", "bold"), " agents   decisions ", (f"{f['decisions_per_s']:.1f}", "bold"),
+            ("clock ", "dim"),
+            (f["clock"], "bold"),
+            "   ",
+            (f"{f['ticks_per_s']:.1f}", "bold"),
+            " ticks/s   ",
+            (f"{f['agents']:,}", "bold"),
+            " agents   decisions ",
+            (f"{f['decisions_per_s']:.1f}", "bold"),
             "/s (all sources)",
-        )  # fmt: skip
+        )
         head = Group(top, rates, *(Text("   ".join(p), style="cyan") for p in (model[:3], model[3:]) if p))
         feed = Table(box=None, padding=(0, 1), expand=True, header_style="dim", show_edge=False)
         feed.add_column("tick", justify="right", style="dim", no_wrap=True)
@@ -311,8 +343,13 @@ class LiveView:
         feed.add_column("traits", style="magenta", no_wrap=True, max_width=32, overflow="ellipsis")
         room = max(3, min(self.lines.maxlen or 15, self.console.size.height - 11))
         for line in list(self.lines)[-room:]:
-            feed.add_row(Text(str(line.tick)), Text(agent_name(line.agent) if line.agent >= 0 else ""), Text(line.zone),
-                         Text(line.text), Text(f"[{', '.join(line.tags)}]" if line.tags else ""))  # fmt: skip
+            feed.add_row(
+                Text(str(line.tick)),
+                Text(agent_name(line.agent) if line.agent >= 0 else ""),
+                Text(line.zone),
+                Text(line.text),
+                Text(f"[{', '.join(line.tags)}]" if line.tags else ""),
+            )
         if not self.lines:
             feed.add_row(Text(""), Text(""), Text(""), Text("nothing notable yet", style="dim"), Text(""))
         return Group(

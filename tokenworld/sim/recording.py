@@ -56,9 +56,15 @@ class Recording:
 
     @classmethod
     def create(
-        cls, sim: Simulation, *, runs_dir: str | Path = "runs", name: str | None = None, ticks: int | None = None,
-        command: list[str] | None = None, **describe,
-    ) -> Recording:  # fmt: skip
+        cls,
+        sim: Simulation,
+        *,
+        runs_dir: str | Path = "runs",
+        name: str | None = None,
+        ticks: int | None = None,
+        command: list[str] | None = None,
+        **describe,
+    ) -> Recording:
         """Make a new run folder for `sim` (not built yet) and start its writer.
 
         Args:
@@ -73,13 +79,24 @@ class Recording:
         scene = sim.scene
         store = RunStore.create(runs_dir, name or default_run_name(scene), scene)
         manifest = {
-            "tokenworld_version": tokenworld.__version__, "scene": scene.name, "scene_source": str(scene.source),
-            "seed": sim.seed, "seed_given": sim.seed_was_given, "agents": scene.agent_count,
-            "ticks_requested": scene.sim.ticks if ticks is None else int(ticks), "ticks_done": 0,
-            "status": "running", "requested_arch": sim.requested_arch or "auto/env", "clock": sim.clock,
-            "python": platform.python_version(), "platform": platform.platform(), "command": command or sys.argv,
-            "started_at": _now(), "resumes": [], **describe,
-        }  # fmt: skip
+            "tokenworld_version": tokenworld.__version__,
+            "scene": scene.name,
+            "scene_source": str(scene.source),
+            "seed": sim.seed,
+            "seed_given": sim.seed_was_given,
+            "agents": scene.agent_count,
+            "ticks_requested": scene.sim.ticks if ticks is None else int(ticks),
+            "ticks_done": 0,
+            "status": "running",
+            "requested_arch": sim.requested_arch or "auto/env",
+            "clock": sim.clock,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "command": command or sys.argv,
+            "started_at": _now(),
+            "resumes": [],
+            **describe,
+        }
         try:
             store.write_manifest(manifest)  # before building: a run killed while it builds can still be resumed
             store.start_writer()  # in the thread that made the store: SQLite connections belong to it
@@ -89,7 +106,9 @@ class Recording:
         return cls(sim, store, manifest)
 
     @classmethod
-    def resume(cls, folder: str | Path, *, ticks: int | None = None, arch: str | None = None, on_build=None) -> Recording:
+    def resume(
+        cls, folder: str | Path, *, ticks: int | None = None, arch: str | None = None, on_build=None
+    ) -> Recording:
         """Reopen the run in `folder` at its last checkpoint, with its simulation built and restored.
 
         Args:
@@ -159,9 +178,12 @@ class Recording:
             return bool(every) and result.tick % every == 0
 
         self.store.write_tick(
-            self.sim, result, checkpoint=due(opts.checkpoint_every), snapshot=due(opts.snapshot_every),
+            self.sim,
+            result,
+            checkpoint=due(opts.checkpoint_every),
+            snapshot=due(opts.snapshot_every),
             track=due(opts.track_every),
-        )  # fmt: skip
+        )
         self._steps_ms.append(result.step_ms)
 
     def finish(self, status: str) -> dict:

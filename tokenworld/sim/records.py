@@ -24,12 +24,22 @@ def decision_rows(tick: int, d: Decisions):
     """Rows for the `decisions` table (the prompt hash as 16 hex digits, NULL without a model call)."""
     m = len(d)
     return zip(
-        [tick] * m, d.agent.tolist(), ACTION_NAMES[d.action].tolist(), TARGET_NAMES[d.target_kind].tolist(),
-        d.target.tolist(), d.item.tolist(), d.amount.astype(float).round(4).tolist(), d.item2.tolist(),
-        d.amount2.astype(float).round(4).tolist(), d.text.tolist(), SOURCE_NAMES[d.source].tolist(),
-        [f"{h:016x}" if h else None for h in d.prompt_hash.tolist()], d.tokens_in.tolist(), d.tokens_out.tolist(),
-        d.latency_ms.astype(float).round(2).tolist(),
-    )  # fmt: skip
+        [tick] * m,
+        d.agent.tolist(),
+        ACTION_NAMES[d.action].tolist(),
+        TARGET_NAMES[d.target_kind].tolist(),
+        d.target.tolist(),
+        d.item.tolist(),
+        d.amount.astype(float).round(4).tolist(),
+        d.item2.tolist(),
+        d.amount2.astype(float).round(4).tolist(),
+        d.text.tolist(),
+        SOURCE_NAMES[d.source].tolist(),
+        [f"{h:016x}" if h else None for h in d.prompt_hash.tolist()],
+        d.tokens_in.tolist(),
+        d.tokens_out.tolist(),
+        d.latency_ms.astype(float).round(2).tolist(), strict=False,
+    )
 
 
 NOTABLE = np.array([a.name in ("gather", "craft", "trade", "talk", "build", "give") for a in ACTIONS])
@@ -44,21 +54,34 @@ def event_rows(e: Events):
     keep = (e.reason != 0) | NOTABLE[e.action]
     m = int(keep.sum())
     return zip(
-        [e.tick] * m, e.agent[keep].tolist(), ACTION_NAMES[e.action[keep]].tolist(), (e.reason[keep] == 0).astype(int).tolist(),
-        REASON_NAMES[e.reason[keep]].tolist(), e.zone[keep].tolist(), e.other[keep].tolist(), e.item[keep].tolist(),
-        e.amount[keep].astype(float).round(4).tolist(), e.text[keep].tolist(),
-    )  # fmt: skip
+        [e.tick] * m,
+        e.agent[keep].tolist(),
+        ACTION_NAMES[e.action[keep]].tolist(),
+        (e.reason[keep] == 0).astype(int).tolist(),
+        REASON_NAMES[e.reason[keep]].tolist(),
+        e.zone[keep].tolist(),
+        e.other[keep].tolist(),
+        e.item[keep].tolist(),
+        e.amount[keep].astype(float).round(4).tolist(),
+        e.text[keep].tolist(), strict=False,
+    )
 
 
 def snapshot_rows(tick: int, snap: dict):
     """Rows for the `snapshots` table: every agent's place, needs and inventory."""
-    inv = [json.dumps(dict(zip(ITEMS, row))) for row in np.round(snap["inventory"].astype(float), 3).tolist()]
+    inv = [json.dumps(dict(zip(ITEMS, row, strict=False))) for row in np.round(snap["inventory"].astype(float), 3).tolist()]
     n = len(snap["zone"])
     pos = snap["pos"].astype(float).round(3)
     return zip(
-        [tick] * n, range(n), pos[:, 0].tolist(), pos[:, 1].tolist(), snap["zone"].tolist(),
-        snap["hunger"].astype(float).round(4).tolist(), snap["energy"].astype(float).round(4).tolist(), inv,
-    )  # fmt: skip
+        [tick] * n,
+        range(n),
+        pos[:, 0].tolist(),
+        pos[:, 1].tolist(),
+        snap["zone"].tolist(),
+        snap["hunger"].astype(float).round(4).tolist(),
+        snap["energy"].astype(float).round(4).tolist(),
+        inv, strict=False,
+    )
 
 
 TWO_PI = 2.0 * np.pi

@@ -25,8 +25,6 @@ import numpy as np
 from tokenworld.errors import RunError, TokenWorldError
 from tokenworld.scene.geometry import zone_membership
 from tokenworld.scene.schema import Scene
-from tokenworld.sim.records import decode_track
-from tokenworld.sim.run_folder import RunFolder
 from tokenworld.sim.frames import (
     BUSY,
     IDLE,
@@ -34,7 +32,9 @@ from tokenworld.sim.frames import (
     WALKING,
     Frame,
 )
+from tokenworld.sim.records import decode_track
 from tokenworld.sim.replay_log import RunLog, _tick_value
+from tokenworld.sim.run_folder import RunFolder
 from tokenworld.world.items import BUILD_RECIPES
 
 TALK_TICKS = 5  # an agent that spoke or was spoken to within this many ticks is TALKING
@@ -253,9 +253,19 @@ class RunReplay(RunLog):
         zone = zone_membership(pos, self._scene.zones)
         ent_pos, ent_radius, ent_kind, ent_name = self._entities_at(whole)
         return Frame(
-            tick=whole, sim_time=t * self._dt, pos=pos, prev_pos=prev, heading=heading, state=state, zone=zone,
-            entity_pos=ent_pos, entity_radius=ent_radius, entity_kind=ent_kind, entity_name=ent_name, interval=0.0,
-        )  # fmt: skip
+            tick=whole,
+            sim_time=t * self._dt,
+            pos=pos,
+            prev_pos=prev,
+            heading=heading,
+            state=state,
+            zone=zone,
+            entity_pos=ent_pos,
+            entity_radius=ent_radius,
+            entity_kind=ent_kind,
+            entity_name=ent_name,
+            interval=0.0,
+        )
 
     def zone_counts(self, tick: float) -> np.ndarray:
         """Agents in each zone at `tick` (int64, one per scene zone; agents outside every zone are not counted)."""
@@ -277,7 +287,7 @@ class RunReplay(RunLog):
                 "UNION ALL SELECT 1, agent, action NOT IN ('idle', 'move_to'), tick, rowid FROM decisions "
                 "WHERE tick > ? AND tick <= ?",
                 (whole - TALK_TICKS, whole, whole - BUSY_TICKS, whole),
-            )  # fmt: skip
+            )
             arr = np.array(rows, np.int64).reshape(-1, 5)
             talking = np.zeros(self._n, bool)
             said = arr[arr[:, 0] == 0]

@@ -31,9 +31,14 @@ class RunLog:
     """Feed lines, series and agent cards of a run (see `RunReplay`)."""
 
     def lines(
-        self, until_tick: float, *, limit: int = 200, agent: int | None = None, zone: int | None = None,
+        self,
+        until_tick: float,
+        *,
+        limit: int = 200,
+        agent: int | None = None,
+        zone: int | None = None,
         kinds: set[str] | list[str] | tuple[str, ...] | None = None,
-    ) -> list[FeedLine]:  # fmt: skip
+    ) -> list[FeedLine]:
         """Conversations, notable events and game rounds at or before `until_tick`, oldest first, at most `limit`.
 
         Args:
@@ -240,11 +245,16 @@ class RunLog:
         traits = agents.traits
         z = int(frame.zone[a])
         info = {
-            "id": a, "name": agents.name[a], "archetype": group.archetype, "group": group.name, "mind": self._mind_of(a),
-            "zone": self._zone_names[z] if z >= 0 else None, "state": STATE_NAMES[int(frame.state[a])],
+            "id": a,
+            "name": agents.name[a],
+            "archetype": group.archetype,
+            "group": group.name,
+            "mind": self._mind_of(a),
+            "zone": self._zone_names[z] if z >= 0 else None,
+            "state": STATE_NAMES[int(frame.state[a])],
             "traits": {name: float(traits[a, i]) for i, name in enumerate(TRAITS)},
             "persona": persona(a, int(agents.archetype[a]), traits[a]),
-        }  # fmt: skip
+        }
         snap = self._q("SELECT max(tick) FROM social WHERE tick <= ?", (whole,))[0][0]
         if snap is not None:
             row = self._q("SELECT hunger, energy, inventory FROM snapshots WHERE tick = ? AND agent = ?", (snap, a))

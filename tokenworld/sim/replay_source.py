@@ -116,8 +116,9 @@ class ReplaySource:
     def set_focus(self, agents) -> None:
         """Nothing to prioritise in a replay (the live feed asks on-screen agents' models first)."""
 
-    def recent_lines(self, limit: int = 200, *, agent: int | None = None, zone: int | None = None,
-                     kinds: set[str] | None = None) -> list[FeedLine]:  # fmt: skip
+    def recent_lines(
+        self, limit: int = 200, *, agent: int | None = None, zone: int | None = None, kinds: set[str] | None = None
+    ) -> list[FeedLine]:
         return self.replay.lines(self.playhead, limit=limit, agent=agent, zone=zone, kinds=kinds)
 
     def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -137,4 +138,3 @@ class ReplaySource:
     def close(self) -> None:
         self._closed = True
         self.replay.close()
-

@@ -271,7 +271,7 @@ def read_agents(run: RunFolder) -> RecordedAgents:
     return RecordedAgents(
         group=np.array(table[1], np.int32),
         archetype=archetype,
-        traits=np.array(table[3:3 + k], np.float32).T.reshape(n, k).copy(),
+        traits=np.array(table[3 : 3 + k], np.float32).T.reshape(n, k).copy(),
         name=list(table[3 + k]),
         model=np.array(table[4 + k], bool),
     )
@@ -303,7 +303,9 @@ def _store_layout(conn: sqlite3.Connection, db: Path) -> tuple[int, set[str]]:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
-        raise RunError(f"cannot read {db}: {exc}. It is damaged or is not a Token World run store; {RECORD_AGAIN}.") from None
+        raise RunError(
+            f"cannot read {db}: {exc}. It is damaged or is not a Token World run store; {RECORD_AGAIN}."
+        ) from None
     return version, tables
 
 

@@ -48,8 +48,17 @@ class Scheduler:
         self.last_asked = np.full(n_agents, -1, np.int64)  # tick of each agent's latest request (fair turns)
         self.focus: np.ndarray | None = None  # bool mask set by the viewer: agents on screen
 
-    def pick(self, tick: int, idle: np.ndarray, *, spoken_to: np.ndarray, event: np.ndarray,
-             plan_done: np.ndarray, last_reflect: np.ndarray, room: int | None = None) -> Due:  # fmt: skip
+    def pick(
+        self,
+        tick: int,
+        idle: np.ndarray,
+        *,
+        spoken_to: np.ndarray,
+        event: np.ndarray,
+        plan_done: np.ndarray,
+        last_reflect: np.ndarray,
+        room: int | None = None,
+    ) -> Due:
         """Masks in, the schedule out (vectorized over all agents).
 
         `room`: the most requests that may go out now (realtime: what the pacer allows), besides the cap.

@@ -17,9 +17,12 @@ from tokenworld.scene.schema import MINDS, Scene
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import SOURCES, Decisions, Events
 
-
 LONGEST_ACTION = max(a.duration for a in ACTIONS)
-IN_PROCESS = ("llama_cpp", "vllm", "rules")  # backends that compute in this process (no network to hang on)  # ticks a landed answer may wait for its agent to be free
+IN_PROCESS = (
+    "llama_cpp",
+    "vllm",
+    "rules",
+)  # backends that compute in this process (no network to hang on)  # ticks a landed answer may wait for its agent to be free
 
 
 @dataclass
@@ -63,8 +66,14 @@ class Simulation:
     """
 
     def __init__(
-        self, scene: Scene, *, seed: int | None = None, arch: str | None = None, profile: bool = True,
-        clock: str | None = None, backend=None,
+        self,
+        scene: Scene,
+        *,
+        seed: int | None = None,
+        arch: str | None = None,
+        profile: bool = True,
+        clock: str | None = None,
+        backend=None,
     ):
         self.scene = scene
         if seed is None:
@@ -148,14 +157,16 @@ class Simulation:
         model = model_group & share
         # lockstep: batched answers equal one-at-a-time answers; realtime: decode batches together, faster
         backend = self._backend or make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
-        self.worker = InferenceWorker(backend, batch_size=m.batch_size, max_wait_ms=m.batch_wait_ms,
-                                      cache_size=m.cache_size)  # fmt: skip
+        self.worker = InferenceWorker(
+            backend, batch_size=m.batch_size, max_wait_ms=m.batch_wait_ms, cache_size=m.cache_size
+        )
         style = backend.answer_style
         self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
         self.minds.first_plans(self.tick)
         self.worker.start(warmup=self.minds.warmup())
-        self.scheduler = Scheduler(self.world.n_agents, model, self.scene.sim.max_decisions_per_tick,
-                                   m.decide_every, m.reflect_every)  # fmt: skip
+        self.scheduler = Scheduler(
+            self.world.n_agents, model, self.scene.sim.max_decisions_per_tick, m.decide_every, m.reflect_every
+        )
         self.pacer = Pacer(m.max_wait_s)
         # lockstep waits for its answers: in-process backends answer (or fail) however loaded the machine is, so
         # a wall-clock limit would only make a run depend on it; a server gets a bound beyond its request timeout
@@ -197,7 +208,9 @@ class Simulation:
         """
         self._require_built()
         if not 0 <= int(zone) < len(self.scene.zones):
-            raise TokenWorldError(f"no zone {zone}: the scene has {len(self.scene.zones)} zones (0 to {len(self.scene.zones) - 1}).")
+            raise TokenWorldError(
+                f"no zone {zone}: the scene has {len(self.scene.zones)} zones (0 to {len(self.scene.zones) - 1})."
+            )
         text = _one_line(text)
         inside = np.flatnonzero(self.world.engine.snapshot(("zone",))["zone"] == int(zone))
         label = f"[{self.scene.zones[int(zone)].name}] {text}"
@@ -296,11 +309,17 @@ class Simulation:
         t6 = time.perf_counter()
         step_ms = (t6 - t0) * 1000.0
         stages = {
-            "hash_ms": timings.hash_ms, "perception_ms": timings.perception_ms, "motion_ms": timings.motion_ms,
-            "zones_ms": timings.zones_ms, "engine_ms": (t1 - t0) * 1000.0, "world_ms": (t2 - t1) * 1000.0,
-            "rules_ms": (t3 - t2) * 1000.0, "game_ms": (t4 - t3) * 1000.0, "brain_ms": (t5 - t4) * 1000.0,
+            "hash_ms": timings.hash_ms,
+            "perception_ms": timings.perception_ms,
+            "motion_ms": timings.motion_ms,
+            "zones_ms": timings.zones_ms,
+            "engine_ms": (t1 - t0) * 1000.0,
+            "world_ms": (t2 - t1) * 1000.0,
+            "rules_ms": (t3 - t2) * 1000.0,
+            "game_ms": (t4 - t3) * 1000.0,
+            "brain_ms": (t5 - t4) * 1000.0,
             "metrics_ms": (t6 - t5) * 1000.0,
-        }  # fmt: skip
+        }
         inference = self.mind_stats() if self.worker is not None else None
         return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round, inference)
 
@@ -321,12 +340,19 @@ class Simulation:
         due = np.flatnonzero(turn & ~self.minds.is_model)
         asked = self._ask_model(tick)
         # realtime: an agent whose request has been in flight longer than `max_wait_s` acts without it, once
-        overdue = self.scheduler.waiting & ~self._carried & (time.monotonic() - self._asked_at > self.scene.mind.max_wait_s)
+        overdue = (
+            self.scheduler.waiting & ~self._carried & (time.monotonic() - self._asked_at > self.scene.mind.max_wait_s)
+        )
         carry = overdue & w.idle(tick)
         carry[asked.agent] = False
         self._carried |= carry
-        return Decisions.concat([self.brain.decide(due, random_choice=self.random_minded[due]), asked,
-                                 self._follow_plans(np.flatnonzero(carry))])  # fmt: skip
+        return Decisions.concat(
+            [
+                self.brain.decide(due, random_choice=self.random_minded[due]),
+                asked,
+                self._follow_plans(np.flatnonzero(carry)),
+            ]
+        )
 
     def _observe(self, tick: int, events: list[Events], messages: list) -> None:
         """Model-driven agents remember the tick; who was spoken to or had something happen is asked first."""
@@ -351,8 +377,15 @@ class Simulation:
         # 2. who is asked: the most urgent first, within the cap (and, realtime, what the backend answers in time)
         # (realtime: nothing is sent before the backend has warmed up; meanwhile agents follow their plans)
         room = (self.pacer.room(int(sched.waiting.sum())) if self.worker.ready else 0) if realtime else None
-        due = sched.pick(tick, idle, spoken_to=self._spoken, event=self._event, plan_done=minds.plan_done(),
-                         last_reflect=minds.last_reflect, room=room)  # fmt: skip
+        due = sched.pick(
+            tick,
+            idle,
+            spoken_to=self._spoken,
+            event=self._event,
+            plan_done=minds.plan_done(),
+            last_reflect=minds.last_reflect,
+            room=room,
+        )
         requests = minds.requests(due.decide, due.reflect, tick, due.priority)
         parts = [self._follow_plans(due.overflow)]  # over the cap: their plan, or the rules brain
         # 3. ask; lockstep waits for exactly these answers, realtime takes what landed
@@ -363,7 +396,7 @@ class Simulation:
             sched.waiting[agents] = True
             self._asked_at[agents] = time.monotonic()
             self._carried[agents] = False
-            self._in_flight.update(zip(tickets, requests))
+            self._in_flight.update(zip(tickets, requests, strict=False))
             requests, answers = landed
         else:
             answers = self.worker.wait(tickets, timeout=self._wait_s)
@@ -375,9 +408,13 @@ class Simulation:
             d = self.brain.decide(failed)
             d.source[:] = SOURCES.index("fallback")
             parts.append(d)
-        planned = np.array(sorted({r.agent for r, a in zip(requests, answers) if r.kind == "reflect" and a.ok}), np.int32)
+        planned = np.array(
+            sorted({r.agent for r, a in zip(requests, answers, strict=False) if r.kind == "reflect" and a.ok}), np.int32
+        )
         if len(planned):  # a fresh plan starts at once (for those free and not deciding otherwise)
-            planned = planned[self.world.idle(tick)[planned] & ~np.isin(planned, decided.agent) & ~sched.waiting[planned]]
+            planned = planned[
+                self.world.idle(tick)[planned] & ~np.isin(planned, decided.agent) & ~sched.waiting[planned]
+            ]
         if len(planned):
             parts.append(self._follow_plans(planned))
         return Decisions.concat(parts)
@@ -423,7 +460,7 @@ class Simulation:
         stats.update(self.pacer.stats())
         stats.update(
             model_share=float(counts[SOURCES.index("model")] / counts.sum()) if counts.sum() else 0.0,
-            by_source={s: int(c) for s, c in zip(SOURCES, counts) if c},
+            by_source={s: int(c) for s, c in zip(SOURCES, counts, strict=False) if c},
             stale=self.stale,
             in_flight=int(self.scheduler.waiting.sum()),
         )
@@ -520,7 +557,7 @@ class Simulation:
         self._require_built()
         meta = json.loads(meta_json)
         self.world.restore(state)
-        pending = {k[len("pending_"):]: state[k] for k in state if k.startswith("pending_")}
+        pending = {k[len("pending_") :]: state[k] for k in state if k.startswith("pending_")}
         pending["text"] = np.asarray(pending["text"], dtype=object)
         blank = Decisions.empty(len(pending["agent"]))  # columns a checkpoint of an older version lacks
         self.pending = Decisions(**{**vars(blank), **pending})

@@ -67,8 +67,9 @@ class FrameSource(Protocol):
     def set_focus(self, agents: np.ndarray | None) -> None:
         """Agents on screen, whose model requests go first (live only; a replay ignores it)."""
 
-    def recent_lines(self, limit: int = 200, *, agent: int | None = None, zone: int | None = None,
-                     kinds: set[str] | None = None) -> list[FeedLine]:  # fmt: skip
+    def recent_lines(
+        self, limit: int = 200, *, agent: int | None = None, zone: int | None = None, kinds: set[str] | None = None
+    ) -> list[FeedLine]:
         """The newest feed lines, oldest first, filtered by agent, zone and kind."""
 
     def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

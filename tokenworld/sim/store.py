@@ -96,7 +96,20 @@ CREATE TABLE IF NOT EXISTS tracks (tick INTEGER PRIMARY KEY, xy BLOB NOT NULL, h
 CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state BLOB NOT NULL, meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timings (tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL);
 """
-TICK_TABLES = ("ticks", "zone_counts", "items", "decisions", "events", "messages", "snapshots", "social", "tracks", "rounds", "checkpoints", "timings")
+TICK_TABLES = (
+    "ticks",
+    "zone_counts",
+    "items",
+    "decisions",
+    "events",
+    "messages",
+    "snapshots",
+    "social",
+    "tracks",
+    "rounds",
+    "checkpoints",
+    "timings",
+)
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -111,7 +124,9 @@ def default_run_name(scene: Scene) -> str:
 def _check_space(folder: Path) -> None:
     free = shutil.disk_usage(folder).free
     if free < MIN_FREE_BYTES:
-        raise RunError(f"only {free // (1024 * 1024)} MiB free under {folder}; a run needs at least {MIN_FREE_BYTES // (1024 * 1024)} MiB.")
+        raise RunError(
+            f"only {free // (1024 * 1024)} MiB free under {folder}; a run needs at least {MIN_FREE_BYTES // (1024 * 1024)} MiB."
+        )
 
 
 class RunStore:
@@ -138,11 +153,15 @@ class RunStore:
         runs_dir = Path(runs_dir)
         folder = runs_dir / name
         if folder.exists():
-            raise RunError(f"run folder {folder} exists already; pick another --name, remove it, or continue it with --resume {folder}.")
+            raise RunError(
+                f"run folder {folder} exists already; pick another --name, remove it, or continue it with --resume {folder}."
+            )
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RunError(f"cannot create the runs folder {runs_dir}: {exc.strerror}. Pass --runs-dir to a writable place.") from None
+            raise RunError(
+                f"cannot create the runs folder {runs_dir}: {exc.strerror}. Pass --runs-dir to a writable place."
+            ) from None
         if not os.access(runs_dir, os.W_OK):
             raise RunError(f"the runs folder {runs_dir} is not writable; pass --runs-dir to a writable place.")
         _check_space(runs_dir)
@@ -153,7 +172,9 @@ class RunStore:
             conn = _connect(folder / STORE_FILE)
             conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             with conn:
-                conn.executemany("INSERT INTO zones VALUES (?, ?, ?)", [(i, z.name, z.kind) for i, z in enumerate(scene.zones)])
+                conn.executemany(
+                    "INSERT INTO zones VALUES (?, ?, ?)", [(i, z.name, z.kind) for i, z in enumerate(scene.zones)]
+                )
         except (OSError, sqlite3.Error) as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise RunError(f"cannot write the run folder {folder}: {exc}.") from None
@@ -239,42 +260,82 @@ class RunStore:
                 if metrics is not None:
                     c.execute(
                         "INSERT INTO ticks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (tick, rec["sim_time"], metrics["moving"], metrics["mean_speed"], metrics["arrived"],
-                         metrics["mean_neighbours"], metrics["outside_zones"], metrics["mean_hunger"],
-                         metrics["mean_energy"], metrics["decisions"], metrics["refused"], metrics["trades"],
-                         metrics["talks"], metrics["ties"], metrics["mean_degree"]),
-                    )  # fmt: skip
-                    c.executemany("INSERT INTO zone_counts VALUES (?, ?, ?)", [(tick, z, n) for z, n in enumerate(metrics["zone_counts"])])
+                        (
+                            tick,
+                            rec["sim_time"],
+                            metrics["moving"],
+                            metrics["mean_speed"],
+                            metrics["arrived"],
+                            metrics["mean_neighbours"],
+                            metrics["outside_zones"],
+                            metrics["mean_hunger"],
+                            metrics["mean_energy"],
+                            metrics["decisions"],
+                            metrics["refused"],
+                            metrics["trades"],
+                            metrics["talks"],
+                            metrics["ties"],
+                            metrics["mean_degree"],
+                        ),
+                    )
+                    c.executemany(
+                        "INSERT INTO zone_counts VALUES (?, ?, ?)",
+                        [(tick, z, n) for z, n in enumerate(metrics["zone_counts"])],
+                    )
                     prices = metrics["prices"]
-                    c.executemany("INSERT INTO items VALUES (?, ?, ?, ?)", [(tick, it, tot, prices[it]) for it, tot in zip(ITEMS, metrics["item_totals"])])
+                    c.executemany(
+                        "INSERT INTO items VALUES (?, ?, ?, ?)",
+                        [(tick, it, tot, prices[it]) for it, tot in zip(ITEMS, metrics["item_totals"], strict=False)],
+                    )
                 if rec["decisions"] is not None and len(rec["decisions"]):
-                    c.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", decision_rows(tick, rec["decisions"]))
+                    c.executemany(
+                        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        decision_rows(tick, rec["decisions"]),
+                    )
                 for ev in rec["events"]:
                     c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", event_rows(ev))
                 if rec["messages"]:
                     c.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", rec["messages"])
                 r = rec["game_round"]
                 if r is not None:
-                    c.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              (r.round, r.tick, r.guesses, r.average, r.target, r.winner, r.winners, r.winning_guess))  # fmt: skip
+                    c.execute(
+                        "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (r.round, r.tick, r.guesses, r.average, r.target, r.winner, r.winners, r.winning_guess),
+                    )
                 if rec["snapshot"] is not None:
                     snap = rec["snapshot"]
                     c.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", snapshot_rows(tick, snap))
                     g = snap["social"].summary(seed=rec["seed"])
-                    c.execute("INSERT INTO social VALUES (?, ?, ?, ?, ?)", (tick, g["edges"], g["mean_degree"], g["clustering"], g["communities"]))
+                    c.execute(
+                        "INSERT INTO social VALUES (?, ?, ?, ?, ?)",
+                        (tick, g["edges"], g["mean_degree"], g["clustering"], g["communities"]),
+                    )
                 if rec["track"] is not None:
                     t = rec["track"]
-                    c.execute("INSERT INTO tracks VALUES (?, ?, ?)", (tick, *track_blobs(t["pos"], t["heading"], t["size"])))
+                    c.execute(
+                        "INSERT INTO tracks VALUES (?, ?, ?)", (tick, *track_blobs(t["pos"], t["heading"], t["size"]))
+                    )
                 if rec["checkpoint"] is not None:
                     state, meta = rec["checkpoint"]
                     buf = io.BytesIO()
                     np.savez_compressed(buf, **state)
                     c.execute("INSERT INTO checkpoints VALUES (?, ?, ?)", (tick, buf.getvalue(), meta))
                 s = rec["stage_ms"]
-                c.execute("INSERT INTO timings VALUES (?, ?, ?, ?, ?, ?)",
-                          (tick, rec["step_ms"], s.get("hash_ms"), s.get("perception_ms"), s.get("motion_ms"), s.get("zones_ms")))  # fmt: skip
+                c.execute(
+                    "INSERT INTO timings VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        tick,
+                        rec["step_ms"],
+                        s.get("hash_ms"),
+                        s.get("perception_ms"),
+                        s.get("motion_ms"),
+                        s.get("zones_ms"),
+                    ),
+                )
         except sqlite3.Error as exc:
-            raise RunError(f"cannot write tick {tick} to {self.folder / 'run.sqlite'}: {exc}. Ticks before it are kept.") from None
+            raise RunError(
+                f"cannot write tick {tick} to {self.folder / 'run.sqlite'}: {exc}. Ticks before it are kept."
+            ) from None
 
     def write_agents(self, sim) -> None:
         """Record who the built simulation's agents are (the `agents` table), once, before its first tick."""
@@ -282,10 +343,15 @@ class RunStore:
         groups = sim.scene.groups
         model = sim.minds.is_model if sim.minds is not None else np.zeros(a.n, bool)
         rows = zip(
-            range(a.n), a.group.tolist(), [groups[g].name for g in a.group.tolist()],
-            [ARCHETYPES[k] for k in a.archetype.tolist()], *a.traits.astype(np.float64).T.tolist(),
-            [agent_name(i) for i in range(a.n)], model.astype(int).tolist(), strict=True,
-        )  # fmt: skip
+            range(a.n),
+            a.group.tolist(),
+            [groups[g].name for g in a.group.tolist()],
+            [ARCHETYPES[k] for k in a.archetype.tolist()],
+            *a.traits.astype(np.float64).T.tolist(),
+            [agent_name(i) for i in range(a.n)],
+            model.astype(int).tolist(),
+            strict=True,
+        )
         marks = ", ".join("?" * (6 + len(TRAITS)))
         try:  # its own short connection, as for the manifest: a writer process may own the main one
             with sqlite3.connect(self.folder / STORE_FILE, timeout=30) as conn:
@@ -329,19 +395,31 @@ def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool, track: bool =
     from tokenworld.world.social import SocialGraph
 
     rec = {
-        "tick": result.tick, "sim_time": sim.sim_time, "metrics": result.metrics, "decisions": result.decisions,
-        "events": result.events, "messages": result.messages, "game_round": result.game_round,
-        "step_ms": result.step_ms, "stage_ms": result.stage_ms, "seed": sim.seed, "snapshot": None, "checkpoint": None,
+        "tick": result.tick,
+        "sim_time": sim.sim_time,
+        "metrics": result.metrics,
+        "decisions": result.decisions,
+        "events": result.events,
+        "messages": result.messages,
+        "game_round": result.game_round,
+        "step_ms": result.step_ms,
+        "stage_ms": result.stage_ms,
+        "seed": sim.seed,
+        "snapshot": None,
+        "checkpoint": None,
         "track": None,
-    }  # fmt: skip
+    }
     if snapshot:
         w = sim.world
         social = SocialGraph(w.n_agents)
         social.restore({k: v.copy() for k, v in w.social.state().items()})
         rec["snapshot"] = {
-            **w.engine.snapshot(("pos", "zone")), "hunger": w.economy.hunger.copy(), "energy": w.economy.energy.copy(),
-            "inventory": w.economy.inventory.copy(), "social": social,
-        }  # fmt: skip
+            **w.engine.snapshot(("pos", "zone")),
+            "hunger": w.economy.hunger.copy(),
+            "energy": w.economy.energy.copy(),
+            "inventory": w.economy.inventory.copy(),
+            "social": social,
+        }
     if track:  # encoded by whoever commits the tick (the writer process), not here
         rec["track"] = {**sim.world.engine.snapshot(("pos", "heading")), "size": tuple(sim.scene.world.size)}
     if checkpoint:
@@ -366,13 +444,16 @@ class _WriterProcess:
 
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "tokenworld.sim.writer", str(folder), str(os.getpid())],
-            stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def _failed(self) -> RunError:
         self._proc.wait()
         message = self._proc.stderr.read().decode(errors="replace").strip().splitlines()
-        return RunError(message[-1] if message else f"the run store's writer stopped (exit code {self._proc.returncode}).")
+        return RunError(
+            message[-1] if message else f"the run store's writer stopped (exit code {self._proc.returncode})."
+        )
 
     def put(self, rec: dict) -> None:
         import pickle
@@ -405,7 +486,9 @@ def _lock(folder: Path):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise RunError(f"{folder} is being written by {holder}; wait for that run to end (or stop it) before resuming.") from None
+        raise RunError(
+            f"{folder} is being written by {holder}; wait for that run to end (or stop it) before resuming."
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"process {os.getpid()}")

@@ -18,5 +18,11 @@ from tokenworld.viewer.command import (
 )
 
 __all__ = [
-    "DEFAULT_SCENE", "ViewOptions", "has_display", "leave_cores_for_the_model", "open_source", "open_viewer", "view",
-]  # fmt: skip
+    "DEFAULT_SCENE",
+    "ViewOptions",
+    "has_display",
+    "leave_cores_for_the_model",
+    "open_source",
+    "open_viewer",
+    "view",
+]

@@ -17,14 +17,22 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.scene.schema import ARCHETYPES, Scene
-from tokenworld.viewer.daylight import Daylight
 from tokenworld.sim.cards import AgentCard
 from tokenworld.sim.frames import BUSY, IDLE, TALKING, WALKING, Frame
+from tokenworld.viewer.daylight import Daylight
 from tokenworld.viewer.input import ViewerInput
 
-ARCHETYPE_COLORS = np.array([
-    (0.93, 0.93, 0.93), (0.95, 0.75, 0.25), (0.35, 0.6, 0.95), (0.9, 0.45, 0.3), (0.75, 0.35, 0.85), (0.3, 0.85, 0.8),
-], np.float32)  # fmt: skip
+ARCHETYPE_COLORS = np.array(
+    [
+        (0.93, 0.93, 0.93),
+        (0.95, 0.75, 0.25),
+        (0.35, 0.6, 0.95),
+        (0.9, 0.45, 0.3),
+        (0.75, 0.35, 0.85),
+        (0.3, 0.85, 0.8),
+    ],
+    np.float32,
+)
 STATE_COLORS = np.zeros((4, 3), np.float32)
 STATE_COLORS[[IDLE, WALKING, BUSY, TALKING]] = [(0.7, 0.7, 0.7), (0.3, 0.6, 1.0), (0.95, 0.6, 0.2), (1.0, 0.35, 0.6)]
 SELECTED = np.array([1.0, 0.95, 0.1], np.float32)
@@ -93,8 +101,17 @@ class Viewer(ViewerInput):
             frames a second (60, or 36 with a software renderer, which draws on the CPU the model needs).
     """
 
-    def __init__(self, source, scene: Scene, *, offscreen: bool = False, size: tuple[int, int] = (1280, 720),
-                 panels: bool = True, vsync: bool = True, title: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        source,
+        scene: Scene,
+        *,
+        offscreen: bool = False,
+        size: tuple[int, int] = (1280, 720),
+        panels: bool = True,
+        vsync: bool = True,
+        title: str | None = None,
+    ):
         from panda3d.core import loadPrcFileData
 
         self.source = source
@@ -103,12 +120,20 @@ class Viewer(ViewerInput):
         self.offscreen = offscreen
         self.is_replay = not source.live
         title = title or f"Token World - {scene.name}"
-        self._prc_pages = [loadPrcFileData("tokenworld-viewer", PRC.format(vsync="true" if vsync and not offscreen else "false", title=title,
-                                                        w=self.size[0], h=self.size[1]))]  # fmt: skip
+        self._prc_pages = [
+            loadPrcFileData(
+                "tokenworld-viewer",
+                PRC.format(
+                    vsync="true" if vsync and not offscreen else "false", title=title, w=self.size[0], h=self.size[1]
+                ),
+            )
+        ]
         if offscreen:
             self._prc_pages.append(loadPrcFileData("tokenworld-offscreen", "load-display p3headlessgl\n"))
         elif vsync:  # a frame rate limit even where vsync is not honoured (software GL, Xvfb)
-            self._prc_pages.append(loadPrcFileData("tokenworld-window", f"clock-mode limited\nclock-frame-rate {WINDOW_FPS:g}\n"))
+            self._prc_pages.append(
+                loadPrcFileData("tokenworld-window", f"clock-mode limited\nclock-frame-rate {WINDOW_FPS:g}\n")
+            )
         self._closed = False
         self.gui = None
         self.base = _open_showbase(offscreen, self._prc_pages)
@@ -180,8 +205,12 @@ class Viewer(ViewerInput):
         self.daylight = Daylight()
         self._apply_light(0.0)
         self.ground = Ground(render, scene, ground_shader)
-        self.agents = InstancedLayer(render, "agents", agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1))
-        self.far_agents = InstancedLayer(render, "agents-far", far_agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1))
+        self.agents = InstancedLayer(
+            render, "agents", agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1)
+        )
+        self.far_agents = InstancedLayer(
+            render, "agents-far", far_agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1)
+        )
         self.ring = InstancedLayer(render, "selection", ring_mesh(), self.inst_shader, capacity=1)
         self.ring.update(np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32))
         self.entity_layers: dict[str, InstancedLayer] = {}
@@ -266,15 +295,25 @@ class Viewer(ViewerInput):
         if self.color_by == "state":
             rgb = STATE_COLORS[frame.state]
         elif self.color_by == "trait":
-            v = self.source.traits[:, self.trait] if getattr(self.source, "traits", None) is not None else np.full(n, 0.5)
-            rgb = np.column_stack([0.25 + 0.75 * v, 0.35 + 0.3 * (1 - np.abs(v - 0.5) * 2), 1.0 - 0.75 * v]).astype(np.float32)
+            v = (
+                self.source.traits[:, self.trait]
+                if getattr(self.source, "traits", None) is not None
+                else np.full(n, 0.5)
+            )
+            rgb = np.column_stack([0.25 + 0.75 * v, 0.35 + 0.3 * (1 - np.abs(v - 0.5) * 2), 1.0 - 0.75 * v]).astype(
+                np.float32
+            )
         elif self.color_by == "zone":
             from tokenworld.viewer.layers import MEADOW
 
             palette = np.array([self.ground.zone_color(i) for i in range(len(self.scene.zones))] + [MEADOW], np.float32)
             rgb = np.clip(palette[np.where(frame.zone >= 0, frame.zone, len(self.scene.zones))] * 1.25, 0, 1)
         else:
-            rgb = ARCHETYPE_COLORS[self.source.archetype] if getattr(self.source, "archetype", None) is not None else np.full((n, 3), 0.8, np.float32)
+            rgb = (
+                ARCHETYPE_COLORS[self.source.archetype]
+                if getattr(self.source, "archetype", None) is not None
+                else np.full((n, 3), 0.8, np.float32)
+            )
         rgbs = np.empty((n, 4), np.float32)
         rgbs[:, :3] = rgb
         rgbs[:, 3] = self.agent_scale()
@@ -310,7 +349,13 @@ class Viewer(ViewerInput):
         for kind in sorted(set(frame.entity_kind) | set(self.entity_layers)):
             rows = np.flatnonzero(kinds == kind) if len(kinds) else np.zeros(0, int)
             if kind not in self.entity_layers:
-                self.entity_layers[kind] = InstancedLayer(self.base.render, f"entities-{kind}", entity_mesh(kind), self.inst_shader, capacity=max(len(rows), 1))
+                self.entity_layers[kind] = InstancedLayer(
+                    self.base.render,
+                    f"entities-{kind}",
+                    entity_mesh(kind),
+                    self.inst_shader,
+                    capacity=max(len(rows), 1),
+                )
             xyzh = np.zeros((len(rows), 4), np.float32)
             xyzh[:, :2] = frame.entity_pos[rows]
             xyzh[:, 2] = z[rows]
@@ -328,7 +373,10 @@ class Viewer(ViewerInput):
             e = self.selected_entity
             p = frame.entity_pos[e]
             z = float(self.ground.height(p[None])[0])
-            self.ring.update(np.array([[p[0], p[1], z, 0.0]], np.float32), np.array([[*SELECTED, float(frame.entity_radius[e]) * 1.3]], np.float32))
+            self.ring.update(
+                np.array([[p[0], p[1], z, 0.0]], np.float32),
+                np.array([[*SELECTED, float(frame.entity_radius[e]) * 1.3]], np.float32),
+            )
         else:
             self.ring.update(np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32))
 
@@ -442,7 +490,13 @@ class Viewer(ViewerInput):
             return
         if len(frame.entity_pos):
             ez = self.ground.height(frame.entity_pos) + 0.8
-            ent = pick(np.column_stack([frame.entity_pos, ez]), vp, self.size, (x, y), np.maximum(frame.entity_radius * px_per_m, 10.0))
+            ent = pick(
+                np.column_stack([frame.entity_pos, ez]),
+                vp,
+                self.size,
+                (x, y),
+                np.maximum(frame.entity_radius * px_per_m, 10.0),
+            )
             if ent >= 0:
                 self.select_entity(ent)
                 return

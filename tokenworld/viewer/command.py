@@ -222,8 +222,10 @@ def _status_line(source, elapsed: float) -> str:
     parts = [f"{elapsed:5.1f} s", f"tick {tick:,}", f"{source.ticks_per_s:5.1f} ticks/s", source.status]
     inf = source.inference
     if inf:
-        parts.append(f"model {inf.get('decisions', 0):,} decisions ({100 * inf.get('model_share', 0):.0f}%), "
-                     f"wait p95 {inf.get('wait_p95_ms', 0):.0f} ms")
+        parts.append(
+            f"model {inf.get('decisions', 0):,} decisions ({100 * inf.get('model_share', 0):.0f}%), "
+            f"wait p95 {inf.get('wait_p95_ms', 0):.0f} ms"
+        )
     return "  ".join(parts)
 
 

@@ -112,7 +112,12 @@ class PanelBackend(ImGuiBackend):
 
     def key(self, name: str, down: bool) -> None:
         """Named special keys (enter, backspace, tab, escape) for offscreen input."""
-        key = {"enter": imgui.Key.enter, "backspace": imgui.Key.backspace, "tab": imgui.Key.tab, "escape": imgui.Key.escape}[name]
+        key = {
+            "enter": imgui.Key.enter,
+            "backspace": imgui.Key.backspace,
+            "tab": imgui.Key.tab,
+            "escape": imgui.Key.escape,
+        }[name]
         self.io.add_key_event(key, down)
 
     @property

@@ -34,9 +34,15 @@ class ViewerInput:
             b.accept(f"{name}-up", self._button, [button, False])
         b.accept("wheel_up", self._wheel, [1.0])
         b.accept("wheel_down", self._wheel, [-1.0])
-        for key, fn in (("f", self.focus_selection), ("l", self._toggle_follow), ("t", self.camera.toggle_top_down),
-                        ("space", self._toggle_play), ("escape", lambda: self.select(-1)), ("tab", self._toggle_panels),
-                        ("f12", self._save_screenshot)):  # fmt: skip
+        for key, fn in (
+            ("f", self.focus_selection),
+            ("l", self._toggle_follow),
+            ("t", self.camera.toggle_top_down),
+            ("space", self._toggle_play),
+            ("escape", lambda: self.select(-1)),
+            ("tab", self._toggle_panels),
+            ("f12", self._save_screenshot),
+        ):
             b.accept(key, self._key_action, [fn])
         b.accept("window-event", self._window_event)
 
@@ -80,7 +86,10 @@ class ViewerInput:
         from panda3d.core import KeyboardButton
 
         def down(*names):
-            return any(mw.is_button_down(KeyboardButton.ascii_key(n) if len(n) == 1 else getattr(KeyboardButton, n)()) for n in names)
+            return any(
+                mw.is_button_down(KeyboardButton.ascii_key(n) if len(n) == 1 else getattr(KeyboardButton, n)())
+                for n in names
+            )
 
         step = self.camera.distance * 0.8 * dt
         fwd = down("w", "up") - down("s", "down")

@@ -26,8 +26,13 @@ PLOTS = (
     ("Model tokens/s", ("tokens_per_s",)),
     ("Model latency (ms)", ("latency_p50_ms", "latency_p95_ms")),
 )
-LABELS = {**SERIES, "decisions_per_s": "decisions/s", "tokens_per_s": "tokens/s", "latency_p50_ms": "p50",
-          "latency_p95_ms": "p95"}  # fmt: skip
+LABELS = {
+    **SERIES,
+    "decisions_per_s": "decisions/s",
+    "tokens_per_s": "tokens/s",
+    "latency_p50_ms": "p50",
+    "latency_p95_ms": "p95",
+}
 
 
 class Panels:
@@ -87,7 +92,9 @@ class Panels:
                 imgui.same_line()
                 if imgui.button("Restart"):
                     src.seek(src.tick_range[0])
-            changed, speed = imgui.slider_float("speed (x real time)", float(src.speed), 0.25, 64.0, "%.2f", imgui.SliderFlags_.logarithmic.value)
+            changed, speed = imgui.slider_float(
+                "speed (x real time)", float(src.speed), 0.25, 64.0, "%.2f", imgui.SliderFlags_.logarithmic.value
+            )
             if changed:
                 src.set_speed(speed)
             if v.is_replay:
@@ -132,7 +139,9 @@ class Panels:
                 e = v.selected_entity
                 if e < len(f.entity_kind):
                     imgui.text(f"{f.entity_name[e] or f.entity_kind[e]} ({f.entity_kind[e]})")
-                    imgui.text(f"at ({f.entity_pos[e, 0]:.1f}, {f.entity_pos[e, 1]:.1f}), radius {f.entity_radius[e]:.1f} m")
+                    imgui.text(
+                        f"at ({f.entity_pos[e, 0]:.1f}, {f.entity_pos[e, 1]:.1f}), radius {f.entity_radius[e]:.1f} m"
+                    )
                     self.shown["inspector"] = {"entity": e, "name": f.entity_name[e]}
             elif card is None:
                 imgui.text_wrapped(
@@ -210,7 +219,7 @@ class Panels:
             texts = [describe(line) for line in lines]
             self.shown["conversations"] = {"lines": len(lines), "last": texts[-1] if texts else ""}
             imgui.begin_child("lines")
-            for line, text in zip(lines, texts):
+            for line, text in zip(lines, texts, strict=False):
                 color = _KIND_COLORS.get(line.kind, (0.85, 0.85, 0.85))
                 imgui.text_colored(imgui.ImVec4(*color, 1), f"{line.tick:>6}  {text}")
             if imgui.get_scroll_y() >= imgui.get_scroll_max_y() - 4:
@@ -234,7 +243,9 @@ class Panels:
                     implot.setup_axes("tick", "", flags, flags)
                     for k in have:
                         xs, ys = series[k]
-                        implot.plot_line(LABELS.get(k, k.replace("_", " ")), np.array(xs, np.float64), np.array(ys, np.float64))
+                        implot.plot_line(
+                            LABELS.get(k, k.replace("_", " ")), np.array(xs, np.float64), np.array(ys, np.float64)
+                        )
                     implot.end_plot()
                     drawn.append(title)
             if not drawn:
@@ -253,12 +264,22 @@ class Panels:
             else:
                 imgui.text(f"backend {inf.get('backend')}   queue {inf.get('queue_depth', 0)}")
                 imgui.text(f"decisions {inf.get('decisions', 0):,}   reflections {inf.get('reflections', 0):,}")
-                imgui.text(f"{inf.get('decisions_per_s', 0):.2f} decisions/s   mean batch {inf.get('mean_batch', 0):.1f}")
-                imgui.text(f"latency p50 {inf.get('latency_p50_ms', 0):.0f} ms   p95 {inf.get('latency_p95_ms', 0):.0f} ms")
-                imgui.text(f"wait p50 {inf.get('wait_p50_ms', 0):.0f} ms   p95 {inf.get('wait_p95_ms', 0):.0f} ms   in flight "
-                           f"{inf.get('in_flight', 0)}/{inf.get('in_flight_cap', 0)}")  # fmt: skip
-                imgui.text(f"model made {100 * inf.get('model_share', 0):.0f}% of decisions   stale {inf.get('stale', 0):,}")
-                imgui.text(f"tokens in {inf.get('tokens_in', 0):,} (saved {inf.get('prefill_saved', 0):,})   out {inf.get('tokens_out', 0):,}")
+                imgui.text(
+                    f"{inf.get('decisions_per_s', 0):.2f} decisions/s   mean batch {inf.get('mean_batch', 0):.1f}"
+                )
+                imgui.text(
+                    f"latency p50 {inf.get('latency_p50_ms', 0):.0f} ms   p95 {inf.get('latency_p95_ms', 0):.0f} ms"
+                )
+                imgui.text(
+                    f"wait p50 {inf.get('wait_p50_ms', 0):.0f} ms   p95 {inf.get('wait_p95_ms', 0):.0f} ms   in flight "
+                    f"{inf.get('in_flight', 0)}/{inf.get('in_flight_cap', 0)}"
+                )
+                imgui.text(
+                    f"model made {100 * inf.get('model_share', 0):.0f}% of decisions   stale {inf.get('stale', 0):,}"
+                )
+                imgui.text(
+                    f"tokens in {inf.get('tokens_in', 0):,} (saved {inf.get('prefill_saved', 0):,})   out {inf.get('tokens_out', 0):,}"
+                )
                 imgui.text(f"cache hits {inf.get('cache_hits', 0):,}   fallbacks {inf.get('fallbacks', 0):,}")
                 if inf.get("last_error"):
                     imgui.text_wrapped(f"last error: {inf['last_error']}")
@@ -271,14 +292,18 @@ class Panels:
         v = self.v
         if self._window("Zones", pos, size):
             frame = v.source.frame
-            counts = np.bincount(frame.zone[frame.zone >= 0], minlength=len(v.scene.zones)) if frame is not None else np.zeros(len(v.scene.zones), int)
-            self.shown["zones"] = {z.name: int(c) for z, c in zip(v.scene.zones, counts)}
+            counts = (
+                np.bincount(frame.zone[frame.zone >= 0], minlength=len(v.scene.zones))
+                if frame is not None
+                else np.zeros(len(v.scene.zones), int)
+            )
+            self.shown["zones"] = {z.name: int(c) for z, c in zip(v.scene.zones, counts, strict=False)}
             if imgui.begin_table("zones", 3, imgui.TableFlags_.row_bg.value | imgui.TableFlags_.borders_inner_v.value):
                 imgui.table_setup_column("zone")
                 imgui.table_setup_column("kind")
                 imgui.table_setup_column("agents")
                 imgui.table_headers_row()
-                for i, (z, c) in enumerate(zip(v.scene.zones, counts.tolist())):
+                for i, (z, c) in enumerate(zip(v.scene.zones, counts.tolist(), strict=False)):
                     imgui.table_next_row()
                     imgui.table_next_column()
                     if imgui.selectable(f"{z.name}##zone{i}", False)[0]:
@@ -303,9 +328,12 @@ class Panels:
 
 
 _KIND_COLORS = {
-    "talk": (0.75, 0.9, 1.0), "trade": (1.0, 0.85, 0.45), "refused": (1.0, 0.55, 0.5),
-    "intervention": (1.0, 0.6, 1.0), "round": (0.7, 1.0, 0.7),
-}  # fmt: skip
+    "talk": (0.75, 0.9, 1.0),
+    "trade": (1.0, 0.85, 0.45),
+    "refused": (1.0, 0.55, 0.5),
+    "intervention": (1.0, 0.6, 1.0),
+    "round": (0.7, 1.0, 0.7),
+}
 
 
 def _clock(seconds: float) -> str:

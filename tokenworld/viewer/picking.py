@@ -22,8 +22,13 @@ def project(points: np.ndarray, view_proj: np.ndarray, size: tuple[int, int]) ->
     return px, w
 
 
-def pick(points: np.ndarray, view_proj: np.ndarray, size: tuple[int, int], mouse: tuple[float, float],
-         radius_px: np.ndarray | float = 12.0) -> int:  # fmt: skip
+def pick(
+    points: np.ndarray,
+    view_proj: np.ndarray,
+    size: tuple[int, int],
+    mouse: tuple[float, float],
+    radius_px: np.ndarray | float = 12.0,
+) -> int:
     """Index of the point whose projection is within `radius_px` of `mouse` and nearest the camera; -1 none.
 
     Points behind the camera never count. `radius_px` may be one radius or one per point.
@@ -44,4 +49,10 @@ def pick(points: np.ndarray, view_proj: np.ndarray, size: tuple[int, int], mouse
 def on_screen(points: np.ndarray, view_proj: np.ndarray, size: tuple[int, int], margin: float = 0.0) -> np.ndarray:
     """Mask of points in front of the camera and inside the screen (plus `margin` pixels)."""
     px, w = project(points, view_proj, size)
-    return (w > 0) & (px[:, 0] >= -margin) & (px[:, 0] <= size[0] + margin) & (px[:, 1] >= -margin) & (px[:, 1] <= size[1] + margin)
+    return (
+        (w > 0)
+        & (px[:, 0] >= -margin)
+        & (px[:, 0] <= size[0] + margin)
+        & (px[:, 1] >= -margin)
+        & (px[:, 1] <= size[1] + margin)
+    )

@@ -129,7 +129,16 @@ ACTIONS: tuple[Action, ...] = (
         done="gave {amount} {item} to {partner}",
         attempt="give {partner} {item}",
     ),
-    Action("eat", (), 10, "eat one food", ("the inventory holds food",), ("one food is consumed; hunger falls",), done="ate", attempt="eat"),
+    Action(
+        "eat",
+        (),
+        10,
+        "eat one food",
+        ("the inventory holds food",),
+        ("one food is consumed; hunger falls",),
+        done="ate",
+        attempt="eat",
+    ),
     Action("rest", (), 40, "rest to recover energy", (), ("energy rises",), done="rested", attempt="rest"),
     Action(
         "guess",
@@ -163,12 +172,18 @@ def _recipe(action: str, i) -> str:
 def _fields(action: str, partner: str, item, amount, item2, amount2, text: str) -> dict[str, str]:
     back = f" for {amount2:g} {_item(item2)}" if item2 is not None and amount2 is not None else ""
     return {
-        "amount": "?" if amount is None else f"{float(amount):g}", "item": _item(item), "partner": partner,
-        "recipe": _recipe(action, item), "text": text, "goods_back": back,
-    }  # fmt: skip
+        "amount": "?" if amount is None else f"{float(amount):g}",
+        "item": _item(item),
+        "partner": partner,
+        "recipe": _recipe(action, item),
+        "text": text,
+        "goods_back": back,
+    }
 
 
-def done_text(action: str, *, partner: str = "", item=None, amount=None, item2=None, amount2=None, text: str = "") -> str:
+def done_text(
+    action: str, *, partner: str = "", item=None, amount=None, item2=None, amount2=None, text: str = ""
+) -> str:
     """What `action` did, past tense, without its subject: 'gathered 2 wood', 'gave 1 food to Ben'.
 
     Args:

@@ -44,9 +44,7 @@ def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
         parts["max_speed"].append(rng.uniform(g.speed[0], g.speed[1], n).astype(np.float32))
         parts["spawn"].append(pts.astype(np.float32))
     empty = {"traits": (0, len(TRAITS)), "spawn": (0, 2)}
-    cols = {
-        k: np.concatenate(v) if v else np.zeros(empty.get(k, (0,)), dtype=np.float32) for k, v in parts.items()
-    }
+    cols = {k: np.concatenate(v) if v else np.zeros(empty.get(k, (0,)), dtype=np.float32) for k, v in parts.items()}
     return AgentTable(
         group=cols["group"].astype(np.int32),
         archetype=cols["archetype"].astype(np.int8),

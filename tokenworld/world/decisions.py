@@ -61,12 +61,21 @@ class Decisions:
     def empty(cls, m: int = 0) -> "Decisions":
         """A batch of `m` idle-shaped rows to fill in."""
         return cls(
-            agent=np.zeros(m, np.int32), action=np.zeros(m, np.int16), target_kind=np.zeros(m, np.int8),
-            target=np.full(m, -1, np.int32), item=np.full(m, -1, np.int16), amount=np.zeros(m, np.float32),
-            item2=np.full(m, -1, np.int16), amount2=np.zeros(m, np.float32), source=np.zeros(m, np.int8),
-            text=np.full(m, "", dtype=object), prompt_hash=np.zeros(m, np.int64), tokens_in=np.zeros(m, np.int32),
-            tokens_out=np.zeros(m, np.int32), latency_ms=np.zeros(m, np.float32),
-        )  # fmt: skip
+            agent=np.zeros(m, np.int32),
+            action=np.zeros(m, np.int16),
+            target_kind=np.zeros(m, np.int8),
+            target=np.full(m, -1, np.int32),
+            item=np.full(m, -1, np.int16),
+            amount=np.zeros(m, np.float32),
+            item2=np.full(m, -1, np.int16),
+            amount2=np.zeros(m, np.float32),
+            source=np.zeros(m, np.int8),
+            text=np.full(m, "", dtype=object),
+            prompt_hash=np.zeros(m, np.int64),
+            tokens_in=np.zeros(m, np.int32),
+            tokens_out=np.zeros(m, np.int32),
+            latency_ms=np.zeros(m, np.float32),
+        )
 
     def __len__(self) -> int:
         return len(self.agent)

@@ -36,7 +36,9 @@ class Economy:
         self.node_entity = np.array([i for i, _ in nodes], np.int32)
         self.node_item = np.array([ITEM_INDEX[e.properties["resource"]] for _, e in nodes], np.int16)
         self.node_stock = np.array([float(e.properties.get("stock", 0.0)) for _, e in nodes], np.float64)
-        self.node_max = np.array([float(e.properties.get("max_stock", e.properties.get("stock", 0.0))) for _, e in nodes], np.float64)
+        self.node_max = np.array(
+            [float(e.properties.get("max_stock", e.properties.get("stock", 0.0))) for _, e in nodes], np.float64
+        )
         self.node_regen = np.array([float(e.properties.get("regen", 0.0)) for _, e in nodes], np.float64)
         self.node_of_entity = np.full(len(scene.entities), -1, np.int32)
         self.node_of_entity[self.node_entity] = np.arange(len(nodes), dtype=np.int32)
@@ -61,7 +63,7 @@ class Economy:
     def prices(self) -> dict[str, float]:
         """Market price of each item (food = 1)."""
         p = np.exp(self.log_price - self.log_price[ITEM_INDEX["food"]])
-        return {item: round(float(v), 4) for item, v in zip(ITEMS, p)}
+        return {item: round(float(v), 4) for item, v in zip(ITEMS, p, strict=False)}
 
     # ------------------------------------------------------------ updates
 
@@ -70,13 +72,18 @@ class Economy:
         o = self.options
         self.hunger += np.float32(o.hunger_rate * seconds)
         np.minimum(self.hunger, 1.0, out=self.hunger)
-        drain = np.where(walking, o.energy_rate * o.walk_energy_factor, o.energy_rate).astype(np.float32) * np.float32(seconds)
+        drain = np.where(walking, o.energy_rate * o.walk_energy_factor, o.energy_rate).astype(np.float32) * np.float32(
+            seconds
+        )
         self.energy -= drain
         np.maximum(self.energy, 0.0, out=self.energy)
 
     def regenerate(self, seconds: float) -> None:
         """Nodes and pools grow back towards their starting size."""
-        grown = np.minimum(self.node_stock + self.node_regen * seconds, np.maximum(self.node_max, self.node_stock)) - self.node_stock
+        grown = (
+            np.minimum(self.node_stock + self.node_regen * seconds, np.maximum(self.node_max, self.node_stock))
+            - self.node_stock
+        )
         self.node_stock += grown
         np.add.at(self.ledger["regenerated"], self.node_item.astype(np.int64), grown)
         pool_grown = np.minimum(self.pool + self.pool_max * ZONE_REGEN_SHARE * seconds, self.pool_max)
@@ -84,10 +91,12 @@ class Economy:
         self.pool += pool_grown
         self.ledger["regenerated"] += pool_grown.sum(axis=0)
 
-    def record_trades(self, give: np.ndarray, give_amount: np.ndarray, want: np.ndarray, want_amount: np.ndarray) -> None:
+    def record_trades(
+        self, give: np.ndarray, give_amount: np.ndarray, want: np.ndarray, want_amount: np.ndarray
+    ) -> None:
         """Move log prices towards the exchange ratios of this tick's trades."""
         w = self.options.price_memory
-        for a, qa, b, qb in zip(give, give_amount, want, want_amount):  # per trade, trades are few
+        for a, qa, b, qb in zip(give, give_amount, want, want_amount, strict=False):  # per trade, trades are few
             if a == b or qa <= 0 or qb <= 0:
                 continue
             # The trade says price[a] * qa == price[b] * qb.

@@ -76,7 +76,16 @@ class GuessAverage:
         dist = np.abs(values - target)
         best = dist.min()
         winners = taken[dist == best]
-        result = RoundResult(len(self.history) + 1, tick, len(taken), average, target, int(winners[0]), len(winners), float(self.guess[winners[0]]))
+        result = RoundResult(
+            len(self.history) + 1,
+            tick,
+            len(taken),
+            average,
+            target,
+            int(winners[0]),
+            len(winners),
+            float(self.guess[winners[0]]),
+        )
         self.history.append(result)
         return result
 
@@ -84,12 +93,14 @@ class GuessAverage:
         """Arrays for a checkpoint."""
         h = self.history
         return {
-            "game_rounds": np.array([[r.round, r.tick, r.guesses, r.winner, r.winners] for r in h], np.int64).reshape(-1, 5),
+            "game_rounds": np.array([[r.round, r.tick, r.guesses, r.winner, r.winners] for r in h], np.int64).reshape(
+                -1, 5
+            ),
             "game_values": np.array([[r.average, r.target, r.winning_guess] for r in h], np.float64).reshape(-1, 3),
         }
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.history = [
             RoundResult(int(a), int(b), int(c), float(v[0]), float(v[1]), int(d), int(e), float(v[2]))
-            for (a, b, c, d, e), v in zip(state["game_rounds"], state["game_values"])
+            for (a, b, c, d, e), v in zip(state["game_rounds"], state["game_values"], strict=False)
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tokenworld.scene.schema import ITEMS
+
 ITEM_INDEX = {name: i for i, name in enumerate(ITEMS)}
 BASE_PRICE = {"food": 1.0, "water": 0.5, "wood": 1.0, "stone": 1.5, "tools": 5.0}
 

@@ -52,9 +52,15 @@ def apply_decisions(world, decisions: Decisions, tick: int) -> Events:
     m = len(d)
     eng = world.engine
     c = SimpleNamespace(
-        d=d, tick=tick, pos=eng.read("pos", d.agent), zone=eng.read("zone", d.agent),
-        reason=np.zeros(m, np.int8), other=d.target.copy(), item=d.item.copy(), amount=d.amount.copy(),
-    )  # fmt: skip
+        d=d,
+        tick=tick,
+        pos=eng.read("pos", d.agent),
+        zone=eng.read("zone", d.agent),
+        reason=np.zeros(m, np.int8),
+        other=d.target.copy(),
+        item=d.item.copy(),
+        amount=d.amount.copy(),
+    )
     c.reason[world.busy_until[d.agent] > tick] = R["busy with another action"]
     for action in ACTIONS:
         if action.name == "trade":
@@ -88,7 +94,9 @@ def _refuse(c, rows: np.ndarray, mask: np.ndarray, reason: str) -> np.ndarray:
 def _partners_in_range(world, c, rows: np.ndarray) -> np.ndarray:
     """Rows whose partner is another existing agent within perception range; refuse the rest."""
     partner = c.d.target[rows]
-    bad = (c.d.target_kind[rows] != AGENT_T) | (partner < 0) | (partner >= world.n_agents) | (partner == c.d.agent[rows])
+    bad = (
+        (c.d.target_kind[rows] != AGENT_T) | (partner < 0) | (partner >= world.n_agents) | (partner == c.d.agent[rows])
+    )
     rows = _refuse(c, rows, bad, "no such target")
     ppos = world.engine.read("pos", c.d.target[rows])
     far = np.linalg.norm(ppos - c.pos[rows], axis=1) > world.scene.engine.perception_radius
@@ -101,12 +109,20 @@ def _clear_points(world, zone, m: int, tries: int = 8) -> np.ndarray:
     x0, y0, x1, y1 = zone_bounds(zone)
     ep, er = world.entity_pos, world.entity_radius
     reach = er + 1.0
-    solid = np.flatnonzero(world.entity_solid & (ep[:, 0] + reach >= x0) & (ep[:, 0] - reach <= x1)
-                           & (ep[:, 1] + reach >= y0) & (ep[:, 1] - reach <= y1))  # fmt: skip
+    solid = np.flatnonzero(
+        world.entity_solid
+        & (ep[:, 0] + reach >= x0)
+        & (ep[:, 0] - reach <= x1)
+        & (ep[:, 1] + reach >= y0)
+        & (ep[:, 1] - reach <= y1)
+    )
     for _ in range(tries):
         if not len(solid) or not m:
             break
-        gap = np.linalg.norm(pts[:, None, :] - world.entity_pos[solid][None, :, :], axis=2) - world.entity_radius[solid][None, :]
+        gap = (
+            np.linalg.norm(pts[:, None, :] - world.entity_pos[solid][None, :, :], axis=2)
+            - world.entity_radius[solid][None, :]
+        )
         bad = np.flatnonzero((gap < 1.0).any(axis=1))
         if not len(bad):
             break
@@ -198,7 +214,12 @@ def _give(world, c, rows):
     rows = _refuse(c, rows, (d.item[rows] < 0) | (d.item[rows] >= len(ITEMS)) | ~(d.amount[rows] > 0), "no such target")
     rows = _refuse_lacking(world, c, rows, d.agent[rows], d.item[rows].astype(np.int64), d.amount[rows])
     # Several givers may give to one agent, and a giver may also receive: add.at keeps every transfer.
-    giver, taker, item, amount = d.agent[rows], d.target[rows], d.item[rows].astype(np.int64), d.amount[rows].astype(np.float32)
+    giver, taker, item, amount = (
+        d.agent[rows],
+        d.target[rows],
+        d.item[rows].astype(np.int64),
+        d.amount[rows].astype(np.float32),
+    )
     np.add.at(inv, (giver, item), -amount)
     np.add.at(inv, (taker, item), amount)
     world.social.strengthen(giver, taker, 0.3)
@@ -208,9 +229,11 @@ def _move_to(world, c, rows):
     d = c.d
     kind, tgt = d.target_kind[rows], d.target[rows]
     n_zones, n_ents = len(world.scene.zones), len(world.entity_pos)
-    bad = ~(((kind == ZONE_T) & (tgt >= 0) & (tgt < n_zones))
-            | ((kind == ENTITY_T) & (tgt >= 0) & (tgt < n_ents))
-            | ((kind == AGENT_T) & (tgt >= 0) & (tgt < world.n_agents) & (tgt != d.agent[rows])))  # fmt: skip
+    bad = ~(
+        ((kind == ZONE_T) & (tgt >= 0) & (tgt < n_zones))
+        | ((kind == ENTITY_T) & (tgt >= 0) & (tgt < n_ents))
+        | ((kind == AGENT_T) & (tgt >= 0) & (tgt < world.n_agents) & (tgt != d.agent[rows]))
+    )
     rows = _refuse(c, rows, bad, "no such target")
     kind, tgt = d.target_kind[rows], d.target[rows]
     dest = np.zeros((len(rows), 2), np.float32)
@@ -249,7 +272,11 @@ def _gather(world, c, rows):
     if len(eco.node_of_entity):
         node = np.where(ent >= 0, eco.node_of_entity[np.maximum(ent, 0)], -1)
     safe = np.maximum(node, 0)
-    ok = (node >= 0) & (eco.node_item[safe] == item[:, None]) & (eco.node_stock[safe] > 0) if len(eco.node_item) else node >= 0
+    ok = (
+        (node >= 0) & (eco.node_item[safe] == item[:, None]) & (eco.node_stock[safe] > 0)
+        if len(eco.node_item)
+        else node >= 0
+    )
     has_node = ok.any(axis=1)
     chosen = np.where(has_node, node[np.arange(len(rows)), ok.argmax(axis=1)], -1)
     zone = c.zone[rows].astype(np.int64)
@@ -269,8 +296,11 @@ def _gather(world, c, rows):
     cum = np.cumsum(amt)
     before = cum - amt - np.maximum.accumulate(np.where(start, cum - amt, 0.0))
     pool_key = np.maximum(-src - 1, 0)
-    avail = np.where(src >= 0, eco.node_stock[np.maximum(src, 0)] if len(eco.node_stock) else 0.0,
-                     eco.pool[pool_key // len(ITEMS), pool_key % len(ITEMS)] if eco.pool.size else 0.0)  # fmt: skip
+    avail = np.where(
+        src >= 0,
+        eco.node_stock[np.maximum(src, 0)] if len(eco.node_stock) else 0.0,
+        eco.pool[pool_key // len(ITEMS), pool_key % len(ITEMS)] if eco.pool.size else 0.0,
+    )
     granted = np.empty(len(order))
     granted[order] = np.clip(avail - before, 0.0, amt)
     got = granted > 0
@@ -287,7 +317,14 @@ def _trade(world, c, rows):
     eco, d = world.economy, c.d
     rows = _partners_in_range(world, c, rows)
     give, want = d.item[rows], d.item2[rows]
-    bad = (give < 0) | (give >= len(ITEMS)) | (want < 0) | (want >= len(ITEMS)) | (d.amount[rows] <= 0) | (d.amount2[rows] <= 0)
+    bad = (
+        (give < 0)
+        | (give >= len(ITEMS))
+        | (want < 0)
+        | (want >= len(ITEMS))
+        | (d.amount[rows] <= 0)
+        | (d.amount2[rows] <= 0)
+    )
     rows = _refuse(c, rows, bad, "no such target")
     # One deal at a time: a trade goes ahead only where both sides appear for the
     # first time this tick in agent order (as initiator or as partner), and the
@@ -327,6 +364,15 @@ def _guess(world, c, rows):
 
 
 APPLY = {
-    "idle": _idle, "move_to": _move_to, "gather": _gather, "craft": _craft, "trade": _trade,
-    "talk": _talk, "build": _build, "give": _give, "eat": _eat, "rest": _rest, "guess": _guess,
-}  # fmt: skip
+    "idle": _idle,
+    "move_to": _move_to,
+    "gather": _gather,
+    "craft": _craft,
+    "trade": _trade,
+    "talk": _talk,
+    "build": _build,
+    "give": _give,
+    "eat": _eat,
+    "rest": _rest,
+    "guess": _guess,
+}

@@ -67,7 +67,7 @@ class SocialGraph:
         g = nx.Graph()
         lo, hi = self.pairs()
         keep = self.weight > 0  # communities need positive weights
-        g.add_weighted_edges_from(zip(lo[keep].tolist(), hi[keep].tolist(), self.weight[keep].tolist()))
+        g.add_weighted_edges_from(zip(lo[keep].tolist(), hi[keep].tolist(), self.weight[keep].tolist(), strict=False))
         if g.number_of_edges() == 0:
             out.update(clustering=0.0, communities=None)
             return out

@@ -17,7 +17,10 @@ from tokenworld.world.terrain import heights
 
 def group_params(scene: Scene) -> np.ndarray:
     """The engine's per-group flocking table from the scene's groups."""
-    rows = [[g.flocking.cohesion, g.flocking.alignment, g.flocking.separation, g.flocking.personal_space, g.flocking.wander] for g in scene.groups]
+    rows = [
+        [g.flocking.cohesion, g.flocking.alignment, g.flocking.separation, g.flocking.personal_space, g.flocking.wander]
+        for g in scene.groups
+    ]
     if not rows:
         rows = [[0.0, 0.0, 0.0, 1.0, 0.0]]
     params = np.asarray(rows, np.float32)
@@ -48,7 +51,9 @@ class World:
         self.rng = world_rng(seed)
         self.agents: AgentTable = spawn_agents(scene, self.rng)
         n = self.agents.n
-        self.engine = Engine(n, scene.world.size, scene.engine, group_params(scene), seed=seed, arch=arch, profile=profile)
+        self.engine = Engine(
+            n, scene.world.size, scene.engine, group_params(scene), seed=seed, arch=arch, profile=profile
+        )
         self.engine.set_zones(scene.zones)
         ents = scene.entities
         self.entity_pos = np.array([e.pos for e in ents], np.float32).reshape(-1, 2)
@@ -128,7 +133,7 @@ class World:
 
     def hear(self, speakers: np.ndarray, listeners: np.ndarray, texts: np.ndarray, tick: int) -> None:
         """Deliver what was said; minds read `inbox`, the recorder writes it to the message log."""
-        self.inbox.extend(zip([tick] * len(texts), speakers.tolist(), listeners.tolist(), texts.tolist()))
+        self.inbox.extend(zip([tick] * len(texts), speakers.tolist(), listeners.tolist(), texts.tolist(), strict=False))
 
     def add_structures(self, recipe: Recipe, pos: np.ndarray, builders: np.ndarray, tick: int) -> np.ndarray:
         """New entities built from `recipe` at `pos` (one per builder); returns their ids."""
@@ -156,15 +161,27 @@ class World:
         eco = self.economy
         out = {f"engine_{k}": v for k, v in self.engine.export_state().items()}
         out.update(
-            inventory=eco.inventory, hunger=eco.hunger, energy=eco.energy, node_stock=eco.node_stock,
-            pool=eco.pool, log_price=eco.log_price, busy_until=self.busy_until, walking=self.walking,
-            walk_best=self.walk_best, walk_stall=self.walk_stall,
-            last_action=self.last_action, last_reason=self.last_reason, entity_pos=self.entity_pos,
-            entity_radius=self.entity_radius, entity_solid=self.entity_solid,
-            entity_kind=np.array(self.entity_kind, dtype=str), entity_name=np.array(self.entity_name, dtype=str),
+            inventory=eco.inventory,
+            hunger=eco.hunger,
+            energy=eco.energy,
+            node_stock=eco.node_stock,
+            pool=eco.pool,
+            log_price=eco.log_price,
+            busy_until=self.busy_until,
+            walking=self.walking,
+            walk_best=self.walk_best,
+            walk_stall=self.walk_stall,
+            last_action=self.last_action,
+            last_reason=self.last_reason,
+            entity_pos=self.entity_pos,
+            entity_radius=self.entity_radius,
+            entity_solid=self.entity_solid,
+            entity_kind=np.array(self.entity_kind, dtype=str),
+            entity_name=np.array(self.entity_name, dtype=str),
             node_of_entity=eco.node_of_entity,
-            **{f"ledger_{k}": v for k, v in eco.ledger.items()}, **self.social.state(),
-        )  # fmt: skip
+            **{f"ledger_{k}": v for k, v in eco.ledger.items()},
+            **self.social.state(),
+        )
         return out
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
@@ -172,7 +189,17 @@ class World:
         eco = self.economy
         for name in ("inventory", "hunger", "energy", "node_stock", "pool", "log_price", "node_of_entity"):
             setattr(eco, name, np.array(state[name]))
-        for name in ("busy_until", "walking", "walk_best", "walk_stall", "last_action", "last_reason", "entity_pos", "entity_radius", "entity_solid"):
+        for name in (
+            "busy_until",
+            "walking",
+            "walk_best",
+            "walk_stall",
+            "last_action",
+            "last_reason",
+            "entity_pos",
+            "entity_radius",
+            "entity_solid",
+        ):
             setattr(self, name, np.array(state[name]))
         self.entity_kind = [str(k) for k in state["entity_kind"]]
         self.entity_name = [str(k) for k in state["entity_name"]]
@@ -180,7 +207,7 @@ class World:
             eco.ledger[k] = np.array(state[f"ledger_{k}"])
         self.social.restore(state)
         self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
-        self.engine.restore_state({k[len("engine_"):]: v for k, v in state.items() if k.startswith("engine_")})
+        self.engine.restore_state({k[len("engine_") :]: v for k, v in state.items() if k.startswith("engine_")})
 
     def close(self) -> None:
         """Release the engine."""

@@ -101,5 +101,7 @@ def _hash_u32(x: ti.u32) -> ti.u32:
 @ti.func
 def rand01(seed: ti.u32, i: ti.i32, tick: ti.i32, stream: ti.i32) -> ti.f32:
     """Counter-based uniform random number in [0, 1): same inputs, same number."""
-    h = _hash_u32(seed ^ _hash_u32(ti.cast(i, ti.u32) ^ _hash_u32(ti.cast(tick, ti.u32) * ti.u32(4) + ti.cast(stream, ti.u32))))
+    h = _hash_u32(
+        seed ^ _hash_u32(ti.cast(i, ti.u32) ^ _hash_u32(ti.cast(tick, ti.u32) * ti.u32(4) + ti.cast(stream, ti.u32)))
+    )
     return ti.cast(h >> 8, ti.f32) * (1.0 / 16777216.0)

@@ -53,7 +53,9 @@ def block_prefix(ncell: ti.i32, block: ti.i32, count: I1, bsum: I1, start: I1):
 
 
 @ti.kernel
-def scatter(n: ti.i32, pos: V2, vel: V2, id_of: I1, cell: I1, start: I1, count: I1, srow: I1, sid: I1, spos: V2, svel: V2):
+def scatter(
+    n: ti.i32, pos: V2, vel: V2, id_of: I1, cell: I1, start: I1, count: I1, srow: I1, sid: I1, spos: V2, svel: V2
+):
     """Counting-sort scatter into cell order; consumes `count` as the cursor.
 
     For each slot: the row it came from (`srow`), the agent's id (`sid`), and

@@ -9,7 +9,9 @@ METRIC_BLOCK = 8192
 
 
 @ti.kernel
-def tick_metrics(n: ti.i32, vel: V2, flags: I1, zone: I1, nbr_n: I1, nzone: ti.i32, out: ti.types.ndarray(dtype=ti.i64, ndim=2)):
+def tick_metrics(
+    n: ti.i32, vel: V2, flags: I1, zone: I1, nbr_n: I1, nzone: ti.i32, out: ti.types.ndarray(dtype=ti.i64, ndim=2)
+):
     """Integer partial sums per block of agents, for per-tick metrics.
 
     Row b of `out` sums agents [b * METRIC_BLOCK, (b + 1) * METRIC_BLOCK):

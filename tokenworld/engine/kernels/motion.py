@@ -110,7 +110,13 @@ def move(
 
 
 @ti.kernel
-def set_targets(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), tgt: ti.types.ndarray(dtype=ti.f32, ndim=2), row_of: I1, target: V2, flags: I1):
+def set_targets(
+    ids: ti.types.ndarray(dtype=ti.i32, ndim=1),
+    tgt: ti.types.ndarray(dtype=ti.f32, ndim=2),
+    row_of: I1,
+    target: V2,
+    flags: I1,
+):
     """Give agents `ids` new targets (rows of `tgt`); clears ARRIVED."""
     for k in range(ids.shape[0]):
         i = row_of[ids[k]]

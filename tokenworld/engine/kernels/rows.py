@@ -23,7 +23,9 @@ def copy_prefix(src: I1, dst: ti.types.ndarray(dtype=ti.i32, ndim=1)):
 
 
 @ti.kernel
-def change_flags(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, flags: I1, set_bits: ti.i32, clear_bits: ti.i32):
+def change_flags(
+    ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, flags: I1, set_bits: ti.i32, clear_bits: ti.i32
+):
     """Set then clear flag bits of agents `ids`."""
     for k in range(ids.shape[0]):
         r = row_of[ids[k]]
@@ -31,14 +33,18 @@ def change_flags(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, flags:
 
 
 @ti.kernel
-def read_rows(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: ti.types.ndarray(), dst: ti.types.ndarray()):
+def read_rows(
+    ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: ti.types.ndarray(), dst: ti.types.ndarray()
+):
     """dst[k] = src[row_of[ids[k]]] for a 1-D array (dst is usually numpy)."""
     for k in range(ids.shape[0]):
         dst[k] = src[row_of[ids[k]]]
 
 
 @ti.kernel
-def read_rows_v2(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: V2, dst: ti.types.ndarray(dtype=ti.f32, ndim=2)):
+def read_rows_v2(
+    ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: V2, dst: ti.types.ndarray(dtype=ti.f32, ndim=2)
+):
     """dst[k] = src[row_of[ids[k]]] for a vec2 array into an (m, 2) array."""
     for k in range(ids.shape[0]):
         v = src[row_of[ids[k]]]
@@ -47,7 +53,9 @@ def read_rows_v2(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: V
 
 
 @ti.kernel
-def read_rows_2d(ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: ti.types.ndarray(), dst: ti.types.ndarray()):
+def read_rows_2d(
+    ids: ti.types.ndarray(dtype=ti.i32, ndim=1), row_of: I1, src: ti.types.ndarray(), dst: ti.types.ndarray()
+):
     """dst[k, :] = src[row_of[ids[k]], :] for an (n, c) array."""
     for k, c in ti.ndrange(ids.shape[0], src.shape[1]):
         dst[k, c] = src[row_of[ids[k]], c]
