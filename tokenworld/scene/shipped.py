@@ -7,6 +7,7 @@ wheel installed anywhere finds them through `importlib.resources`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def shipped_scene(name: str) -> Path:
     stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
     path = shipped_dir() / f"{stem}{SUFFIX}"
     if "/" in stem or "\\" in stem or not path.is_file():
-        raise SceneError([f"no scene file {name!r} here and no shipped scene of that name; shipped scenes: "
+        raise SceneError([f"{name}: no such file here, and no shipped scene of that name; shipped scenes: "
                           f"{', '.join(shipped_names())} (see `tokenworld scene list`)."])
     return path
 
@@ -46,5 +47,35 @@ def find_scene(arg: str | Path) -> Path:
         return path
     if path.parent == Path(".") and path.suffix in ("", SUFFIX):
         return shipped_scene(path.name)
-    raise SceneError([f"{path}: no such scene file. Check the path, or name a shipped scene: "
+    raise SceneError([f"{path}: no such file. Check the path, or name a shipped scene: "
                       f"{', '.join(shipped_names())} (see `tokenworld scene list`)."])
+
+
+@dataclass(frozen=True)
+class ShippedScene:
+    """One line of `tokenworld scene list`.
+
+    Attributes:
+        name: what `tokenworld run NAME` takes.
+        description: the scene's `description`.
+        agents: agents in all (the groups' counts, after `extends`); None where the scene does not load.
+    """
+
+    name: str
+    description: str
+    agents: int | None
+
+
+def shipped_scenes() -> list[ShippedScene]:
+    """Every shipped scene with its description and agent count, sorted by name."""
+    from tokenworld.scene.load import load_scene
+
+    out = []
+    for name in shipped_names():
+        try:
+            scene = load_scene(shipped_scene(name))
+        except SceneError as exc:  # a broken install: still listed, with what is wrong
+            out.append(ShippedScene(name, f"(does not load: {exc.problems[0]})", None))
+            continue
+        out.append(ShippedScene(name, scene.description, sum(g.count for g in scene.groups)))
+    return out
