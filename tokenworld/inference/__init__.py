@@ -26,18 +26,29 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
         from tokenworld.inference.llama_cpp import LlamaCppBackend
 
         return LlamaCppBackend(
-            mind.model, mode=mind.mode, sampling=sampling,
-            batch_size=mind.batch_size, n_gpu_layers=mind.n_gpu_layers, n_threads=mind.threads,
-            max_prompt_tokens=mind.max_prompt_tokens, batch_invariant=batch_invariant, prior_weight=mind.prior_weight,
-        )  # fmt: skip
+            mind.model,
+            mode=mind.mode,
+            sampling=sampling,
+            batch_size=mind.batch_size,
+            n_gpu_layers=mind.n_gpu_layers,
+            n_threads=mind.threads,
+            max_prompt_tokens=mind.max_prompt_tokens,
+            batch_invariant=batch_invariant,
+            prior_weight=mind.prior_weight,
+        )
     if mind.backend == "openai":
         from tokenworld.inference.openai_http import OpenAIBackend
 
         urls = [u.strip() for u in mind.endpoint.split(",") if u.strip()]
         return OpenAIBackend(
-            urls, mind.model, sampling=sampling, structured=mind.structured, max_concurrency=mind.max_concurrency,
-            timeout_s=mind.timeout_s, api_key_env=mind.api_key_env,
-        )  # fmt: skip
+            urls,
+            mind.model,
+            sampling=sampling,
+            structured=mind.structured,
+            max_concurrency=mind.max_concurrency,
+            timeout_s=mind.timeout_s,
+            api_key_env=mind.api_key_env,
+        )
     if mind.backend == "vllm":
         from tokenworld.inference.vllm_local import VLLMBackend
 

@@ -50,7 +50,8 @@ class Backend(Protocol):
     def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
         """Get ready for prompts that start with `shared` (the worker calls it once, on its thread, before the
         first batch): evaluate and keep what every request reuses (the shared prefix's KV cache, the answer bias
-        of the content-free `calibrations` pages, each with its number of options), so the first decisions do not pay for it. May do nothing."""
+        of the content-free `calibrations` pages, each with its number of options), so the first decisions do not pay
+        for it. May do nothing."""
         ...
 
     @property

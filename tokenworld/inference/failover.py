@@ -123,8 +123,10 @@ class Failover:
         first = replicas[0]
         for other in replicas[1:]:
             if (other.name, other.answer_style, other.settings) != (first.name, first.answer_style, first.settings):
-                raise BackendError(f"replicas must serve the same model with the same settings: {first.settings!r} "
-                                   f"and {other.settings!r} differ; give each its own run.")  # fmt: skip
+                raise BackendError(
+                    f"replicas must serve the same model with the same settings: {first.settings!r} "
+                    f"and {other.settings!r} differ; give each its own run."
+                )
         self.replicas = list(replicas)
         self.name, self.answer_style = first.name, first.answer_style
         self.retries, self.max_concurrency, self.what = retries, max_concurrency, what

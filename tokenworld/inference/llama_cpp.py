@@ -93,10 +93,19 @@ class LlamaCppBackend:
     name = "llama_cpp"
 
     def __init__(
-        self, model: str = "gemma3-270m", *, mode: str = "score", sampling: Sampling = GREEDY,
-        batch_size: int = 16, n_ctx: int = 0, n_threads: int = 0, n_gpu_layers: int = -1,
-        max_prompt_tokens: int = 768, batch_invariant: bool = True, prior_weight: float = 0.0,
-    ):  # fmt: skip
+        self,
+        model: str = "gemma3-270m",
+        *,
+        mode: str = "score",
+        sampling: Sampling = GREEDY,
+        batch_size: int = 16,
+        n_ctx: int = 0,
+        n_threads: int = 0,
+        n_gpu_layers: int = -1,
+        max_prompt_tokens: int = 768,
+        batch_invariant: bool = True,
+        prior_weight: float = 0.0,
+    ):
         if mode not in MODES:
             raise BackendError(f"llama_cpp mode must be one of {', '.join(MODES)}, found {mode!r}.")
         if not 1 <= batch_size <= 128:
@@ -152,8 +161,10 @@ class LlamaCppBackend:
 
     @property
     def settings(self) -> str:
-        return (f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.sampling.temperature}|max={self.max_tokens}"
-                f"|inv={self.batch_invariant}|prior={self.prior_weight if self.mode == 'score' else 0.0}")  # fmt: skip
+        return (
+            f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.sampling.temperature}|max={self.max_tokens}"
+            f"|inv={self.batch_invariant}|prior={self.prior_weight if self.mode == 'score' else 0.0}"
+        )
 
     @property
     def answer_style(self) -> str:
@@ -177,7 +188,10 @@ class LlamaCppBackend:
         1 to 9 options), as the first batch would, so that the first decisions come sooner."""
         self._prefix_seq(shared) if not self.batch_invariant else self._fresh(shared)
         if self.mode == "score":
-            blanks = [Request(-1, 0, "decide", shared, "", ["-"] * k, [False] * k, calibration=text) for text, k in calibrations]
+            blanks = [
+                Request(-1, 0, "decide", shared, "", ["-"] * k, [False] * k, calibration=text)
+                for text, k in calibrations
+            ]
             self._bias([r for r in blanks if 1 <= len(r.options) <= MAX_OPTIONS])
 
     def close(self) -> None:
@@ -306,22 +320,25 @@ class LlamaCppBackend:
             L.llama_memory_seq_rm(self._mem, s, -1, -1)
         starts, prompt_in, saved = [], [], []
         personal = []
-        for req, s in zip(batch, seqs):
+        for req, s in zip(batch, seqs, strict=False):
             pseq, plen, reused = self._prefix_seq(req.shared)
             L.llama_memory_seq_cp(self._mem, pseq, s, -1, -1)
             toks = self.tokenize(req.personal)
             personal.append(toks)
             starts.append(plen + len(toks))
             prompt_in.append(plen + len(toks))
-            saved.append(plen if reused and not evaluated else 0)  # only the request that evaluated a prefix pays for it
+            saved.append(
+                plen if reused and not evaluated else 0
+            )  # only the request that evaluated a prefix pays for it
             evaluated = False
-        logits = self._decode([(s, toks, st - len(toks), True) for s, toks, st in zip(seqs, personal, starts)])
+        parts = zip(seqs, personal, starts, strict=True)
+        logits = self._decode([(s, toks, st - len(toks), True) for s, toks, st in parts])
         if self.mode == "score":
             answers = self._score(batch, seqs, logits, starts, biases)
         else:
             answers = self._generate(batch, seqs, logits, starts)
         dt = (time.perf_counter() - t0) * 1000.0
-        for a, n_in, sv in zip(answers, prompt_in, saved):
+        for a, n_in, sv in zip(answers, prompt_in, saved, strict=False):
             a.latency_ms = dt
             a.tokens_in = n_in - sv
             a.prefill_saved = sv
@@ -371,7 +388,7 @@ class LlamaCppBackend:
     def _score(self, batch, seqs, logits, starts, biases) -> list[Answer]:
         answers = []
         talkers = []
-        for i, (req, lg, bias) in enumerate(zip(batch, logits, biases)):
+        for i, (req, lg, bias) in enumerate(zip(batch, logits, biases, strict=False)):
             logp = self._model_logp(lg, min(len(req.options), MAX_OPTIONS), bias)
             k = len(logp)
             if self.prior_weight and len(req.prior) == k:
@@ -387,17 +404,18 @@ class LlamaCppBackend:
 
     def _say(self, batch, seqs, starts, answers, talkers) -> None:
         """The spoken lines of agents that chose to talk: '<n>\\nYou tell <Name> the news: "' (news it heard, to pass
-        on) or '<n>\\nYou say to <Name>: "', then a sentence (SAY_TOKENS at most), as in the prompt's worked examples."""
+        on) or '<n>\\nYou say to <Name>: "', then a sentence (SAY_TOKENS at most), as in the prompt's worked
+        examples."""
         runs, pos = {}, {}
         for i in talkers:
             req, a = batch[i], answers[i]
             target = req.options[a.choice].split(" ", 1)[1] if " " in req.options[a.choice] else "them"
             lead = f"You tell {target} the news" if req.news_heard else f"You say to {target}"
-            toks = self.tokenize(f"{a.choice + 1}\n{lead}: \"")
+            toks = self.tokenize(f'{a.choice + 1}\n{lead}: "')
             runs[i] = toks
             pos[i] = starts[i]
         text = {i: [] for i in talkers}
-        active = dict(zip(talkers, self._decode([(seqs[i], runs[i], pos[i], True) for i in talkers])))
+        active = dict(zip(talkers, self._decode([(seqs[i], runs[i], pos[i], True) for i in talkers]), strict=False))
         cur = {i: pos[i] + len(runs[i]) for i in talkers}
 
         def take(i: int, logits: np.ndarray) -> int | None:
@@ -433,7 +451,8 @@ class LlamaCppBackend:
                     step.append((i, tok))
             if not step:
                 break
-            for (i, _), row in zip(step, self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])):
+            rows = self._decode([(seqs[i], [tok], cur[i], True) for i, tok in step])
+            for (i, _), row in zip(step, rows, strict=True):
                 cur[i] += 1
                 active[i] = row
 
@@ -473,8 +492,10 @@ class LlamaCppBackend:
             for smpl in samplers:
                 L.llama_sampler_free(smpl)
         # an answer fails to parse only when max_tokens cut it off
-        return [parsed(req, "".join(pieces), raw="".join(pieces).strip(), tokens_out=n)
-                for req, pieces, n in zip(batch, out, n_out, strict=True)]  # fmt: skip
+        return [
+            parsed(req, "".join(pieces), raw="".join(pieces).strip(), tokens_out=n)
+            for req, pieces, n in zip(batch, out, n_out, strict=True)
+        ]
 
     def _constrained(self, sampler, logits: np.ndarray) -> int:
         """The best token the grammar allows: check the model's pick alone first, mask everything only if refused."""

@@ -25,10 +25,15 @@ def resolve_model(name: str) -> Path:
             f"or {DEFAULT_MODEL!r} for the packaged Gemma 3 270M."
         )
     if path.is_dir() or path.suffix.lower() != ".gguf":
-        raise BackendError(f"`mind.model`: {name!r} is not a .gguf file; the llama_cpp backend needs a GGUF model file.")
+        raise BackendError(
+            f"`mind.model`: {name!r} is not a .gguf file; the llama_cpp backend needs a GGUF model file."
+        )
     with open(path, "rb") as f:
         if f.read(4) != b"GGUF":
-            raise BackendError(f"`mind.model`: {name!r} does not start like a GGUF file (damaged or another format); download it again.")
+            raise BackendError(
+                f"`mind.model`: {name!r} does not start like a GGUF file (damaged or another format); "
+                "download it again."
+            )
     return path
 
 

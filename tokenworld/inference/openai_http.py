@@ -95,8 +95,16 @@ class OpenAIServer:
     name = "openai"
     answer_style = "label"  # the model writes the option (completion-style prompts)
 
-    def __init__(self, endpoint: str, model: str, *, sampling: Sampling = GREEDY, structured: str = "auto",
-                 timeout_s: float = 30.0, api_key_env: str = "OPENAI_API_KEY"):  # fmt: skip
+    def __init__(
+        self,
+        endpoint: str,
+        model: str,
+        *,
+        sampling: Sampling = GREEDY,
+        structured: str = "auto",
+        timeout_s: float = 30.0,
+        api_key_env: str = "OPENAI_API_KEY",
+    ):
         if structured not in STRUCTURED:
             raise BackendError(f"structured={structured!r} is not one of {', '.join(STRUCTURED)}.")
         if not timeout_s > 0:
@@ -119,8 +127,10 @@ class OpenAIServer:
         """Model and sampling settings for the response cache key (the configured structured mode, no key)."""
         s = self.sampling
         top_p = f" top_p={s.top_p:g}" if s.top_p < 1 else ""
-        return (f"openai model={self.model} temperature={s.temperature:g} max_tokens={s.max_tokens} "
-                f"structured={self.structured} seed={s.seed}{top_p}")  # fmt: skip
+        return (
+            f"openai model={self.model} temperature={s.temperature:g} max_tokens={s.max_tokens} "
+            f"structured={self.structured} seed={s.seed}{top_p}"
+        )
 
     @property
     def structured_mode(self) -> str:
@@ -178,13 +188,26 @@ class OpenAIServer:
             answer = failed(request, self._scrub(str(e)), (time.perf_counter() - t0) * 1000.0)
             answer.raw, answer.tokens_in, answer.tokens_out = text, tokens_in, tokens_out
             return answer
-        return parsed(request, text, note=note, tokens_in=tokens_in, tokens_out=tokens_out,
-                      latency_ms=(time.perf_counter() - t0) * 1000.0, valid_first=valid_first)  # fmt: skip
+        return parsed(
+            request,
+            text,
+            note=note,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            latency_ms=(time.perf_counter() - t0) * 1000.0,
+            valid_first=valid_first,
+        )
 
     def _body(self, prompt: str, request: Request, mode: str) -> dict:
         s = self.sampling
-        body = {"model": self.model, "prompt": prompt, "max_tokens": s.max_tokens,
-                "temperature": s.temperature, "seed": s.seed, "stop": list(s.stop)}  # fmt: skip
+        body = {
+            "model": self.model,
+            "prompt": prompt,
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "seed": s.seed,
+            "stop": list(s.stop),
+        }
         if s.top_p < 1:
             body["top_p"] = s.top_p
         if mode == "gbnf":
@@ -264,8 +287,14 @@ class OpenAIServer:
             return "json"
         if "llamacpp" in owners or "llama.cpp" in owners or "llama_cpp" in owners:
             return "gbnf"
-        body = {"model": self.model, "prompt": "Say a word:", "max_tokens": 8, "temperature": 0.0,
-                "seed": self.sampling.seed, "grammar": f'root ::= "{PROBE_WORD}"\n'}  # fmt: skip
+        body = {
+            "model": self.model,
+            "prompt": "Say a word:",
+            "max_tokens": 8,
+            "temperature": 0.0,
+            "seed": self.sampling.seed,
+            "grammar": f'root ::= "{PROBE_WORD}"\n',
+        }
         try:
             data = self._call("/completions", body, timeout_s=timeout_s)
         except _Refused as e:
@@ -293,22 +322,37 @@ class OpenAIBackend(Failover):
             or 429 (on another endpoint when one is healthy).
     """
 
-    def __init__(self, endpoints: list[str], model: str, *, sampling: Sampling = GREEDY, structured: str = "auto",
-                 max_concurrency: int = 8, timeout_s: float = 30.0, retries: int = 2,
-                 api_key_env: str = "OPENAI_API_KEY"):  # fmt: skip
+    def __init__(
+        self,
+        endpoints: list[str],
+        model: str,
+        *,
+        sampling: Sampling = GREEDY,
+        structured: str = "auto",
+        max_concurrency: int = 8,
+        timeout_s: float = 30.0,
+        retries: int = 2,
+        api_key_env: str = "OPENAI_API_KEY",
+    ):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
         if not endpoints:
             raise BackendError("no endpoint given; pass at least one URL such as 'http://127.0.0.1:8080/v1'.")
-        servers = [OpenAIServer(u, model, sampling=sampling, structured=structured, timeout_s=timeout_s,
-                                api_key_env=api_key_env) for u in endpoints]  # fmt: skip
+        servers = [
+            OpenAIServer(
+                u, model, sampling=sampling, structured=structured, timeout_s=timeout_s, api_key_env=api_key_env
+            )
+            for u in endpoints
+        ]
         super().__init__(servers, retries=retries, max_concurrency=max_concurrency, what="endpoint")
         self.endpoints = [s.base for s in servers]
         self.model, self.structured = model, structured
 
     def __repr__(self) -> str:
-        return (f"OpenAIBackend(endpoints={self.endpoints!r}, model={self.model!r}, "
-                f"structured={self.structured!r}, max_concurrency={self.max_concurrency})")  # fmt: skip
+        return (
+            f"OpenAIBackend(endpoints={self.endpoints!r}, model={self.model!r}, "
+            f"structured={self.structured!r}, max_concurrency={self.max_concurrency})"
+        )
 
     @property
     def structured_mode(self) -> str:

@@ -33,8 +33,17 @@ class RulesBackend:
             choice = int(np.argmax(prior))
             say = (req.news or PHRASES[(req.agent + req.tick) % len(PHRASES)]) if req.talk[choice] else ""
             raw = req.options[choice] + (f": {say}" if say else "")
-            out.append(Answer(req.agent, req.tick, req.kind, choice, say=say, raw=raw,
-                              latency_ms=(time.perf_counter() - t0) * 1000.0))  # fmt: skip
+            out.append(
+                Answer(
+                    req.agent,
+                    req.tick,
+                    req.kind,
+                    choice,
+                    say=say,
+                    raw=raw,
+                    latency_ms=(time.perf_counter() - t0) * 1000.0,
+                )
+            )
         return out
 
     def count_tokens(self, text: str) -> int:

@@ -40,15 +40,38 @@ class Sampling:
     stop: tuple[str, ...] = ("\n",)
 
     def __post_init__(self):
-        _check(self, "temperature", self.temperature, isinstance(self.temperature, (int, float))
-               and 0.0 <= self.temperature < math.inf, "must be a number of 0 or more (0 is greedy and reproducible)",
-               "set `mind.temperature` to 0 or a small positive number such as 0.7")  # fmt: skip
-        _check(self, "top_p", self.top_p, isinstance(self.top_p, (int, float)) and 0.0 < self.top_p <= 1.0,
-               "must be in (0, 1]", "use 1 to keep every token, or a share such as 0.9")  # fmt: skip
-        _check(self, "max_tokens", self.max_tokens, _is_int(self.max_tokens) and self.max_tokens >= 1,
-               "must be an integer of at least 1", "set `mind.max_output_tokens` to 1 or more")  # fmt: skip
-        _check(self, "seed", self.seed, _is_int(self.seed) and self.seed >= 0, "must be an integer of 0 or more",
-               "give the run's seed")  # fmt: skip
+        _check(
+            self,
+            "temperature",
+            self.temperature,
+            isinstance(self.temperature, (int, float)) and 0.0 <= self.temperature < math.inf,
+            "must be a number of 0 or more (0 is greedy and reproducible)",
+            "set `mind.temperature` to 0 or a small positive number such as 0.7",
+        )
+        _check(
+            self,
+            "top_p",
+            self.top_p,
+            isinstance(self.top_p, (int, float)) and 0.0 < self.top_p <= 1.0,
+            "must be in (0, 1]",
+            "use 1 to keep every token, or a share such as 0.9",
+        )
+        _check(
+            self,
+            "max_tokens",
+            self.max_tokens,
+            _is_int(self.max_tokens) and self.max_tokens >= 1,
+            "must be an integer of at least 1",
+            "set `mind.max_output_tokens` to 1 or more",
+        )
+        _check(
+            self,
+            "seed",
+            self.seed,
+            _is_int(self.seed) and self.seed >= 0,
+            "must be an integer of 0 or more",
+            "give the run's seed",
+        )
         ok = isinstance(self.stop, (tuple, list)) and all(isinstance(s, str) and s for s in self.stop)
         _check(self, "stop", self.stop, ok, "must be a sequence of non-empty strings", "for example ('\\n',)")
         object.__setattr__(self, "temperature", float(self.temperature))

@@ -22,7 +22,7 @@ def _vllm():
     except ImportError:
         raise BackendError(
             "the vllm backend needs vLLM, which is an optional extra: `pip install 'tokenworld[vllm]'` "
-            "(on a machine with a GPU), or choose `mind.backend = \"llama_cpp\"`."
+            '(on a machine with a GPU), or choose `mind.backend = "llama_cpp"`.'
         ) from None
     return vllm
 
@@ -67,7 +67,7 @@ class VLLMBackend:
         outputs = self.llm.generate([r.prompt for r in batch], [self._params(r) for r in batch], use_tqdm=False)
         ms = (time.perf_counter() - t0) * 1000.0
         answers = []
-        for req, out in zip(batch, outputs):
+        for req, out in zip(batch, outputs, strict=False):
             text = out.outputs[0].text
             n_in, n_out = len(out.prompt_token_ids or ()), len(out.outputs[0].token_ids)
             saved = int(getattr(out, "num_cached_tokens", 0) or 0)

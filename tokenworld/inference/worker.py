@@ -100,7 +100,10 @@ class InferenceWorker:
     # ------------------------------------------------------------ the simulation's side
 
     def submit(self, requests: list[Request], *, flush: bool = False) -> list[int]:
-        """Queue `requests`; returns their tickets (for `wait`). `flush`: send them without waiting for a fuller batch."""
+        """Queue `requests`; returns their tickets (for `wait`).
+
+        `flush`: send them without waiting for a fuller batch.
+        """
         tickets = []
         with self._cv:
             for req in requests:
@@ -168,8 +171,8 @@ class InferenceWorker:
             return
         fields = [f for f in dataclasses.fields(Answer) if f"cache_{f.name}" in state]
         columns = [state[f"cache_{f.name}"].tolist() for f in fields]
-        for key, *values in zip(state["cache_key"].tolist(), *columns):
-            self._cache[key] = Answer(**{f.name: v for f, v in zip(fields, values)})
+        for key, *values in zip(state["cache_key"].tolist(), *columns, strict=False):
+            self._cache[key] = Answer(**{f.name: v for f, v in zip(fields, values, strict=False)})
 
     # ------------------------------------------------------------ the thread
 
@@ -200,7 +203,7 @@ class InferenceWorker:
                 self._busy = True
             answers = self._serve(batch)
             with self._cv:
-                for req, ans in zip(batch, answers):
+                for req, ans in zip(batch, answers, strict=False):
                     self._done[req.seq] = ans
                 self._busy = False
                 self._cv.notify_all()
@@ -240,7 +243,7 @@ class InferenceWorker:
                 ms = (time.perf_counter() - t0) * 1000.0
                 got = [failed(batch[i], f"{type(e).__name__}: {e}", ms) for i in misses]
                 self.books.add("backend_errors")
-            for i, a in zip(misses, got):
+            for i, a in zip(misses, got, strict=False):
                 answers[i] = a
                 if a.ok and self.cache_size:
                     self._cache[keys[i]] = a

@@ -67,16 +67,16 @@ def menu_gbnf(options: list[str], talk: list[bool], lead: str = "") -> str:
 
     `lead` is text the answer starts with (a space, where the prompt ends with a colon).
     """
-    plain = [lit(o) for o, t in zip(options, talk) if not t]
-    spoken = [lit(o) for o, t in zip(options, talk) if t]
+    plain = [lit(o) for o, t in zip(options, talk, strict=False) if not t]
+    spoken = [lit(o) for o, t in zip(options, talk, strict=False) if t]
     alts = list(plain)
     lines = []
     if spoken:
         alts.append("talk")
-        lines.append(f"talk ::= ({' | '.join(spoken)}) \": \" say")
+        lines.append(f'talk ::= ({" | ".join(spoken)}) ": " say')
         lines.append(f"say ::= {SAY_CHARS} {SAY_CHARS}{{0,{SAY_MAX - 1}}}")
     head = f"{lit(lead)} " if lead else ""
-    return "\n".join([f"root ::= {head}({' | '.join(alts)}) \"\\n\"", *lines]) + "\n"
+    return "\n".join([f'root ::= {head}({" | ".join(alts)}) "\\n"', *lines]) + "\n"
 
 
 def menu_json_schema(options: list[str], talk: list[bool]) -> dict:
@@ -90,9 +90,12 @@ def menu_json_schema(options: list[str], talk: list[bool]) -> dict:
 def table_gbnf(names: Names) -> str:
     """GBNF for every action of the table with the scene's names (what any decision may look like)."""
     kinds = {
-        "zone": names.zones, "agent": names.agents, "item": names.items,
-        "craft-recipe": names.craft, "build-recipe": names.build,
-    }  # fmt: skip
+        "zone": names.zones,
+        "agent": names.agents,
+        "item": names.items,
+        "craft-recipe": names.craft,
+        "build-recipe": names.build,
+    }
     rules, alts = [], []
     for action in ACTIONS:
         parts = [lit(action.name)]
@@ -111,9 +114,9 @@ def table_gbnf(names: Names) -> str:
     for kind, values in kinds.items():
         alternatives = " | ".join(lit(v) for v in values) if values else r"[^ \n]+"
         rules.append(f"{kind} ::= {alternatives}")
-    rules.append("amount ::= [0-9] [0-9]{0,3} (\".\" [0-9] [0-9]?)?")
+    rules.append('amount ::= [0-9] [0-9]{0,3} ("." [0-9] [0-9]?)?')
     rules.append(f"say ::= {SAY_CHARS} {SAY_CHARS}{{0,{SAY_MAX - 1}}}")
-    return "\n".join([f"root ::= ({' | '.join(alts)}) \"\\n\"", *rules]) + "\n"
+    return "\n".join([f'root ::= ({" | ".join(alts)}) "\\n"', *rules]) + "\n"
 
 
 def _norm(s: str) -> str:
@@ -154,7 +157,9 @@ def _parse(text: str, options, talk, lookup: dict[str, int]) -> tuple[int, str]:
     if i is None:
         verb = key.split(" ", 1)[0]
         if verb not in ACTION_INDEX:
-            raise ParseError(f"unknown action {verb!r} in {choice_text.strip()!r}; actions are {', '.join(ACTION_INDEX)}")
+            raise ParseError(
+                f"unknown action {verb!r} in {choice_text.strip()!r}; actions are {', '.join(ACTION_INDEX)}"
+            )
         raise ParseError(f"{choice_text.strip()!r} is not one of this agent's options now: {' | '.join(options)}")
     say = re.sub(r"[\n\"\\]", " ", say).strip()[:SAY_MAX]
     if talk[i] and not say:

@@ -30,16 +30,25 @@ from tokenworld.mind.prompts import PromptBuilder, page_for
 from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.rules_brain import INTENTS, RulesBrain
 from tokenworld.scene.schema import ITEMS
-from tokenworld.world.items import ITEM_INDEX
 from tokenworld.world.decisions import SOURCES, Decisions
+from tokenworld.world.items import ITEM_INDEX
 
 PLAN_STEPS = 3
 WORKING = 2  # the most recent memories every prompt shows (working memory)
 STEP_WORDS = {
-    "eat": "eat", "forage": "find food", "rest": "rest", "wood": "gather wood", "stone": "gather stone",
-    "craft": "craft tools", "build": "build a hut", "talk": "talk with neighbours", "trade": "trade",
-    "help": "help the hungry", "explore": "explore", "idle": "take it easy",
-}  # fmt: skip
+    "eat": "eat",
+    "forage": "find food",
+    "rest": "rest",
+    "wood": "gather wood",
+    "stone": "gather stone",
+    "craft": "craft tools",
+    "build": "build a hut",
+    "talk": "talk with neighbours",
+    "trade": "trade",
+    "help": "help the hungry",
+    "explore": "explore",
+    "idle": "take it easy",
+}
 MODEL = SOURCES.index("model")
 NEWS_WORTH = 0.9  # heard lines this important (the Narrator's news, and its retellings) are worth passing on
 NEWS_TALK = 1.0  # added to the rules utility (the prior) of talking while one holds such news
@@ -139,7 +148,7 @@ class ModelMinds:
                 knows = self.memory.shared_with(menu.agent, heard)
                 fresh = np.asarray(menu.talk) & ~np.isin(menu.rows.target, list(knows))
                 menu.prior = menu.prior + NEWS_TALK * fresh.astype(np.float32)
-        pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist()))
+        pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist(), strict=False))
         for menu in menus:
             a = menu.agent
             query = set().union(*(words(o) for o in menu.labels))
@@ -147,13 +156,33 @@ class ModelMinds:
             heard = self.heard.pop(a, [])
             said = {line.replace(": ", " said to me: ", 1) for line in heard}  # shown once, under Heard
             recent, relevant = [m for m in recent if m not in said], [m for m in relevant if m not in said]
-            page = page_for(self.world, a, menu.zone, menu.near, heard=heard, recent=recent, relevant=relevant,
-                            plan=self.plan_text(a), news=news[a], zone_names=self.zone_names, options=menu.labels)  # fmt: skip
+            page = page_for(
+                self.world,
+                a,
+                menu.zone,
+                menu.near,
+                heard=heard,
+                recent=recent,
+                relevant=relevant,
+                plan=self.plan_text(a),
+                news=news[a],
+                zone_names=self.zone_names,
+                options=menu.labels,
+            )
             req = Request(
-                a, tick, "decide", self.prompts.shared, self.prompts.personal(page, menu.labels), menu.labels,
-                menu.talk, menu.prior, calibration=self.prompts.calibration(len(menu.labels)), priority=pri[a],
-                news=news[a], news_heard=bool(self.memory.news(a, tick)[0]),
-            )  # fmt: skip
+                a,
+                tick,
+                "decide",
+                self.prompts.shared,
+                self.prompts.personal(page, menu.labels),
+                menu.labels,
+                menu.talk,
+                menu.prior,
+                calibration=self.prompts.calibration(len(menu.labels)),
+                priority=pri[a],
+                news=news[a],
+                news_heard=bool(self.memory.news(a, tick)[0]),
+            )
             out.append(req)
             self._menus[id(req)] = menu
         if len(reflect):
@@ -200,14 +229,29 @@ class ModelMinds:
             labels = [self._plan_words(p) for p in cands]
             recent, relevant = self.memory.retrieve(a, tick, set(), working=WORKING + 1, k=self.opts.recall)
             near = tuple(int(b) for b in nearest[r] if b >= 0)
-            page = page_for(self.world, a, int(ctx["zone"][r]), near, recent=recent, relevant=relevant, plan=self.plan_text(a),
-                            zone_names=self.zone_names)  # fmt: skip
+            page = page_for(
+                self.world,
+                a,
+                int(ctx["zone"][r]),
+                near,
+                recent=recent,
+                relevant=relevant,
+                plan=self.plan_text(a),
+                zone_names=self.zone_names,
+            )
             kw = {"question": "Plans", "answer": "Plan"}
             req = Request(
-                a, tick, "reflect", self.prompts.shared, self.prompts.personal(page, labels, **kw), labels,
-                [False] * len(labels), u[r, [int(p[0]) for p in cands]].astype(np.float32),
-                calibration=self.prompts.calibration(len(labels), **kw), priority=pri[a],
-            )  # fmt: skip
+                a,
+                tick,
+                "reflect",
+                self.prompts.shared,
+                self.prompts.personal(page, labels, **kw),
+                labels,
+                [False] * len(labels),
+                u[r, [int(p[0]) for p in cands]].astype(np.float32),
+                calibration=self.prompts.calibration(len(labels), **kw),
+                priority=pri[a],
+            )
             out.append(req)
             self._plans[id(req)] = cands
         return out
@@ -231,7 +275,7 @@ class ModelMinds:
         Reflection answers set plans (and are remembered); they make no decision.
         """
         rows, failed = [], []
-        for req, ans in zip(requests, answers):
+        for req, ans in zip(requests, answers, strict=False):
             menu = self._menus.pop(id(req), None)
             plans = self._plans.pop(id(req), None)
             self.last[req.agent] = (req.prompt, ans.raw if ans.ok else f"(failed: {ans.error})")
@@ -261,7 +305,7 @@ class ModelMinds:
             return [], [], []
         menus = self.menus.build(np.array([r.agent for r in requests], np.int64))
         keep_r, keep_a, stale = [], [], []
-        for req, ans, menu in zip(requests, answers, menus):
+        for req, ans, menu in zip(requests, answers, menus, strict=False):
             label = req.options[ans.choice]
             if label in menu.labels:
                 self._menus[id(req)] = menu

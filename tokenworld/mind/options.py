@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenworld.mind.grammar import format_amount, label
-from tokenworld.mind.personas import agent_name
 from tokenworld.mind.offers import best_offers, wants_of
+from tokenworld.mind.personas import agent_name
 from tokenworld.mind.rules_brain import ARCH_W, RulesBrain, trade_base
 from tokenworld.mind.rules_brain import I as INTENT
 from tokenworld.scene.schema import ITEMS
@@ -98,13 +98,17 @@ class MenuBuilder:
             if zone[r] >= 0:
                 for k, rec in enumerate(BUILD_RECIPES):
                     if all(inv[r, ITEM_INDEX[i]] >= q for i, q in rec.inputs.items()):
-                        opts.append((label("build", rec.name), False, ur[INTENT["build"]], A["build"], 0, -1, k, 0, -1, 0))
+                        opts.append(
+                            (label("build", rec.name), False, ur[INTENT["build"]], A["build"], 0, -1, k, 0, -1, 0)
+                        )
             near = [int(b) for b in nbrs[r] if b >= 0]
             for b in near:
                 opts.append((label("talk", agent_name(b)), True, ur[INTENT["talk"]], A["talk"], AGENT, b, -1, 0, -1, 0))
             opts.extend(self._exchanges(a, near, perceived[r], tuple(x[r] for x in walks), ur))
             heard_of = [z for z in (wanted or {}).get(a, []) if z != zone[r]][:1]
-            for z in sorted(set(self._zones(pos[r], zone[r], centres, pool_any, MAX_ZONES - len(heard_of))) | set(heard_of)):
+            for z in sorted(
+                set(self._zones(pos[r], zone[r], centres, pool_any, MAX_ZONES - len(heard_of))) | set(heard_of)
+            ):
                 prior = 0.9 * max(ur[INTENT["explore"]], self._zone_prior(z, ur, eco))
                 if z in heard_of:  # news draws people: as worth it as talking
                     prior = max(prior, float(ur[INTENT["talk"]]))
@@ -134,7 +138,9 @@ class MenuBuilder:
         here[:, TOOLS] = False  # tools are made, not gathered
         return here
 
-    def _zones(self, pos: np.ndarray, zone: int, centres: np.ndarray, pool_any: np.ndarray, count: int = MAX_ZONES) -> list[int]:
+    def _zones(
+        self, pos: np.ndarray, zone: int, centres: np.ndarray, pool_any: np.ndarray, count: int = MAX_ZONES
+    ) -> list[int]:
         """Up to `count` zones worth walking to: those with resources and the nearest others, never the current one."""
         if not len(centres) or count <= 0:
             return []
@@ -179,8 +185,9 @@ class MenuBuilder:
             out.append((text, False, base + offers.strength[j], A["trade"], AGENT, partner, give, qg, want, qw))
         go, kind, target, prior = walk
         if not len(deals) and go and kind == ENTITY:  # a stall (walking to a market zone is among the zones offered)
-            out.append((label("move_to", w.entity_name[target]), False, prior, A["move_to"], ENTITY, int(target),
-                        -1, 0, -1, 0))  # fmt: skip
+            out.append(
+                (label("move_to", w.entity_name[target]), False, prior, A["move_to"], ENTITY, int(target), -1, 0, -1, 0)
+            )
         if near and eco.inventory[agent, FOOD] >= 2 and eco.hunger[near[0]] > 0.5:
             text = label("give", agent_name(near[0]), "food", "1")
             out.append((text, False, ur[INTENT["help"]], A["give"], AGENT, near[0], FOOD, 1.0, -1, 0))
@@ -194,7 +201,7 @@ class MenuBuilder:
         m = len(opts)
         rows = Decisions.empty(m)
         rows.agent[:] = agent
-        cols = list(zip(*opts))
+        cols = list(zip(*opts, strict=False))
         rows.action[:], rows.target_kind[:], rows.target[:] = cols[3], cols[4], cols[5]
         rows.item[:], rows.amount[:], rows.item2[:], rows.amount2[:] = cols[6], cols[7], cols[8], cols[9]
         return Menu(agent, list(cols[0]), list(cols[1]), rows, np.asarray(cols[2], np.float32))
