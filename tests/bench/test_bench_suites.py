@@ -33,6 +33,17 @@ def test_registry_names_every_suite_with_default_and_quick_sizes():
     assert suite_sizes("viewer", quick=True)["model_at"] == [] and suite_sizes("viewer")["model_at"]
 
 
+def test_every_registered_size_has_a_flag():
+    """Each suite's command can set every keyword its sizes and quick sizes set, with one flag per keyword."""
+    for name, suite in SUITES.items():
+        keys = [f.key for f in suite.flags]
+        flags = [f.flag for f in suite.flags]
+        assert len(set(keys)) == len(keys) and len(set(flags)) == len(flags), name
+        missing = (set(suite.sizes) | set(suite.quick)) - set(keys)
+        assert not missing, (name, missing)
+        assert all(f.flag.startswith("--") and f.help for f in suite.flags), name
+
+
 def test_engine_report_has_every_field(quick_all):
     """Engine: ms per step, p95, each stage and agent-steps/s, measured at every quick size."""
     r = suite_report(quick_all, "engine")

@@ -259,3 +259,69 @@ def test_an_empty_world_runs_checkpoints_and_resumes(tmp_path):
     r = tw("run", "--resume", str(tmp_path / "e"), "--ticks", "20", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert table(tmp_path / "e" / "run.sqlite", "SELECT count(*), max(tick) FROM ticks") == [(20, 20)]
+
+
+def test_scene_list_and_shipped_names(tmp_path):
+    """`scene list` names every shipped scene with its agents and description; `run` and `scene check` take a name."""
+    from tokenworld.scene.shipped import shipped_names
+
+    r = tw("scene", "list")
+    assert r.returncode == 0, r.stderr
+    lines = {line.split()[0]: line for line in r.stdout.splitlines()}
+    assert set(shipped_names()) <= set(lines) and {"village", "village_rules", "metropolis"} <= set(lines)
+    assert "25 agents" in lines["village_rules"] and "rules brain" in lines["village_rules"]
+    assert "10,000 agents" in lines["metropolis"]
+    r = tw("scene", "check", "village_rules")
+    assert r.returncode == 0 and "valid scene 'village_rules'" in r.stdout
+    r = tw("run", "village_rules", "--ticks", "3", "--runs-dir", str(tmp_path), "--name", "n", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "n" / "manifest.json").read_text())["status"] == "finished"
+    r = tw("run", "hamlet_nowhere", "--runs-dir", str(tmp_path))
+    assert (
+        r.returncode == 2 and "village_rules" in r.stderr and "scene list" in r.stderr and "Traceback" not in r.stderr
+    )
+
+
+def test_counts_refuse_zero_where_zero_means_nothing():
+    """Steps, frames, requests and the like refuse 0 as a usage error naming the flag; seeds and warm-ups take it."""
+    from tokenworld.cli import build_parser
+
+    for argv in (
+        ("bench", "engine", "--steps", "0"),
+        ("bench", "viewer", "--frames", "0"),
+        ("bench", "inference", "--requests", "0"),
+        ("bench", "alive", "--runs", "0"),
+        ("view", "--frames", "0"),
+    ):
+        r = tw(*argv)
+        assert r.returncode == 2 and "must be 1 or more, found 0" in r.stderr and argv[-2] in r.stderr, argv
+    args = build_parser().parse_args(["bench", "world", "--warmup", "0"])
+    assert args.warmup == 0
+    assert build_parser().parse_args(["run", "x.toml", "--seed", "0", "--ticks", "0"]).seed == 0
+
+
+def test_bench_commands_come_from_the_registry(monkeypatch, capsys):
+    """Every registered suite is a `bench` command whose defaults are the registry's sizes; flags override them."""
+    import tokenworld.bench.suites as suites
+    from tokenworld.cli import build_parser, main
+
+    calls = []
+    monkeypatch.setattr(suites, "run_suite", lambda name, **kw: calls.append((name, kw)) or {})
+    for name, suite in suites.SUITES.items():
+        assert main(["bench", name]) == 0
+        assert calls[-1] == (name, {"quick": False, "arch": None}), name  # run_suite fills in suite.sizes
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["bench", name, "--help"])
+        text = capsys.readouterr().out
+        for flag in suite.flags:
+            assert flag.flag in text, (name, flag.flag)
+    assert main(["bench", "world", "--ticks", "7", "--agents", "300", "--arch", "cpu", "--json", "w.json"]) == 0
+    assert calls[-1] == ("world", {"quick": False, "arch": "cpu", "ticks": 7, "agents": [300], "json_path": "w.json"})
+    assert main(["bench", "engine", "--quick", "--no-cold-start"]) == 0
+    assert calls[-1] == ("engine", {"quick": True, "arch": None, "cold_start": False})
+    assert main(["bench", "alive", "--scene", "village_rules"]) == 0
+    assert calls[-1][1]["scene"].endswith("village_rules.toml")
+    assert suites.SUITES["engine"].sizes["steps"] == 100  # the default `bench engine --help` shows
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "engine", "--help"])
+    assert "(default 100)" in capsys.readouterr().out

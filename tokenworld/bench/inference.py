@@ -48,15 +48,11 @@ DEFAULT_TICKS = tuple(range(20, 1001, 20))  # ticks at which the idle agents' pr
 
 
 def village_scene():
-    """The shipped village scene (`scenes/village.toml` of the checkout)."""
-    from pathlib import Path
-
+    """The shipped village scene (`tokenworld.scene.shipped`)."""
     from tokenworld.scene.schema import Scene
+    from tokenworld.scene.shipped import shipped_scene
 
-    path = Path(__file__).resolve().parents[2] / "scenes" / "village.toml"
-    if not path.is_file():  # pragma: no cover - installed without the scenes folder
-        raise TokenWorldError("scenes/village.toml was not found next to the package; run the benchmark from a checkout.")
-    return Scene.load(path)
+    return Scene.load(shipped_scene("village"))
 
 
 def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: int = 64):

@@ -4,7 +4,9 @@ A suite is a function that measures and returns its report (a dict, JSON-ready);
 `SUITES` names each one with the sizes it runs at by default (modest enough
 for a 2-core machine to finish everything in about 10-15 minutes) and in
 `--quick` mode (seconds each, for CI: figures that prove the path works, not
-figures to quote). A new suite (recording, assets) joins by adding one entry.
+figures to quote), and the flags of its `tokenworld bench NAME` command: the
+command is generated from the entry, so its defaults are the entry's `sizes`.
+A new suite (recording, assets) joins by adding one entry.
 
 `run_all` writes one JSON file::
 
@@ -27,7 +29,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tokenworld.bench.machine import describe_machine, prepare_report_path
+from tokenworld.bench.situations_score import PRIOR_WEIGHTS
 from tokenworld.errors import TokenWorldError
+
+FLAG_KINDS = ("counts", "count", "count0", "number", "size", "modes", "weights", "scene", "off")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag of a suite's `tokenworld bench NAME` command; its default is the suite's `sizes[key]`, if any.
+
+    Attributes:
+        flag: the option as typed (`--agents`, `--no-cold-start`).
+        key: the keyword argument of the suite's `run` that it sets.
+        kind: how its text is read: `counts` (comma-separated, each 1 or more), `count` (1 or more),
+            `count0` (0 or more), `number` (above 0), `size` (WxH), `modes` (score,generate), `weights`
+            (comma-separated, 0 to 100), `scene` (a file or a shipped scene's name), or `off` (no value:
+            sets the keyword to False).
+        help: one line; the command adds the default from `sizes` (say it here when `sizes` has none).
+    """
+
+    flag: str
+    key: str
+    kind: str
+    help: str
+
+    def __post_init__(self):
+        if self.kind not in FLAG_KINDS:
+            raise ValueError(f"Flag {self.flag}: kind {self.kind!r} is not one of {', '.join(FLAG_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -37,9 +66,12 @@ class Suite:
     Attributes:
         name: the key in `SUITES` and in the results file.
         run: `run(arch=..., **sizes) -> report`.
-        sizes: keyword arguments for a full run.
+        sizes: keyword arguments for a full run (and the defaults of the suite's command).
         quick: keyword arguments for `--quick`.
         about: one line for the report.
+        flags: the suite's own flags in `tokenworld bench NAME` (every suite also has `--json` and `--quick`).
+        help: one short line for `tokenworld bench --help` (default: `about`).
+        arch: whether the suite runs on a Taichi arch (then its command has `--arch`).
         needs: a module the suite cannot run without (the suite is skipped with a note when it is missing).
         install: how to get `needs`.
     """
@@ -49,6 +81,9 @@ class Suite:
     sizes: dict
     quick: dict
     about: str
+    flags: tuple[Flag, ...] = ()
+    help: str = ""
+    arch: bool = True
     needs: str | None = None
     install: str = ""
 
@@ -89,47 +124,95 @@ def _mesa(*, arch=None, **sizes) -> dict:
     return run_mesa_bench(sizes.pop("agents"), arch=arch, **sizes)
 
 
+# Flags several suites share.
+AGENTS = Flag("--agents", "agents", "counts", "comma-separated agent counts")
+SIZE = Flag("--size", "size", "size", "offscreen buffer size WxH")
+
 SUITES: dict[str, Suite] = {
     s.name: s
     for s in (
         Suite(
             "engine", _engine,
-            sizes={"agents": [1000, 10000, 100000, 1000000], "steps": 100, "warmup": 10},
+            sizes={"agents": [1000, 10000, 100000, 1000000], "steps": 100, "warmup": 10, "density": 0.05},
             quick={"agents": [500, 2000], "steps": 5, "warmup": 2, "cold_start": False},
             about="spatial engine: ms per step by stage (hash, perception, motion, zones) at constant density",
+            help="spatial engine: ms per step by stage at several agent counts",
+            flags=(AGENTS,
+                   Flag("--steps", "steps", "count", "measured steps per size"),
+                   Flag("--warmup", "warmup", "count0", "unmeasured steps first"),
+                   Flag("--density", "density", "number", "agents per square metre"),
+                   Flag("--no-cold-start", "cold_start", "off", "skip the cold-start measurement")),
         ),
         Suite(
             "world", _world,
             sizes={"agents": [1000, 10000, 100000], "ticks": 30, "warmup": 10, "game_agents": [1000, 64000]},
             quick={"agents": [300, 1000], "ticks": 3, "warmup": 2, "game_agents": [1000, 64000]},
             about="rules brain, rules and recorder: ms per tick by stage; guess-the-average rounds",
+            flags=(AGENTS,
+                   Flag("--ticks", "ticks", "count", "measured ticks per size"),
+                   Flag("--warmup", "warmup", "count0", "unmeasured ticks first"),
+                   Flag("--game-agents", "game_agents", "counts", "guess-the-average participants to time")),
         ),
         Suite(
             "inference", _inference,
-            sizes={"requests": 40, "batch_size": 16, "modes": ("score", "generate"), "batch_sizes": (1, 4, 16)},
+            sizes={"requests": 40, "batch_size": 16, "modes": ("score", "generate"), "batch_sizes": (1, 4, 16),
+                   "prior_weights": PRIOR_WEIGHTS},
             quick={"requests": 2, "batch_size": 2, "modes": ("score",), "baseline": False, "realtime": False,
                    "batch_sizes": (1, 2), "situations": 3, "prior_weights": (0.0, 2.0)},
             about="model decisions on the village's prompts: one at a time vs the batched worker; decisions/s by batch "
                   "size; right choices on hand-labelled situations and variety, by backend, mode and prior weight",
+            help="language-model decisions: one-at-a-time calls vs the batched worker",
+            arch=False,  # llama.cpp: no Taichi arch
+            flags=(Flag("--requests", "requests", "count", "village prompts to answer"),
+                   Flag("--batch-size", "batch_size", "count", "requests decoded together"),
+                   Flag("--batch-sizes", "batch_sizes", "counts", "batch sizes of the decisions/s sweep"),
+                   Flag("--modes", "modes", "modes", "llama_cpp modes to measure, the first is the default"),
+                   Flag("--no-baseline", "baseline", "off",
+                        "skip the one-at-a-time calls through llama-cpp-python's high-level API"),
+                   Flag("--no-realtime", "realtime", "off", "skip the default mode decoded together (realtime)"),
+                   Flag("--situations", "situations", "count0",
+                        "hand-labelled situations scored for right choices (default all; 0 skips them)"),
+                   Flag("--prior-weights", "prior_weights", "weights",
+                        "score mode's prior weights scored on them; 0 is the model alone")),
         ),
         Suite(
             "viewer", _viewer,
-            sizes={"agents": [1000, 10000, 100000], "frames": 200, "warmup": 30, "model_at": [10000]},
+            sizes={"agents": [1000, 10000, 100000], "frames": 200, "warmup": 30, "size": (1280, 720),
+                   "model_at": [10000]},
             quick={"agents": [200, 1000], "frames": 10, "warmup": 3, "size": (320, 240), "model_at": []},
             about="3D viewer, offscreen: frame time by agents (render, with the simulation, with the model)",
+            help="3D viewer: frame time with N agents, with and without the simulation and the model",
+            flags=(AGENTS,
+                   Flag("--frames", "frames", "count", "measured frames per case"),
+                   Flag("--warmup", "warmup", "count0", "unmeasured frames first"),
+                   SIZE,
+                   Flag("--model-at", "model_at", "counts", "agent counts also measured with the model deciding")),
         ),
         Suite(
             "alive", _alive,
-            sizes={"runs": 3, "seconds": 30.0, "goal_seconds": 10.0},
+            sizes={"runs": 3, "seconds": 30.0, "goal_seconds": 10.0, "size": (1280, 720), "speed": 4.0},
             quick={"runs": 1, "seconds": 3.0, "goal_seconds": 3.0, "size": (320, 240), "warmup": False},
             about="the village in the viewer from its first frame: model decisions, conversations, model wait and FPS "
                   "each second, against the goals for the first 10 s",
+            flags=(Flag("--scene", "scene", "scene",
+                        "scene file or shipped scene name (default: the village, as `tokenworld view` opens it)"),
+                   Flag("--runs", "runs", "count", "measured openings of the viewer"),
+                   Flag("--seconds", "seconds", "number", "seconds recorded after the first frame"),
+                   Flag("--goal-seconds", "goal_seconds", "number", "when the goal figures are read"),
+                   SIZE,
+                   Flag("--speed", "speed", "number", "simulated seconds per second, as `tokenworld view`"),
+                   Flag("--threads", "threads", "count", "the model's CPU threads (default: as the viewer sets them)"),
+                   Flag("--fps-cap", "fps_cap", "number", "most frames a second (default: the window's limit)"),
+                   Flag("--no-warmup", "warmup", "off", "skip the unmeasured opening that warms the caches")),
         ),
         Suite(
             "mesa", _mesa,
             sizes={"agents": [1000, 5000], "steps": 20, "warmup": 3},
             quick={"agents": [100, 300], "steps": 3, "warmup": 1},
             about="Mesa's boid flockers example against our engine's flocking, same agents, world and vision",
+            flags=(AGENTS,
+                   Flag("--steps", "steps", "count", "measured steps per size"),
+                   Flag("--warmup", "warmup", "count0", "unmeasured steps first")),
             needs="mesa", install="pip install 'tokenworld[bench]' (from a checkout: pip install '.[bench]')",
         ),
     )

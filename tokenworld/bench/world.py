@@ -18,7 +18,6 @@ import math
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -127,15 +126,11 @@ def measure_world(n: int, *, ticks: int, warmup: int, arch: str | None) -> dict:
 
 def measure_game_round(n: int, *, rounds: int = 5, arch: str | None) -> dict:
     """Seconds for one guess-the-average round of `n` participants (half rules, half random), engine excluded."""
+    from tokenworld.scene.population import with_agents
+    from tokenworld.scene.shipped import shipped_scene
     from tokenworld.sim import Simulation
 
-    root = Path(__file__).resolve().parents[2] / "scenes" / "guess_average.toml"
-    if root.is_file():
-        from tokenworld.scene.population import with_agents
-
-        scene = with_agents(Scene.load(root), n)
-    else:  # pragma: no cover - installed without the scenes folder
-        raise TokenWorldError("scenes/guess_average.toml was not found next to the package.")
+    scene = with_agents(Scene.load(shipped_scene("guess_average")), n)
     sim = Simulation(scene, arch=arch).build()
     w = sim.world
     times = []

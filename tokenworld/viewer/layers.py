@@ -8,7 +8,7 @@ shader, so Panda3D cannot cull them per instance).
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 import numpy as np
 from panda3d.core import (
@@ -31,7 +31,7 @@ from tokenworld.scene.geometry import polygon_area, zone_membership, zone_polygo
 from tokenworld.scene.schema import Scene
 from tokenworld.world.terrain import heights
 
-SHADERS = Path(__file__).resolve().parents[2] / "shaders"
+SHADERS = resources.files("tokenworld") / "shaders"  # the top-level shaders/, installed as package data
 MEADOW = np.array([0.42, 0.58, 0.34], np.float32)
 
 
@@ -40,7 +40,7 @@ def load_shader(vert: str, frag: str) -> Shader:
     paths = [SHADERS / vert, SHADERS / frag]
     for p in paths:
         if not p.is_file():
-            raise FileNotFoundError(f"shader {p} is missing: reinstall Token World from its source tree (shaders/ ships beside tokenworld/).")
+            raise FileNotFoundError(f"shader {p} is missing: reinstall Token World (shaders ship as package data).")
     return Shader.make(Shader.SL_GLSL, paths[0].read_text(), paths[1].read_text())
 
 
