@@ -85,7 +85,7 @@ def test_live_view_in_a_pseudo_terminal(tmp_path):
     assert "Traceback" not in out
     for figure in ("tick", "60 / 60", "clock", "0:00:30", "ticks/s", "25 agents", "decisions", "rules brain"):
         assert figure in out, (figure, out)
-    assert "events and conversations" in out and "says to" in out, out
+    assert "events and conversations" in out and "said to" in out, out
     assert "Run folder:" in out  # the summary lines still follow
     assert colour_codes(raw), "a colour terminal should get colours"
     assert (tmp_path / "tty" / "manifest.json").is_file()
@@ -97,7 +97,7 @@ def test_live_view_without_colour(tmp_path):
     out = strip_escapes(raw)
     assert code == 0, out
     assert "Traceback" not in out
-    assert "ticks/s" in out and "25 agents" in out and "says to" in out, out
+    assert "ticks/s" in out and "25 agents" in out and "said to" in out, out
     assert colour_codes(raw) == []
 
 
@@ -110,7 +110,7 @@ def test_live_view_to_a_pipe_prints_plain_lines(tmp_path):
     assert "live view: the output is not a terminal" in err
     final = next(line for line in err.splitlines() if line.startswith("final: "))
     assert "tick 60 / 60" in final and "clock 0:00:30" in final and "ticks/s" in final and "25 agents" in final
-    assert re.search(r'^  tick \d+  \w+ \([a-z ]+\) says to \w+: ".+"', err, re.MULTILINE), err
+    assert re.search(r'^  tick \d+  \w+ \([a-z ]+\) said to \w+: ".+"', err, re.MULTILINE), err
     assert "Run folder:" in err
 
 

@@ -226,9 +226,9 @@ def test_frame_positions_move_smoothly_over_one_interval():
 @pytest.mark.parametrize(
     "line, reads",
     [
-        (FeedLine(3, "talk", 0, 1, 2, "Hello"), 'Ada to Ben: "Hello"'),
-        (FeedLine(3, "talk", 2, -1, 2, "Anyone?"), 'Cleo to everyone near: "Anyone?"'),
-        (FeedLine(3, "intervention", NARRATOR, 3, -1, "Go home"), 'the Narrator to Dan: "Go home"'),
+        (FeedLine(3, "talk", 0, 1, 2, "Hello"), 'Ada said to Ben: "Hello"'),
+        (FeedLine(3, "talk", 2, -1, 2, "Anyone?"), 'Cleo said to everyone near: "Anyone?"'),
+        (FeedLine(3, "intervention", NARRATOR, 3, -1, "Go home"), 'the Narrator said to Dan: "Go home"'),
         (FeedLine(3, "trade", 0, 1, 4, "traded 1 wood with Ben"), "Ada traded 1 wood with Ben"),
         (FeedLine(3, "gather", 1, -1, 4, "gathered 2 wood"), "Ben gathered 2 wood"),
         (FeedLine(3, "craft", 1, -1, 4, "crafted 1 tools"), "Ben crafted 1 tools"),
@@ -252,7 +252,7 @@ def test_describe_reads_each_kind_of_line(line, reads):
 def test_describe_names_the_zone_of_an_announcement():
     """An announcement (the Narrator to a zone) reads with the zone's name in it."""
     line = FeedLine(3, "intervention", NARRATOR, -1, 4, "[market] Fire! (3 hear it)")
-    assert describe(line).startswith("the Narrator to ") and "market" in describe(line)
+    assert describe(line).startswith("the Narrator said to ") and "market" in describe(line)
 
 
 # ------------------------------------------------------------------ the live feed, without a viewer

@@ -88,10 +88,11 @@ def event_text(kind: str, ok: int, reason: str, other: int, item, amount, item2=
 
 
 def describe(line: FeedLine) -> str:
-    """'Ada to Ben: "Hello"', 'the Narrator to everyone near: "[market] Fire! (3 hear it)"', 'Ada gathered 2 wood'."""
+    """'Ada said to Ben: "Hello"', 'the Narrator said to everyone near: "[market] Fire! (3 hear it)"',
+    'Ada gathered 2 wood'."""
     if line.kind in ("talk", "intervention"):
         to = _agent_name(line.other) if line.other >= 0 else "everyone near"
-        return f'{_agent_name(line.agent)} to {to}: "{line.text}"'
+        return f"{_agent_name(line.agent)} {done_text('talk', partner=to, text=line.text)}"
     if line.kind == "round" or line.agent < -1:
         return line.text
     return f"{_agent_name(line.agent)} {line.text}"

@@ -23,7 +23,7 @@ import numpy as np
 
 from tokenworld.mind.personas import agent_name, trait_words
 from tokenworld.sim.frames import event_text
-from tokenworld.world.actions import ACTION_INDEX, ACTIONS
+from tokenworld.world.actions import ACTION_INDEX, ACTIONS, done_text
 from tokenworld.world.decisions import REASONS, Events
 
 if TYPE_CHECKING:
@@ -46,11 +46,11 @@ class LiveLine:
     tick: int
     agent: int  # -1: the world (a game round)
     zone: str
-    text: str  # 'says to Ben: "Hello"', 'gathered 2 wood', 'round 3: average ...'
+    text: str  # 'said to Ben: "Hello"', 'gathered 2 wood', 'round 3: average ...'
     tags: tuple[str, ...] = ()
 
     def plain(self) -> str:
-        """'tick 195  Ada (farm) says to Ben: "Fair trades ..."  [curious, quiet]'."""
+        """'tick 195  Ada (farm) said to Ben: "Fair trades ..."  [curious, quiet]'."""
         who = f"{agent_name(self.agent)} ({self.zone}) " if self.agent >= 0 else ""
         tags = f"  [{', '.join(self.tags)}]" if self.tags else ""
         return f"tick {self.tick}  {who}{self.text}{tags}"
@@ -220,7 +220,7 @@ class LiveView:
         action = ACTIONS[int(e.action[i])].name
         if action == "talk":
             to = agent_name(other) if other >= 0 else "everyone near"
-            text = f'says to {to}: "{e.text[i]}"'
+            text = done_text("talk", partner=to, text=str(e.text[i]))
         else:
             item = int(e.item[i])
             text = event_text(action, 1, REASONS[0], other, item if item >= 0 else None, float(e.amount[i]))
