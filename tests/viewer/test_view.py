@@ -42,7 +42,7 @@ from tests.viewer.view_lab import (
 )
 from tokenworld.mind.personas import NARRATOR, agent_name
 from tokenworld.scene.schema import Scene
-from tokenworld.viewer import DEMO_FPS
+from tokenworld.viewer.command import DEMO_FPS
 
 SEED = 1
 
@@ -297,7 +297,7 @@ class TestLive:
         v.render(2)
         lines = feed.recent_lines(kinds={"intervention"})
         assert lines and (lines[-1].agent, lines[-1].other, lines[-1].text) == (NARRATOR, agent, "hello there")
-        said = f'the Narrator to {agent_name(agent)}: "hello there"'
+        said = f'the Narrator said to {agent_name(agent)}: "hello there"'
         assert v.panels.shown["conversations"]["last"] == said
         assert [line.other for line in lines if line.text == "hello there"] == [agent]
         rows = []
