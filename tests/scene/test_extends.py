@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sim.runs_lab import tw
 from tokenworld.errors import SceneError
 from tokenworld.scene.load import load_scene, merge
 
@@ -78,10 +79,41 @@ def test_extends_chains_through_grandparent(write):
 
 
 def test_extends_is_relative_to_the_file(write):
-    """The parent path is taken relative to the extending file, not the working directory."""
-    write(PARENT, "common/parent.toml")
-    scene = load_scene(write('extends = "../../common/parent.toml"\nname = "deep"\n', "scenes/deep/child.toml"))
+    """The parent path is taken relative to the extending file (a subfolder of its folder), not the working directory."""
+    write(PARENT, "scenes/deep/common/parent.toml")
+    scene = load_scene(write('extends = "common/parent.toml"\nname = "deep"\n', "scenes/deep/child.toml"))
     assert scene.sim.ticks == 99
+
+
+@pytest.mark.parametrize("parent", ["../../common/parent.toml", "../parent.toml", "/etc/passwd", "ABS"])
+def test_extends_never_reaches_outside_the_scene_folder(write, parent):
+    """`extends` naming a file above the scene's folder, or an absolute path, is refused before anything is read."""
+    outside = write(PARENT, "scenes/parent.toml")
+    write(PARENT, "common/parent.toml")
+    parent = str(outside) if parent == "ABS" else parent
+    with pytest.raises(SceneError) as info:
+        load_scene(write(f'extends = "{parent}"\nname = "deep"\n', "scenes/deep/child.toml"))
+    text = str(info.value)
+    assert "absolute path" in text or "outside this scene's folder" in text
+    assert "shipped scene" in text and "not valid TOML" not in text
+
+
+def test_extends_names_a_shipped_scene(write):
+    """A scene in the user's own folder may extend a shipped scene by its file name."""
+    scene = load_scene(write('extends = "village_rules.toml"\nname = "mine"\n[sim]\nticks = 7\n', "mine.toml"))
+    assert scene.name == "mine" and scene.sim.ticks == 7 and scene.agent_count == 25
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a = ", "}")])
+def test_deeply_nested_toml_is_a_clear_error(write, opening, closing):
+    """Thousands of nested arrays or inline tables give the usual "Scene is invalid" message naming the file."""
+    path = write("x = " + opening * 5000 + ("1" if opening != "[" else "") + closing * 5000 + "\n", "deep.toml")
+    with pytest.raises(SceneError) as info:
+        load_scene(path)
+    assert str(info.value).startswith("Scene is invalid") and str(path) in str(info.value)
+    assert "nested too deeply" in str(info.value)
+    r = tw("scene", "check", str(path))
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "Scene is invalid" in r.stderr, r.stderr
 
 
 def test_extends_cycle(write):

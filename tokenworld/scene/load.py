@@ -54,13 +54,22 @@ def _read_toml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SceneError([f"{path}: no such file. Check the path, or create one with `tokenworld scene new NAME`."]) from None
+        raise SceneError(
+            [f"{path}: no such file. Check the path, or create one with `tokenworld scene new NAME`."]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SceneError([f"{path}: cannot read the file ({exc})."]) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SceneError([f"{path}: not valid TOML: {exc}."]) from None
+    except RecursionError:  # the parser recurses once per nested array or inline table
+        raise SceneError(
+            [
+                f"{path}: not a usable scene: its arrays or tables are nested too deeply to read. "
+                "A scene nests a few levels at most; check the file."
+            ]
+        ) from None
 
 
 def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict:
@@ -76,12 +85,32 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict:
         return data
     if not isinstance(parent, str) or not parent:
         raise SceneError([f"{path}: `extends` must be a file name (a string), found {parent!r}."])
-    parent_path = path.parent / parent
-    if not parent_path.is_file():
-        what = "is not a regular file" if parent_path.exists() else "does not exist"
-        raise SceneError([f"{path}: `extends` names {parent!r}, which {what} ({parent_path}); name a scene file next to this one."])
-    base = _read_with_extends(parent_path, (*chain, resolved))
+    base = _read_with_extends(_extends_target(path, parent), (*chain, resolved))
     return merge(base, data)
+
+
+def _extends_target(path: Path, parent: str) -> Path:
+    """The file `extends = parent` in `path` names: a scene file in the same folder or a subfolder of it, or a
+    shipped scene (by file name). Scene files are data: they never reach outside those."""
+    from tokenworld.scene.shipped import shipped_dir
+
+    allowed = (
+        "`extends` may name a scene file in this scene's folder or a subfolder of it (a relative path such as "
+        '"base.toml" or "parts/base.toml"), or a shipped scene by name (see `tokenworld scene list`)'
+    )
+    if Path(parent).is_absolute():
+        raise SceneError([f"{path}: `extends` names {parent!r}, an absolute path; {allowed}."])
+    folder = path.parent.resolve()
+    target = (path.parent / parent).resolve()
+    if not target.is_relative_to(folder):
+        raise SceneError([f"{path}: `extends` names {parent!r}, which is outside this scene's folder; {allowed}."])
+    if target.is_file():
+        return target
+    shipped = shipped_dir() / parent
+    if "/" not in parent and "\\" not in parent and shipped.is_file():
+        return shipped
+    what = "is not a regular file" if target.exists() else "does not exist"
+    raise SceneError([f"{path}: `extends` names {parent!r}, which {what} ({target}); {allowed}."])
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -212,7 +241,9 @@ def scene_to_dict(scene: Scene) -> dict:
 
     def clean(obj: Any) -> Any:
         if dataclasses.is_dataclass(obj):
-            return {f.name: clean(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None}
+            return {
+                f.name: clean(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None
+            }
         if isinstance(obj, dict):
             return {k: clean(v) for k, v in obj.items() if v is not None}
         if isinstance(obj, (list, tuple)):

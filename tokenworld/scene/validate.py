@@ -110,10 +110,10 @@ def _check_mind(scene: Scene, p) -> None:
     if m.backend == "openai":
         urls = [u.strip() for u in m.endpoint.split(",") if u.strip()]
         if not urls:
-            p("`mind.endpoint`: the openai backend needs the base URL of a server, e.g. \"http://127.0.0.1:8080/v1\".")
+            p('`mind.endpoint`: the openai backend needs the base URL of a server, e.g. "http://127.0.0.1:8080/v1".')
         for u in urls:
             if not (u.startswith("http://") or u.startswith("https://")):
-                p(f"`mind.endpoint`: {u!r} is not an http(s) URL; write it like \"http://127.0.0.1:8080/v1\".")
+                p(f'`mind.endpoint`: {u!r} is not an http(s) URL; write it like "http://127.0.0.1:8080/v1".')
 
 
 def _check_zone(zone: Zone, path: str, size, p) -> None:
@@ -132,10 +132,15 @@ def _check_zone(zone: Zone, path: str, size, p) -> None:
         if len(poly) < 3:
             p(f"`{path}.polygon`: needs at least 3 vertices, found {len(poly)}.")
             return
-        if polygon_area(poly) <= 0:
+        d = poly - poly[0]
+        far = d[int(np.argmax((d * d).sum(axis=1)))]  # the direction of the line, if the vertices lie on one
+        on_a_line = bool(
+            np.all(np.abs(d[:, 0] * far[1] - d[:, 1] * far[0]) <= 1e-9 * max(float((far * far).sum()), 1.0))
+        )
+        if polygon_area(poly) <= 0 and on_a_line:
             p(f"`{path}.polygon`: has no area (its vertices lie on a line).")
             return
-        if polygon_self_intersects(poly):
+        if polygon_self_intersects(poly) or polygon_area(poly) <= 0:
             p(f"`{path}.polygon`: its edges cross; list the vertices in order around the outline.")
             return
     # Bounds in float64, like the world size (float32 could round past the edge).
@@ -145,7 +150,9 @@ def _check_zone(zone: Zone, path: str, size, p) -> None:
     w, h = size
     if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
         key = "rect" if zone.rect is not None else "polygon"
-        p(f"`{path}.{key}`: zone {zone.name!r} reaches outside the world [0, {w}] x [0, {h}] (its bounds are [{x0}, {y0}, {x1}, {y1}]).")
+        p(
+            f"`{path}.{key}`: zone {zone.name!r} reaches outside the world [0, {w}] x [0, {h}] (its bounds are [{x0}, {y0}, {x1}, {y1}])."
+        )
     if zone.color is not None and not all(0 <= c <= 1 for c in zone.color):
         p(f"`{path}.color`: RGB values must be in [0, 1], found {list(zone.color)}.")
     _check_items(zone.resources, f"{path}.resources", p)
