@@ -79,3 +79,22 @@ def test_not_a_run_folder(tmp_path):
     sqlite3.connect(tmp_path / "run.sqlite").close()
     with pytest.raises(RunError, match="not a Token World run store"):
         RunFolder.open(tmp_path)
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path):
+    """Run folders named by scene and time get a suffix when the name is taken, and still sort by time;
+    a name the user chose that is taken stays an error."""
+    from tokenworld.sim.store import RunStore, default_run_name
+
+    scene = Scene.from_dict({"name": "twins", "groups": [{"name": "g", "count": 2, "spawn_area": [1, 1, 9, 9]}]})
+    name = default_run_name(scene)
+    stores = [RunStore.create(tmp_path, name, scene, unique=True) for _ in range(3)]
+    try:
+        names = [s.folder.name for s in stores]
+        assert names == [name, f"{name}-02", f"{name}-03"] and names == sorted(names)
+        assert sorted([*names, "twins-99999999-999999"])[-1] == "twins-99999999-999999"  # a later second sorts after
+        with pytest.raises(RunError, match="exists already"):
+            RunStore.create(tmp_path, name, scene)
+    finally:
+        for s in stores:
+            s.close()

@@ -77,7 +77,7 @@ class Recording:
             **describe: more manifest keys (e.g. `clock="realtime"`, `recorded_by="viewer"`).
         """
         scene = sim.scene
-        store = RunStore.create(runs_dir, name or default_run_name(scene), scene)
+        store = RunStore.create(runs_dir, name or default_run_name(scene), scene, unique=name is None)
         manifest = {
             "tokenworld_version": tokenworld.__version__,
             "scene": scene.name,

@@ -143,8 +143,12 @@ class RunStore:
         self._writer: _WriterProcess | None = None
 
     @classmethod
-    def create(cls, runs_dir: str | Path, name: str, scene: Scene) -> "RunStore":
-        """Make ``runs_dir/name`` with the scene copy and an empty store."""
+    def create(cls, runs_dir: str | Path, name: str, scene: Scene, *, unique: bool = False) -> "RunStore":
+        """Make ``runs_dir/name`` with the scene copy and an empty store.
+
+        With `unique` (a name the user did not choose), a taken name gets a suffix (``-02``, ``-03``, ...), taken
+        atomically, so two runs started in the same second get two folders that still sort by time.
+        """
         if not NAME_RE.match(name):
             raise RunError(
                 f"run name {name!r} is not usable as a folder name: start with an ASCII letter or digit, then use "
@@ -152,7 +156,7 @@ class RunStore:
             )
         runs_dir = Path(runs_dir)
         folder = runs_dir / name
-        if folder.exists():
+        if folder.exists() and not unique:
             raise RunError(
                 f"run folder {folder} exists already; pick another --name, remove it, or continue it with --resume {folder}."
             )
@@ -166,7 +170,7 @@ class RunStore:
             raise RunError(f"the runs folder {runs_dir} is not writable; pass --runs-dir to a writable place.")
         _check_space(runs_dir)
         try:
-            folder.mkdir()
+            folder = _make_folder(runs_dir, name, unique)
             lock = _lock(folder)
             scene.save(folder / SCENE_FILE)
             conn = _connect(folder / STORE_FILE)
@@ -473,6 +477,19 @@ class _WriterProcess:
             pass
         if self._proc.wait() != 0:
             raise self._failed()
+
+
+def _make_folder(runs_dir: Path, name: str, unique: bool) -> Path:
+    """Create ``runs_dir/name`` (or, with `unique`, the first free ``name-NN``) with one atomic mkdir each."""
+    for k in range(1, 100 if unique else 2):
+        folder = runs_dir / (name if k == 1 else f"{name}-{k:02d}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            if not unique:
+                raise RunError(f"run folder {folder} exists already; pick another --name.") from None
+    raise RunError(f"{runs_dir} holds 99 runs named {name}; wait a second or pass --name.")
 
 
 def _lock(folder: Path):
