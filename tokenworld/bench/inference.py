@@ -94,13 +94,13 @@ def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: in
 
 
 def _quality(requests, answers, apply) -> dict:
-    ok = [(r, a) for r, a in zip(requests, answers) if a.ok]
+    ok = [(r, a) for r, a in zip(requests, answers, strict=False) if a.ok]
     reasons = apply([(r, a.choice, a.say) for r, a in ok])
     idle = [r.options[a.choice] == "idle" for r, a in ok]
     n = max(len(answers), 1)
     return {
         "valid_first_share": round(sum(a.ok and a.valid_first for a in answers) / n, 4),
-        "noop_share": round(sum(1 for x, i in zip(reasons, idle) if x != 0 or i) / max(len(ok), 1), 4),
+        "noop_share": round(sum(1 for x, i in zip(reasons, idle, strict=False) if x != 0 or i) / max(len(ok), 1), 4),
         "first_option_share": round(sum(a.choice == 0 for _, a in ok) / max(len(ok), 1), 4),
         "agrees_with_rules_share": round(sum(a.choice == int(np.argmax(r.prior)) for r, a in ok) / max(len(ok), 1), 4),
     }
@@ -147,7 +147,11 @@ def measure_batched(backend, requests, batch_size: int, *, pack: bool = False):
         before = dict(worker.batch_sizes)
 
         def ask():
-            return {id(r): a for g in groups.values() for r, a in zip(g, worker.wait(worker.submit(g, flush=True)))}
+            return {
+                id(r): a
+                for g in groups.values()
+                for r, a in zip(g, worker.wait(worker.submit(g, flush=True)), strict=False)
+            }
 
         by_request, seconds = _timed(ask)
         answers = [by_request[id(r)] for r in requests]
@@ -175,8 +179,18 @@ def measure_sequential_high_level(model_path, requests, max_tokens: int, threads
         text = out["choices"][0]["text"]
         try:
             choice, say = parse_answer(text, req.options, req.talk)
-            answers.append(Answer(req.agent, req.tick, req.kind, choice, say, text, out["usage"]["prompt_tokens"],
-                                  out["usage"]["completion_tokens"]))  # fmt: skip
+            answers.append(
+                Answer(
+                    req.agent,
+                    req.tick,
+                    req.kind,
+                    choice,
+                    say,
+                    text,
+                    out["usage"]["prompt_tokens"],
+                    out["usage"]["completion_tokens"],
+                )
+            )
         except ParseError as e:
             answers.append(failed(req, str(e)))
     seconds = time.perf_counter() - t0
@@ -184,9 +198,18 @@ def measure_sequential_high_level(model_path, requests, max_tokens: int, threads
     return answers, seconds
 
 
-def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("score", "generate"),
-                        baseline: bool = True, realtime: bool = True, batch_sizes=(), situations: int | None = None,
-                        prior_weights=PRIOR_WEIGHTS, json_path: str | None = None) -> dict:  # fmt: skip
+def run_inference_bench(
+    *,
+    requests: int = 48,
+    batch_size: int = 16,
+    modes=("score", "generate"),
+    baseline: bool = True,
+    realtime: bool = True,
+    batch_sizes=(),
+    situations: int | None = None,
+    prior_weights=PRIOR_WEIGHTS,
+    json_path: str | None = None,
+) -> dict:
     """Run the inference suite; print a table; optionally write JSON.
 
     Args:
@@ -219,9 +242,17 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
     prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
     weight = MindOptions().prior_weight  # the speed rows decide as a scene does by default
-    report = {"suite": "inference", "machine": describe_machine(), "model": "gemma3-270m (Q4_K_M)",
-              "backend": "llama_cpp", "requests": requests, "batch_size": batch_size, "prior_weight": weight,
-              "command": "tokenworld " + " ".join(sys.argv[1:]), "modes": {}}  # fmt: skip
+    report = {
+        "suite": "inference",
+        "machine": describe_machine(),
+        "model": "gemma3-270m (Q4_K_M)",
+        "backend": "llama_cpp",
+        "requests": requests,
+        "batch_size": batch_size,
+        "prior_weight": weight,
+        "command": "tokenworld " + " ".join(sys.argv[1:]),
+        "modes": {},
+    }
     threads = os.cpu_count() or 1
     default = modes[0]
 
@@ -245,20 +276,25 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
                 report["sequential_same_backend"] = _summary(one_answers, one_secs)
                 report["batched_equals_one_at_a_time"] = _same(answers, one_answers)
                 if realtime:
-                    console.print(f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim")
+                    console.print(
+                        f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim"
+                    )
                     fast = make(mode, batch_size, batch_invariant=False)
                     t_answers, t_secs, t_stats = measure_batched(fast, reqs, batch_size)
                     entry = _summary(t_answers, t_secs)
                     entry.update(_quality(reqs, t_answers, apply), mean_batch=round(t_stats["mean_batch"], 2))
                     entry["same_choice_as_one_at_a_time_share"] = round(
-                        sum(a.choice == b.choice for a, b in zip(t_answers, one_answers)) / len(reqs), 4)
+                        sum(a.choice == b.choice for a, b in zip(t_answers, one_answers, strict=False)) / len(reqs), 4
+                    )
                     report["modes"][mode]["batched_together"] = entry
                 sweep = []
                 for b in batch_sizes:
                     console.print(f"{mode}: decoded together, batches of up to {b} ...", style="dim")
                     sized = make(mode, b, batch_invariant=False)
                     b_answers, b_secs, b_stats = measure_batched(sized, reqs, b, pack=True)
-                    sweep.append({"batch_size": b, "mean_batch": round(b_stats["mean_batch"], 2), **_summary(b_answers, b_secs)})
+                    sweep.append(
+                        {"batch_size": b, "mean_batch": round(b_stats["mean_batch"], 2), **_summary(b_answers, b_secs)}
+                    )
                 if sweep:
                     report["batch_sweep"] = sweep
             if baseline and backend.answer_style == "label":
@@ -271,14 +307,23 @@ def run_inference_bench(*, requests: int = 48, batch_size: int = 16, modes=("sco
     report["default_mode"] = default
     report["batched"] = report["modes"][default]["batched"]
     if "sequential" in report:
-        report["speedup"] = round(report["batched"]["decisions_per_s"] / max(report["sequential"]["decisions_per_s"], 1e-9), 2)
+        report["speedup"] = round(
+            report["batched"]["decisions_per_s"] / max(report["sequential"]["decisions_per_s"], 1e-9), 2
+        )
     if "sequential_same_backend" in report:
         report["speedup_same_backend"] = round(
             report["batched"]["decisions_per_s"] / max(report["sequential_same_backend"]["decisions_per_s"], 1e-9), 2
         )
     if situations != 0:
-        report["choices"] = run_choices(requests=requests, situations=situations, prior_weights=prior_weights,
-                                        modes=modes, batch_size=batch_size, threads=threads, console=console)  # fmt: skip
+        report["choices"] = run_choices(
+            requests=requests,
+            situations=situations,
+            prior_weights=prior_weights,
+            modes=modes,
+            batch_size=batch_size,
+            threads=threads,
+            console=console,
+        )
     _print(console, report)
     if "choices" in report:
         print_choices(console, report["choices"])
@@ -309,10 +354,21 @@ def _print(console, report: dict) -> None:
 
     m = report["machine"]
     table = Table(title=f"Decisions on the village's prompts ({m['cpu']}, {m['cores']} cores, llama.cpp, Gemma 3 270M)")
-    for col in ("way", "decisions/s", "out tokens/dec", "prefill saved", "valid first", "no-ops", "first option", "agrees w/ rules"):
+    for col in (
+        "way",
+        "decisions/s",
+        "out tokens/dec",
+        "prefill saved",
+        "valid first",
+        "no-ops",
+        "first option",
+        "agrees w/ rules",
+    ):
         table.add_column(col, justify="right")
-    rows = [("one at a time, Llama API", report.get("sequential")),
-            ("one at a time, our backend", report.get("sequential_same_backend"))]  # fmt: skip
+    rows = [
+        ("one at a time, Llama API", report.get("sequential")),
+        ("one at a time, our backend", report.get("sequential_same_backend")),
+    ]
     for mode, v in report["modes"].items():
         rows.append((f"batched, {mode}, lockstep", v["batched"]))
         if "batched_together" in v:
@@ -320,13 +376,25 @@ def _print(console, report: dict) -> None:
     for name, r in rows:
         if not r:
             continue
-        shares = [f"{100 * r[k]:.0f}%" if k in r else "-" for k in
-                  ("prefill_saved_share", "valid_first_share", "noop_share", "first_option_share", "agrees_with_rules_share")]
-        table.add_row(name, f"{r['decisions_per_s']:.2f}", f"{r['tokens_out_per_decision']:.1f}", *shares)  # fmt: skip
+        shares = [
+            f"{100 * r[k]:.0f}%" if k in r else "-"
+            for k in (
+                "prefill_saved_share",
+                "valid_first_share",
+                "noop_share",
+                "first_option_share",
+                "agrees_with_rules_share",
+            )
+        ]
+        table.add_row(name, f"{r['decisions_per_s']:.2f}", f"{r['tokens_out_per_decision']:.1f}", *shares)
     console.print(table)
     for row in report.get("batch_sweep", []):
-        console.print(f"{report['default_mode']}, decoded together, batches of up to {row['batch_size']} "
-                      f"(mean {row['mean_batch']}): {row['decisions_per_s']} decisions/s")  # fmt: skip
+        console.print(
+            f"{report['default_mode']}, decoded together, batches of up to {row['batch_size']} "
+            f"(mean {row['mean_batch']}): {row['decisions_per_s']} decisions/s"
+        )
     if "speedup" in report:
-        console.print(f"batched ({report['default_mode']}) vs one-at-a-time calls: {report['speedup']}x; "
-                      f"vs our backend one at a time: {report.get('speedup_same_backend')}x")  # fmt: skip
+        console.print(
+            f"batched ({report['default_mode']}) vs one-at-a-time calls: {report['speedup']}x; "
+            f"vs our backend one at a time: {report.get('speedup_same_backend')}x"
+        )

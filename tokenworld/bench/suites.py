@@ -132,91 +132,144 @@ SUITES: dict[str, Suite] = {
     s.name: s
     for s in (
         Suite(
-            "engine", _engine,
+            "engine",
+            _engine,
             sizes={"agents": [1000, 10000, 100000, 1000000], "steps": 100, "warmup": 10, "density": 0.05},
             quick={"agents": [500, 2000], "steps": 5, "warmup": 2, "cold_start": False},
             about="spatial engine: ms per step by stage (hash, perception, motion, zones) at constant density",
             help="spatial engine: ms per step by stage at several agent counts",
-            flags=(AGENTS,
-                   Flag("--steps", "steps", "count", "measured steps per size"),
-                   Flag("--warmup", "warmup", "count0", "unmeasured steps first"),
-                   Flag("--density", "density", "number", "agents per square metre"),
-                   Flag("--no-cold-start", "cold_start", "off", "skip the cold-start measurement")),
+            flags=(
+                AGENTS,
+                Flag("--steps", "steps", "count", "measured steps per size"),
+                Flag("--warmup", "warmup", "count0", "unmeasured steps first"),
+                Flag("--density", "density", "number", "agents per square metre"),
+                Flag("--no-cold-start", "cold_start", "off", "skip the cold-start measurement"),
+            ),
         ),
         Suite(
-            "world", _world,
+            "world",
+            _world,
             sizes={"agents": [1000, 10000, 100000], "ticks": 30, "warmup": 10, "game_agents": [1000, 64000]},
             quick={"agents": [300, 1000], "ticks": 3, "warmup": 2, "game_agents": [1000, 64000]},
             about="rules brain, rules and recorder: ms per tick by stage; guess-the-average rounds",
-            flags=(AGENTS,
-                   Flag("--ticks", "ticks", "count", "measured ticks per size"),
-                   Flag("--warmup", "warmup", "count0", "unmeasured ticks first"),
-                   Flag("--game-agents", "game_agents", "counts", "guess-the-average participants to time")),
+            flags=(
+                AGENTS,
+                Flag("--ticks", "ticks", "count", "measured ticks per size"),
+                Flag("--warmup", "warmup", "count0", "unmeasured ticks first"),
+                Flag("--game-agents", "game_agents", "counts", "guess-the-average participants to time"),
+            ),
         ),
         Suite(
-            "inference", _inference,
-            sizes={"requests": 40, "batch_size": 16, "modes": ("score", "generate"), "batch_sizes": (1, 4, 16),
-                   "prior_weights": PRIOR_WEIGHTS},
-            quick={"requests": 2, "batch_size": 2, "modes": ("score",), "baseline": False, "realtime": False,
-                   "batch_sizes": (1, 2), "situations": 3, "prior_weights": (0.0, 2.0)},
+            "inference",
+            _inference,
+            sizes={
+                "requests": 40,
+                "batch_size": 16,
+                "modes": ("score", "generate"),
+                "batch_sizes": (1, 4, 16),
+                "prior_weights": PRIOR_WEIGHTS,
+            },
+            quick={
+                "requests": 2,
+                "batch_size": 2,
+                "modes": ("score",),
+                "baseline": False,
+                "realtime": False,
+                "batch_sizes": (1, 2),
+                "situations": 3,
+                "prior_weights": (0.0, 2.0),
+            },
             about="model decisions on the village's prompts: one at a time vs the batched worker; decisions/s by batch "
-                  "size; right choices on hand-labelled situations and variety, by backend, mode and prior weight",
+            "size; right choices on hand-labelled situations and variety, by backend, mode and prior weight",
             help="language-model decisions: one-at-a-time calls vs the batched worker",
             arch=False,  # llama.cpp: no Taichi arch
-            flags=(Flag("--requests", "requests", "count", "village prompts to answer"),
-                   Flag("--batch-size", "batch_size", "count", "requests decoded together"),
-                   Flag("--batch-sizes", "batch_sizes", "counts", "batch sizes of the decisions/s sweep"),
-                   Flag("--modes", "modes", "modes", "llama_cpp modes to measure, the first is the default"),
-                   Flag("--no-baseline", "baseline", "off",
-                        "skip the one-at-a-time calls through llama-cpp-python's high-level API"),
-                   Flag("--no-realtime", "realtime", "off", "skip the default mode decoded together (realtime)"),
-                   Flag("--situations", "situations", "count0",
-                        "hand-labelled situations scored for right choices (default all; 0 skips them)"),
-                   Flag("--prior-weights", "prior_weights", "weights",
-                        "score mode's prior weights scored on them; 0 is the model alone")),
+            flags=(
+                Flag("--requests", "requests", "count", "village prompts to answer"),
+                Flag("--batch-size", "batch_size", "count", "requests decoded together"),
+                Flag("--batch-sizes", "batch_sizes", "counts", "batch sizes of the decisions/s sweep"),
+                Flag("--modes", "modes", "modes", "llama_cpp modes to measure, the first is the default"),
+                Flag(
+                    "--no-baseline",
+                    "baseline",
+                    "off",
+                    "skip the one-at-a-time calls through llama-cpp-python's high-level API",
+                ),
+                Flag("--no-realtime", "realtime", "off", "skip the default mode decoded together (realtime)"),
+                Flag(
+                    "--situations",
+                    "situations",
+                    "count0",
+                    "hand-labelled situations scored for right choices (default all; 0 skips them)",
+                ),
+                Flag(
+                    "--prior-weights",
+                    "prior_weights",
+                    "weights",
+                    "score mode's prior weights scored on them; 0 is the model alone",
+                ),
+            ),
         ),
         Suite(
-            "viewer", _viewer,
-            sizes={"agents": [1000, 10000, 100000], "frames": 200, "warmup": 30, "size": (1280, 720),
-                   "model_at": [10000]},
+            "viewer",
+            _viewer,
+            sizes={
+                "agents": [1000, 10000, 100000],
+                "frames": 200,
+                "warmup": 30,
+                "size": (1280, 720),
+                "model_at": [10000],
+            },
             quick={"agents": [200, 1000], "frames": 10, "warmup": 3, "size": (320, 240), "model_at": []},
             about="3D viewer, offscreen: frame time by agents (render, with the simulation, with the model)",
             help="3D viewer: frame time with N agents, with and without the simulation and the model",
-            flags=(AGENTS,
-                   Flag("--frames", "frames", "count", "measured frames per case"),
-                   Flag("--warmup", "warmup", "count0", "unmeasured frames first"),
-                   SIZE,
-                   Flag("--model-at", "model_at", "counts", "agent counts also measured with the model deciding")),
+            flags=(
+                AGENTS,
+                Flag("--frames", "frames", "count", "measured frames per case"),
+                Flag("--warmup", "warmup", "count0", "unmeasured frames first"),
+                SIZE,
+                Flag("--model-at", "model_at", "counts", "agent counts also measured with the model deciding"),
+            ),
         ),
         Suite(
-            "alive", _alive,
+            "alive",
+            _alive,
             sizes={"runs": 3, "seconds": 30.0, "goal_seconds": 10.0, "size": (1280, 720), "speed": 4.0},
             quick={"runs": 1, "seconds": 3.0, "goal_seconds": 3.0, "size": (320, 240), "warmup": False},
             about="the village in the viewer from its first frame: model decisions, conversations, model wait and FPS "
-                  "each second, against the goals for the first 10 s",
-            flags=(Flag("--scene", "scene", "scene",
-                        "scene file or shipped scene name (default: the village, as `tokenworld view` opens it)"),
-                   Flag("--runs", "runs", "count", "measured openings of the viewer"),
-                   Flag("--seconds", "seconds", "number", "seconds recorded after the first frame"),
-                   Flag("--goal-seconds", "goal_seconds", "number", "when the goal figures are read"),
-                   SIZE,
-                   Flag("--speed", "speed", "number", "simulated seconds per second, as `tokenworld view`"),
-                   Flag("--threads", "threads", "count", "the model's CPU threads (default: as the viewer sets them)"),
-                   Flag("--fps-cap", "fps_cap", "number", "most frames a second (default: the window's limit)"),
-                   Flag("--no-warmup", "warmup", "off", "skip the unmeasured opening that warms the caches")),
+            "each second, against the goals for the first 10 s",
+            flags=(
+                Flag(
+                    "--scene",
+                    "scene",
+                    "scene",
+                    "scene file or shipped scene name (default: the village, as `tokenworld view` opens it)",
+                ),
+                Flag("--runs", "runs", "count", "measured openings of the viewer"),
+                Flag("--seconds", "seconds", "number", "seconds recorded after the first frame"),
+                Flag("--goal-seconds", "goal_seconds", "number", "when the goal figures are read"),
+                SIZE,
+                Flag("--speed", "speed", "number", "simulated seconds per second, as `tokenworld view`"),
+                Flag("--threads", "threads", "count", "the model's CPU threads (default: as the viewer sets them)"),
+                Flag("--fps-cap", "fps_cap", "number", "most frames a second (default: the window's limit)"),
+                Flag("--no-warmup", "warmup", "off", "skip the unmeasured opening that warms the caches"),
+            ),
         ),
         Suite(
-            "mesa", _mesa,
+            "mesa",
+            _mesa,
             sizes={"agents": [1000, 5000], "steps": 20, "warmup": 3},
             quick={"agents": [100, 300], "steps": 3, "warmup": 1},
             about="Mesa's boid flockers example against our engine's flocking, same agents, world and vision",
-            flags=(AGENTS,
-                   Flag("--steps", "steps", "count", "measured steps per size"),
-                   Flag("--warmup", "warmup", "count0", "unmeasured steps first")),
-            needs="mesa", install="pip install 'tokenworld[bench]' (from a checkout: pip install '.[bench]')",
+            flags=(
+                AGENTS,
+                Flag("--steps", "steps", "count", "measured steps per size"),
+                Flag("--warmup", "warmup", "count0", "unmeasured steps first"),
+            ),
+            needs="mesa",
+            install="pip install 'tokenworld[bench]' (from a checkout: pip install '.[bench]')",
         ),
     )
-}  # fmt: skip
+}
 
 
 def suite_sizes(name: str, *, quick: bool = False) -> dict:
@@ -242,8 +295,14 @@ def _missing(suite: Suite) -> str | None:
     return None
 
 
-def run_all(*, json_path: str, report_path: str | None = None, quick: bool = False, arch: str | None = None,
-            suites: list[str] | tuple[str, ...] | None = None) -> dict:  # fmt: skip
+def run_all(
+    *,
+    json_path: str,
+    report_path: str | None = None,
+    quick: bool = False,
+    arch: str | None = None,
+    suites: list[str] | tuple[str, ...] | None = None,
+) -> dict:
     """Run every registered suite (or those named in `suites`), write one JSON file and optionally a report.
 
     Args:
@@ -327,20 +386,31 @@ def comparisons(results: dict[str, dict]) -> dict:
     mesa = results.get("mesa", {})
     if mesa.get("results"):
         out["mesa"] = {
-            "about": "ms per step of Mesa's boid flockers example / ours, same agents, world and vision (higher: we are faster)",
-            "rows": [{k: r[k] for k in ("agents", "mesa_ms_per_step", "tokenworld_ms_per_step", "ratio")} for r in mesa["results"]],
-        }  # fmt: skip
+            "about": "ms per step of Mesa's boid flockers example / ours, same agents, world and vision (higher: we "
+            "are faster)",
+            "rows": [
+                {k: r[k] for k in ("agents", "mesa_ms_per_step", "tokenworld_ms_per_step", "ratio")}
+                for r in mesa["results"]
+            ],
+        }
     game = results.get("world", {}).get("game") or []
     if game:
         published = PUBLISHED_GAME["round_s"]
         out["guess_the_average"] = {
             "about": f"our seconds per round against the published {published} s per round for "
-                     f"{PUBLISHED_GAME['participants']:,} participants (ratio = published / ours)",
+            f"{PUBLISHED_GAME['participants']:,} participants (ratio = published / ours)",
             "published": dict(PUBLISHED_GAME),
-            "rows": [{"participants": g["participants"], "round_s": g["round_s"], "published_round_s": published,
-                      "published_participants": PUBLISHED_GAME["participants"],
-                      "ratio": round(published / g["round_s"], 1) if g["round_s"] > 0 else None} for g in game],
-        }  # fmt: skip
+            "rows": [
+                {
+                    "participants": g["participants"],
+                    "round_s": g["round_s"],
+                    "published_round_s": published,
+                    "published_participants": PUBLISHED_GAME["participants"],
+                    "ratio": round(published / g["round_s"], 1) if g["round_s"] > 0 else None,
+                }
+                for g in game
+            ],
+        }
     inf = results.get("inference", {})
     if inf.get("batched"):
         row = {"batched_decisions_per_s": inf["batched"]["decisions_per_s"]}
@@ -355,8 +425,10 @@ def comparisons(results: dict[str, dict]) -> dict:
                 row["right_share_" + ("model_alone" if r["prior_weight"] == 0 else "default_prior")] = r["right_share"]
             elif r["backend"] == "rules":
                 row["right_share_rules"] = r["right_share"]
-        out["inference"] = {"about": "batched worker decisions/s against one-at-a-time calls (speedup = batched / one at a time)",
-                            **row}  # fmt: skip
+        out["inference"] = {
+            "about": "batched worker decisions/s against one-at-a-time calls (speedup = batched / one at a time)",
+            **row,
+        }
     return out
 
 
@@ -375,15 +447,21 @@ def _plots(results: dict, beside: Path, console) -> dict:
 
 def _print_comparisons(console, comp: dict) -> None:
     for r in comp.get("mesa", {}).get("rows", []):
-        console.print(f"Mesa boid flockers vs ours, {r['agents']:,} agents: {r['mesa_ms_per_step']} vs "
-                      f"{r['tokenworld_ms_per_step']} ms per step ({r['ratio']}x)")  # fmt: skip
+        console.print(
+            f"Mesa boid flockers vs ours, {r['agents']:,} agents: {r['mesa_ms_per_step']} vs "
+            f"{r['tokenworld_ms_per_step']} ms per step ({r['ratio']}x)"
+        )
     for r in comp.get("guess_the_average", {}).get("rows", []):
-        console.print(f"guess the average, {r['participants']:,} participants: {r['round_s']} s per round vs the published "
-                      f"{r['published_round_s']} s for {r['published_participants']:,} ({r['ratio']}x)")  # fmt: skip
+        console.print(
+            f"guess the average, {r['participants']:,} participants: {r['round_s']} s per round vs the published "
+            f"{r['published_round_s']} s for {r['published_participants']:,} ({r['ratio']}x)"
+        )
     inf = comp.get("inference")
     if inf and "speedup_same_backend" in inf:
-        console.print(f"batched worker vs one request at a time: {inf['speedup_same_backend']}x"
-                      + (f"; vs one-at-a-time Llama calls: {inf['speedup']}x" if "speedup" in inf else ""))  # fmt: skip
+        console.print(
+            f"batched worker vs one request at a time: {inf['speedup_same_backend']}x"
+            + (f"; vs one-at-a-time Llama calls: {inf['speedup']}x" if "speedup" in inf else "")
+        )
 
 
 def _jsonable(sizes: dict) -> dict:
@@ -401,51 +479,141 @@ def _write(path: Path, text: str) -> None:
 
 # Per suite: (title, rows key, [(field, header, format)]); a missing field shows as "-".
 TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
-    "engine": [("ms per step, medians (p95 for the total)", "results", [
-        ("agents", "agents", ",d"), ("ms_per_step", "full step", ".2f"), ("p95_ms_per_step", "p95", ".2f"),
-        ("hash_ms", "hash", ".2f"), ("perception_ms", "perception", ".2f"), ("motion_ms", "motion", ".2f"),
-        ("zones_ms", "zones", ".2f"), ("agent_steps_per_s", "agent-steps/s", ",d")])],
+    "engine": [
+        (
+            "ms per step, medians (p95 for the total)",
+            "results",
+            [
+                ("agents", "agents", ",d"),
+                ("ms_per_step", "full step", ".2f"),
+                ("p95_ms_per_step", "p95", ".2f"),
+                ("hash_ms", "hash", ".2f"),
+                ("perception_ms", "perception", ".2f"),
+                ("motion_ms", "motion", ".2f"),
+                ("zones_ms", "zones", ".2f"),
+                ("agent_steps_per_s", "agent-steps/s", ",d"),
+            ],
+        )
+    ],
     "world": [
-        ("ms per tick, medians", "results", [
-            ("agents", "agents", ",d"), ("tick_ms", "tick", ".2f"), ("engine_ms", "engine", ".2f"), ("world_ms", "world", ".2f"),
-            ("rules_ms", "rules", ".2f"), ("brain_ms", "brain", ".2f"), ("decisions_per_tick", "decisions/tick", ",.0f"),
-            ("tick_ms_with_recorder", "tick with recorder", ".2f"), ("recorder_overhead", "recorder overhead", "+.1%")]),
-        ("guess the average: one round (the engine excluded)", "game", [
-            ("participants", "participants", ",d"), ("round_s", "s per round", ".5f")]),
+        (
+            "ms per tick, medians",
+            "results",
+            [
+                ("agents", "agents", ",d"),
+                ("tick_ms", "tick", ".2f"),
+                ("engine_ms", "engine", ".2f"),
+                ("world_ms", "world", ".2f"),
+                ("rules_ms", "rules", ".2f"),
+                ("brain_ms", "brain", ".2f"),
+                ("decisions_per_tick", "decisions/tick", ",.0f"),
+                ("tick_ms_with_recorder", "tick with recorder", ".2f"),
+                ("recorder_overhead", "recorder overhead", "+.1%"),
+            ],
+        ),
+        (
+            "guess the average: one round (the engine excluded)",
+            "game",
+            [("participants", "participants", ",d"), ("round_s", "s per round", ".5f")],
+        ),
     ],
     "inference": [
-        ("decisions/s by way of asking", "ways", [
-            ("way", "way", "s"), ("decisions_per_s", "decisions/s", ".2f"), ("decisions", "decisions", "d"),
-            ("tokens_out_per_decision", "out tokens/decision", ".1f"), ("prefill_saved_share", "prefill saved", ".0%"),
-            ("valid_first_share", "valid first", ".0%"), ("mean_batch", "mean batch", ".2f")]),
-        ("decisions/s by batch size (decoded together, requests packed across ticks)", "batch_sweep", [
-            ("batch_size", "batch size", "d"), ("mean_batch", "mean batch", ".2f"), ("decisions_per_s", "decisions/s", ".2f")]),
-        ("right choices on the hand-labelled situations, variety of the village's choices", "choices", [
-            ("way", "way", "s"), ("right_share", "right", ".0%"), ("right_eat", "eat", ".0%"), ("right_rest", "rest", ".0%"),
-            ("right_talk", "talk", ".0%"), ("right_where_rules_wrong", "right where the rules brain errs", "d"),
-            ("decisions_per_s", "decisions/s", ".2f"),
-            ("action_entropy_bits", "entropy (bits)", ".2f"), ("archetype_spread", "archetype spread", ".2f"),
-            ("trait_spread", "trait spread", ".2f"), ("differs_from_rules_share", "differs from rules", ".0%")]),
+        (
+            "decisions/s by way of asking",
+            "ways",
+            [
+                ("way", "way", "s"),
+                ("decisions_per_s", "decisions/s", ".2f"),
+                ("decisions", "decisions", "d"),
+                ("tokens_out_per_decision", "out tokens/decision", ".1f"),
+                ("prefill_saved_share", "prefill saved", ".0%"),
+                ("valid_first_share", "valid first", ".0%"),
+                ("mean_batch", "mean batch", ".2f"),
+            ],
+        ),
+        (
+            "decisions/s by batch size (decoded together, requests packed across ticks)",
+            "batch_sweep",
+            [
+                ("batch_size", "batch size", "d"),
+                ("mean_batch", "mean batch", ".2f"),
+                ("decisions_per_s", "decisions/s", ".2f"),
+            ],
+        ),
+        (
+            "right choices on the hand-labelled situations, variety of the village's choices",
+            "choices",
+            [
+                ("way", "way", "s"),
+                ("right_share", "right", ".0%"),
+                ("right_eat", "eat", ".0%"),
+                ("right_rest", "rest", ".0%"),
+                ("right_talk", "talk", ".0%"),
+                ("right_where_rules_wrong", "right where the rules brain errs", "d"),
+                ("decisions_per_s", "decisions/s", ".2f"),
+                ("action_entropy_bits", "entropy (bits)", ".2f"),
+                ("archetype_spread", "archetype spread", ".2f"),
+                ("trait_spread", "trait spread", ".2f"),
+                ("differs_from_rules_share", "differs from rules", ".0%"),
+            ],
+        ),
     ],
-    "viewer": [("frame time, offscreen", "rows", [
-        ("agents", "agents", ",d"), ("case", "case", "s"), ("frame_ms_median", "median ms", ".1f"),
-        ("frame_ms_p95", "p95 ms", ".1f"), ("fps", "FPS", ".1f"), ("tick_ms", "sim tick ms", ".1f")])],
-    "alive": [("goal figures at `goal_seconds` after the first frame, per run", "rows", [
-        ("run", "run", "d"), ("model_decisions", "model decisions", "d"), ("talk_lines", "talk lines", "d"),
-        ("wait_p95_s", "wait p95 (s)", ".2f"), ("fps_mean", "FPS", ".1f"), ("startup_s", "to first frame (s)", ".1f"),
-        ("model_cpu_s", "model CPU (s)", ".1f"), ("draw_cpu_ms_per_frame", "CPU ms per frame", ".1f"),
-        ("load_avg_1m", "load (1 min)", ".2f"), ("passed", "goals met (of 4)", "d")])],
-    "mesa": [("ms per step, medians", "results", [
-        ("agents", "agents", ",d"), ("world_side", "world side (m)", ".0f"), ("mesa_ms_per_step", "Mesa", ".2f"),
-        ("tokenworld_ms_per_step", "ours", ".3f"), ("ratio", "Mesa / ours", ",.1f"),
-        ("mesa_mean_neighbours", "neighbours, Mesa", ".1f"), ("tokenworld_mean_neighbours", "neighbours, ours", ".1f")])],
-}  # fmt: skip
+    "viewer": [
+        (
+            "frame time, offscreen",
+            "rows",
+            [
+                ("agents", "agents", ",d"),
+                ("case", "case", "s"),
+                ("frame_ms_median", "median ms", ".1f"),
+                ("frame_ms_p95", "p95 ms", ".1f"),
+                ("fps", "FPS", ".1f"),
+                ("tick_ms", "sim tick ms", ".1f"),
+            ],
+        )
+    ],
+    "alive": [
+        (
+            "goal figures at `goal_seconds` after the first frame, per run",
+            "rows",
+            [
+                ("run", "run", "d"),
+                ("model_decisions", "model decisions", "d"),
+                ("talk_lines", "talk lines", "d"),
+                ("wait_p95_s", "wait p95 (s)", ".2f"),
+                ("fps_mean", "FPS", ".1f"),
+                ("startup_s", "to first frame (s)", ".1f"),
+                ("model_cpu_s", "model CPU (s)", ".1f"),
+                ("draw_cpu_ms_per_frame", "CPU ms per frame", ".1f"),
+                ("load_avg_1m", "load (1 min)", ".2f"),
+                ("passed", "goals met (of 4)", "d"),
+            ],
+        )
+    ],
+    "mesa": [
+        (
+            "ms per step, medians",
+            "results",
+            [
+                ("agents", "agents", ",d"),
+                ("world_side", "world side (m)", ".0f"),
+                ("mesa_ms_per_step", "Mesa", ".2f"),
+                ("tokenworld_ms_per_step", "ours", ".3f"),
+                ("ratio", "Mesa / ours", ",.1f"),
+                ("mesa_mean_neighbours", "neighbours, Mesa", ".1f"),
+                ("tokenworld_mean_neighbours", "neighbours, ours", ".1f"),
+            ],
+        )
+    ],
+}
 
 
 def _rows(name: str, report: dict, key: str) -> list[dict]:
     if name == "inference" and key == "ways":
-        ways = [("one at a time, Llama API", report.get("sequential")),
-                ("one at a time, our backend", report.get("sequential_same_backend"))]  # fmt: skip
+        ways = [
+            ("one at a time, Llama API", report.get("sequential")),
+            ("one at a time, our backend", report.get("sequential_same_backend")),
+        ]
         for mode, v in report.get("modes", {}).items():
             ways += [
                 (f"batched, {mode}, lockstep", v.get("batched")),
@@ -471,8 +639,10 @@ def _cell(value, fmt: str) -> str:
 
 
 def _md_table(rows: list[dict], cols: list[tuple[str, str, str]]) -> list[str]:
-    lines = ["| " + " | ".join(h for _, h, _ in cols) + " |",
-             "|" + "|".join("---" if f == "s" else "---:" for _, _, f in cols) + "|"]  # fmt: skip
+    lines = [
+        "| " + " | ".join(h for _, h, _ in cols) + " |",
+        "|" + "|".join("---" if f == "s" else "---:" for _, _, f in cols) + "|",
+    ]
     lines += ["| " + " | ".join(_cell(r.get(k), f) for k, _, f in cols) + " |" for r in rows]
     return lines
 
@@ -480,16 +650,21 @@ def _md_table(rows: list[dict], cols: list[tuple[str, str, str]]) -> list[str]:
 def markdown_report(out: dict) -> str:
     """The Markdown report of a `run_all` result: machine, a table per suite, the comparisons, the plots."""
     m = out["machine"]
-    lines = ["# Token World benchmarks", "",
-             f"Measured {out['date']} with `{out['command']}` in {out['wall_s']} s."]  # fmt: skip
+    lines = ["# Token World benchmarks", "", f"Measured {out['date']} with `{out['command']}` in {out['wall_s']} s."]
     if out["quick"]:
         lines += ["", "**Quick mode: tiny sizes that check the benchmarks run. Not figures to quote.**"]
     lines += ["", "## Machine", "", "| | |", "|---|---|"]
     inf = m.get("inference") or {}
-    for label, value in (("CPU", m.get("cpu")), ("cores", m.get("cores")), ("memory", f"{m.get('memory_gb')} GB"),
-                         ("GPU", m.get("gpu") or "none"), ("OS", m.get("os")), ("Python", m.get("python")),
-                         ("Taichi", f"{m.get('taichi')} on {m.get('taichi_arch')}"),
-                         ("model", f"{inf['model']} on {inf['backend']}" if inf else "not used")):  # fmt: skip
+    for label, value in (
+        ("CPU", m.get("cpu")),
+        ("cores", m.get("cores")),
+        ("memory", f"{m.get('memory_gb')} GB"),
+        ("GPU", m.get("gpu") or "none"),
+        ("OS", m.get("os")),
+        ("Python", m.get("python")),
+        ("Taichi", f"{m.get('taichi')} on {m.get('taichi_arch')}"),
+        ("model", f"{inf['model']} on {inf['backend']}" if inf else "not used"),
+    ):
         lines.append(f"| {label} | {value} |")
     for name, report in out["suites"].items():
         lines += ["", f"## {name}", "", SUITES[name].about + "." if name in SUITES else ""]
@@ -510,15 +685,39 @@ def markdown_report(out: dict) -> str:
     if comp:
         lines += ["", "## Side by side"]
     if "mesa" in comp:
-        lines += ["", comp["mesa"]["about"] + ":", "", *_md_table(comp["mesa"]["rows"], [
-            ("agents", "agents", ",d"), ("mesa_ms_per_step", "Mesa ms/step", ".2f"),
-            ("tokenworld_ms_per_step", "ours ms/step", ".3f"), ("ratio", "ratio", ",.1f")])]  # fmt: skip
+        lines += [
+            "",
+            comp["mesa"]["about"] + ":",
+            "",
+            *_md_table(
+                comp["mesa"]["rows"],
+                [
+                    ("agents", "agents", ",d"),
+                    ("mesa_ms_per_step", "Mesa ms/step", ".2f"),
+                    ("tokenworld_ms_per_step", "ours ms/step", ".3f"),
+                    ("ratio", "ratio", ",.1f"),
+                ],
+            ),
+        ]
     if "guess_the_average" in comp:
         g = comp["guess_the_average"]
-        lines += ["", g["about"] + ":", "", *_md_table(g["rows"], [
-            ("participants", "participants", ",d"), ("round_s", "ours, s per round", ".5f"),
-            ("published_round_s", "published, s per round", ".1f"), ("published_participants", "published participants", ",d"),
-            ("ratio", "ratio", ",.1f")]), "", f"Source: {g['published']['source']}."]  # fmt: skip
+        lines += [
+            "",
+            g["about"] + ":",
+            "",
+            *_md_table(
+                g["rows"],
+                [
+                    ("participants", "participants", ",d"),
+                    ("round_s", "ours, s per round", ".5f"),
+                    ("published_round_s", "published, s per round", ".1f"),
+                    ("published_participants", "published participants", ",d"),
+                    ("ratio", "ratio", ",.1f"),
+                ],
+            ),
+            "",
+            f"Source: {g['published']['source']}.",
+        ]
     if "inference" in comp:
         c = comp["inference"]
         lines += ["", c["about"] + ":", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in c.items() if k != "about"]

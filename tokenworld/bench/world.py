@@ -48,27 +48,46 @@ def town_scene(n: int, *, density: float = 0.05, seed: int = 1) -> Scene:
     for by in range(4):
         for bx in range(4):
             big = 10.0 * n / 16 + 100
-            zones.append({
-                "name": f"district {by * 4 + bx}", "kind": "district",
-                "rect": [bx * step + 1, by * step + 1, (bx + 1) * step - 1, (by + 1) * step - 1],
-                "resources": {"food": big, "wood": big, "stone": big / 2, "water": big},
-            })  # fmt: skip
+            zones.append(
+                {
+                    "name": f"district {by * 4 + bx}",
+                    "kind": "district",
+                    "rect": [bx * step + 1, by * step + 1, (bx + 1) * step - 1, (by + 1) * step - 1],
+                    "resources": {"food": big, "wood": big, "stone": big / 2, "water": big},
+                }
+            )
     for k in range(max(1, n // 500)):
-        entities.append({
-            "kind": "resource", "pos": [float(rng.uniform(1, side - 1)), float(rng.uniform(1, side - 1))], "radius": 1.0,
-            "properties": {"resource": ["food", "wood", "stone"][k % 3], "stock": 50.0, "regen": 0.05},
-        })  # fmt: skip
+        entities.append(
+            {
+                "kind": "resource",
+                "pos": [float(rng.uniform(1, side - 1)), float(rng.uniform(1, side - 1))],
+                "radius": 1.0,
+                "properties": {"resource": ["food", "wood", "stone"][k % 3], "stock": 50.0, "regen": 0.05},
+            }
+        )
     per = n // len(ARCHETYPES)
     groups = [
-        {"name": a, "count": per + (n - per * len(ARCHETYPES) if i == 0 else 0), "archetype": a,
-         "spawn_area": [1.0, 1.0, side - 1, side - 1], "inventory": {"food": 2.0, "wood": 3.0}}
+        {
+            "name": a,
+            "count": per + (n - per * len(ARCHETYPES) if i == 0 else 0),
+            "archetype": a,
+            "spawn_area": [1.0, 1.0, side - 1, side - 1],
+            "inventory": {"food": 2.0, "wood": 3.0},
+        }
         for i, a in enumerate(ARCHETYPES)
-    ]  # fmt: skip
-    return Scene.from_dict({
-        "name": f"town-{n}", "world": {"size": [side, side]}, "sim": {"seed": seed, "dt": 0.5},
-        "mind": {"decide_every": 10}, "store": {"checkpoint_every": 0, "snapshot_every": 0},
-        "zones": zones, "entities": entities, "groups": groups,
-    })  # fmt: skip
+    ]
+    return Scene.from_dict(
+        {
+            "name": f"town-{n}",
+            "world": {"size": [side, side]},
+            "sim": {"seed": seed, "dt": 0.5},
+            "mind": {"decide_every": 10},
+            "store": {"checkpoint_every": 0, "snapshot_every": 0},
+            "zones": zones,
+            "entities": entities,
+            "groups": groups,
+        }
+    )
 
 
 def measure_world(n: int, *, ticks: int, warmup: int, arch: str | None) -> dict:
@@ -144,12 +163,23 @@ def measure_game_round(n: int, *, rounds: int = 5, arch: str | None) -> dict:
     sim.close()
     s = float(np.median(times))
     same = n == PUBLISHED_GAME["participants"]
-    return {"participants": n, "round_s": round(s, 6), "published_round_s": PUBLISHED_ROUND_S if same else None,
-            "speedup_vs_published": round(PUBLISHED_ROUND_S / s, 1) if same and s > 0 else None}  # fmt: skip
+    return {
+        "participants": n,
+        "round_s": round(s, 6),
+        "published_round_s": PUBLISHED_ROUND_S if same else None,
+        "speedup_vs_published": round(PUBLISHED_ROUND_S / s, 1) if same and s > 0 else None,
+    }
 
 
-def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, game_agents: list[int] = (1000, 64000),
-                    arch: str | None = None, json_path: str | None = None) -> dict:  # fmt: skip
+def run_world_bench(
+    agents: list[int],
+    *,
+    ticks: int = 50,
+    warmup: int = 20,
+    game_agents: list[int] = (1000, 64000),
+    arch: str | None = None,
+    json_path: str | None = None,
+) -> dict:
     """Run the world suite; print tables; optionally write JSON."""
     from rich.console import Console
     from rich.table import Table
@@ -163,8 +193,16 @@ def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, gam
     prepare_report_path(json_path)
     console = Console(width=None if sys.stdout.isatty() else 140)
     chosen = engine_arch.init(arch)
-    report = {"suite": "world", "arch": chosen, "machine": describe_machine(arch=chosen), "ticks": ticks, "warmup": warmup,
-              "command": "tokenworld " + " ".join(sys.argv[1:]), "results": [], "game": []}  # fmt: skip
+    report = {
+        "suite": "world",
+        "arch": chosen,
+        "machine": describe_machine(arch=chosen),
+        "ticks": ticks,
+        "warmup": warmup,
+        "command": "tokenworld " + " ".join(sys.argv[1:]),
+        "results": [],
+        "game": [],
+    }
     for n in agents:
         console.print(f"world: {n:,} agents ...", style="dim")
         report["results"].append(measure_world(n, ticks=ticks, warmup=warmup, arch=arch))
@@ -172,17 +210,39 @@ def run_world_bench(agents: list[int], *, ticks: int = 50, warmup: int = 20, gam
         console.print(f"guess the average: {n:,} participants ...", style="dim")
         report["game"].append(measure_game_round(n, arch=arch))
     table = Table(title=f"World ticks on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores)")
-    for col in ("agents", "tick ms", "engine", "world", "rules", "brain", "rules+brain", "decisions/tick", "recorder overhead"):
+    for col in (
+        "agents",
+        "tick ms",
+        "engine",
+        "world",
+        "rules",
+        "brain",
+        "rules+brain",
+        "decisions/tick",
+        "recorder overhead",
+    ):
         table.add_column(col, justify="right")
     for r in report["results"]:
-        table.add_row(f"{r['agents']:,}", f"{r['tick_ms']:.2f}", f"{r['engine_ms']:.2f}", f"{r['world_ms']:.2f}", f"{r['rules_ms']:.2f}",
-                      f"{r['brain_ms']:.2f}", f"{r['rules_and_brain_ms']:.2f}", f"{r['decisions_per_tick']:,.0f}",
-                      f"{100 * r['recorder_overhead']:+.1f}%")  # fmt: skip
+        table.add_row(
+            f"{r['agents']:,}",
+            f"{r['tick_ms']:.2f}",
+            f"{r['engine_ms']:.2f}",
+            f"{r['world_ms']:.2f}",
+            f"{r['rules_ms']:.2f}",
+            f"{r['brain_ms']:.2f}",
+            f"{r['rules_and_brain_ms']:.2f}",
+            f"{r['decisions_per_tick']:,.0f}",
+            f"{100 * r['recorder_overhead']:+.1f}%",
+        )
     console.print(table)
     for g in report["game"]:
-        extra = f" (published: {g['published_round_s']} s on 16 cores; {g['speedup_vs_published']}x)" if g["published_round_s"] else ""
-        console.print(f"guess the average, {g['participants']:,} participants: {g['round_s'] * 1000:.1f} ms per round{extra}")
+        extra = (
+            f" (published: {g['published_round_s']} s on 16 cores; {g['speedup_vs_published']}x)"
+            if g["published_round_s"]
+            else ""
+        )
+        console.print(
+            f"guess the average, {g['participants']:,} participants: {g['round_s'] * 1000:.1f} ms per round{extra}"
+        )
     write_report(report, json_path, console)
     return report
-
-

@@ -41,7 +41,10 @@ def polygon_self_intersects(poly: np.ndarray) -> bool:
     a, b = p, np.roll(p, -1, axis=0)
 
     def orient(p0, p1, p2):
-        return np.sign((p1[..., 0] - p0[..., 0]) * (p2[..., 1] - p0[..., 1]) - (p1[..., 1] - p0[..., 1]) * (p2[..., 0] - p0[..., 0]))
+        return np.sign(
+            (p1[..., 0] - p0[..., 0]) * (p2[..., 1] - p0[..., 1])
+            - (p1[..., 1] - p0[..., 1]) * (p2[..., 0] - p0[..., 0])
+        )
 
     i, j = np.triu_indices(n, k=2)
     keep = ~((i == 0) & (j == n - 1))  # first and last edges share a vertex

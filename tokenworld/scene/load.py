@@ -177,7 +177,9 @@ def _convert(tp: Any, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, list) or len(value) != len(args):
             problems.append(f"`{path}`: expected a list of {len(args)} numbers, found {_describe(value)}.")
             return None
-        return tuple(_convert(a, v, f"{path}[{i}]", problems) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(
+            _convert(a, v, f"{path}[{i}]", problems) for i, (a, v) in enumerate(zip(args, value, strict=False))
+        )
     if origin is list:
         if not isinstance(value, list):
             problems.append(f"`{path}`: expected a list, found {_describe(value)}.")

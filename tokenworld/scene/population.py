@@ -28,6 +28,6 @@ def with_agents(scene: Scene, n: int) -> Scene:
     counts = np.floor(exact).astype(np.int64)
     short = n - int(counts.sum())
     counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
-    for g, c in zip(out.groups, counts):
+    for g, c in zip(out.groups, counts, strict=False):
         g.count = int(c)
     return out

@@ -67,9 +67,20 @@ class SimOptions:
 
     dt: float = opt(0.1, doc="Simulated time per tick.", unit="s")
     ticks: int = opt(1000, doc="Ticks a run lasts when the command line does not say.")
-    seed: Optional[int] = opt(None, doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce.")
-    clock: str = opt("lockstep", doc="`lockstep`: a tick waits for the model decisions it asked for (same seed, same run, batched or not); `realtime`: ticks never wait, decisions land at the first tick boundary after they arrive.", choices=CLOCKS)
-    max_decisions_per_tick: int = opt(64, doc="Most language-model requests (decisions and reflections) asked in one tick; due agents beyond it follow their plan or the rules brain.")
+    seed: Optional[int] = opt(
+        None, doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce."
+    )
+    clock: str = opt(
+        "lockstep",
+        doc="`lockstep`: a tick waits for the model decisions it asked for (same seed, same run, batched or not); "
+        "`realtime`: ticks never wait, decisions land at the first tick boundary after they arrive.",
+        choices=CLOCKS,
+    )
+    max_decisions_per_tick: int = opt(
+        64,
+        doc="Most language-model requests (decisions and reflections) asked in one tick; due agents beyond it follow "
+        "their plan or the rules brain.",
+    )
     metrics_every: int = opt(1, doc="Write per-tick metrics every this many ticks.")
 
 
@@ -85,36 +96,101 @@ class EngineOptions:
     slow_radius: float = opt(3.0, doc="Agents slow down inside this distance of their target.", unit="m")
     max_force: float = opt(4.0, doc="Largest steering acceleration.", unit="m/s^2")
     boundary_margin: float = opt(4.0, doc="Agents closer than this to the world's edge are pushed back in.", unit="m")
-    resort_every: int = opt(16, doc="Ticks between re-sorting the engine's agent rows by grid cell (memory locality; 0 never).")
+    resort_every: int = opt(
+        16, doc="Ticks between re-sorting the engine's agent rows by grid cell (memory locality; 0 never)."
+    )
 
 
 @dataclass
 class MindOptions:
     """Who decides for the agents and how often."""
 
-    backend: str = opt("rules", doc="Who decides for groups with `mind = \"model\"`: `rules` (the rules brain), `llama_cpp` (embedded model), `openai` (an OpenAI-compatible server), `vllm` (in-process, extra `vllm`).", choices=BACKENDS)
-    model: str = opt("gemma3-270m", doc="`gemma3-270m` (the packaged Gemma 3 270M), a path to a .gguf file (llama_cpp), or the served model name (openai, vllm).")
-    endpoint: str = opt("", doc="Base URL(s) of OpenAI-compatible servers (backend `openai`), comma-separated for load balancing, e.g. `http://127.0.0.1:8080/v1`.")
-    api_key_env: str = opt("OPENAI_API_KEY", doc="Environment variable holding the API key for `endpoint` (the key itself never goes in a scene).")
-    mode: str = opt("score", doc="llama_cpp: `score` ranks the agent's options by likelihood in one pass; `generate` writes the option under a grammar.", choices=DECISION_MODES)
-    prior_weight: float = opt(2.0, doc="llama_cpp `score` mode: the choice maximises the option's calibrated log-likelihood plus this times the rules brain's utility for it (as it is, not rescaled: urgent needs weigh more), so the rules brain's sense of needs steers a small model; 0 is the model alone. The default 2 was chosen on `tokenworld bench inference`'s hand-labelled situations (BENCHMARKS.md, section Right choices). Not applied in `generate` mode nor by the `openai` and `vllm` backends (they write an option; there are no per-option likelihoods to add it to); the `rules` backend is the prior alone.")
-    structured: str = opt("auto", doc="openai: structured outputs as `gbnf` (llama.cpp servers), `json` (vLLM), `none`, or `auto` (ask the server).", choices=STRUCTURED_MODES)
-    llm_fraction: float = opt(1.0, doc="Share of the agents of `mind = \"model\"` groups that the model drives (the rest use the rules brain).")
+    backend: str = opt(
+        "rules",
+        doc='Who decides for groups with `mind = "model"`: `rules` (the rules brain), `llama_cpp` (embedded model), '
+        "`openai` (an OpenAI-compatible server), `vllm` (in-process, extra `vllm`).",
+        choices=BACKENDS,
+    )
+    model: str = opt(
+        "gemma3-270m",
+        doc="`gemma3-270m` (the packaged Gemma 3 270M), a path to a .gguf file (llama_cpp), or the served model name "
+        "(openai, vllm).",
+    )
+    endpoint: str = opt(
+        "",
+        doc="Base URL(s) of OpenAI-compatible servers (backend `openai`), comma-separated for load balancing, e.g. "
+        "`http://127.0.0.1:8080/v1`.",
+    )
+    api_key_env: str = opt(
+        "OPENAI_API_KEY",
+        doc="Environment variable holding the API key for `endpoint` (the key itself never goes in a scene).",
+    )
+    mode: str = opt(
+        "score",
+        doc="llama_cpp: `score` ranks the agent's options by likelihood in one pass; `generate` writes the option "
+        "under a grammar.",
+        choices=DECISION_MODES,
+    )
+    prior_weight: float = opt(
+        2.0,
+        doc="llama_cpp `score` mode: the choice maximises the option's calibrated log-likelihood plus this times the "
+        "rules brain's utility for it (as it is, not rescaled: urgent needs weigh more), so the rules brain's "
+        "sense of needs steers a small model; 0 is the model alone. The default 2 was chosen on `tokenworld bench "
+        "inference`'s hand-labelled situations (BENCHMARKS.md, section Right choices). Not applied in `generate` "
+        "mode nor by the `openai` and `vllm` backends (they write an option; there are no per-option likelihoods "
+        "to add it to); the `rules` backend is the prior alone.",
+    )
+    structured: str = opt(
+        "auto",
+        doc="openai: structured outputs as `gbnf` (llama.cpp servers), `json` (vLLM), `none`, or `auto` (ask the "
+        "server).",
+        choices=STRUCTURED_MODES,
+    )
+    llm_fraction: float = opt(
+        1.0, doc='Share of the agents of `mind = "model"` groups that the model drives (the rest use the rules brain).'
+    )
     decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")
-    reflect_every: int = opt(500, doc="Ticks between a model-driven agent's reflections (it condenses its memories into a plan it follows meanwhile; 0 never).")
-    memory_size: int = opt(32, doc="Memories kept per model-driven agent (the least important and oldest are forgotten first).")
-    recall: int = opt(2, doc="Memories retrieved into a prompt (by recency, importance and relevance) besides the 2 most recent.")
-    max_prompt_tokens: int = opt(768, doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it.")
+    reflect_every: int = opt(
+        500,
+        doc="Ticks between a model-driven agent's reflections (it condenses its memories into a plan it follows "
+        "meanwhile; 0 never).",
+    )
+    memory_size: int = opt(
+        32, doc="Memories kept per model-driven agent (the least important and oldest are forgotten first)."
+    )
+    recall: int = opt(
+        2, doc="Memories retrieved into a prompt (by recency, importance and relevance) besides the 2 most recent."
+    )
+    max_prompt_tokens: int = opt(
+        768, doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it."
+    )
     max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.")
     temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
     batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.")
     batch_wait_ms: float = opt(20.0, doc="How long the worker waits to fill a batch (realtime mode).", unit="ms")
-    max_wait_s: float = opt(2.0, doc="Realtime: how long an agent's decision may be awaited before it acts without it (its plan, or the rules brain). The scheduler keeps the requests in flight to what the backend answers within this, measured as it runs. Not `batch_wait_ms` (how long the worker gathers a batch) nor `timeout_s` (when a server request counts as failed).", unit="s")
-    timeout_s: float = opt(30.0, doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).", unit="s")
+    max_wait_s: float = opt(
+        2.0,
+        doc="Realtime: how long an agent's decision may be awaited before it acts without it (its plan, or the rules "
+        "brain). The scheduler keeps the requests in flight to what the backend answers within this, measured as "
+        "it runs. Not `batch_wait_ms` (how long the worker gathers a batch) nor `timeout_s` (when a server "
+        "request counts as failed).",
+        unit="s",
+    )
+    timeout_s: float = opt(
+        30.0, doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).", unit="s"
+    )
     max_concurrency: int = opt(8, doc="openai: requests in flight at once.")
-    n_gpu_layers: int = opt(-1, doc="llama_cpp: layers offloaded to a GPU when the build supports one (-1 all, 0 none).")
-    threads: int = opt(0, doc="llama_cpp: CPU threads the model computes with (0: all cores headless; in the viewer all but one, which is left for drawing).")
-    cache_size: int = opt(4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off).")
+    n_gpu_layers: int = opt(
+        -1, doc="llama_cpp: layers offloaded to a GPU when the build supports one (-1 all, 0 none)."
+    )
+    threads: int = opt(
+        0,
+        doc="llama_cpp: CPU threads the model computes with (0: all cores headless; in the viewer all but one, which "
+        "is left for drawing).",
+    )
+    cache_size: int = opt(
+        4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off)."
+    )
 
 
 @dataclass
@@ -137,7 +213,11 @@ class StoreOptions:
 
     checkpoint_every: int = opt(100, doc="Ticks between full checkpoints a run can resume from (0 never).")
     snapshot_every: int = opt(50, doc="Ticks between snapshots of every agent (position, needs, inventory; 0 never).")
-    track_every: int = opt(1, doc="Ticks between compact position frames for replay in the viewer (every agent's x, y and heading, about 5 bytes per agent; 0 never).")
+    track_every: int = opt(
+        1,
+        doc="Ticks between compact position frames for replay in the viewer (every agent's x, y and heading, about 5 "
+        "bytes per agent; 0 never).",
+    )
 
 
 @dataclass
@@ -157,11 +237,17 @@ class Zone:
 
     name: str = opt(doc="Unique name agents and files refer to.")
     kind: str = opt("area", doc="What the zone is for (home, farm, forest, market, ...).")
-    rect: Optional[tuple[float, float, float, float]] = opt(None, doc="`[x0, y0, x1, y1]`, the lower corner inclusive, the upper exclusive.", unit="m")
-    polygon: Optional[list[tuple[float, float]]] = opt(None, doc="Vertices `[[x, y], ...]` (3 or more) of a simple polygon.", unit="m")
+    rect: Optional[tuple[float, float, float, float]] = opt(
+        None, doc="`[x0, y0, x1, y1]`, the lower corner inclusive, the upper exclusive.", unit="m"
+    )
+    polygon: Optional[list[tuple[float, float]]] = opt(
+        None, doc="Vertices `[[x, y], ...]` (3 or more) of a simple polygon.", unit="m"
+    )
     color: Optional[tuple[float, float, float]] = opt(None, doc="Display colour, RGB in [0, 1].")
     resources: dict[str, float] = opt(doc="Resource pools the zone holds (food, wood, ...).", factory=dict)
-    properties: dict[str, object] = opt(doc="Free-form data (numbers, strings, booleans) for later rules.", factory=dict)
+    properties: dict[str, object] = opt(
+        doc="Free-form data (numbers, strings, booleans) for later rules.", factory=dict
+    )
 
 
 @dataclass
@@ -203,12 +289,26 @@ class AgentGroup:
     count: int = opt(doc="Number of agents.")
     archetype: str = opt("citizen", doc="Role that shapes behaviour.", choices=ARCHETYPES)
     spawn_zone: Optional[str] = opt(None, doc="Name of the zone agents start in (or give `spawn_area`).")
-    spawn_area: Optional[tuple[float, float, float, float]] = opt(None, doc="`[x0, y0, x1, y1]` agents start in (or give `spawn_zone`).", unit="m")
-    speed: tuple[float, float] = opt((1.0, 1.6), doc="Walking speed range; each agent draws uniformly from it.", unit="m/s")
-    traits: dict[str, TraitDistribution] = opt(doc="Big Five traits: openness, conscientiousness, extraversion, agreeableness, neuroticism; missing ones use the default distribution.", factory=dict)
+    spawn_area: Optional[tuple[float, float, float, float]] = opt(
+        None, doc="`[x0, y0, x1, y1]` agents start in (or give `spawn_zone`).", unit="m"
+    )
+    speed: tuple[float, float] = opt(
+        (1.0, 1.6), doc="Walking speed range; each agent draws uniformly from it.", unit="m/s"
+    )
+    traits: dict[str, TraitDistribution] = opt(
+        doc="Big Five traits: openness, conscientiousness, extraversion, agreeableness, neuroticism; missing ones use "
+        "the default distribution.",
+        factory=dict,
+    )
     flocking: Flocking = opt(doc="Flocking weights.", factory=Flocking)
-    mind: str = opt("rules", doc="Who decides: the rules brain, random choices, or the language model (`model`: the backend of `[mind]`).", choices=MINDS)
-    inventory: dict[str, float] = opt(doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict)
+    mind: str = opt(
+        "rules",
+        doc="Who decides: the rules brain, random choices, or the language model (`model`: the backend of `[mind]`).",
+        choices=MINDS,
+    )
+    inventory: dict[str, float] = opt(
+        doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict
+    )
 
 
 @dataclass
@@ -234,7 +334,11 @@ class Scene:
 
     name: str = opt(doc="Scene name; run folders are named after it.")
     description: str = opt("", doc="One or two sentences for people choosing a scene.")
-    extends: Optional[str] = opt(None, doc="Another scene file (relative to this one) whose values this file overrides. Tables merge key by key; lists (zones, entities, groups) replace the inherited list.")
+    extends: Optional[str] = opt(
+        None,
+        doc="Another scene file (relative to this one) whose values this file overrides. Tables merge key by key; "
+        "lists (zones, entities, groups) replace the inherited list.",
+    )
     world: WorldOptions = opt(doc="World extent and terrain.", factory=WorldOptions)
     sim: SimOptions = opt(doc="Simulation clock and seed.", factory=SimOptions)
     engine: EngineOptions = opt(doc="Spatial engine settings.", factory=EngineOptions)
@@ -245,7 +349,11 @@ class Scene:
     zones: list[Zone] = opt(doc="Named regions (`[[zones]]`).", factory=list)
     entities: list[Entity] = opt(doc="Things in the world (`[[entities]]`).", factory=list)
     groups: list[AgentGroup] = opt(doc="Agent populations (`[[groups]]`).", factory=list)
-    tell: list[Tell] = opt(doc="The Narrator's scripted lines (`[[tell]]`), as a viewer user says or announces them: model-driven agents remember them, retell them and act on them.", factory=list)
+    tell: list[Tell] = opt(
+        doc="The Narrator's scripted lines (`[[tell]]`), as a viewer user says or announces them: model-driven agents "
+        "remember them, retell them and act on them.",
+        factory=list,
+    )
 
     @classmethod
     def load(cls, path) -> "Scene":

@@ -35,8 +35,12 @@ def shipped_scene(name: str) -> Path:
     stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
     path = shipped_dir() / f"{stem}{SUFFIX}"
     if "/" in stem or "\\" in stem or not path.is_file():
-        raise SceneError([f"{name}: no such file here, and no shipped scene of that name; shipped scenes: "
-                          f"{', '.join(shipped_names())} (see `tokenworld scene list`)."])
+        raise SceneError(
+            [
+                f"{name}: no such file here, and no shipped scene of that name; shipped scenes: "
+                f"{', '.join(shipped_names())} (see `tokenworld scene list`)."
+            ]
+        )
     return path
 
 
@@ -47,8 +51,12 @@ def find_scene(arg: str | Path) -> Path:
         return path
     if path.parent == Path(".") and path.suffix in ("", SUFFIX):
         return shipped_scene(path.name)
-    raise SceneError([f"{path}: no such file. Check the path, or name a shipped scene: "
-                      f"{', '.join(shipped_names())} (see `tokenworld scene list`)."])
+    raise SceneError(
+        [
+            f"{path}: no such file. Check the path, or name a shipped scene: "
+            f"{', '.join(shipped_names())} (see `tokenworld scene list`)."
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from tokenworld.errors import TokenWorldError
 from tokenworld.scene.geometry import polygon_area, zone_polygon
 from tokenworld.scene.schema import Scene
 
-STARTER = '''# {name}: a starter scene. Every key is documented in docs/scene-format.md.
+STARTER = """# {name}: a starter scene. Every key is documented in docs/scene-format.md.
 name = "{name}"
 description = "A small square with a field, a wood and a meeting place."
 
@@ -53,14 +53,15 @@ archetype = "citizen"
 spawn_zone = "square"
 speed = [1.0, 1.5]             # m/s
 traits = {{ extraversion = {{ mean = 0.6, std = 0.2 }} }}
-'''
+"""
 
 
 def starter_scene_text(name: str) -> str:
     """TOML text of a small valid scene called `name`, with comments."""
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", name):
         raise TokenWorldError(
-            f"scene name {name!r} must start with an ASCII letter or digit and use only ASCII letters, digits, '_' and '-', "
+            f"scene name {name!r} must start with an ASCII letter or digit and use only ASCII letters, digits, '_' "
+            f"and '-', "
             "at most 64 characters (it becomes the file name)."
         )
     return STARTER.format(name=name)
@@ -74,10 +75,12 @@ def summary(scene: Scene) -> str:
         f"  world    {w:g} x {h:g} m, terrain {scene.world.terrain.kind}",
         f"  agents   {scene.agent_count:,} in {len(scene.groups)} group(s): "
         + ", ".join(f"{g.name} ({g.count:,} {g.archetype})" for g in scene.groups),
-        f"  zones    {len(scene.zones)}: " + ", ".join(f"{z.name} ({polygon_area(zone_polygon(z)):,.0f} m2)" for z in scene.zones[:12])
+        f"  zones    {len(scene.zones)}: "
+        + ", ".join(f"{z.name} ({polygon_area(zone_polygon(z)):,.0f} m2)" for z in scene.zones[:12])
         + (" ..." if len(scene.zones) > 12 else ""),
         f"  entities {len(scene.entities)}",
-        f"  sim      dt {scene.sim.dt} s, {scene.sim.ticks} ticks, seed {scene.sim.seed if scene.sim.seed is not None else 'none (will not reproduce)'}",
+        f"  sim      dt {scene.sim.dt} s, {scene.sim.ticks} ticks, seed "
+        + (str(scene.sim.seed) if scene.sim.seed is not None else "none (will not reproduce)"),
         f"  mind     {scene.mind.backend}",
     ]
     return "\n".join(lines)

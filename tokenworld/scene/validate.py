@@ -151,7 +151,8 @@ def _check_zone(zone: Zone, path: str, size, p) -> None:
     if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
         key = "rect" if zone.rect is not None else "polygon"
         p(
-            f"`{path}.{key}`: zone {zone.name!r} reaches outside the world [0, {w}] x [0, {h}] (its bounds are [{x0}, {y0}, {x1}, {y1}])."
+            f"`{path}.{key}`: zone {zone.name!r} reaches outside the world [0, {w}] x [0, {h}] (its bounds are [{x0}, "
+            f"{y0}, {x1}, {y1}])."
         )
     if zone.color is not None and not all(0 <= c <= 1 for c in zone.color):
         p(f"`{path}.color`: RGB values must be in [0, 1], found {list(zone.color)}.")

@@ -59,7 +59,9 @@ def _v3n3c4() -> GeomVertexFormat:
     return GeomVertexFormat.register_format(GeomVertexFormat(arr))
 
 
-def make_geom(vertices: np.ndarray, normals: np.ndarray, triangles: np.ndarray, colors: np.ndarray | None = None) -> Geom:
+def make_geom(
+    vertices: np.ndarray, normals: np.ndarray, triangles: np.ndarray, colors: np.ndarray | None = None
+) -> Geom:
     """A Geom from numpy arrays: vertices and normals (k, 3), optional colours (k, 4), triangles (t, 3)."""
     cols = [vertices, normals] + ([colors] if colors is not None else [])
     data = np.ascontiguousarray(np.hstack(cols), dtype=np.float32)
@@ -105,7 +107,10 @@ def frustum_faces(r0: float, r1: float, z0: float, z1: float, sides: int, *, cap
 
 def box_faces(sx: float, sy: float, z0: float, z1: float) -> np.ndarray:
     x, y = sx / 2, sy / 2
-    c = np.array([[-x, -y, z0], [x, -y, z0], [x, y, z0], [-x, y, z0], [-x, -y, z1], [x, -y, z1], [x, y, z1], [-x, y, z1]], np.float32)
+    c = np.array(
+        [[-x, -y, z0], [x, -y, z0], [x, y, z0], [-x, y, z0], [-x, -y, z1], [x, -y, z1], [x, y, z1], [-x, y, z1]],
+        np.float32,
+    )
     quads = [(0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7), (4, 5, 6, 7)]
     tris = [(q[0], q[1], q[2]) for q in quads] + [(q[0], q[2], q[3]) for q in quads]
     return c[np.array(tris)]
@@ -115,9 +120,14 @@ def agent_mesh() -> Geom:
     """A person-sized pawn (1.7 m) with a nose pointing +x, so heading shows; unit scale = 1 (21 triangles)."""
     body = frustum_faces(0.32, 0.18, 0.0, 1.35, 6, cap_top=False)
     head = frustum_faces(0.2, 0.0, 1.35, 1.75, 6)
-    nose = np.array([[[0.15, -0.12, 1.15], [0.5, 0.0, 1.25], [0.15, 0.12, 1.15]],
-                     [[0.15, 0.12, 1.15], [0.5, 0.0, 1.25], [0.15, 0.0, 1.4]],
-                     [[0.15, 0.0, 1.4], [0.5, 0.0, 1.25], [0.15, -0.12, 1.15]]], np.float32)  # fmt: skip
+    nose = np.array(
+        [
+            [[0.15, -0.12, 1.15], [0.5, 0.0, 1.25], [0.15, 0.12, 1.15]],
+            [[0.15, 0.12, 1.15], [0.5, 0.0, 1.25], [0.15, 0.0, 1.4]],
+            [[0.15, 0.0, 1.4], [0.5, 0.0, 1.25], [0.15, -0.12, 1.15]],
+        ],
+        np.float32,
+    )
     return flat_mesh(np.concatenate([body, head, nose]))
 
 
@@ -153,9 +163,12 @@ def entity_mesh(kind: str) -> Geom:
 
 
 ENTITY_COLORS = {
-    "resource": (0.16, 0.42, 0.18), "building": (0.72, 0.52, 0.38), "item": (0.85, 0.75, 0.3),
-    "asset": (0.55, 0.55, 0.7), "obstacle": (0.45, 0.45, 0.45),
-}  # fmt: skip
+    "resource": (0.16, 0.42, 0.18),
+    "building": (0.72, 0.52, 0.38),
+    "item": (0.85, 0.75, 0.3),
+    "asset": (0.55, 0.55, 0.7),
+    "obstacle": (0.45, 0.45, 0.45),
+}
 
 
 class InstancedLayer:
@@ -255,7 +268,7 @@ class Ground:
             closed = np.concatenate([poly, poly[:1]])
             # Dense points along the edges so the outline follows the hills.
             pts = [closed[0]]
-            for p, q in zip(closed[:-1], closed[1:]):
+            for p, q in zip(closed[:-1], closed[1:], strict=False):
                 k = max(int(np.linalg.norm(q - p) / 2.0), 1)
                 t = np.linspace(0, 1, k + 1, dtype=np.float32)[1:, None]
                 pts.extend(p + (q - p) * t)
@@ -264,7 +277,7 @@ class Ground:
             col = np.clip(self.zone_color(i) * 0.55, 0, 1)
             segs.set_color(float(col[0]), float(col[1]), float(col[2]), 1.0)
             segs.move_to(float(pts[0, 0]), float(pts[0, 1]), float(z[0]))
-            for (x, y), zz in zip(pts[1:].tolist(), z[1:].tolist()):
+            for (x, y), zz in zip(pts[1:].tolist(), z[1:].tolist(), strict=False):
                 segs.draw_to(x, y, zz)
         return parent.attach_new_node(segs.create())
 
