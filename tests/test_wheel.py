@@ -8,6 +8,7 @@ is left out: its own `.pth` hook only runs for a site folder, and a plain path i
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.slow
+BUILD_LEFTOVERS = (".git", ".venv", "build", "dist", "runs", "*.egg-info", "__pycache__", ".*_cache")
 
 
 def run(cmd: list[str], *, cwd: Path, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -43,9 +45,12 @@ def installed(tmp_path_factory) -> tuple[Path, dict]:
     tmp = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DISPLAY", "WAYLAND_DISPLAY")}
     dist = tmp / "dist"
-    # 1. The wheel, as `pip wheel` builds it (setuptools comes from the build-isolation index).
+    # 1. The wheel, as `pip wheel` builds it (setuptools comes from the build-isolation index), from a copy of the
+    #    sources: an in-place build would reuse the checkout's build/ folder, where modules since moved remain.
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(*BUILD_LEFTOVERS))
     run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", "-w", str(dist), str(src)],
         cwd=tmp,
         env=env,
     )
