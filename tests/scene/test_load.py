@@ -234,3 +234,67 @@ def test_from_dict_ignores_extends_key():
     """`Scene.from_dict` builds a scene from data and never keeps an `extends`."""
     scene = Scene.from_dict({"name": "d", "extends": "base.toml"}, source="mem")
     assert scene.extends is None and scene.source == "mem"
+
+
+DEEP = 5000  # far past Python's recursion limit
+PROPERTIES = HEAD + ZONE + "properties = {{ deep = {} }}\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("x = " + "[" * DEEP + "]" * DEEP + "\n", id="arrays"),
+        pytest.param("x = " + "{a = " * DEEP + "1" + "}" * DEEP + "\n", id="inline-tables"),
+        pytest.param("x = " + "[{a = " * DEEP + "1" + "}]" * DEEP + "\n", id="arrays-of-tables"),
+        pytest.param("x." + ".".join(["a"] * DEEP) + " = 1\n", id="dotted-key"),
+        pytest.param(HEAD + "[world." + ".".join(["a"] * DEEP) + "]\nb = 1\n", id="table-header"),
+        pytest.param(PROPERTIES.format("[" * 40 + "]" * 40), id="free-form-40"),
+        pytest.param(PROPERTIES.format("{a = " * 300 + "1" + "}" * 300), id="free-form-300"),
+    ],
+)
+def test_deeply_nested_toml_is_a_clear_error(write, text):
+    """Arrays or tables nested past what a scene needs (whether or not the TOML parser copes) give the usual
+    "Scene is invalid" message naming the file, from the loader and from `tokenworld scene check`, never a
+    RecursionError."""
+    from tests.sim.runs_lab import tw
+
+    path = write(text, "deep.toml")
+    with pytest.raises(SceneError) as info:
+        Scene.load(path)
+    message = str(info.value)
+    assert message.startswith("Scene is invalid") and f"{path}: not a usable scene" in message
+    assert "nested too deeply" in message and "check the file" in message
+    r = tw("scene", "check", str(path), timeout=60)
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert "Scene is invalid" in r.stderr and str(path) in r.stderr, r.stderr
+
+
+def test_deep_nesting_is_refused_before_extends_merges(write):
+    """A parent and child both nested thousands of tables deep are refused, not merged (the merge recurses)."""
+    deep = "[world." + ".".join(["a"] * DEEP) + "]\nb = 1\n"
+    write('name = "p"\n' + deep, "parent.toml")
+    child = write('extends = "parent.toml"\n' + deep, "child.toml")
+    with pytest.raises(SceneError, match="nested too deeply"):
+        load_scene(child)
+
+
+def test_deep_nesting_from_data_is_a_clear_error():
+    """`Scene.from_dict` refuses data nested too deeply, naming its source."""
+    data: dict = {"name": "d"}
+    inner = data
+    for _ in range(DEEP):
+        inner["x"] = inner = {}
+    with pytest.raises(SceneError, match="^Scene is invalid:\n  - mem: not a usable scene: .*nested too deeply"):
+        Scene.from_dict(data, source="mem")
+    from tokenworld.scene.docs import render_scene_docs
+    from tokenworld.scene.load import MAX_NESTING
+
+    assert f"at most {MAX_NESTING} levels" in render_scene_docs()  # the scene format says where the limit is
+
+
+def test_moderately_nested_properties_load_and_save(write, tmp_path):
+    """Free-form `properties` nested a few levels (well within the limit) load and save as before."""
+    path = write(PROPERTIES.format("{ recipe = { inputs = [[1, 2], [3, [4, 5]]], out = { bread = 1 } } }"))
+    scene = load_scene(path)
+    scene.save(tmp_path / "copy.toml")
+    assert load_scene(tmp_path / "copy.toml").zones[0].properties == scene.zones[0].properties

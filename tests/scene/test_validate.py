@@ -114,6 +114,7 @@ def test_rect_needs_positive_extent(scene_error, rect):
         ("[]", "needs at least 3 vertices, found 0."),
         ("[[1.0, 1.0], [2.0, 2.0], [4.0, 4.0]]", "has no area (its vertices lie on a line)."),
         ("[[3.0, 3.0], [3.0, 3.0], [3.0, 3.0], [3.0, 3.0]]", "has no area"),
+        ("[[10.0, 10.0], [40.0, 40.0], [20.0, 20.0]]", "has no area (its vertices lie on a line)."),  # back, forth
         ("[[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [5.0, 5.0]]", "its edges cross; list the vertices in order"),
         ("[[50.0, 60.0], [61.8, 23.8], [30.9, 46.2], [69.1, 46.2], [38.2, 23.8]]", "its edges cross"),
         ("[[10.0, 10.0], [20.0, 20.0], [20.0, 10.0], [10.0, 20.0]]", "its edges cross"),  # a bow-tie: zero net area

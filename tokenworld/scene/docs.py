@@ -40,10 +40,17 @@ live there. Check one with `tokenworld scene check FILE`; start a new one with
   the end. A point is inside by the even-odd (crossing number) rule.
 - **Overlapping zones**: where zones overlap, the one listed later wins. List
   general areas first and the places inside them after.
-- **`extends`**: a file may name another scene file (relative to itself) whose
-  values it overrides. Tables merge key by key, recursively; any other value,
-  lists included, replaces the inherited one, so a file that gives `[[zones]]`
-  replaces all inherited zones. `extends` may chain (a cycle is an error).
+- **`extends`**: a file may name another scene file whose values it overrides:
+  a relative path to a file in the same folder or a subfolder of it
+  (`"base.toml"`, `"parts/base.toml"`), or the file name of a shipped scene
+  (`"village.toml"`, see `tokenworld scene list`), used when no file of that
+  name is next to the scene. An absolute path, `..` above the scene's folder
+  or a link pointing out of it is an error. Tables merge key by key,
+  recursively; any other value, lists included, replaces the inherited one, so
+  a file that gives `[[zones]]` replaces all inherited zones. `extends` may
+  chain (a cycle is an error).
+- **Nesting**: arrays and tables may sit at most 32 levels inside one another
+  (a scene needs a few); a deeper file is an error.
 - **Scene files are data**: nothing in them is executed.
 - **Errors name the key**: an unknown key is an error with a "did you mean"
   suggestion (`zones[0].colour` -> `color`), and every problem names the file

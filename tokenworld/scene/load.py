@@ -25,6 +25,8 @@ from tokenworld.errors import SceneError
 from tokenworld.scene.schema import REQUIRED, Scene
 
 MAX_EXTENDS_DEPTH = 16
+MAX_NESTING = 32  # arrays and tables inside one another; a scene needs a few (free-form `properties` a few more)
+TOO_DEEP = "its arrays or tables are nested too deeply to read"
 
 
 def load_scene(path: str | Path) -> Scene:
@@ -39,6 +41,7 @@ def scene_from_dict(data: dict, *, source: str = "<scene>") -> Scene:
     from tokenworld.scene.validate import validate_scene
 
     problems: list[str] = []
+    _check_nesting(data, source)
     data = {k: v for k, v in data.items() if k != "extends"}
     scene = _convert(Scene, data, "", problems)
     if problems:
@@ -60,16 +63,41 @@ def _read_toml(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise SceneError([f"{path}: cannot read the file ({exc})."]) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SceneError([f"{path}: not valid TOML: {exc}."]) from None
     except RecursionError:  # the parser recurses once per nested array or inline table
         raise SceneError(
-            [
-                f"{path}: not a usable scene: its arrays or tables are nested too deeply to read. "
-                "A scene nests a few levels at most; check the file."
-            ]
+            [f"{path}: not a usable scene: {TOO_DEEP}. A scene nests a few levels at most; check the file."]
         ) from None
+    _check_nesting(data, str(path))  # what the parser took (e.g. long dotted keys) may still be too deep for us
+    return data
+
+
+def _check_nesting(data: dict, source: str) -> None:
+    """Refuse data nested more than `MAX_NESTING` arrays or tables deep, before anything recurses into it.
+
+    Merging, conversion, validation and saving all recurse, so this check (which does not) keeps a pathological
+    file from ending in a `RecursionError`.
+    """
+    stack: list[tuple[Any, tuple, int]] = [(data, (), 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            at = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where).lstrip(".")
+            raise SceneError(
+                [
+                    f"{source}: not a usable scene: {TOO_DEEP} (more than {MAX_NESTING} levels, at `{at}`). "
+                    "A scene nests a few levels at most; check the file."
+                ]
+            )
+        stack.extend((v, (*where, k), depth + 1) for k, v in items)
 
 
 def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict:
@@ -90,9 +118,11 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict:
 
 
 def _extends_target(path: Path, parent: str) -> Path:
-    """The file `extends = parent` in `path` names: a scene file in the same folder or a subfolder of it, or a
-    shipped scene (by file name). Scene files are data: they never reach outside those."""
-    from tokenworld.scene.shipped import shipped_dir
+    """The file `extends = parent` in `path` names: a scene file in the same folder or a subfolder of it, or,
+    when no such file is there, a shipped scene by name (``village.toml`` or ``village``). Scene files are data:
+    they never reach outside those (an absolute path, ``..`` above the folder or a link pointing out is an error).
+    """
+    from tokenworld.scene.shipped import shipped_scene
 
     allowed = (
         "`extends` may name a scene file in this scene's folder or a subfolder of it (a relative path such as "
@@ -106,9 +136,11 @@ def _extends_target(path: Path, parent: str) -> Path:
         raise SceneError([f"{path}: `extends` names {parent!r}, which is outside this scene's folder; {allowed}."])
     if target.is_file():
         return target
-    shipped = shipped_dir() / parent
-    if "/" not in parent and "\\" not in parent and shipped.is_file():
-        return shipped
+    if not target.exists():
+        try:
+            return shipped_scene(parent)  # a bare name only; it refuses anything with a folder in it
+        except SceneError:
+            pass
     what = "is not a regular file" if target.exists() else "does not exist"
     raise SceneError([f"{path}: `extends` names {parent!r}, which {what} ({target}); {allowed}."])
 

@@ -336,8 +336,9 @@ class Scene:
     description: str = opt("", doc="One or two sentences for people choosing a scene.")
     extends: Optional[str] = opt(
         None,
-        doc="Another scene file (relative to this one) whose values this file overrides. Tables merge key by key; "
-        "lists (zones, entities, groups) replace the inherited list.",
+        doc="Another scene file whose values this file overrides: a file in this one's folder or below it (a "
+        "relative path), or a shipped scene by file name. Tables merge key by key; lists (zones, entities, groups) "
+        "replace the inherited list.",
     )
     world: WorldOptions = opt(doc="World extent and terrain.", factory=WorldOptions)
     sim: SimOptions = opt(doc="Simulation clock and seed.", factory=SimOptions)
