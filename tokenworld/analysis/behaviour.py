@@ -149,7 +149,8 @@ def traits_by_behaviour(run: RunFolder, out_dir: Path) -> Section:
     key, title = "traits", "Personality and behaviour"
     about = (
         "Each row is the agents with one Big Five trait high (>= 0.5) or low; each cell is the share of that group's "
-        "decisions that were the column's action. Rows that differ within a trait mean that personality changes behaviour."
+        "decisions that were the column's action. Rows that differ within a trait mean that personality changes "
+        "behaviour."
     )
     actions = _actions_present(run)
     if not actions:

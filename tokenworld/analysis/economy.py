@@ -111,7 +111,8 @@ def prices_and_trade(run: RunFolder, out_dir: Path) -> Section:
         (np.int64, np.float64),
     )
     ew, eitem, amount = run.columns(
-        "SELECT (tick - 1) / ?, coalesce(item, -1), sum(amount) FROM events WHERE kind = 'trade' AND ok = 1 AND tick >= 1 GROUP BY 1, 2",
+        "SELECT (tick - 1) / ?, coalesce(item, -1), sum(amount) FROM events "
+        "WHERE kind = 'trade' AND ok = 1 AND tick >= 1 GROUP BY 1, 2",
         (window,),
         (np.int64, np.int64, np.float64),
     )

@@ -100,7 +100,8 @@ def model_section(run: RunFolder, out_dir: Path, use: ModelUsage | None) -> Sect
         )
         return skipped(key, title, about, why)
     w, t_in, t_out = run.columns(
-        "SELECT (tick - 1) / ?, sum(tokens_in), sum(tokens_out) FROM decisions WHERE source = 'model' AND tick >= 1 GROUP BY 1",
+        "SELECT (tick - 1) / ?, sum(tokens_in), sum(tokens_out) FROM decisions "
+        "WHERE source = 'model' AND tick >= 1 GROUP BY 1",
         (window,),
         (np.int64, np.float64, np.float64),
     )
@@ -235,8 +236,9 @@ def usage_notes(use: ModelUsage, latency: np.ndarray) -> list[str]:
     ]
     if inf:
         notes.append(
-            f"Inference worker ({inf.get('backend', '?')}): {int(inf.get('requests', 0)):,} requests, {int(inf.get('cache_hits', 0)):,} "
-            f"answered from the cache, {int(inf.get('fallbacks', 0)):,} fell back to the rules brain, "
+            f"Inference worker ({inf.get('backend', '?')}): {int(inf.get('requests', 0)):,} requests, "
+            f"{int(inf.get('cache_hits', 0)):,} answered from the cache, "
+            f"{int(inf.get('fallbacks', 0)):,} fell back to the rules brain, "
             f"{int(inf.get('reflections', 0)):,} reflections."
             + (f" Last error: {inf['last_error']}" if inf.get("last_error") else "")
         )

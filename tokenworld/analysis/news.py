@@ -127,7 +127,11 @@ def fact_reach(run: RunFolder) -> list[FactReach]:
         want = content_words(fact)
         need = COVER * len(want)
         carrying = np.array(
-            [line == fact or (bool(want) and len(want & w) >= need) for line, w in zip(lines, line_words, strict=False)], bool
+            [
+                line == fact or (bool(want) and len(want & w) >= need)
+                for line, w in zip(lines, line_words, strict=False)
+            ],
+            bool,
         )
         rows = np.flatnonzero(carrying[code] & (tick >= told[0, 0]))
         first = np.full(run.n_agents, -1, np.int64)
@@ -169,8 +173,8 @@ def news_section(run: RunFolder, out_dir: Path) -> Section:
             about,
             (
                 "the Narrator told nothing in this run (send a message to an agent or announce an event in a zone, "
-                "from the viewer, with `Simulation.send_message` / `Simulation.announce`, or as `[[tell]]` lines in the "
-                "scene, as `scenes/village_news.toml` does)."
+                "from the viewer, with `Simulation.send_message` / `Simulation.announce`, or as `[[tell]]` lines in "
+                "the scene, as `scenes/village_news.toml` does)."
             ),
         )
     top = sorted(facts, key=lambda f: (-f.reached, f.told_tick))[:TOP_FACTS]

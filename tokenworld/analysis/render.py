@@ -9,8 +9,8 @@ from pathlib import Path
 from tokenworld.analysis.figures import Section
 
 CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
-       color: #222; line-height: 1.45; }
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
+       padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
 .sub { color: #666; margin-top: 0; }
 table.head { border-collapse: collapse; margin: 1em 0; }
@@ -95,7 +95,10 @@ def _md_cell(text: str) -> str:
 
 def generated_line(folder: Path) -> str:
     """The footer: when and how the report was made."""
-    return f"Made by `tokenworld analyze {folder}` on {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; run it again for ticks committed since."
+    return (
+        f"Made by `tokenworld analyze {folder}` on {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; "
+        "run it again for ticks committed since."
+    )
 
 
 def duration(seconds: float) -> str:

@@ -151,7 +151,8 @@ def headline(run: RunFolder, use: ModelUsage | None) -> list[tuple[str, str]]:
     decisions, agents_deciding = run.q("SELECT count(*), count(DISTINCT agent) FROM decisions")[0]
     refused = run.scalar("SELECT count(*) FROM events WHERE ok = 0") or 0
     trades, talks, ties = run.q(
-        "SELECT coalesce(sum(trades), 0), coalesce(sum(talks), 0), (SELECT ties FROM ticks ORDER BY tick DESC LIMIT 1) FROM ticks"
+        "SELECT coalesce(sum(trades), 0), coalesce(sum(talks), 0), "
+        "(SELECT ties FROM ticks ORDER BY tick DESC LIMIT 1) FROM ticks"
     )[0]
     rows += [
         (

@@ -64,7 +64,8 @@ def social_network(run: RunFolder, out_dir: Path) -> Section:
         notes.append(f"At tick {int(tick[i]):,}: {fmt(ties[i])} ties, mean degree {fmt(degree[i])}.")
     if len(stick):
         notes.append(
-            f"At the last snapshot (tick {int(stick[-1]):,}): clustering {fmt(clustering[-1])}, {fmt(communities[-1])} communities."
+            f"At the last snapshot (tick {int(stick[-1]):,}): clustering {fmt(clustering[-1])}, "
+            f"{fmt(communities[-1])} communities."
         )
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
@@ -113,8 +114,8 @@ def guess_convergence(run: RunFolder, out_dir: Path) -> Section:
     notes = [
         (
             f"{len(rnd):,} rounds of {fmt(float(np.median(guesses)))} guesses: the average went from {fmt(average[0])} "
-            f"(round {int(rnd[0])}) to {fmt(average[-1])} (round {int(rnd[-1])}); the last target was {fmt(target[-1])} "
-            f"and the winning guess {fmt(winning[-1])}."
+            f"(round {int(rnd[0])}) to {fmt(average[-1])} (round {int(rnd[-1])}); the last target was "
+            f"{fmt(target[-1])} and the winning guess {fmt(winning[-1])}."
         )
     ]
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)

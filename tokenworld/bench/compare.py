@@ -175,7 +175,11 @@ def compare(old: dict, new: dict, *, threshold: float = 0.2) -> list[dict]:
 
 
 def compare_files(old_path: str | Path, new_path: str | Path, *, threshold: float = 0.2) -> int:
-    """Print the change of every figure from `old_path` to `new_path`; return 1 if any regressed past `threshold`, else 0."""
+    """Print the change of every figure from `old_path` to `new_path`.
+
+    Returns:
+        1 if any figure regressed past `threshold`, else 0.
+    """
     from rich.console import Console
     from rich.table import Table
 

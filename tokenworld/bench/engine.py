@@ -155,7 +155,8 @@ def run_engine_bench(
     if cold_start:
         report["cold_start_s"] = measure_cold_start()
     table = Table(
-        title=f"Spatial engine on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores), K={options.neighbours}, r={options.perception_radius} m"
+        title=f"Spatial engine on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores), "
+        f"K={options.neighbours}, r={options.perception_radius} m"
     )
     for col in ("agents", "ms/step", "p95", "hash", "perception", "motion", "zones", "move+zones", "agent-steps/s"):
         table.add_column(col, justify="right")
@@ -174,7 +175,8 @@ def run_engine_bench(
     console.print(table)
     if cold_start:
         console.print(
-            f"cold start (new process: import, Taichi init from the offline cache, first step): {report['cold_start_s']} s"
+            "cold start (new process: import, Taichi init from the offline cache, first step): "
+            f"{report['cold_start_s']} s"
         )
     write_report(report, json_path, console)
     return report

@@ -127,7 +127,9 @@ def score_way(backend, situation_set, village: list, world, *, batch_size: int, 
         **right_shares(sits, answers, right),
         "decisions_per_s": round((len(reqs) + len(village)) / seconds, 3) if seconds > 0 else None,
     }
-    wrong = [i for i, (r, k) in enumerate(zip(reqs, right, strict=False)) if differs_from_rules(r, k)]  # the rules brain errs there
+    wrong = [
+        i for i, (r, k) in enumerate(zip(reqs, right, strict=False)) if differs_from_rules(r, k)
+    ]  # the rules brain errs there
     out["rules_wrong"] = len(wrong)
     out["first_option_right_share"] = round(sum(k == 0 for k in right) / max(len(right), 1), 4)  # a baseline
     out["chance_right_share"] = round(sum(1 / len(r.options) for r in reqs) / max(len(reqs), 1), 4)  # another

@@ -22,7 +22,7 @@ from tokenworld.world.items import BUILD_RECIPES, ITEM_INDEX
 from tokenworld.world.rules import partner_accepts
 
 FOOD, WOOD, STONE, TOOLS = (ITEM_INDEX[k] for k in ("food", "wood", "stone", "tools"))
-O, C = 0, 1  # trait columns: openness, conscientiousness
+OPENNESS, C = 0, 1  # trait columns: openness, conscientiousness
 # Columns of the rules brain's archetype weights (`rules_brain.ARCH_W`).
 W_WOOD, W_CRAFT, W_BUILD, W_TRADE, W_FORAGE = 0, 2, 3, 4, 6
 RESERVE = np.array([2.0, 0.0, 2.0, 1.0, 1.0], np.float32)  # of each item, kept back (never traded away)
@@ -62,7 +62,7 @@ def wants(inv: np.ndarray, hunger: np.ndarray, traits: np.ndarray, arch: np.ndar
     restock = 0.15 * np.maximum(arch[:, W_TRADE] - 1.0, 0.0)  # a merchant's, for what it ran out of
     food, wood, stone, tools = inv[:, FOOD], inv[:, WOOD], inv[:, STONE], inv[:, TOOLS]
     w[:, FOOD] = (food < RESERVE[FOOD]) * (0.4 + 2.0 * hunger) + restock * (food < 1)
-    build = np.maximum(0.9 * traits[:, O] * arch[:, W_BUILD] - DRIVE, 0.0)
+    build = np.maximum(0.9 * traits[:, OPENNESS] * arch[:, W_BUILD] - DRIVE, 0.0)
     craft = np.maximum(0.8 * traits[:, C] * arch[:, W_CRAFT] - DRIVE, 0.0)
     w[:, WOOD] = build * (wood < HUT_WOOD) + craft * (wood < 2) + restock * (wood < 1)
     w[:, STONE] = build * (stone < HUT_STONE) + craft * (stone < 1) + restock * (stone < 1)

@@ -223,7 +223,7 @@ class PromptBuilder:
         return text  # persona, needs and options alone: always sent, even over budget
 
     def calibration(self, n_options: int, **kw) -> str:
-        """A content-free page with `n_options` options: scoring backends subtract its answer bias (Zhao et al. 2021)."""
+        """A content-free page of `n_options` options: scoring backends subtract its answer bias (Zhao et al. 2021)."""
         blank = Page(who="N/A", needs="N/A", has="N/A", at="N/A")
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 

@@ -31,7 +31,8 @@ from tokenworld.world.items import BUILD_INDEX, CRAFT_INDEX, ITEM_INDEX, RECIPES
 
 INTENTS = ("eat", "forage", "rest", "wood", "stone", "craft", "build", "talk", "trade", "help", "explore", "idle")
 I = {name: i for i, name in enumerate(INTENTS)}  # noqa: E741
-O, C, E, AG, N = range(5)  # trait columns: openness, conscientiousness, extraversion, agreeableness, neuroticism
+# Trait columns: openness, conscientiousness, extraversion, agreeableness, neuroticism (`TRAITS` order).
+OPENNESS, C, E, AG, N = range(5)
 FOOD, WOOD, STONE = (ITEM_INDEX[k] for k in ("food", "wood", "stone"))
 
 # Archetype weights for: wood, stone, craft, build, trade, explore, forage.
@@ -152,7 +153,7 @@ class RulesBrain:
         u[:, I["wood"]] = 0.6 * traits[:, C] * arch[:, 0] * (inv[:, WOOD] < 10)
         u[:, I["stone"]] = 0.5 * traits[:, C] * arch[:, 1] * (inv[:, STONE] < 6)
         u[:, I["craft"]] = 0.8 * traits[:, C] * arch[:, 2]
-        u[:, I["build"]] = 0.9 * traits[:, O] * arch[:, 3]
+        u[:, I["build"]] = 0.9 * traits[:, OPENNESS] * arch[:, 3]
         u[:, I["talk"]] = 0.7 * traits[:, E] + 0.2 * traits[:, AG]
         # Trade: a deal with a neighbour, valued by how much one wants what it asks for;
         # without one, a walk to the market stall, worth less.
@@ -160,7 +161,7 @@ class RulesBrain:
         u[:, I["trade"]] = np.where(offers.ok, base + offers.strength, MARKET_SHARE * (base + market))
         nbr_hunger = np.where(has_nbr, eco.hunger[np.maximum(nbr, 0)], 0.0)
         u[:, I["help"]] = 1.5 * traits[:, AG] * nbr_hunger
-        u[:, I["explore"]] = 0.5 * traits[:, O] * arch[:, 5]
+        u[:, I["explore"]] = 0.5 * traits[:, OPENNESS] * arch[:, 5]
         u[:, I["idle"]] = 0.2 + 0.3 * traits[:, N]
         shop = np.maximum(arch[:, 4] - 1.0, 0.0) * ((market > 0) & ~far_from_market)
         u[:, I["idle"]] += 0.5 * shop  # merchants with goods keep shop at the market, waiting for customers

@@ -1,4 +1,7 @@
-"""Headless runs: simulate a scene into a run folder (a `Recording`) with a progress bar or the live view, or continue one."""
+"""Headless runs: simulate a scene into a run folder (a `Recording`) with a progress bar or the live view.
+
+Also continues a recorded run.
+"""
 
 from __future__ import annotations
 
@@ -107,18 +110,22 @@ def _summary(manifest: dict, folder: Path, console) -> None:
     """The lines a finished run prints: ticks, speed, and the model's figures."""
     t = manifest.get("timings", {})
     console.print(
-        f"[bold]{manifest['scene']}[/]: {manifest['ticks_done']} ticks, {manifest['agents']:,} agents on {manifest.get('arch')}, "
+        f"[bold]{manifest['scene']}[/]: {manifest['ticks_done']} ticks, "
+        f"{manifest['agents']:,} agents on {manifest.get('arch')}, "
         f"{t.get('ticks_per_second', 0)} ticks/s (median tick {t.get('step_ms_median', 0)} ms). Run folder: {folder}"
     )
     inf = manifest.get("inference")
     if inf:
         console.print(
             f"model ({inf['backend']}): {inf['decisions']:,} decisions and {inf['reflections']:,} reflections, "
-            f"{inf['fallbacks']:,} requests fell back to the rules brain, {inf['cache_hits']:,} answered from the cache; "
-            f"{inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the shared prefix), {inf['tokens_out']:,} out; "
+            f"{inf['fallbacks']:,} requests fell back to the rules brain, "
+            f"{inf['cache_hits']:,} answered from the cache; "
+            f"{inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the shared prefix), "
+            f"{inf['tokens_out']:,} out; "
             f"latency p50 {inf['latency_p50_ms']:.0f} ms, p95 {inf['latency_p95_ms']:.0f} ms; "
             f"the model made {100 * inf.get('model_share', 0):.0f}% of the model-driven agents' decisions "
-            f"(the rest followed plans or fell back), wait p50 {inf.get('wait_p50_ms', 0):.0f} ms, p95 {inf.get('wait_p95_ms', 0):.0f} ms"
+            f"(the rest followed plans or fell back), "
+            f"wait p50 {inf.get('wait_p50_ms', 0):.0f} ms, p95 {inf.get('wait_p95_ms', 0):.0f} ms"
         )
         if inf.get("last_error"):
             console.print(f"warning: model requests failed; the last because: {inf['last_error']}")

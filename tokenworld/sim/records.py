@@ -38,7 +38,8 @@ def decision_rows(tick: int, d: Decisions):
         [f"{h:016x}" if h else None for h in d.prompt_hash.tolist()],
         d.tokens_in.tolist(),
         d.tokens_out.tolist(),
-        d.latency_ms.astype(float).round(2).tolist(), strict=False,
+        d.latency_ms.astype(float).round(2).tolist(),
+        strict=False,
     )
 
 
@@ -63,13 +64,16 @@ def event_rows(e: Events):
         e.other[keep].tolist(),
         e.item[keep].tolist(),
         e.amount[keep].astype(float).round(4).tolist(),
-        e.text[keep].tolist(), strict=False,
+        e.text[keep].tolist(),
+        strict=False,
     )
 
 
 def snapshot_rows(tick: int, snap: dict):
     """Rows for the `snapshots` table: every agent's place, needs and inventory."""
-    inv = [json.dumps(dict(zip(ITEMS, row, strict=False))) for row in np.round(snap["inventory"].astype(float), 3).tolist()]
+    inv = [
+        json.dumps(dict(zip(ITEMS, row, strict=False))) for row in np.round(snap["inventory"].astype(float), 3).tolist()
+    ]
     n = len(snap["zone"])
     pos = snap["pos"].astype(float).round(3)
     return zip(
@@ -80,7 +84,8 @@ def snapshot_rows(tick: int, snap: dict):
         snap["zone"].tolist(),
         snap["hunger"].astype(float).round(4).tolist(),
         snap["energy"].astype(float).round(4).tolist(),
-        inv, strict=False,
+        inv,
+        strict=False,
     )
 
 

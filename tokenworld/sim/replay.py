@@ -208,7 +208,8 @@ class RunReplay(RunLog):
             heading = np.zeros(len(pos), np.float32)
         if len(pos) != self._n:
             raise RunError(
-                f"tick {tick} of {self._db} holds {len(pos)} agents but its scene has {self._n}; the run folder is damaged."
+                f"tick {tick} of {self._db} holds {len(pos)} agents but its scene has {self._n}; "
+                "the run folder is damaged."
             )
         pos.setflags(write=False)
         heading.setflags(write=False)
@@ -315,7 +316,10 @@ class RunReplay(RunLog):
     # ------------------------------------------------------------ entities
 
     def _entities_at(self, whole: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-        """The scene's entities plus the structures built up to `whole` (events of kind build, placed where the builder stood)."""
+        """The scene's entities plus the structures built up to `whole`.
+
+        Structures come from `build` events and stand where the builder stood.
+        """
         self._load_builds()
         k = sum(1 for b in self._builds if b[0] <= whole)
         if self._entities is not None and self._entities[0] == k:
@@ -335,7 +339,8 @@ class RunReplay(RunLog):
         if hi <= self._builds_upto:
             return
         rows = self._q(
-            "SELECT tick, agent, item, other FROM events WHERE kind = 'build' AND ok = 1 AND tick > ? AND tick <= ? ORDER BY other",
+            "SELECT tick, agent, item, other FROM events WHERE kind = 'build' AND ok = 1 AND tick > ? AND tick <= ? "
+            "ORDER BY other",
             (self._builds_upto, hi),
         )
         for tick, agent, recipe, other in rows:  # a handful per run: one row each is fine

@@ -122,7 +122,10 @@ class RunLog:
         if refused:
             which.append("ok = 0")
         cond.append(f"({' OR '.join(which)})")
-        trade = "CASE WHEN kind = 'trade' AND ok = 1 THEN (SELECT d.{0} FROM decisions d WHERE d.tick = events.tick AND d.agent = events.agent AND d.action = 'trade' LIMIT 1) END"
+        trade = (
+            "CASE WHEN kind = 'trade' AND ok = 1 THEN (SELECT d.{0} FROM decisions d "
+            "WHERE d.tick = events.tick AND d.agent = events.agent AND d.action = 'trade' LIMIT 1) END"
+        )
         rows = self._q(
             f"SELECT rowid, tick, agent, kind, ok, reason, zone, other, item, amount, {trade.format('item2')}, "
             f"{trade.format('amount2')} FROM events WHERE {' AND '.join(cond)} ORDER BY tick DESC, rowid DESC LIMIT ?",
@@ -171,7 +174,10 @@ class RunLog:
         return {k: (ticks[:end], v[:end]) for k, v in cat.items() if k != "tick"}
 
     def _grow_series(self) -> None:
-        """Read the metrics rows committed since the last call (up to the newest `ticks` row, so every table is complete there)."""
+        """Read the metrics rows committed since the last call.
+
+        Reads up to the newest `ticks` row, so every table is complete there.
+        """
         hi = self._q("SELECT max(tick) FROM ticks")[0][0]
         if self._series_cat is not None and (hi is None or hi <= self._series_upto):
             return

@@ -55,7 +55,10 @@ class RecordedAgents:
 
 
 def is_run_folder(path: str | Path) -> bool:
-    """Whether `path` looks like a run folder (a folder with a run store and a scene); `RunFolder.open` checks the rest."""
+    """Whether `path` looks like a run folder: a folder with a run store and a scene.
+
+    `RunFolder.open` checks the rest.
+    """
     path = Path(path)
     return path.is_dir() and (path / STORE_FILE).is_file() and (path / SCENE_FILE).is_file()
 
@@ -90,7 +93,8 @@ class RunFolder:
         folder = Path(folder)
         if not folder.is_dir():
             raise RunError(
-                f"no run folder at {folder}: record a run with `tokenworld run SCENE` first, then pass its folder (runs/<name>)."
+                f"no run folder at {folder}: record a run with `tokenworld run SCENE` first, "
+                "then pass its folder (runs/<name>)."
             )
         if not is_run_folder(folder):
             raise RunError(
@@ -249,8 +253,8 @@ def check_version(version: int, folder: Path) -> None:
     wrote = "an older Token World, before run stores carried a version" if version == 0 else f"store version {version}"
     if version > STORE_VERSION:
         raise RunError(
-            f"{folder} was written by a newer Token World (store version {version}); this Token World reads store version "
-            f"{STORE_VERSION}. Update Token World to read it."
+            f"{folder} was written by a newer Token World (store version {version}); this Token World reads "
+            f"store version {STORE_VERSION}. Update Token World to read it."
         )
     raise RunError(
         f"{folder} was written by {wrote}; this Token World reads store version {STORE_VERSION}. "

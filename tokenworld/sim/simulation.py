@@ -17,12 +17,8 @@ from tokenworld.scene.schema import MINDS, Scene
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import SOURCES, Decisions, Events
 
-LONGEST_ACTION = max(a.duration for a in ACTIONS)
-IN_PROCESS = (
-    "llama_cpp",
-    "vllm",
-    "rules",
-)  # backends that compute in this process (no network to hang on)  # ticks a landed answer may wait for its agent to be free
+LONGEST_ACTION = max(a.duration for a in ACTIONS)  # ticks a landed answer may wait for its agent to be free
+IN_PROCESS = ("llama_cpp", "vllm", "rules")  # backends that compute in this process (no network to hang on)
 
 
 @dataclass
@@ -82,7 +78,8 @@ class Simulation:
         if seed is None:
             seed = secrets.randbelow(2**31)
             warnings.warn(
-                f"No seed given (scene `sim.seed` or --seed); using {seed}. This run will not reproduce unless you pass it.",
+                f"No seed given (scene `sim.seed` or --seed); using {seed}. "
+                "This run will not reproduce unless you pass it.",
                 stacklevel=2,
             )
         if not 0 <= seed < 2**32:
@@ -192,7 +189,10 @@ class Simulation:
         self.scheduler.focus = mask
 
     def send_message(self, agent: int, text: str) -> None:
-        """The Narrator says `text` to `agent`; it hears it at the next tick (model minds remember it and are asked first)."""
+        """The Narrator says `text` to `agent`; it hears it at the next tick.
+
+        Model minds remember the message and are asked first.
+        """
         self._require_built()
         if not 0 <= int(agent) < self.n_agents:
             raise TokenWorldError(f"no agent {agent}: ids run from 0 to {self.n_agents - 1}.")

@@ -70,8 +70,10 @@ def view(opts: ViewOptions) -> int:
     if headless:
         console.print(
             "[bold]No display found[/] (DISPLAY is not set), so no window can open. Running headless instead: "
-            f"the scene plays for {opts.seconds:g} s with a status line and the conversations here, rendered offscreen to a demo video and a screenshot. "
-            "To use the viewer, run this on a desktop, or under a virtual display: xvfb-run -s '-screen 0 1280x720x24' tokenworld view ..."
+            f"the scene plays for {opts.seconds:g} s with a status line and the conversations here, "
+            "rendered offscreen to a demo video and a screenshot. "
+            "To use the viewer, run this on a desktop, or under a virtual display: "
+            "xvfb-run -s '-screen 0 1280x720x24' tokenworld view ..."
         )
     record = opts.record if opts.record is not None else not scripted
     source = open_source(opts, target, scene, record=record, console=console)

@@ -145,7 +145,8 @@ class Panels:
                     self.shown["inspector"] = {"entity": e, "name": f.entity_name[e]}
             elif card is None:
                 imgui.text_wrapped(
-                    "Click an agent (or an entity) to inspect it. F focuses the camera on it, L follows it, Esc lets go. "
+                    "Click an agent (or an entity) to inspect it. "
+                    "F focuses the camera on it, L follows it, Esc lets go. "
                     "Drag: left orbits, right pans, middle or wheel zooms; WASD or arrows fly, Q/E turn, T top-down; "
                     "Space plays or pauses, Tab hides the panels, F12 saves a screenshot."
                 )
@@ -278,7 +279,8 @@ class Panels:
                     f"model made {100 * inf.get('model_share', 0):.0f}% of decisions   stale {inf.get('stale', 0):,}"
                 )
                 imgui.text(
-                    f"tokens in {inf.get('tokens_in', 0):,} (saved {inf.get('prefill_saved', 0):,})   out {inf.get('tokens_out', 0):,}"
+                    f"tokens in {inf.get('tokens_in', 0):,} (saved {inf.get('prefill_saved', 0):,})   "
+                    f"out {inf.get('tokens_out', 0):,}"
                 )
                 imgui.text(f"cache hits {inf.get('cache_hits', 0):,}   fallbacks {inf.get('fallbacks', 0):,}")
                 if inf.get("last_error"):
