@@ -193,6 +193,80 @@ def test_unusable_run_name_is_exit_2(scene, tmp_path, name):
     assert not (tmp_path / "up").exists()
 
 
+# ------------------------------------------------------------------ run folder names
+
+SAME_SECOND = """
+import sys, time
+from pathlib import Path
+from tokenworld.scene import Scene
+from tokenworld.sim.store import RunStore
+
+runs, go = Path(sys.argv[1]), Path(sys.argv[2])
+scene = Scene.from_dict({"name": "twins"})
+while not go.exists():
+    time.sleep(0.001)
+store = RunStore.create(runs, "twins-20260101-120000", scene, unique=True)
+print(store.folder.name)
+store.close()
+"""
+
+
+def test_runs_started_together_in_several_processes_get_their_own_folders(tmp_path):
+    """Processes creating a run under one default name at once each get a folder of their own (atomic mkdir)."""
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SAME_SECOND, str(tmp_path / "runs"), str(go)], stdout=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    time.sleep(1.0)  # let them import and wait at the line
+    go.touch()
+    names = [p.communicate(timeout=60)[0].decode().strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    base = "twins-20260101-120000"
+    assert sorted(names) == [base, f"{base}-02", f"{base}-03", f"{base}-04"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == sorted(names)
+
+
+@pytest.mark.parametrize("scene_name", ["x" * 150, "_hidden", ".dot", "村の祭り", "a b/c..", "-"])
+def test_default_run_name_is_usable_whatever_the_scene_name(tmp_path, scene_name):
+    """A run named by its scene and time is a usable folder name (with room for a suffix), whatever the scene's
+    name: the user did not choose it, so it must never be refused."""
+    from tokenworld.scene import Scene
+    from tokenworld.sim.store import NAME_RE, RunStore, default_run_name
+
+    scene = Scene.from_dict({"name": scene_name})
+    name = default_run_name(scene)
+    assert NAME_RE.match(f"{name}-99"), name
+    stores = [RunStore.create(tmp_path, name, scene, unique=True) for _ in range(2)]
+    try:
+        assert [s.folder.name for s in stores] == [name, f"{name}-02"]
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_a_failed_mkdir_never_removes_the_run_whose_name_was_taken(tmp_path, monkeypatch):
+    """When the suffixed folder cannot be made, the run that holds the plain name is left as it was."""
+    from tokenworld.errors import RunError
+    from tokenworld.scene import Scene
+    from tokenworld.sim.store import RunStore
+
+    taken = tmp_path / "twins-20260101-120000"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine\n")
+    mkdir = Path.mkdir
+
+    def refuse_suffix(self, *args, **kwargs):
+        if self.name.endswith("-02"):
+            raise PermissionError(13, "Permission denied")
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse_suffix)
+    with pytest.raises(RunError, match="cannot create the run folder .*-02: Permission denied; pass --runs-dir"):
+        RunStore.create(tmp_path, taken.name, Scene.from_dict({"name": "twins"}), unique=True)
+    assert (taken / "notes.txt").read_text() == "mine\n"
+
+
 # ------------------------------------------------------------------ reading a run while it is written
 
 
