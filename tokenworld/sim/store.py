@@ -68,8 +68,12 @@ CREATE TABLE IF NOT EXISTS ticks (
     mean_hunger REAL, mean_energy REAL, decisions INTEGER, refused INTEGER, trades INTEGER, talks INTEGER,
     ties INTEGER, mean_degree REAL
 );
-CREATE TABLE IF NOT EXISTS zone_counts (tick INTEGER NOT NULL, zone INTEGER NOT NULL, agents INTEGER NOT NULL, PRIMARY KEY (tick, zone));
-CREATE TABLE IF NOT EXISTS items (tick INTEGER NOT NULL, item TEXT NOT NULL, total REAL NOT NULL, price REAL NOT NULL, PRIMARY KEY (tick, item));
+CREATE TABLE IF NOT EXISTS zone_counts (
+    tick INTEGER NOT NULL, zone INTEGER NOT NULL, agents INTEGER NOT NULL, PRIMARY KEY (tick, zone)
+);
+CREATE TABLE IF NOT EXISTS items (
+    tick INTEGER NOT NULL, item TEXT NOT NULL, total REAL NOT NULL, price REAL NOT NULL, PRIMARY KEY (tick, item)
+);
 CREATE TABLE IF NOT EXISTS decisions (
     tick INTEGER NOT NULL, agent INTEGER NOT NULL, action TEXT NOT NULL, target_kind TEXT, target INTEGER,
     item INTEGER, amount REAL, item2 INTEGER, amount2 REAL, text TEXT, source TEXT NOT NULL,
@@ -81,20 +85,26 @@ CREATE TABLE IF NOT EXISTS events (
     zone INTEGER, other INTEGER, item INTEGER, amount REAL, text TEXT
 );
 CREATE INDEX IF NOT EXISTS events_tick ON events (tick);
-CREATE TABLE IF NOT EXISTS messages (tick INTEGER NOT NULL, speaker INTEGER NOT NULL, listener INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    tick INTEGER NOT NULL, speaker INTEGER NOT NULL, listener INTEGER NOT NULL, text TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS messages_tick ON messages (tick);
 CREATE TABLE IF NOT EXISTS snapshots (
     tick INTEGER NOT NULL, agent INTEGER NOT NULL, x REAL, y REAL, zone INTEGER, hunger REAL, energy REAL,
     inventory TEXT, PRIMARY KEY (tick, agent)
 );
-CREATE TABLE IF NOT EXISTS social (tick INTEGER PRIMARY KEY, edges INTEGER, mean_degree REAL, clustering REAL, communities INTEGER);
+CREATE TABLE IF NOT EXISTS social (
+    tick INTEGER PRIMARY KEY, edges INTEGER, mean_degree REAL, clustering REAL, communities INTEGER
+);
 CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER PRIMARY KEY, tick INTEGER NOT NULL, guesses INTEGER, average REAL, target REAL,
     winner INTEGER, winners INTEGER, winning_guess REAL
 );
 CREATE TABLE IF NOT EXISTS tracks (tick INTEGER PRIMARY KEY, xy BLOB NOT NULL, heading BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state BLOB NOT NULL, meta TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS timings (tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL);
+CREATE TABLE IF NOT EXISTS timings (
+    tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL
+);
 """
 TICK_TABLES = (
     "ticks",
@@ -126,7 +136,8 @@ def _check_space(folder: Path) -> None:
     free = shutil.disk_usage(folder).free
     if free < MIN_FREE_BYTES:
         raise RunError(
-            f"only {free // (1024 * 1024)} MiB free under {folder}; a run needs at least {MIN_FREE_BYTES // (1024 * 1024)} MiB."
+            f"only {free // (1024 * 1024)} MiB free under {folder}; a run needs at least "
+            f"{MIN_FREE_BYTES // (1024 * 1024)} MiB."
         )
 
 
@@ -159,7 +170,8 @@ class RunStore:
         folder = runs_dir / name
         if folder.exists() and not unique:
             raise RunError(
-                f"run folder {folder} exists already; pick another --name, remove it, or continue it with --resume {folder}."
+                f"run folder {folder} exists already; pick another --name, remove it, "
+                f"or continue it with --resume {folder}."
             )
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
