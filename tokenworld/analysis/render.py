@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tokenworld.analysis.figures import Section
@@ -23,29 +24,42 @@ ul.notes { margin-top: 0.5em; } footer { margin-top: 3em; color: #777; font-size
 """
 
 
-def write_html(
-    path: Path,
-    *,
-    title: str,
-    subtitle: str,
-    headline: list[tuple[str, str]],
-    notices: list[str],
-    sections: list[Section],
-    footer: str,
-) -> None:
+@dataclass(frozen=True)
+class Pages:
+    """What both pages of a report show.
+
+    Attributes:
+        title: the report's heading.
+        subtitle: the line under it (the scene and its description).
+        headline: (label, value) rows of the headline table.
+        notices: warnings shown above the headline (a run still being written, ...).
+        sections: every section in report order, plotted or skipped.
+        footer: the closing line (`generated_line`).
+    """
+
+    title: str
+    subtitle: str
+    headline: list[tuple[str, str]]
+    notices: list[str]
+    sections: list[Section]
+    footer: str
+
+
+def write_html(path: Path, pages: Pages) -> None:
     """Write the HTML report: headline table, notices, then every section (plot, or why it is missing)."""
     e = html.escape
+    sections = pages.sections
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        f'<p class="sub">{e(subtitle)}</p>',
+        f"<title>{e(pages.title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(pages.title)}</h1>",
+        f'<p class="sub">{e(pages.subtitle)}</p>',
     ]
-    parts += [f'<p class="notice">{e(n)}</p>' for n in notices]
+    parts += [f'<p class="notice">{e(n)}</p>' for n in pages.notices]
     parts.append('<table class="head">')
-    parts += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in headline]
+    parts += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in pages.headline]
     parts.append("</table>")
     plotted = [s for s in sections if s.image]
     if plotted:
@@ -60,24 +74,16 @@ def write_html(
             parts.append(f'<p class="skip">No plot: {e(s.skipped or "no data.")}</p>')
         if s.notes:
             parts.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in s.notes) + "</ul>")
-    parts.append(f"<footer>{e(footer)}</footer></body></html>")
+    parts.append(f"<footer>{e(pages.footer)}</footer></body></html>")
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
-def write_markdown(
-    path: Path,
-    *,
-    title: str,
-    subtitle: str,
-    headline: list[tuple[str, str]],
-    notices: list[str],
-    sections: list[Section],
-    footer: str,
-) -> None:
+def write_markdown(path: Path, pages: Pages) -> None:
     """Write summary.md: the headline figures, notices, the plots (file and title) and what was left out."""
-    lines = [f"# {title}", "", subtitle, ""]
+    sections, notices = pages.sections, pages.notices
+    lines = [f"# {pages.title}", "", pages.subtitle, ""]
     lines += [f"> {n}" for n in notices] + ([""] if notices else [])
-    lines += ["| | |", "|---|---|"] + [f"| {k} | {_md_cell(v)} |" for k, v in headline] + [""]
+    lines += ["| | |", "|---|---|"] + [f"| {k} | {_md_cell(v)} |" for k, v in pages.headline] + [""]
     plotted = [s for s in sections if s.image]
     lines.append("## Plots")
     lines.append("")
@@ -85,7 +91,7 @@ def write_markdown(
     missing = [s for s in sections if not s.image]
     if missing:
         lines += ["", "## Left out", ""] + [f"- {s.title}: {s.skipped}" for s in missing]
-    lines += ["", f"_{footer}_", ""]
+    lines += ["", f"_{pages.footer}_", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

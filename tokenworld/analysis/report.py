@@ -12,10 +12,10 @@ from tokenworld.analysis.figures import Section, fmt, skipped
 from tokenworld.analysis.model_usage import ModelUsage, model_section, usage
 from tokenworld.analysis.news import news_headline, news_section
 from tokenworld.analysis.prices import load_prices
-from tokenworld.analysis.render import duration, generated_line, write_html, write_markdown
+from tokenworld.analysis.render import Pages, duration, generated_line, write_html, write_markdown
 from tokenworld.analysis.society import guess_convergence, social_network
 from tokenworld.errors import RunError
-from tokenworld.sim.run_folder import RunFolder
+from tokenworld.sim.run_folder import RunFolder, make_folder
 
 # (key, title) of every section, in report order; the plot functions return the same keys
 SECTIONS = (
@@ -58,12 +58,7 @@ def analyze(
     folder = Path(run_folder)
     with RunFolder.open(folder, snapshot=True) as run:
         out = Path(out_dir) if out_dir is not None else folder / "report"
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RunError(
-                f"cannot create the report folder {out}: {exc.strerror}. Pass --out to a writable place."
-            ) from None
+        make_folder(out, what="the report folder", option="--out")
         use = usage(run, prices) if run.last_tick else None
         sections = _sections(run, out, use)
         for s in sections:  # a plot left out now must not leave an older PNG behind
@@ -71,18 +66,18 @@ def analyze(
                 (out / f"{s.key}.png").unlink(missing_ok=True)
         title = f"Token World run {run.name}"
         subtitle = f"Scene {run.manifest.get('scene', run.scene.name)}: {run.scene.description}".rstrip(": ")
-        pages = {
-            "title": title,
-            "subtitle": subtitle,
-            "headline": headline(run, use),
-            "notices": _notices(run),
-            "sections": sections,
-            "footer": generated_line(folder),
-        }
+        pages = Pages(
+            title=title,
+            subtitle=subtitle,
+            headline=headline(run, use),
+            notices=_notices(run),
+            sections=sections,
+            footer=generated_line(folder),
+        )
         report = out / "report.html"
         try:
-            write_html(report, **pages)
-            write_markdown(out / "summary.md", **pages)
+            write_html(report, pages)
+            write_markdown(out / "summary.md", pages)
         except OSError as exc:
             raise RunError(
                 f"cannot write the report into {out}: {exc.strerror}. Pass --out to a writable place."

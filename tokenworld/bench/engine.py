@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from tokenworld.bench.machine import describe_machine, prepare_report_path, write_report
+from tokenworld.bench.machine import new_report, prepare_report_path, report_console, results_table, write_report
 from tokenworld.errors import TokenWorldError
 from tokenworld.scene.geometry import sample_in_rect
 from tokenworld.scene.schema import EngineOptions, Zone
@@ -120,9 +120,6 @@ def run_engine_bench(
     cold_start: bool = True,
 ) -> dict:
     """Run the engine suite at each agent count; print a table; optionally write JSON."""
-    from rich.console import Console
-    from rich.table import Table
-
     from tokenworld.engine import arch as engine_arch
 
     if not (density > 0 and math.isfinite(density)):
@@ -132,21 +129,18 @@ def run_engine_bench(
     if max(agents) > MAX_AGENTS:
         raise TokenWorldError(f"--agents must be at most {MAX_AGENTS:,}, found {max(agents):,}.")
     prepare_report_path(json_path)
-    console = Console(width=None if sys.stdout.isatty() else 140)
+    console = report_console()
     chosen = engine_arch.init(arch)
     options = EngineOptions()
-    report = {
-        "suite": "engine",
-        "arch": chosen,
-        "machine": describe_machine(arch=chosen),
-        "density_per_m2": density,
-        "perception_radius_m": options.perception_radius,
-        "k": options.neighbours,
-        "steps": steps,
-        "warmup": warmup,
-        "command": "tokenworld " + " ".join(sys.argv[1:]),
-        "results": [],
-    }
+    report = new_report(
+        "engine",
+        chosen,
+        density_per_m2=density,
+        perception_radius_m=options.perception_radius,
+        k=options.neighbours,
+        steps=steps,
+        warmup=warmup,
+    )
     for n in agents:
         console.print(f"engine: {n:,} agents ...", style="dim")
         report["results"].append(
@@ -154,24 +148,13 @@ def run_engine_bench(
         )
     if cold_start:
         report["cold_start_s"] = measure_cold_start()
-    table = Table(
-        title=f"Spatial engine on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores), "
-        f"K={options.neighbours}, r={options.perception_radius} m"
+    ms = ("ms_per_step", "p95_ms_per_step", "hash_ms", "perception_ms", "motion_ms", "zones_ms", "move_and_zones_ms")
+    table = results_table(
+        f"Spatial engine on {chosen} ({report['machine']['cpu']}, {report['machine']['cores']} cores), "
+        f"K={options.neighbours}, r={options.perception_radius} m",
+        ("agents", "ms/step", "p95", "hash", "perception", "motion", "zones", "move+zones", "agent-steps/s"),
+        ([f"{r['agents']:,}", *(f"{r[k]:.2f}" for k in ms), f"{r['agent_steps_per_s']:,}"] for r in report["results"]),
     )
-    for col in ("agents", "ms/step", "p95", "hash", "perception", "motion", "zones", "move+zones", "agent-steps/s"):
-        table.add_column(col, justify="right")
-    for r in report["results"]:
-        table.add_row(
-            f"{r['agents']:,}",
-            f"{r['ms_per_step']:.2f}",
-            f"{r['p95_ms_per_step']:.2f}",
-            f"{r['hash_ms']:.2f}",
-            f"{r['perception_ms']:.2f}",
-            f"{r['motion_ms']:.2f}",
-            f"{r['zones_ms']:.2f}",
-            f"{r['move_and_zones_ms']:.2f}",
-            f"{r['agent_steps_per_s']:,}",
-        )
     console.print(table)
     if cold_start:
         console.print(

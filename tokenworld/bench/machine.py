@@ -1,4 +1,4 @@
-"""A description of the machine a benchmark ran on."""
+"""The machine a benchmark ran on, and what every suite's report shares: its header, console, table and file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 
 
 def describe_machine(*, arch: str | None = None, inference: dict | None = None) -> dict:
@@ -78,6 +79,37 @@ def _gpu() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
+
+
+def new_report(suite: str, arch: str, **fields) -> dict:
+    """A suite's report before measuring: suite, arch, machine, `fields` in order, the command line, no results."""
+    return {
+        "suite": suite,
+        "arch": arch,
+        "machine": describe_machine(arch=arch),
+        **fields,
+        "command": "tokenworld " + " ".join(sys.argv[1:]),
+        "results": [],
+    }
+
+
+def report_console(width: int = 140):
+    """A rich console for a suite's tables: the terminal's width, or `width` columns when the output is piped."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else width)
+
+
+def results_table(title: str, columns: tuple[str, ...], rows):
+    """A rich table of right-aligned `columns`, one row of cell strings per entry of `rows`."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def write_report(report: dict, json_path: str | None, console) -> None:

@@ -45,12 +45,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import sys
 import time
 
 import numpy as np
 
-from tokenworld.bench.machine import describe_machine, prepare_report_path, write_report
+from tokenworld.bench.machine import new_report, prepare_report_path, report_console, results_table, write_report
 from tokenworld.errors import TokenWorldError
 
 EXAMPLE = "mesa.examples.basic.boid_flockers"
@@ -223,9 +222,6 @@ def run_mesa_bench(
     Returns ``{"suite": "mesa", ..., "results": [{"agents", "mesa_ms_per_step", "tokenworld_ms_per_step",
     "ratio" (Mesa / ours), ...}]}``.
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from tokenworld.engine import arch as engine_arch
 
     counts = check_agents(agents)
@@ -235,42 +231,40 @@ def run_mesa_bench(
     prepare_report_path(json_path)
     import mesa
 
-    console = Console(width=None if sys.stdout.isatty() else 140)
+    console = report_console()
     chosen = engine_arch.init(arch)
     defaults = example_defaults(model_cls)
-    report = {
-        "suite": "mesa",
-        "arch": chosen,
-        "machine": describe_machine(arch=chosen),
-        "mesa_version": mesa.__version__,
-        "example": EXAMPLE,
-        "example_defaults": defaults,
-        "steps": steps,
-        "warmup": warmup,
-        "seed": seed,
-        "command": "tokenworld " + " ".join(sys.argv[1:]),
-        "results": [],
-    }
+    report = new_report(
+        "mesa",
+        chosen,
+        mesa_version=mesa.__version__,
+        example=EXAMPLE,
+        example_defaults=defaults,
+        steps=steps,
+        warmup=warmup,
+        seed=seed,
+    )
     for n in counts:
         console.print(f"mesa: {n:,} boids, Mesa's example and our engine ...", style="dim")
         report["results"].append(
             measure_agents(model_cls, defaults, n, steps=steps, warmup=warmup, seed=seed, arch=arch)
         )
-    table = Table(
-        title=f"Boid flocking: Mesa {mesa.__version__} example vs our engine on {chosen} "
-        f"(vision {defaults['vision']}, {steps} steps)"
+    table = results_table(
+        f"Boid flocking: Mesa {mesa.__version__} example vs our engine on {chosen} "
+        f"(vision {defaults['vision']}, {steps} steps)",
+        ("agents", "world", "Mesa ms/step", "ours ms/step", "Mesa / ours", "neighbours (Mesa, ours)"),
+        (
+            [
+                f"{r['agents']:,}",
+                f"{r['world_size'][0]:.0f} m",
+                f"{r['mesa_ms_per_step']:.2f}",
+                f"{r['tokenworld_ms_per_step']:.3f}",
+                f"{r['ratio']:,}x",
+                f"{r['mesa_mean_neighbours']:.1f}, {r['tokenworld_mean_neighbours']:.1f}",
+            ]
+            for r in report["results"]
+        ),
     )
-    for col in ("agents", "world", "Mesa ms/step", "ours ms/step", "Mesa / ours", "neighbours (Mesa, ours)"):
-        table.add_column(col, justify="right")
-    for r in report["results"]:
-        table.add_row(
-            f"{r['agents']:,}",
-            f"{r['world_size'][0]:.0f} m",
-            f"{r['mesa_ms_per_step']:.2f}",
-            f"{r['tokenworld_ms_per_step']:.3f}",
-            f"{r['ratio']:,}x",
-            f"{r['mesa_mean_neighbours']:.1f}, {r['tokenworld_mean_neighbours']:.1f}",
-        )
     console.print(table)
     write_report(report, json_path, console)
     return report

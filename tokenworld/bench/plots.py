@@ -80,10 +80,14 @@ def _count(x: float) -> str:
     return f"{x:g}"
 
 
+def _against_agents(rows: list[dict], names: dict[str, str]) -> dict[str, tuple[list, list]]:
+    """One series per entry of `names` (a row's key -> legend label), against each row's agent count."""
+    n = [r["agents"] for r in rows]
+    return {label: (n, [r.get(k) for r in rows]) for k, label in names.items()}
+
+
 def plot_engine(report: dict, path: Path) -> Path:
     """Engine ms per step against agents, log-log, the full step and each stage."""
-    rows = report["results"]
-    n = [r["agents"] for r in rows]
     names = {
         "ms_per_step": "full step",
         "hash_ms": "hash",
@@ -91,14 +95,12 @@ def plot_engine(report: dict, path: Path) -> Path:
         "motion_ms": "motion",
         "zones_ms": "zones",
     }
-    series = {label: (n, [r.get(k) for r in rows]) for k, label in names.items()}
+    series = _against_agents(report["results"], names)
     return _lines(path, f"Spatial engine ({report.get('arch')}): ms per step", "agents", "ms per step (median)", series)
 
 
 def plot_world(report: dict, path: Path) -> Path:
     """World ms per tick against agents, log-log, the whole tick and each stage."""
-    rows = report["results"]
-    n = [r["agents"] for r in rows]
     names = {
         "tick_ms": "tick",
         "engine_ms": "engine",
@@ -107,7 +109,7 @@ def plot_world(report: dict, path: Path) -> Path:
         "brain_ms": "brain",
         "tick_ms_with_recorder": "tick with recorder",
     }
-    series = {label: (n, [r.get(k) for r in rows]) for k, label in names.items()}
+    series = _against_agents(report["results"], names)
     return _lines(path, "World: ms per tick", "agents", "ms per tick (median)", series)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tokenworld.errors import RunError
-from tokenworld.sim.run_folder import RunFolder
+from tokenworld.sim.run_folder import RunFolder, make_folder
 
 SKIP = {"checkpoints"}  # binary engine states: not analysis data
 
@@ -22,10 +21,7 @@ def export_parquet(run_folder: str | Path, out_dir: str | Path) -> list[Path]:
     with RunFolder.open(run_folder, snapshot=True) as run:
         tables = {t: run.table_rows(t) for t in sorted(run.tables) if t not in SKIP}
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunError(f"cannot create {out_dir}: {exc.strerror}.") from None
+    make_folder(out_dir)
     written = []
     for table, (names, rows) in tables.items():
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]

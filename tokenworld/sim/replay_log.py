@@ -27,6 +27,13 @@ from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 PARTNER_KINDS = ("talk", "trade", "give")  # events whose `other` is an agent
 
 
+def _add_filter(cond: list[str], params: list, clause: str, value) -> None:
+    """Add `clause` to the WHERE conditions, with `value` for each of its `?`, unless `value` is None."""
+    if value is not None:
+        cond.append(clause)
+        params += [value] * clause.count("?")
+
+
 class RunLog:
     """Feed lines, series and agent cards of a run (see `RunReplay`)."""
 
@@ -70,6 +77,11 @@ class RunLog:
         found.sort(key=lambda f: f[:3])
         return [f[3] for f in found[-limit:]]
 
+    def _newest(self, select: str, cond: list[str], params: list, order: str, limit: int, *, group: str = "") -> list:
+        """The first `limit` rows of `select` (up to its FROM) that meet every one of `cond`, by `order`."""
+        grouped = f" GROUP BY {group}" if group else ""
+        return self._q(f"{select} WHERE {' AND '.join(cond)}{grouped} ORDER BY {order} LIMIT ?", (*params, limit))
+
     def _message_lines(self, until: int, limit: int, agent, zone, wanted) -> list:
         speaker_zone = (
             "coalesce((SELECT e.zone FROM events e WHERE e.tick = m.tick AND e.agent = m.speaker AND e.kind = 'talk' "
@@ -78,28 +90,27 @@ class RunLog:
         out = []
         if wanted is None or "talk" in wanted:
             cond, params = ["m.tick <= ?", "m.speaker != ?"], [until, NARRATOR]
-            if agent is not None:
-                cond.append("(m.speaker = ? OR m.listener = ?)")
-                params += [agent, agent]
-            if zone is not None:
-                cond.append(f"{speaker_zone} = ?")
-                params.append(zone)
-            rows = self._q(
-                f"SELECT m.rowid, m.tick, m.speaker, m.listener, {speaker_zone}, m.text FROM messages m "
-                f"WHERE {' AND '.join(cond)} ORDER BY m.tick DESC, m.rowid DESC LIMIT ?",
-                (*params, limit),
+            _add_filter(cond, params, "(m.speaker = ? OR m.listener = ?)", agent)
+            _add_filter(cond, params, f"{speaker_zone} = ?", zone)
+            rows = self._newest(
+                f"SELECT m.rowid, m.tick, m.speaker, m.listener, {speaker_zone}, m.text FROM messages m",
+                cond,
+                params,
+                "m.tick DESC, m.rowid DESC",
+                limit,
             )
             out += [(t, 1, rid, FeedLine(t, "talk", s, li, z, text)) for rid, t, s, li, z, text in rows]
         if (wanted is None or "intervention" in wanted) and zone in (None, -1):
             # What the Narrator said: an announcement to a zone reached many agents; it is one line.
             cond, params = ["tick <= ?", "speaker = ?"], [until, NARRATOR]
-            if agent is not None:
-                cond.append("listener = ?")
-                params.append(agent)
-            rows = self._q(
-                f"SELECT min(rowid), tick, CASE count(*) WHEN 1 THEN min(listener) ELSE -1 END, text FROM messages "
-                f"WHERE {' AND '.join(cond)} GROUP BY tick, text ORDER BY tick DESC, min(rowid) DESC LIMIT ?",
-                (*params, limit),
+            _add_filter(cond, params, "listener = ?", agent)
+            rows = self._newest(
+                "SELECT min(rowid), tick, CASE count(*) WHEN 1 THEN min(listener) ELSE -1 END, text FROM messages",
+                cond,
+                params,
+                "tick DESC, min(rowid) DESC",
+                limit,
+                group="tick, text",
             )
             out += [(t, 1, rid, FeedLine(t, "intervention", NARRATOR, li, -1, text)) for rid, t, li, text in rows]
         return out
@@ -107,12 +118,8 @@ class RunLog:
     def _event_lines(self, until: int, limit: int, agent, zone, acts, refused: bool) -> list:
         partner = f"kind IN ({', '.join(repr(k) for k in PARTNER_KINDS)})"
         cond, params = ["tick <= ?", "NOT (kind = 'talk' AND ok = 1)"], [until]  # talks are in messages
-        if agent is not None:
-            cond.append(f"(agent = ? OR (other = ? AND {partner}))")
-            params += [agent, agent]
-        if zone is not None:
-            cond.append("zone = ?")
-            params.append(zone)
+        _add_filter(cond, params, f"(agent = ? OR (other = ? AND {partner}))", agent)
+        _add_filter(cond, params, "zone = ?", zone)
         which = []
         if acts is None:
             which.append("ok = 1")
@@ -126,10 +133,13 @@ class RunLog:
             "CASE WHEN kind = 'trade' AND ok = 1 THEN (SELECT d.{0} FROM decisions d "
             "WHERE d.tick = events.tick AND d.agent = events.agent AND d.action = 'trade' LIMIT 1) END"
         )
-        rows = self._q(
+        rows = self._newest(
             f"SELECT rowid, tick, agent, kind, ok, reason, zone, other, item, amount, {trade.format('item2')}, "
-            f"{trade.format('amount2')} FROM events WHERE {' AND '.join(cond)} ORDER BY tick DESC, rowid DESC LIMIT ?",
-            (*params, limit),
+            f"{trade.format('amount2')} FROM events",
+            cond,
+            params,
+            "tick DESC, rowid DESC",
+            limit,
         )
         out = []
         for rid, t, a, kind, ok, reason, z, other, item, amount, item2, amount2 in rows:
@@ -140,13 +150,13 @@ class RunLog:
 
     def _round_lines(self, until: int, limit: int, agent) -> list:
         cond, params = ["tick <= ?"], [until]
-        if agent is not None:
-            cond.append("winner = ?")
-            params.append(agent)
-        rows = self._q(
-            f"SELECT round, tick, guesses, average, target, winner, winners, winning_guess FROM rounds "
-            f"WHERE {' AND '.join(cond)} ORDER BY tick DESC LIMIT ?",
-            (*params, limit),
+        _add_filter(cond, params, "winner = ?", agent)
+        rows = self._newest(
+            "SELECT round, tick, guesses, average, target, winner, winners, winning_guess FROM rounds",
+            cond,
+            params,
+            "tick DESC",
+            limit,
         )
         out = []
         for rnd, t, guesses, average, target, winner, winners, best in rows:

@@ -63,6 +63,22 @@ def is_run_folder(path: str | Path) -> bool:
     return path.is_dir() and (path / STORE_FILE).is_file() and (path / SCENE_FILE).is_file()
 
 
+def make_folder(path: Path, *, what: str = "", option: str = "") -> None:
+    """Create `path` and its parents for a tool to write into, or raise a `RunError` saying why.
+
+    Args:
+        path: the folder to create; one that exists is fine.
+        what: how the message names the folder ('the report folder'); empty names the path alone.
+        option: the command-line option that picks another place ('--out'), told in the message.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        named = f"{what} {path}" if what else str(path)
+        fix = f" Pass {option} to a writable place." if option else ""
+        raise RunError(f"cannot create {named}: {exc.strerror}.{fix}") from None
+
+
 class RunFolder:
     """A run folder opened for reading: its manifest, scene, agents and read-only queries on its store.
 

@@ -52,7 +52,7 @@ from tokenworld.errors import RunError
 from tokenworld.mind.personas import agent_name
 from tokenworld.scene.schema import ARCHETYPES, ITEMS, TRAITS, Scene
 from tokenworld.sim.records import decision_rows, event_rows, snapshot_rows, track_blobs
-from tokenworld.sim.run_folder import MANIFEST_FILE, SCENE_FILE, STORE_FILE, STORE_VERSION, RunFolder
+from tokenworld.sim.run_folder import MANIFEST_FILE, SCENE_FILE, STORE_FILE, STORE_VERSION, RunFolder, make_folder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY CHECK (id = 1), manifest TEXT NOT NULL);
@@ -173,12 +173,7 @@ class RunStore:
                 f"run folder {folder} exists already; pick another --name, remove it, "
                 f"or continue it with --resume {folder}."
             )
-        try:
-            runs_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RunError(
-                f"cannot create the runs folder {runs_dir}: {exc.strerror}. Pass --runs-dir to a writable place."
-            ) from None
+        make_folder(runs_dir, what="the runs folder", option="--runs-dir")
         if not os.access(runs_dir, os.W_OK):
             raise RunError(f"the runs folder {runs_dir} is not writable; pass --runs-dir to a writable place.")
         _check_space(runs_dir)
