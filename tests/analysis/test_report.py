@@ -318,6 +318,7 @@ def test_damaged_store(village, tmp_path, damage):
         ),
         ("[model]\ninput_per_million = 0.1", "`model.output_per_million` is missing"),
         ("input_per_million = 0.1", "no `\\[model\\]` table"),
+        ("x = " + "[" * 5000 + "]" * 5000, "nests arrays or tables too deeply"),
     ],
 )
 def test_bad_price_table(village, tmp_path, text, message):

@@ -72,6 +72,8 @@ def load_prices(path: str | Path | None) -> Prices:
         raise PriceTableError(f"cannot read the price table {path}: {exc}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise PriceTableError(f"the price table {path} is not valid TOML: {exc}. {hint}") from None
+    except RecursionError:  # the parser recurses once per nested array or inline table
+        raise PriceTableError(f"the price table {path} nests arrays or tables too deeply to read. {hint}") from None
     problems = [f"unknown table `{k}` (the prices go in `[model]`)" for k in data if k != "model"]
     model = data.get("model")
     if not isinstance(model, dict):

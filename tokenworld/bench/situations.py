@@ -83,6 +83,8 @@ def load_situations(text: str | None = None) -> list[Situation]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise TokenWorldError(f"{SITUATIONS_FILE}: {e}") from None
+    except RecursionError:
+        raise TokenWorldError(f"{SITUATIONS_FILE}: arrays or tables nested too deeply to read.") from None
     out, names = [], set()
     for i, entry in enumerate(data.get("situation", [])):
         where = f"{SITUATIONS_FILE}, situation {i + 1} ({entry.get('name', 'unnamed')!r})"
