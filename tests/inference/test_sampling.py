@@ -23,10 +23,16 @@ def test_from_mind_reads_the_scene_options_and_is_frozen():
 
 @pytest.mark.parametrize(
     ("field", "value", "fix"),
-    [("temperature", -0.5, "mind.temperature"), ("top_p", 0.0, "keep every token"), ("top_p", 1.5, "(0, 1]"),
-     ("max_tokens", 0, "mind.max_output_tokens"), ("max_tokens", 2.5, "integer"), ("seed", -1, "seed"),
-     ("stop", ("",), "non-empty")],
-)  # fmt: skip
+    [
+        ("temperature", -0.5, "mind.temperature"),
+        ("top_p", 0.0, "keep every token"),
+        ("top_p", 1.5, "(0, 1]"),
+        ("max_tokens", 0, "mind.max_output_tokens"),
+        ("max_tokens", 2.5, "integer"),
+        ("seed", -1, "seed"),
+        ("stop", ("",), "non-empty"),
+    ],
+)
 def test_bad_values_name_the_parameter_the_value_and_the_fix(field, value, fix):
     """Each refusal says which parameter, which value, and what to write instead."""
     with pytest.raises(BackendError) as e:
