@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
+import typing
 
+import pytest
+import tomli_w
+
+from tokenworld.errors import SceneError
 from tokenworld.scene.load import load_scene
+from tokenworld.scene.schema import (
+    EconomyOptions,
+    EngineOptions,
+    GameOptions,
+    MindOptions,
+    Range,
+    SimOptions,
+    StoreOptions,
+    Terrain,
+)
 
 from .conftest import HEAD
 
@@ -51,7 +66,7 @@ def test_dt_must_be_positive(scene_error, dt):
         ('name = "t"\n[sim]\nticks = -1\n', "sim.ticks", "must be 0 or more, found -1."),
         ('name = "t"\n[sim]\nmetrics_every = 0\n', "sim.metrics_every", "must be positive, found 0."),
         ('name = "t"\n[sim]\nseed = -3\n', "sim.seed", "must be in [0, 2^32), found -3."),
-        ('name = "t"\n[world]\nsize = [0.0, 10.0]\n', "world.size", "both sides must be positive, found [0.0, 10.0]."),
+        ('name = "t"\n[world]\nsize = [0.0, 10.0]\n', "world.size", "each value must be positive, found [0.0, 10.0]."),
         ('name = "t"\n[world.terrain]\nheight = -1.0\n', "world.terrain.height", "must be 0 or more, found -1.0."),
         ('name = "t"\n[world.terrain]\nscale = 0.0\n', "world.terrain.scale", "must be positive, found 0.0."),
         ('name = "t"\n[engine]\nperception_radius = -2.0\n', "engine.perception_radius", "must be positive"),
@@ -60,11 +75,13 @@ def test_dt_must_be_positive(scene_error, dt):
         ('name = "t"\n[engine]\nresort_every = -1\n', "engine.resort_every", "must be 0 or more, found -1."),
         ('name = "t"\n[mind]\ndecide_every = 0\n', "mind.decide_every", "must be positive, found 0."),
         ('name = "t"\n[mind]\ntemperature = -0.5\n', "mind.temperature", "must be 0 or more, found -0.5."),
-        (
-            'name = "t"\n[mind]\nprior_weight = -1.0\n',
-            "mind.prior_weight",
-            "must be between 0 (the model alone) and 100, found -1.0.",
-        ),
+        ('name = "t"\n[mind]\nprior_weight = -1.0\n', "mind.prior_weight", "must be in [0, 100], found -1.0."),
+        ('name = "t"\n[mind]\nbatch_size = 129\n', "mind.batch_size", "must be between 1 and 128, found 129."),
+        ('name = "t"\n[mind]\nllm_fraction = 1.5\n', "mind.llm_fraction", "must be in [0, 1], found 1.5."),
+        ('name = "t"\n[economy]\nregen_every = 0\n', "economy.regen_every", "must be positive, found 0."),
+        ('name = "t"\n[store]\ntrack_every = -1\n', "store.track_every", "must be 0 or more, found -1."),
+        ('name = "t"\n[game]\nfactor = 0.0\n', "game.factor", "must be positive, found 0.0."),
+        ('name = "t"\n[sim]\nseed = 4294967296\n', "sim.seed", "must be in [0, 2^32), found 4294967296."),
         ('name = "  "\n', "name", "must not be empty."),
     ],
 )
@@ -144,7 +161,7 @@ def test_zone_needs_exactly_one_shape(scene_error, geometry):
 @pytest.mark.parametrize(
     "extra, key, wrong",
     [
-        ("color = [1.0, 0.5, 1.5]", "color", "RGB values must be in [0, 1], found [1.0, 0.5, 1.5]."),
+        ("color = [1.0, 0.5, 1.5]", "color", "each value must be in [0, 1], found [1.0, 0.5, 1.5]."),
         ("resources = { food = -5.0 }", "resources.food", "must be 0 or more, found -5.0."),
         ('name = ""', "name", "must not be empty."),
     ],
@@ -276,9 +293,72 @@ def test_too_many_agents(scene_error):
         ('text = "hi"\nzone = "moon"', "`tell[0].zone`: no zone called 'moon' (zones: home)."),
         ('text = "hi"', "give either `agent` (an agent id) or `zone` (a zone name)"),
         ('text = "hi"\nagent = 1\nzone = "home"', "give either `agent`"),
-        ('text = "hi"\nagent = 1\ntick = 0', "`tell[0].tick`: 0; ticks start at 1."),
+        ('text = "hi"\nagent = 1\ntick = 0', "`tell[0].tick`: must be 1 or more, found 0."),
     ],
 )
 def test_scripted_narrator_lines_name_an_agent_or_a_zone(scene_error, entry, message):
     """A `[[tell]]` line needs words, a tick from 1, and exactly one existing agent or zone."""
     assert message in scene_error(HEAD + HOME + group() + f"\n[[tell]]\n{entry}\n")
+
+
+def _outside(rng: Range, whole: bool):
+    """A value just outside `rng`: below its lower bound, or above its upper one when it has none below."""
+    step = 1 if whole else 0.5
+    if rng.min is not None:
+        return rng.min if rng.min_exclusive else rng.min - step
+    return rng.max if rng.max_exclusive else rng.max + step
+
+
+@pytest.mark.parametrize(
+    "table, cls",
+    [
+        ("world.terrain", Terrain),
+        ("sim", SimOptions),
+        ("engine", EngineOptions),
+        ("mind", MindOptions),
+        ("economy", EconomyOptions),
+        ("store", StoreOptions),
+        ("game", GameOptions),
+    ],
+)
+def test_every_ranged_option_is_checked(write, table, cls):
+    """Each option with a range in the schema is refused just outside it, with the range in words."""
+    hints = typing.get_type_hints(cls)
+    ranged = [f for f in dataclasses.fields(cls) if f.metadata["range"] is not None]
+    assert ranged
+    for f in ranged:
+        rng = f.metadata["range"]
+        whole = int in (hints[f.name], *typing.get_args(hints[f.name]))
+        value = _outside(rng, whole)
+        text = tomli_w.dumps({"name": "t", **_nest(table, {f.name: value})})
+        with pytest.raises(SceneError) as info:
+            load_scene(write(text))
+        assert f"`{table}.{f.name}`: must be {rng.words(whole=whole)}, found {value}." in str(info.value)
+
+
+def _nest(dotted: str, leaf: dict) -> dict:
+    """`{"a": {"b": leaf}}` for "a.b"."""
+    for key in reversed(dotted.split(".")):
+        leaf = {key: leaf}
+    return leaf
+
+
+@pytest.mark.parametrize(
+    "rng, whole, words",
+    [
+        (Range(0, min_exclusive=True), False, "positive"),
+        (Range(0), True, "0 or more"),
+        (Range(1), True, "1 or more"),
+        (Range(1, 32), True, "between 1 and 32"),
+        (Range(0, 1), False, "in [0, 1]"),
+        (Range(0, 2**32, max_exclusive=True), True, "in [0, 2^32)"),
+        (Range(max=5, max_exclusive=True), False, "less than 5"),
+    ],
+)
+def test_range_words(rng, whole, words):
+    """A range reads as the messages say it, and holds exactly the values it names."""
+    assert rng.words(whole=whole) == words
+    if rng.min is not None:
+        assert rng.contains(rng.min) != rng.min_exclusive and not rng.contains(rng.min - 1)
+    if rng.max is not None:
+        assert rng.contains(rng.max) != rng.max_exclusive and not rng.contains(rng.max + 1)

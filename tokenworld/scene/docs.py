@@ -2,7 +2,7 @@
 
 `render_scene_docs` walks the dataclasses of `tokenworld.scene.schema`, starting
 from `Scene`, and writes one table per TOML table from each field's type hint and
-metadata (``doc``, ``unit``, ``choices``). `tools/gen_scene_docs.py` writes the
+metadata (``doc``, ``unit``, ``range``, ``choices``). `tools/gen_scene_docs.py` writes the
 result to docs/scene-format.md and a test checks that the file is up to date.
 """
 
@@ -13,7 +13,7 @@ import inspect
 import typing
 from typing import Any
 
-from tokenworld.scene.schema import REQUIRED, TRAITS, Scene
+from tokenworld.scene.schema import REQUIRED, TRAITS, Range, Scene
 from tokenworld.scene.starter import starter_scene_text
 
 INTRO = """\
@@ -61,7 +61,10 @@ live there. Check one with `tokenworld scene check FILE`; start a new one with
   section with those keys.
 
 In the tables below, **REQUIRED** marks keys a file must give; every other key
-has the default shown. The unit column gives the unit of numbers with one.
+has the default shown. The unit column gives the unit of numbers with one; the
+range column the values a number may take (`> 0`: positive, `>= 0`: 0 or more,
+`[1, 32]`: 1 to 32 inclusive, `[0, 2^32)`: 2^32 excluded), for each value of a
+list such as `[w, h]` or each entry of a table of numbers.
 """
 
 
@@ -136,6 +139,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _range(rng: Range | None, tp: Any) -> str:
+    """The range column: `> 0`, `[1, 32]`, ...; `each ...` for a list of numbers or a table of them."""
+    if rng is None:
+        return ""
+    origin = typing.get_origin(_unwrap(tp)[0])
+    return f"each {rng.interval()}" if origin in (tuple, dict) else rng.interval()
+
+
 def _tables(cls: type, header: str, out: list[tuple[str, type]]) -> None:
     """Collect `(header, dataclass)` for `cls` and its nested tables, depth first."""
     out.append((header, cls))
@@ -169,7 +180,7 @@ def _section(header: str, cls: type) -> list[str]:
     lines += [doc.split("\n\n")[0].replace("\n", " "), ""]
     if cls.__name__ == "TraitDistribution":
         lines += ["`<trait>` is one of " + ", ".join(f"`{t}`" for t in TRAITS) + ".", ""]
-    lines += ["| key | type | default | unit | meaning |", "|---|---|---|---|---|"]
+    lines += ["| key | type | default | unit | range | meaning |", "|---|---|---|---|---|---|"]
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         child = _child_header(header, f.name, hints[f.name])
@@ -179,7 +190,8 @@ def _section(header: str, cls: type) -> list[str]:
         if choices:
             meaning += " One of: " + ", ".join(f"`{c}`" for c in choices) + "."
         unit = f.metadata.get("unit", "")
-        row = [f"`{f.name}`", _type_name(hints[f.name], sub), _default(f, sub), unit and f"`{unit}`", meaning]
+        row = [f"`{f.name}`", _type_name(hints[f.name], sub), _default(f, sub), unit and f"`{unit}`"]
+        row += [_range(f.metadata.get("range"), hints[f.name]), meaning]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
     return lines + [""]
 

@@ -1,7 +1,8 @@
 """The scene schema: typed, documented options, one dataclass per part.
 
-Every field carries a docstring (``doc``) and, where it has one, a unit; the
-loader uses the types to validate, and `tokenworld.scene.docs` renders this
+Every field carries a docstring (``doc``) and, where it has them, a unit, the
+choices it allows and the range of its numbers (`Range`); the loader uses the
+types and choices, the validator the ranges, and `tokenworld.scene.docs` renders this
 module into docs/scene-format.md, so the schema and its documentation cannot
 drift. Coordinates are metres in the ground plane: x east, y north, with the
 world spanning ``[0, size[0]) x [0, size[1])``; height (z) comes from the terrain.
@@ -35,12 +36,95 @@ class _Required:
 REQUIRED = _Required()
 
 
-def opt(default=REQUIRED, *, doc: str, unit: str = "", factory=None, choices=()):
-    """A dataclass field with its documentation attached as metadata."""
-    meta = {"doc": doc, "unit": unit, "choices": tuple(choices)}
+def _bound(value: float) -> str:
+    """A bound as people write it: 1 for 1.0, 2^32 for 4294967296."""
+    if float(value).is_integer():
+        n = int(value)
+        if n >= 2**16 and n & (n - 1) == 0:
+            return f"2^{n.bit_length() - 1}"
+        return str(n)
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: `min` and `max` (None: no bound), each inclusive unless marked exclusive.
+
+    On a list-like field (`[w, h]`, an RGB colour) the range holds for each value; on a table of numbers
+    (`resources`, `inventory`) for each entry.
+    """
+
+    min: Optional[float] = None
+    max: Optional[float] = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+
+    def contains(self, value: float) -> bool:
+        """Whether `value` lies in the range."""
+        if self.min is not None and (value < self.min or (self.min_exclusive and value == self.min)):
+            return False
+        return self.max is None or not (value > self.max or (self.max_exclusive and value == self.max))
+
+    def words(self, *, whole: bool = False) -> str:
+        """The range in words, after "must be": `positive`, `0 or more`, `between 1 and 32`, `in [0, 2^32)`.
+
+        Args:
+            whole: the field holds whole numbers (a closed range then reads "between a and b").
+        """
+        lo, hi = self.min, self.max
+        if hi is None:
+            if lo == 0:
+                return "positive" if self.min_exclusive else "0 or more"
+            return f"more than {_bound(lo)}" if self.min_exclusive else f"{_bound(lo)} or more"
+        if lo is None:
+            return f"less than {_bound(hi)}" if self.max_exclusive else f"{_bound(hi)} or less"
+        if whole and not (self.min_exclusive or self.max_exclusive):
+            return f"between {_bound(lo)} and {_bound(hi)}"
+        return f"in {self.interval()}"
+
+    def interval(self) -> str:
+        """Compact notation for tables: `> 0`, `>= 0`, `[1, 32]`, `[0, 2^32)`."""
+        lo, hi = self.min, self.max
+        if hi is None:
+            return f"{'>' if self.min_exclusive else '>='} {_bound(lo)}"
+        if lo is None:
+            return f"{'<' if self.max_exclusive else '<='} {_bound(hi)}"
+        left, right = "(" if self.min_exclusive else "[", ")" if self.max_exclusive else "]"
+        return f"{left}{_bound(lo)}, {_bound(hi)}{right}"
+
+
+def opt(
+    default=REQUIRED,
+    *,
+    doc: str,
+    unit: str = "",
+    factory=None,
+    choices=(),
+    min: Optional[float] = None,
+    max: Optional[float] = None,
+    min_exclusive: bool = False,
+    max_exclusive: bool = False,
+):
+    """A dataclass field with its documentation and allowed values attached as metadata.
+
+    `min`/`max` bound a number (inclusive unless `min_exclusive`/`max_exclusive`); they are kept as a `Range`
+    under the metadata key ``range`` (None when unbounded), which the validator and the docs read.
+    """
+    bounded = min is not None or max is not None
+    meta = {
+        "doc": doc,
+        "unit": unit,
+        "choices": tuple(choices),
+        "range": Range(min, max, min_exclusive, max_exclusive) if bounded else None,
+    }
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+POSITIVE = {"min": 0, "min_exclusive": True}
+NON_NEGATIVE = {"min": 0}
+UNIT_INTERVAL = {"min": 0, "max": 1}
 
 
 @dataclass
@@ -48,8 +132,8 @@ class Terrain:
     """The ground's shape. Heights never block movement; they place things in 3D."""
 
     kind: str = opt("flat", doc="Terrain shape.", choices=TERRAIN_KINDS)
-    height: float = opt(0.0, doc="Peak height of the hills above the base level.", unit="m")
-    scale: float = opt(60.0, doc="Typical distance between hill tops.", unit="m")
+    height: float = opt(0.0, doc="Peak height of the hills above the base level.", unit="m", **NON_NEGATIVE)
+    scale: float = opt(60.0, doc="Typical distance between hill tops.", unit="m", **POSITIVE)
     seed: int = opt(0, doc="Seed of the terrain shape (independent of the sim seed).")
 
 
@@ -57,7 +141,7 @@ class Terrain:
 class WorldOptions:
     """The extent of the world."""
 
-    size: tuple[float, float] = opt((200.0, 200.0), doc="Width (x) and depth (y) of the world.", unit="m")
+    size: tuple[float, float] = opt((200.0, 200.0), doc="Width (x) and depth (y) of the world.", unit="m", **POSITIVE)
     terrain: Terrain = opt(doc="The ground's shape.", factory=Terrain)
 
 
@@ -65,10 +149,14 @@ class WorldOptions:
 class SimOptions:
     """How the simulation advances."""
 
-    dt: float = opt(0.1, doc="Simulated time per tick.", unit="s")
-    ticks: int = opt(1000, doc="Ticks a run lasts when the command line does not say.")
+    dt: float = opt(0.1, doc="Simulated time per tick.", unit="s", **POSITIVE)
+    ticks: int = opt(1000, doc="Ticks a run lasts when the command line does not say.", **NON_NEGATIVE)
     seed: Optional[int] = opt(
-        None, doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce."
+        None,
+        doc="Random seed. Without one a run picks a seed, records it, and warns that it will not reproduce.",
+        min=0,
+        max=2**32,
+        max_exclusive=True,
     )
     clock: str = opt(
         "lockstep",
@@ -80,24 +168,37 @@ class SimOptions:
         64,
         doc="Most language-model requests (decisions and reflections) asked in one tick; due agents beyond it follow "
         "their plan or the rules brain.",
+        **NON_NEGATIVE,
     )
-    metrics_every: int = opt(1, doc="Write per-tick metrics every this many ticks.")
+    metrics_every: int = opt(1, doc="Write per-tick metrics every this many ticks.", **POSITIVE)
 
 
 @dataclass
 class EngineOptions:
     """The spatial engine: perception and steering."""
 
-    perception_radius: float = opt(6.0, doc="Agents see other agents within this distance.", unit="m")
-    neighbours: int = opt(8, doc="K: the nearest agents within the radius that each agent perceives (exact).")
-    entity_reach: float = opt(2.5, doc="Agents perceive entities whose edge is within this distance.", unit="m")
-    entities_seen: int = opt(4, doc="How many of the nearest entities within reach each agent perceives.")
-    arrive_radius: float = opt(0.5, doc="An agent within this distance of its target has arrived.", unit="m")
-    slow_radius: float = opt(3.0, doc="Agents slow down inside this distance of their target.", unit="m")
-    max_force: float = opt(4.0, doc="Largest steering acceleration.", unit="m/s^2")
-    boundary_margin: float = opt(4.0, doc="Agents closer than this to the world's edge are pushed back in.", unit="m")
+    perception_radius: float = opt(6.0, doc="Agents see other agents within this distance.", unit="m", **POSITIVE)
+    neighbours: int = opt(
+        8, doc="K: the nearest agents within the radius that each agent perceives (exact).", min=1, max=32
+    )
+    entity_reach: float = opt(
+        2.5, doc="Agents perceive entities whose edge is within this distance.", unit="m", **POSITIVE
+    )
+    entities_seen: int = opt(
+        4, doc="How many of the nearest entities within reach each agent perceives.", min=1, max=16
+    )
+    arrive_radius: float = opt(
+        0.5, doc="An agent within this distance of its target has arrived.", unit="m", **POSITIVE
+    )
+    slow_radius: float = opt(3.0, doc="Agents slow down inside this distance of their target.", unit="m", **POSITIVE)
+    max_force: float = opt(4.0, doc="Largest steering acceleration.", unit="m/s^2", **POSITIVE)
+    boundary_margin: float = opt(
+        4.0, doc="Agents closer than this to the world's edge are pushed back in.", unit="m", **NON_NEGATIVE
+    )
     resort_every: int = opt(
-        16, doc="Ticks between re-sorting the engine's agent rows by grid cell (memory locality; 0 never)."
+        16,
+        doc="Ticks between re-sorting the engine's agent rows by grid cell (memory locality; 0 never).",
+        **NON_NEGATIVE,
     )
 
 
@@ -139,6 +240,8 @@ class MindOptions:
         "inference`'s hand-labelled situations (BENCHMARKS.md, section Right choices). Not applied in `generate` "
         "mode nor by the `openai` and `vllm` backends (they write an option; there are no per-option likelihoods "
         "to add it to); the `rules` backend is the prior alone.",
+        min=0,
+        max=100,
     )
     structured: str = opt(
         "auto",
@@ -147,27 +250,37 @@ class MindOptions:
         choices=STRUCTURED_MODES,
     )
     llm_fraction: float = opt(
-        1.0, doc='Share of the agents of `mind = "model"` groups that the model drives (the rest use the rules brain).'
+        1.0,
+        doc='Share of the agents of `mind = "model"` groups that the model drives (the rest use the rules brain).',
+        **UNIT_INTERVAL,
     )
-    decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.")
+    decide_every: int = opt(50, doc="Ticks between an idle agent's decisions.", **POSITIVE)
     reflect_every: int = opt(
         500,
         doc="Ticks between a model-driven agent's reflections (it condenses its memories into a plan it follows "
         "meanwhile; 0 never).",
+        **NON_NEGATIVE,
     )
     memory_size: int = opt(
-        32, doc="Memories kept per model-driven agent (the least important and oldest are forgotten first)."
+        32, doc="Memories kept per model-driven agent (the least important and oldest are forgotten first).", **POSITIVE
     )
     recall: int = opt(
-        2, doc="Memories retrieved into a prompt (by recency, importance and relevance) besides the 2 most recent."
+        2,
+        doc="Memories retrieved into a prompt (by recency, importance and relevance) besides the 2 most recent.",
+        **NON_NEGATIVE,
     )
     max_prompt_tokens: int = opt(
-        768, doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it."
+        768,
+        doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it.",
+        min=128,
+        max=8192,
     )
-    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.")
-    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.")
-    batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.")
-    batch_wait_ms: float = opt(20.0, doc="How long the worker waits to fill a batch (realtime mode).", unit="ms")
+    max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.", **POSITIVE)
+    temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.", **NON_NEGATIVE)
+    batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.", min=1, max=128)
+    batch_wait_ms: float = opt(
+        20.0, doc="How long the worker waits to fill a batch (realtime mode).", unit="ms", **NON_NEGATIVE
+    )
     max_wait_s: float = opt(
         2.0,
         doc="Realtime: how long an agent's decision may be awaited before it acts without it (its plan, or the rules "
@@ -175,11 +288,15 @@ class MindOptions:
         "it runs. Not `batch_wait_ms` (how long the worker gathers a batch) nor `timeout_s` (when a server "
         "request counts as failed).",
         unit="s",
+        **POSITIVE,
     )
     timeout_s: float = opt(
-        30.0, doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).", unit="s"
+        30.0,
+        doc="openai: seconds before a request counts as failed (the agent then uses the rules brain).",
+        unit="s",
+        **POSITIVE,
     )
-    max_concurrency: int = opt(8, doc="openai: requests in flight at once.")
+    max_concurrency: int = opt(8, doc="openai: requests in flight at once.", **POSITIVE)
     n_gpu_layers: int = opt(
         -1, doc="llama_cpp: layers offloaded to a GPU when the build supports one (-1 all, 0 none)."
     )
@@ -187,9 +304,10 @@ class MindOptions:
         0,
         doc="llama_cpp: CPU threads the model computes with (0: all cores headless; in the viewer all but one, which "
         "is left for drawing).",
+        **NON_NEGATIVE,
     )
     cache_size: int = opt(
-        4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off)."
+        4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off).", **NON_NEGATIVE
     )
 
 
@@ -197,26 +315,35 @@ class MindOptions:
 class EconomyOptions:
     """Needs, gathering, regeneration and prices."""
 
-    hunger_rate: float = opt(1 / 600, doc="Hunger gained per second (0 is sated, 1 starving).", unit="1/s")
-    energy_rate: float = opt(1 / 900, doc="Energy lost per second standing (1 is rested, 0 exhausted).", unit="1/s")
-    walk_energy_factor: float = opt(2.0, doc="Walking multiplies the energy loss by this.")
-    eat_relief: float = opt(0.4, doc="Hunger removed by eating one food.")
-    rest_gain: float = opt(0.5, doc="Energy restored by one rest.")
-    gather_amount: float = opt(1.0, doc="Items one gather yields (twice as much with tools).")
-    regen_every: int = opt(10, doc="Ticks between regrowth of resource nodes and zone pools.")
-    price_memory: float = opt(0.1, doc="Weight of the newest trade in the market price (0-1).")
+    hunger_rate: float = opt(
+        1 / 600, doc="Hunger gained per second (0 is sated, 1 starving).", unit="1/s", **NON_NEGATIVE
+    )
+    energy_rate: float = opt(
+        1 / 900, doc="Energy lost per second standing (1 is rested, 0 exhausted).", unit="1/s", **NON_NEGATIVE
+    )
+    walk_energy_factor: float = opt(2.0, doc="Walking multiplies the energy loss by this.", **NON_NEGATIVE)
+    eat_relief: float = opt(0.4, doc="Hunger removed by eating one food.", **NON_NEGATIVE)
+    rest_gain: float = opt(0.5, doc="Energy restored by one rest.", **NON_NEGATIVE)
+    gather_amount: float = opt(1.0, doc="Items one gather yields (twice as much with tools).", **NON_NEGATIVE)
+    regen_every: int = opt(10, doc="Ticks between regrowth of resource nodes and zone pools.", **POSITIVE)
+    price_memory: float = opt(0.1, doc="Weight of the newest trade in the market price (0-1).", **UNIT_INTERVAL)
 
 
 @dataclass
 class StoreOptions:
     """What the run store keeps."""
 
-    checkpoint_every: int = opt(100, doc="Ticks between full checkpoints a run can resume from (0 never).")
-    snapshot_every: int = opt(50, doc="Ticks between snapshots of every agent (position, needs, inventory; 0 never).")
+    checkpoint_every: int = opt(
+        100, doc="Ticks between full checkpoints a run can resume from (0 never).", **NON_NEGATIVE
+    )
+    snapshot_every: int = opt(
+        50, doc="Ticks between snapshots of every agent (position, needs, inventory; 0 never).", **NON_NEGATIVE
+    )
     track_every: int = opt(
         1,
         doc="Ticks between compact position frames for replay in the viewer (every agent's x, y and heading, about 5 "
         "bytes per agent; 0 never).",
+        **NON_NEGATIVE,
     )
 
 
@@ -225,10 +352,10 @@ class GameOptions:
     """An optional game played by the agents (`kind = "guess_average"`)."""
 
     kind: str = opt("none", doc="Which game.", choices=GAMES)
-    rounds: int = opt(10, doc="Rounds to play.")
-    max_value: float = opt(100.0, doc="Guesses lie in [0, max_value].")
-    factor: float = opt(2 / 3, doc="The target is this times the average guess (1 for the plain average).")
-    ticks_per_round: int = opt(10, doc="Ticks between rounds.")
+    rounds: int = opt(10, doc="Rounds to play.", **POSITIVE)
+    max_value: float = opt(100.0, doc="Guesses lie in [0, max_value].", **POSITIVE)
+    factor: float = opt(2 / 3, doc="The target is this times the average guess (1 for the plain average).", **POSITIVE)
+    ticks_per_round: int = opt(10, doc="Ticks between rounds.", **POSITIVE)
 
 
 @dataclass
@@ -243,8 +370,10 @@ class Zone:
     polygon: Optional[list[tuple[float, float]]] = opt(
         None, doc="Vertices `[[x, y], ...]` (3 or more) of a simple polygon.", unit="m"
     )
-    color: Optional[tuple[float, float, float]] = opt(None, doc="Display colour, RGB in [0, 1].")
-    resources: dict[str, float] = opt(doc="Resource pools the zone holds (food, wood, ...).", factory=dict)
+    color: Optional[tuple[float, float, float]] = opt(None, doc="Display colour, RGB in [0, 1].", **UNIT_INTERVAL)
+    resources: dict[str, float] = opt(
+        doc="Resource pools the zone holds (food, wood, ...).", factory=dict, **NON_NEGATIVE
+    )
     properties: dict[str, object] = opt(
         doc="Free-form data (numbers, strings, booleans) for later rules.", factory=dict
     )
@@ -257,7 +386,7 @@ class Entity:
     kind: str = opt(doc="What it is.", choices=ENTITY_KINDS)
     name: str = opt("", doc="Display name; need not be unique.")
     pos: tuple[float, float] = opt(doc="Position in the ground plane.", unit="m")
-    radius: float = opt(1.0, doc="Footprint radius.", unit="m")
+    radius: float = opt(1.0, doc="Footprint radius.", unit="m", **POSITIVE)
     solid: bool = opt(False, doc="Agents steer around solid entities.")
     properties: dict[str, object] = opt(doc="Free-form data (resource, stock, regen, recipe, ...).", factory=dict)
 
@@ -266,19 +395,19 @@ class Entity:
 class TraitDistribution:
     """A trait drawn per agent from a normal distribution, clipped to [0, 1]."""
 
-    mean: float = opt(0.5, doc="Mean of the trait in [0, 1].")
-    std: float = opt(0.15, doc="Standard deviation (0 gives every agent the mean).")
+    mean: float = opt(0.5, doc="Mean of the trait in [0, 1].", **UNIT_INTERVAL)
+    std: float = opt(0.15, doc="Standard deviation (0 gives every agent the mean).", **NON_NEGATIVE)
 
 
 @dataclass
 class Flocking:
     """Reynolds flocking weights for a group."""
 
-    cohesion: float = opt(0.0, doc="Pull towards the neighbours' centre.")
-    alignment: float = opt(0.0, doc="Pull towards the neighbours' mean velocity.")
-    separation: float = opt(1.5, doc="Push away from neighbours closer than `personal_space`.")
-    personal_space: float = opt(1.2, doc="Distance under which separation acts.", unit="m")
-    wander: float = opt(0.5, doc="Random steering of agents without a target.", unit="m/s^2")
+    cohesion: float = opt(0.0, doc="Pull towards the neighbours' centre.", **NON_NEGATIVE)
+    alignment: float = opt(0.0, doc="Pull towards the neighbours' mean velocity.", **NON_NEGATIVE)
+    separation: float = opt(1.5, doc="Push away from neighbours closer than `personal_space`.", **NON_NEGATIVE)
+    personal_space: float = opt(1.2, doc="Distance under which separation acts.", unit="m", **POSITIVE)
+    wander: float = opt(0.5, doc="Random steering of agents without a target.", unit="m/s^2", **NON_NEGATIVE)
 
 
 @dataclass
@@ -286,7 +415,7 @@ class AgentGroup:
     """A population of agents sharing an archetype, a spawn place and trait distributions."""
 
     name: str = opt(doc="Unique group name.")
-    count: int = opt(doc="Number of agents.")
+    count: int = opt(doc="Number of agents.", **NON_NEGATIVE)
     archetype: str = opt("citizen", doc="Role that shapes behaviour.", choices=ARCHETYPES)
     spawn_zone: Optional[str] = opt(None, doc="Name of the zone agents start in (or give `spawn_area`).")
     spawn_area: Optional[tuple[float, float, float, float]] = opt(
@@ -307,7 +436,7 @@ class AgentGroup:
         choices=MINDS,
     )
     inventory: dict[str, float] = opt(
-        doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict
+        doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict, **NON_NEGATIVE
     )
 
 
@@ -316,7 +445,7 @@ class Tell:
     """A line the Narrator says at a tick: news told to one agent, or announced to everyone in a zone."""
 
     text: str = opt(doc="What is said (one line).")
-    tick: int = opt(1, doc="Tick at which it is heard.")
+    tick: int = opt(1, doc="Tick at which it is heard.", min=1)
     agent: Optional[int] = opt(None, doc="Id of the agent told (or give `zone`).")
     zone: Optional[str] = opt(None, doc="Name of the zone where everyone hears it (or give `agent`).")
 
