@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import tomllib
 import typing
@@ -34,6 +35,16 @@ def load_scene(path: str | Path) -> Scene:
     path = Path(path)
     data = _read_with_extends(path, chain=())
     return scene_from_dict(data, source=str(path))
+
+
+def read_scene_data(path: str | Path) -> dict:
+    """The data of the scene file at `path` with `extends` resolved, before conversion and validation."""
+    return _read_with_extends(Path(path), chain=())
+
+
+def extends_target(path: str | Path, parent: str) -> Path:
+    """The file that `extends = parent` names when written in the scene file at `path` (see `_extends_target`)."""
+    return _extends_target(Path(path), parent)
 
 
 def scene_from_dict(data: dict, *, source: str = "<scene>") -> Scene:
@@ -240,11 +251,17 @@ def _free_value(value: Any, path: str, problems: list[str]) -> Any:
     return value
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a schema class (resolving them is most of a conversion's time; once per class)."""
+    return typing.get_type_hints(cls)
+
+
 def _convert_dataclass(cls: type, value: Any, path: str, problems: list[str]) -> Any:
     if not isinstance(value, dict):
         problems.append(f"`{path or 'scene'}`: expected a table, found {_describe(value)}.")
         return None
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in value:
         if key not in fields:
