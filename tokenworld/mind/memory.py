@@ -320,6 +320,27 @@ class Memory:
             + where
         )
 
+    # ------------------------------------------------------------ live edits
+
+    def grow(self, n_agents: int, agents: np.ndarray) -> None:
+        """The world has `n_agents` agents now; `agents` (new ids) get an empty memory each."""
+        agents = np.asarray(agents, np.int64)
+        row = np.full(n_agents, -1, np.int64)
+        row[: len(self.row)] = self.row
+        row[agents] = len(self.agents) + np.arange(len(agents))
+        self.row, self.agents = row, np.concatenate([self.agents, agents])
+        more = (len(agents), self.capacity)
+        for c, fill in (("tick", -1), ("kind", 0), ("reason", 0), ("other", -1), ("item", -1), ("amount", 0)):
+            setattr(self, c, np.concatenate([getattr(self, c), np.full(more, fill, getattr(self, c).dtype)]))
+        for c, fill in (("zone", -1), ("importance", 0), ("text", "")):
+            setattr(self, c, np.concatenate([getattr(self, c), np.full(more, fill, getattr(self, c).dtype)]))
+
+    def zones_changed(self, moved: np.ndarray, zone_names: list[str]) -> None:
+        """The zones were edited (`moved`: old index -> new index, -1 removed): memories name the new places."""
+        if len(moved):
+            self.zone = np.where(self.zone >= 0, moved[np.maximum(self.zone, 0)], -1).astype(self.zone.dtype)
+        self.zone_names = list(zone_names)
+
     # ------------------------------------------------------------ checkpoints
 
     def state(self) -> dict[str, np.ndarray]:

@@ -30,6 +30,7 @@ from tokenworld.mind.prompts import PromptBuilder, page_for
 from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.rules_brain import INTENTS, RulesBrain
 from tokenworld.scene.schema import ITEMS
+from tokenworld.world.agents import grown
 from tokenworld.world.decisions import SOURCES, Decisions
 from tokenworld.world.items import ITEM_INDEX
 
@@ -91,9 +92,10 @@ class ModelMinds:
         spread over `reflect_every`, calibrate when the first one comes."""
         return self.prompts.shared, [(self.prompts.calibration(k), k) for k in (6, 7, 5, 8, 9, 4, 3, 2)]
 
-    def first_plans(self, tick: int = 0) -> None:
-        """Plans from each persona, without the model, and first reflections spread over `reflect_every`."""
-        a = self.agents
+    def first_plans(self, tick: int = 0, agents: np.ndarray | None = None) -> None:
+        """Plans from each persona, without the model, and first reflections spread over `reflect_every`
+        (`agents`: these only, e.g. those who just joined; default: all)."""
+        a = self.agents if agents is None else np.asarray(agents, np.int64)
         if not len(a):
             return
         u, feasible, _ = self.brain.utilities(a.astype(np.int32))
@@ -105,6 +107,30 @@ class ModelMinds:
         every = self.opts.reflect_every
         if every:  # agent k of m first reflects at tick + (k + 1) * every // m
             self.last_reflect[a] = tick + (np.arange(1, len(a) + 1) * every) // len(a) - every
+
+    # ------------------------------------------------------------ live edits
+
+    def scene_changed(self, zones_moved: np.ndarray) -> None:
+        """The world's scene was edited: prompts describe the new places (the shared prompt changes, so backends
+        evaluate it anew once), memories name them (`zones_moved`: old zone index -> new, -1 removed)."""
+        scene = self.world.scene
+        self.zone_names = [z.name for z in scene.zones]
+        self.memory.zones_changed(zones_moved, self.zone_names)
+        p = self.prompts
+        self.prompts = PromptBuilder(scene, p.style, p.count, self.opts.max_prompt_tokens)
+
+    def grow(self, agents: np.ndarray, tick: int) -> None:
+        """`agents` (new ids, after everyone else's) join as model-driven agents, with first plans."""
+        agents = np.asarray(agents, np.int64)
+        n = self.world.n_agents
+        self.is_model = grown(self.is_model, n, False)
+        self.is_model[agents] = True
+        self.agents = np.concatenate([self.agents, agents])
+        self.memory.grow(n, agents)
+        self.plan = grown(self.plan, n, -1)
+        self.plan_step = grown(self.plan_step, n, 0)
+        self.last_reflect = grown(self.last_reflect, n, -(10**9))
+        self.first_plans(tick, agents)
 
     # ------------------------------------------------------------ what happened
 

@@ -60,7 +60,10 @@ class MenuBuilder:
     def __init__(self, world, brain: RulesBrain):
         self.world = world
         self.brain = brain
-        self.zone_names = [z.name for z in world.scene.zones]
+
+    @property
+    def zone_names(self) -> list[str]:
+        return [z.name for z in self.world.scene.zones]
 
     def build(self, agents: np.ndarray, wanted: dict[int, list[int]] | None = None) -> list[Menu]:
         """One menu per agent in `agents` (ids); `wanted`: per agent, zones it heard of (news, an announced

@@ -85,9 +85,13 @@ class RulesBrain:
     def __init__(self, world, rng: np.random.Generator):
         self.world = world
         self.rng = rng
-        zones = world.scene.zones
+        self.scene_changed()
+
+    def scene_changed(self) -> None:
+        """Read the world's zones and markets again (at the start, and after a live edit of the scene)."""
         from tokenworld.scene.geometry import zone_polygon
 
+        zones = self.world.scene.zones
         self.zone_centre = np.array([zone_polygon(z).mean(axis=0) for z in zones], np.float32).reshape(-1, 2)
         self._find_markets()
 
@@ -258,10 +262,11 @@ class RulesBrain:
 
         w = self.world
         kinds, targets, pos = [], [], []
+        scene_entities = w.entity_pos[: len(w.scene.entities)]  # built structures never make a market
         for z, zone in enumerate(w.scene.zones):
             if zone.kind != "market":
                 continue
-            inside = np.flatnonzero(points_in_zone(w.entity_pos, zone)) if len(w.entity_pos) else []
+            inside = np.flatnonzero(points_in_zone(scene_entities, zone)) if len(scene_entities) else []
             if len(inside):
                 kinds.append(TARGET_KINDS.index("entity"))
                 targets.append(int(inside[0]))

@@ -67,7 +67,7 @@ class FeedLine:
     """
 
     tick: int
-    kind: str  # 'talk', 'trade', 'gather', 'craft', 'build', 'give', 'refused', 'intervention', 'round'
+    kind: str  # 'talk', 'trade', 'gather', 'craft', 'build', 'give', 'refused', 'intervention', 'round', 'edit'
     agent: int  # -1 for the world or the viewer's user
     other: int  # listener / partner, -1 none
     zone: int  # -1 unknown
@@ -95,4 +95,6 @@ def describe(line: FeedLine) -> str:
         return f"{_agent_name(line.agent)} {done_text('talk', partner=to, text=line.text)}"
     if line.kind == "round" or line.agent < -1:
         return line.text
+    if line.kind == "edit":
+        return f"the scene was edited: {line.text}"
     return f"{_agent_name(line.agent)} {line.text}"

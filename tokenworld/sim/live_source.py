@@ -6,6 +6,11 @@ commands (play, pause, step, speed, interventions) through a queue the sim
 thread drains between ticks. Rendering therefore never waits for a tick or for
 the language model; the simulation runs in realtime clock mode, so ticks never
 wait for the model either.
+
+A synchronous source (`synchronous=True`, for recordings) has no thread: it
+runs the lockstep clock, and each `advance(seconds)` steps the ticks due in
+those seconds in the caller's thread, so a recording never depends on the
+wall clock.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenworld.errors import RunError, TokenWorldError
+from tokenworld.errors import RunError, SceneError, TokenWorldError
 from tokenworld.mind.personas import NARRATOR
 from tokenworld.scene.schema import ITEMS, Scene
 from tokenworld.sim.cards import AgentCard
@@ -35,6 +40,7 @@ from tokenworld.sim.frames import (
     describe,
     event_text,
 )
+from tokenworld.sim.live_edit import LiveChange
 from tokenworld.sim.recording import Recording
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
@@ -50,6 +56,9 @@ class LiveSource:
         seed, arch: as for `Simulation`.
         speed: simulated seconds per wall second (0 = as fast as it goes).
         playing: start playing at once.
+        synchronous: no thread and the lockstep clock: `start` builds in the caller's thread and `advance(s)`
+            steps the ticks due in `s` seconds of the source's own clock (`now`), publishing frames stamped
+            with that clock (a recorder's fixed step per frame; never the wall clock).
     """
 
     live = True  # a FrameSource that can be changed (interventions), not sought
@@ -62,16 +71,24 @@ class LiveSource:
         arch: str | None = None,
         speed: float = 4.0,
         playing: bool = True,
+        synchronous: bool = False,
     ):
         import dataclasses
         import os
 
         from tokenworld.sim.simulation import Simulation
 
+        given = scene
         if scene.mind.threads == 0 and (os.cpu_count() or 1) > 1:  # leave a core for drawing
             scene = dataclasses.replace(scene, mind=dataclasses.replace(scene.mind, threads=(os.cpu_count() or 2) - 1))
         self.scene = scene
-        self.sim = Simulation(scene, seed=seed, arch=arch, profile=False, clock="realtime")
+        self._given_scene = given  # the scene as given (an editor's), before this source's own settings
+        self._wanted_scene = scene  # the scene the last edit asked for (the simulation takes it between ticks)
+        self.synchronous = synchronous
+        self.now = 0.0  # synchronous: the source's clock, seconds of `advance`; frames are stamped with it
+        self._next_due = 0.0  # synchronous: when the next tick is due on that clock
+        clock = "lockstep" if synchronous else "realtime"
+        self.sim = Simulation(scene, seed=seed, arch=arch, profile=False, clock=clock)
         self.recording: Recording | None = None  # see `record_into`
         self.speed = float(speed)
         self.playing = playing
@@ -132,11 +149,41 @@ class LiveSource:
         return self.recording.folder
 
     def start(self) -> LiveSource:
+        """Start the sim thread (synchronous: build the world here and publish the first frame)."""
+        if self.synchronous:
+            try:
+                self._begin()
+            except BaseException:
+                self.status = "failed"
+                self._end()
+                raise
+            return self
         self._thread.start()
         return self
 
     def advance(self, wall_seconds: float) -> None:
-        """Nothing to move: the simulation thread publishes frames as it goes (a replay moves its playhead here)."""
+        """Threaded: nothing to move (the simulation thread publishes frames as it goes).
+
+        Synchronous: move the source's clock on by `wall_seconds` and step, here, every tick due by then
+        (one every `dt / speed` seconds), each frame stamped with the time it was due.
+        """
+        if not self.synchronous or self.status in ("failed", "stopped", "building"):
+            return
+        self.now += wall_seconds
+        self._drain_commands()
+        interval = self.scene.sim.dt / self.speed if self.speed > 0 else 0.0
+        stepped = 0
+        while self._steps_wanted > 0 or (self.playing and self.sim.tick < self.scene.sim.ticks):
+            if self._steps_wanted == 0 and (self._next_due > self.now + 1e-9 or (interval <= 0 and stepped)):
+                break  # the next tick is not due yet (speed 0: one tick an advance)
+            stepped += 1
+            due = self._next_due
+            self._step_and_publish(interval, wall=due)
+            self._next_due = due + interval if self._steps_wanted == 0 and interval > 0 else self.now
+        if self.sim.tick >= self.scene.sim.ticks:
+            self.status = "finished"
+        else:
+            self.status = "running" if self.playing else "paused"
 
     def wait_ready(self, timeout: float = 300.0) -> None:
         """Block until the first frame is published (the scene is built), or raise what failed."""
@@ -172,6 +219,28 @@ class LiveSource:
     def announce(self, zone: int, text: str) -> None:
         self._commands.put(("announce", (int(zone), text)))
 
+    def apply_scene(self, scene: Scene, label: str = "", *, before: Scene | None = None) -> LiveChange:
+        """Edit the running scene (the viewer's Edit mode): returns what applies live and what needs a restart.
+
+        Only what changed from `before` (the scene `scene` was edited from; default: the last scene given here,
+        or the one this source started with) is made to the running scene, so settings this run made its own
+        stay. The simulation takes the edit at its next tick boundary, even while paused; `scene` and the next
+        frame show it, and a recorded run stores it with that tick (a replay shows it there, a resume makes it
+        again).
+        """
+        from tokenworld.sim.live_edit import plan_live_change, rebase
+
+        before = before if before is not None else self._given_scene
+        try:
+            wanted = rebase(self._wanted_scene, before, scene)
+        except SceneError as exc:
+            return LiveChange(self._wanted_scene, [], [f"the edit only fits a restarted world ({exc})"])
+        change = plan_live_change(self._wanted_scene, wanted)
+        self._given_scene, self._wanted_scene = scene, change.scene
+        if change.any:
+            self._commands.put(("edit", (change.scene, label)))
+        return change
+
     def last_said(self) -> dict[int, str]:
         """Agent -> the line it said, for agents who spoke within the last few ticks."""
         tick = self.frame.tick if self.frame is not None else 0
@@ -204,6 +273,13 @@ class LiveSource:
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the sim thread, finish the run store and release the simulation."""
+        if self.synchronous:
+            if not self._stop.is_set():
+                self._stop.set()
+                if self.status not in ("failed", "finished"):
+                    self.status = "stopped"
+                self._end()
+            return
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -213,15 +289,7 @@ class LiveSource:
     def _main(self) -> None:
         sim = self.sim
         try:
-            sim.build()
-            self.traits, self.archetype, self.arch = sim.world.agents.traits, sim.world.agents.archetype, sim.arch
-            if sim.worker is not None:
-                sim.worker.lower_priority()  # frames first: the model computes with the CPU time they leave
-            if self.recording is not None:
-                self.recording.started()
-            self._last_spoke = np.full(sim.n_agents, -(10**9), np.int64)
-            self._publish(None)
-            self.status = "running" if self.playing else "paused"
+            self._begin()
             self._loop()
             if self.status != "failed":
                 self.status = "finished" if sim.tick >= self.scene.sim.ticks else "stopped"
@@ -230,13 +298,30 @@ class LiveSource:
             self.error = f"{type(exc).__name__}: {exc}"
             self._trace = traceback.format_exc()
         finally:
-            try:
-                if self.recording is not None:
-                    self.recording.finish(self.status if self.status in ("failed", "finished") else "stopped")
-            except RunError as exc:
-                self.status, self.error = "failed", str(exc)
-            finally:
-                sim.close()
+            self._end()
+
+    def _begin(self) -> None:
+        """Build the world and publish the first frame."""
+        sim = self.sim
+        sim.build()
+        self.traits, self.archetype, self.arch = sim.world.agents.traits, sim.world.agents.archetype, sim.arch
+        if sim.worker is not None and not self.synchronous:
+            sim.worker.lower_priority()  # frames first: the model computes with the CPU time they leave
+        if self.recording is not None:
+            self.recording.started()
+        self._last_spoke = np.full(sim.n_agents, -(10**9), np.int64)
+        self._publish(None, wall=self.now if self.synchronous else None)
+        self.status = "running" if self.playing else "paused"
+
+    def _end(self) -> None:
+        """Finish the run store (if recording) and release the simulation."""
+        try:
+            if self.recording is not None:
+                self.recording.finish(self.status if self.status in ("failed", "finished") else "stopped")
+        except RunError as exc:
+            self.status, self.error = "failed", str(exc)
+        finally:
+            self.sim.close()
 
     def _loop(self) -> None:
         sim = self.sim
@@ -258,13 +343,19 @@ class LiveSource:
                 self._stop.wait(min(wait, 0.05))
                 continue
             t0 = time.perf_counter()
-            result = sim.step()
-            if self.recording is not None:
-                self.recording.record(result)
-            self.tick_ms = (time.perf_counter() - t0) * 1000.0
-            self._steps_wanted = max(0, self._steps_wanted - 1)
+            self._step_and_publish(interval)
             next_due = max(next_due + interval, t0) if interval > 0 else t0
-            self._publish(result, interval=max(interval, self.tick_ms / 1000.0))
+
+    def _step_and_publish(self, interval: float, *, wall: float | None = None) -> None:
+        """One tick: step, record, publish its frame (`wall`: the frame's time stamp; None: now, threaded)."""
+        t0 = time.perf_counter()
+        result = self.sim.step()
+        if self.recording is not None:
+            self.recording.record(result)
+        self.tick_ms = (time.perf_counter() - t0) * 1000.0
+        self._steps_wanted = max(0, self._steps_wanted - 1)
+        interval = interval if wall is not None else max(interval, self.tick_ms / 1000.0)
+        self._publish(result, interval=interval, wall=wall)
 
     def _drain_commands(self) -> None:
         sim = self.sim
@@ -288,6 +379,8 @@ class LiveSource:
                 agent, text = arg
                 sim.send_message(agent, text)
                 self._line(sim.tick, "intervention", NARRATOR, agent, -1, " ".join(text.split()))
+            elif kind == "edit":
+                self._edit(*arg)
             elif kind == "announce":
                 zone, text = arg
                 n = sim.announce(zone, text)
@@ -300,7 +393,24 @@ class LiveSource:
                     f"[{self.scene.zones[zone].name}] {' '.join(text.split())} ({n} hear it)",
                 )
 
-    def _publish(self, result, interval: float = 0.0) -> None:
+    def _edit(self, scene: Scene, label: str) -> None:
+        """Apply a live edit between ticks and show it at once (a new frame, a line in the feed)."""
+        sim = self.sim
+        n_before = sim.n_agents
+        change = sim.apply_scene(scene, label)
+        if not change.any:
+            return
+        self.scene = sim.scene
+        if sim.n_agents > n_before:
+            from tokenworld.world.agents import grown
+
+            self._last_spoke = grown(self._last_spoke, sim.n_agents, -(10**9))
+            self._prev_pos = None
+            self.traits, self.archetype = sim.world.agents.traits, sim.world.agents.archetype
+        self._line(sim.tick, "edit", -1, -1, -1, label or change.message())
+        self._publish(None, wall=self.now if self.synchronous else None)
+
+    def _publish(self, result, interval: float = 0.0, *, wall: float | None = None) -> None:
         sim, w = self.sim, self.sim.world
         snap = w.engine.snapshot(("pos", "heading", "zone"))
         tick = sim.tick
@@ -329,7 +439,7 @@ class LiveSource:
             entity_radius=w.entity_radius.copy(),
             entity_kind=list(w.entity_kind),
             entity_name=list(w.entity_name),
-            wall=now,
+            wall=now if wall is None else wall,
             interval=interval,
         )
         if self._inspect is not None:

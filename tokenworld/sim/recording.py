@@ -134,11 +134,16 @@ class Recording:
                 on_build(sim)
             sim.build()
             found = store.last_checkpoint()
-            start = 0
+            start = found[0] if found is not None else 0
+            for tick, label, data in store.scene_edits(until=start):  # the world as the checkpoint left it
+                sim.tick = tick - 1
+                sim.apply_scene(Scene.from_dict(data, source=str(Path(folder) / SCENE_FILE)), label)
+            sim.take_edits()  # recorded already
             if found is not None:
-                start, state, meta = found
-                sim.restore(state, meta)
-            store.truncate_after(start)
+                sim.restore(found[1], found[2])
+            else:
+                sim.tick = 0
+            store.truncate_after(start, agents=sim.n_agents)
             manifest.update(ticks_requested=total, status="running")
             manifest.setdefault("resumes", []).append({"from_tick": start, "at": _now()})
             store.start_writer()

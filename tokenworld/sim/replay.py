@@ -81,13 +81,13 @@ class RunReplay(RunLog):
             raise
         sc = self._scene
         self._size = tuple(sc.world.size)
-        self._n = sc.agent_count
+        self._n = self.run.n_agents  # at the end: live edits may add agents during a run (`run.agents_at`)
         self._dt = sc.sim.dt
         self._zone_names = [z.name for z in sc.zones]
         self._builds: list[tuple[int, int, int, int]] = []  # (tick, agent, recipe, entity id), in entity order
         self._builds_upto = 0
         self._build_pos: list[tuple[float, float]] = []
-        self._entities: tuple[int, tuple] | None = None
+        self._entities: tuple[tuple, tuple] | None = None
         self._series_upto = 0
         self._series_parts: list[dict[str, np.ndarray]] = []
         self._series_cat: dict[str, np.ndarray] | None = None
@@ -97,8 +97,17 @@ class RunReplay(RunLog):
 
     @property
     def scene(self) -> Scene:
-        """The scene as run (the folder's scene.toml)."""
+        """The scene the run started with (the folder's scene.toml; see `scene_at` for live edits)."""
         return self._scene
+
+    def scene_at(self, tick: float) -> Scene:
+        """The scene as it ran at `tick`: the live edits made up to then applied."""
+        return self.run.scene_at(math.floor(_tick_value(tick)))
+
+    @property
+    def scene_edits(self) -> list:
+        """The live edits the run recorded (`SceneEdit`s, in the order made)."""
+        return self.run.scene_edits
 
     @property
     def folder(self) -> Path:
@@ -206,9 +215,9 @@ class RunReplay(RunLog):
             rows = self._q("SELECT x, y FROM snapshots WHERE tick = ? ORDER BY agent", (tick,))
             pos = np.array(rows, np.float32).reshape(-1, 2)
             heading = np.zeros(len(pos), np.float32)
-        if len(pos) != self._n:
+        if len(pos) != self.run.agents_at(tick):
             raise RunError(
-                f"tick {tick} of {self._db} holds {len(pos)} agents but its scene has {self._n}; "
+                f"tick {tick} of {self._db} holds {len(pos)} agents but the run had {self.run.agents_at(tick)} then; "
                 "the run folder is damaged."
             )
         pos.setflags(write=False)
@@ -229,6 +238,8 @@ class RunReplay(RunLog):
         t1 = int(ticks[i + 1])
         a = np.float32((t - t0) / (t1 - t0))
         (p0, h0), (p1, h1) = self._load(t0), self._load(t1)
+        if len(p0) < len(p1):  # agents joined in between (a live edit): they appear where they are first seen
+            p0, h0 = np.concatenate([p0, p1[len(p0) :]]), np.concatenate([h0, h1[len(h0) :]])
         turn = np.mod(h1 - h0 + np.float32(math.pi), np.float32(TWO_PI)) - np.float32(math.pi)  # the short way round
         return p0 + (p1 - p0) * a, np.mod(h0 + turn * a, np.float32(TWO_PI)).astype(np.float32)
 
@@ -249,9 +260,11 @@ class RunReplay(RunLog):
         t = min(max(t, float(self._ticks[0])), float(self._ticks[-1]))
         pos, heading = self._at(t)
         prev = self._at(t - 1.0)[0]
+        if len(prev) < len(pos):  # agents that joined this tick
+            prev = np.concatenate([prev, pos[len(prev) :]])
         whole = math.floor(t)
-        state = self._state(whole, t)
-        zone = zone_membership(pos, self._scene.zones)
+        state = self._state(whole, t)[: len(pos)]
+        zone = zone_membership(pos, self.run.scene_at(whole).zones)
         ent_pos, ent_radius, ent_kind, ent_name = self._entities_at(whole)
         return Frame(
             tick=whole,
@@ -271,7 +284,7 @@ class RunReplay(RunLog):
     def zone_counts(self, tick: float) -> np.ndarray:
         """Agents in each zone at `tick` (int64, one per scene zone; agents outside every zone are not counted)."""
         zone = self.frame(tick).zone
-        return np.bincount(zone[zone >= 0], minlength=len(self._scene.zones)).astype(np.int64)
+        return np.bincount(zone[zone >= 0], minlength=len(self.scene_at(tick).zones)).astype(np.int64)
 
     def _state(self, whole: int, t: float) -> np.ndarray:
         """IDLE / WALKING / BUSY / TALKING per agent at tick `whole` (one query, then numpy)."""
@@ -280,7 +293,8 @@ class RunReplay(RunLog):
         moved = np.zeros(self._n, bool)
         if j >= 1:
             p1, p0 = self._load(int(ticks[j]))[0], self._load(int(ticks[j - 1]))[0]
-            moved = np.einsum("ij,ij->i", p1 - p0, p1 - p0) > MOVE_EPS * MOVE_EPS
+            k = min(len(p0), len(p1))
+            moved[:k] = np.einsum("ij,ij->i", p1[:k] - p0[:k], p1[:k] - p0[:k]) > MOVE_EPS * MOVE_EPS
         talk_busy = self._states.get(whole)
         if talk_busy is None:
             rows = self._q(
@@ -322,15 +336,16 @@ class RunReplay(RunLog):
         """
         self._load_builds()
         k = sum(1 for b in self._builds if b[0] <= whole)
-        if self._entities is not None and self._entities[0] == k:
+        scene = self.run.scene_at(whole)
+        if self._entities is not None and self._entities[0] == (k, id(scene)):
             return self._entities[1]
-        ents = self._scene.entities
+        ents = scene.entities
         pos = [tuple(e.pos) for e in ents] + self._build_pos[:k]
         radius = [e.radius for e in ents] + [BUILD_RECIPES[b[2]].radius for b in self._builds[:k]]
         kind = [e.kind for e in ents] + [BUILD_RECIPES[b[2]].builds for b in self._builds[:k]]
         name = [e.name for e in ents] + [f"{BUILD_RECIPES[b[2]].name} of agent {b[1]}" for b in self._builds[:k]]
         out = (np.array(pos, np.float32).reshape(-1, 2), np.array(radius, np.float32), kind, name)
-        self._entities = (k, out)
+        self._entities = ((k, id(scene)), out)
         return out
 
     def _load_builds(self) -> None:

@@ -53,8 +53,8 @@ class RunLog:
             limit: most lines returned (the newest ones).
             agent: only lines this agent takes part in (as actor, speaker, listener or partner).
             zone: only lines in this zone (a message is in its speaker's zone; rounds have none).
-            kinds: only these kinds: 'talk', 'intervention' (the Narrator), 'round', 'refused', or
-                the action of an event that went ahead ('gather', 'trade', 'craft', 'build', 'give', ...).
+            kinds: only these kinds: 'talk', 'intervention' (the Narrator), 'round', 'edit' (of the scene),
+                'refused', or the action of an event that went ahead ('gather', 'trade', 'craft', 'build', 'give', ...).
         """
         until = math.floor(_tick_value(until_tick))
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
@@ -69,11 +69,17 @@ class RunLog:
         found: list[tuple[int, int, int, FeedLine]] = []
         if wanted is None or wanted & {"talk", "intervention"}:
             found += self._message_lines(until, limit, agent, zone, wanted)
-        acts = None if wanted is None else wanted - {"talk", "intervention", "round", "refused"}
+        acts = None if wanted is None else wanted - {"talk", "intervention", "round", "edit", "refused"}
         if wanted is None or acts or "refused" in wanted:
             found += self._event_lines(until, limit, agent, zone, acts, wanted is None or "refused" in wanted)
         if (wanted is None or "round" in wanted) and zone is None:
             found += self._round_lines(until, limit, agent)
+        if (wanted is None or "edit" in wanted) and zone is None and agent is None:
+            found += [  # live edits of the scene, at the tick they took effect
+                (e.tick, -1, i, FeedLine(e.tick, "edit", -1, -1, -1, e.label))
+                for i, e in enumerate(self.run.scene_edits)
+                if e.tick <= until
+            ][-limit:]
         found.sort(key=lambda f: f[:3])
         return [f[3] for f in found[-limit:]]
 
@@ -257,7 +263,7 @@ class RunLog:
         frame = self.frame(t)
         whole = frame.tick
         agents = self.run.agents
-        group = self._scene.groups[int(agents.group[a])]
+        group = self.run.final_scene.groups[int(agents.group[a])]
         traits = agents.traits
         z = int(frame.zone[a])
         info = {
@@ -304,7 +310,7 @@ class RunLog:
     def _mind_of(self, agent: int) -> str:
         """'model' if the language model decided for the agent in this run, else its group's mind ('model' groups
         without a model backend, or outside `llm_fraction`, are decided by the rules brain)."""
-        group_mind = self._scene.groups[int(self.run.agents.group[agent])].mind
+        group_mind = self.run.final_scene.groups[int(self.run.agents.group[agent])].mind
         if group_mind != "model":
             return group_mind
         return "model" if self.run.agents.model[agent] else "rules"

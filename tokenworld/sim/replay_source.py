@@ -73,6 +73,7 @@ class ReplaySource:
         if self._frame is None or self._frame_at != self.playhead:
             self._frame = self.replay.frame(self.playhead)
             self._frame_at = self.playhead
+            self.scene = self.replay.scene_at(self.playhead)  # live edits show at their tick
         return self._frame
 
     def advance(self, wall_seconds: float) -> None:

@@ -22,10 +22,11 @@ from typing import Self
 
 import numpy as np
 
-from tokenworld.errors import RunError
+from tokenworld.errors import RunError, SceneError
 from tokenworld.scene.schema import ARCHETYPES, TRAITS, Scene
 
-STORE_VERSION = 1  # PRAGMA user_version of the run store; raise it when the tables change
+STORE_VERSION = 2  # PRAGMA user_version of the run store; raise it when the tables change
+READABLE_VERSIONS = (1, 2)  # 1: before live edits (no scene_edits table, the population never changes)
 STORE_FILE = "run.sqlite"
 SCENE_FILE = "scene.toml"
 MANIFEST_FILE = "manifest.json"
@@ -92,6 +93,7 @@ class RunFolder:
         self.scene = scene
         self.manifest = manifest
         self._agents: RecordedAgents | None = None
+        self._edits: list | None = None
 
     @classmethod
     def open(cls, folder: str | Path, *, snapshot: bool = False) -> RunFolder:
@@ -199,7 +201,50 @@ class RunFolder:
 
     @property
     def n_agents(self) -> int:
-        return self.scene.agent_count
+        """Agents at the end of the run (live edits may have added some to the scene's)."""
+        edits = self.scene_edits
+        return edits[-1].agents_after if edits else self.scene.agent_count
+
+    @property
+    def scene_edits(self) -> list:
+        """The live edits the run recorded (`SceneEdit`s, in the order made; read once)."""
+        if self._edits is None:
+            from tokenworld.sim.live_edit import SceneEdit
+
+            self._edits = []
+            if "scene_edits" in self.tables:
+                rows = self.q("SELECT tick, label, scene, agents_before, agents_after FROM scene_edits ORDER BY rowid")
+                for tick, label, data, before, after in rows:
+                    try:
+                        scene = Scene.from_dict(json.loads(data), source=f"{self.folder / SCENE_FILE} (edited)")
+                    except (ValueError, SceneError) as exc:
+                        raise RunError(f"{self.db} holds a damaged scene edit at tick {tick}: {exc}") from None
+                    self._edits.append(SceneEdit(int(tick), label, scene, int(before), int(after)))
+        return self._edits
+
+    @property
+    def final_scene(self) -> Scene:
+        """The scene as it ran last (after every live edit; its groups name every agent's group)."""
+        edits = self.scene_edits
+        return edits[-1].scene if edits else self.scene
+
+    def agents_at(self, tick: int) -> int:
+        """Agents in the world at `tick` (live edits may add some during a run)."""
+        n = self.scene.agent_count
+        for edit in self.scene_edits:
+            if edit.tick > tick:
+                break
+            n = edit.agents_after
+        return n
+
+    def scene_at(self, tick: int) -> Scene:
+        """The scene the run ran at `tick` (the last live edit made before it, or the scene it started with)."""
+        scene = self.scene
+        for edit in self.scene_edits:
+            if edit.tick > tick:
+                break
+            scene = edit.scene
+        return scene
 
     @property
     def zone_names(self) -> list[str]:
@@ -264,7 +309,7 @@ class RunFolder:
 
 def check_version(version: int, folder: Path) -> None:
     """Refuse a store of another schema version, saying which wrote it and what to do."""
-    if version == STORE_VERSION:
+    if version in READABLE_VERSIONS:
         return
     wrote = "an older Token World, before run stores carried a version" if version == 0 else f"store version {version}"
     if version > STORE_VERSION:
@@ -282,7 +327,7 @@ def read_agents(run: RunFolder) -> RecordedAgents:
     """The `agents` table as arrays, checked against the scene's population."""
     cols = ", ".join(["agent", "grp", "archetype", *TRAITS, "name", "model"])
     rows = run.q(f"SELECT {cols} FROM agents ORDER BY agent")
-    n = run.scene.agent_count
+    n = run.n_agents
     if len(rows) != n or (rows and (rows[0][0] != 0 or rows[-1][0] != n - 1)):
         raise RunError(f"{run.db} records {len(rows)} agents but its scene has {n}; the run folder is damaged.")
     k = len(TRAITS)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tokenworld.world.agents import grown
+
 SPOKEN_TO, EVENT, PLAN_DONE, TURN, REFLECT = range(5)  # priorities, most urgent first
 
 
@@ -47,6 +49,14 @@ class Scheduler:
         self.waiting = np.zeros(n_agents, bool)  # a request is in flight
         self.last_asked = np.full(n_agents, -1, np.int64)  # tick of each agent's latest request (fair turns)
         self.focus: np.ndarray | None = None  # bool mask set by the viewer: agents on screen
+
+    def grow(self, model: np.ndarray) -> None:
+        """Agents joined: `model` is the new mask of model-driven agents (everyone, old and new)."""
+        n = len(model)
+        self.model = model
+        self.waiting = grown(self.waiting, n, False)
+        self.last_asked = grown(self.last_asked, n, -1)
+        self.focus = None
 
     def pick(
         self,

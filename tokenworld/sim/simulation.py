@@ -34,6 +34,7 @@ class TickResult:
     messages: list[tuple[int, int, int, str]] = field(default_factory=list)
     game_round: object | None = None
     inference: dict | None = None  # the inference worker's counters (model-driven scenes)
+    edits: list = field(default_factory=list)  # live edits of the scene made before this tick (SceneEdit)
 
 
 def _one_line(text: str) -> str:
@@ -98,6 +99,8 @@ class Simulation:
         self.worker = None  # InferenceWorker
         self.scheduler = None
         self._backend = backend
+        self._edits: list = []  # live edits made since the last tick (SceneEdit), recorded with the next one
+        self.edit_count = 0  # live edits made in this run (agents that join are drawn with it)
 
     # ------------------------------------------------------------------ life
 
@@ -124,14 +127,13 @@ class Simulation:
         self.game_rng = np.random.default_rng([self.seed, 3])
         if self.scene.game.kind == "guess_average":
             self.world.game = GuessAverage(self.scene.game, self.world.n_agents)
-        group_mind = np.array([MINDS.index(g.mind) for g in self.scene.groups] or [0], np.int8)
-        self.random_minded = group_mind[self.world.agents.group] == MINDS.index("random")
+        self.random_minded = self._minded("random")
         self.pending = Decisions.empty(0)
         self._ids = np.arange(self.world.n_agents)
         self._spoken = np.zeros(self.world.n_agents, bool)
         self._event = np.zeros(self.world.n_agents, bool)
         self._in_flight: dict[int, object] = {}  # ticket -> request (realtime mode)
-        model = group_mind[self.world.agents.group] == MINDS.index("model")
+        model = self._minded("model")
         if (self.scene.mind.backend != "rules" or self._backend is not None) and model.any():
             try:
                 self._start_minds(model)
@@ -141,17 +143,26 @@ class Simulation:
         self.build_seconds = time.perf_counter() - t0
         return self
 
+    def _minded(self, mind: str) -> np.ndarray:
+        """Mask of the agents whose group's `mind` is `mind`."""
+        group_mind = np.array([MINDS.index(g.mind) for g in self.scene.groups] or [0], np.int8)
+        return group_mind[self.world.agents.group] == MINDS.index(mind)
+
+    def _model_agents(self, model_group: np.ndarray) -> np.ndarray:
+        """Mask of the agents a language model decides for: in a model-minded group, within `llm_fraction`."""
+        from tokenworld.world.agents import llm_share
+
+        return model_group & llm_share(self.seed, self.world.n_agents, self.scene.mind.llm_fraction)
+
     def _start_minds(self, model_group: np.ndarray) -> None:
         """Backend (a missing model or extra fails here, before any tick), worker thread, minds, scheduler."""
         from tokenworld.inference import make_backend
         from tokenworld.inference.worker import InferenceWorker
         from tokenworld.mind.minds import ModelMinds
         from tokenworld.sim.scheduler import Pacer, Scheduler
-        from tokenworld.world.agents import llm_share
 
         m = self.scene.mind
-        share = llm_share(self.seed, self.world.n_agents, m.llm_fraction)
-        model = model_group & share
+        model = self._model_agents(model_group)
         # lockstep: batched answers equal one-at-a-time answers; realtime: decode batches together, faster
         backend = self._backend or make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
         self.worker = InferenceWorker(
@@ -216,6 +227,74 @@ class Simulation:
         label = f"[{self.scene.zones[int(zone)].name}] {text}"
         self._interventions.extend((self.tick, NARRATOR, int(a), label) for a in inside.tolist())
         return len(inside)
+
+    # ------------------------------------------------------------------ live edits
+
+    def apply_scene(self, scene: Scene, label: str = ""):
+        """Take an edited scene between ticks, as far as a running world can without a restart.
+
+        Zones, entities, resource stocks, economy rates and more agents apply at once (see
+        `tokenworld.sim.live_edit` for what needs a restart); model-driven agents' prompts describe the edited
+        world from their next request. The edit is recorded with the next tick (`TickResult.edits`), so a
+        replay shows it there and a resumed run makes it again. Returns the `LiveChange`.
+        """
+        from tokenworld.sim.live_edit import SceneEdit, plan_live_change
+
+        self._require_built()
+        change = plan_live_change(self.scene, scene)
+        if not change.any:
+            return change
+        n_before = self.world.n_agents
+        self._apply_change(change)
+        self.edit_count += 1
+        self._edits.append(SceneEdit(self.tick + 1, label or change.message(), change.scene, n_before, self.n_agents))
+        return change
+
+    def take_edits(self) -> list:
+        """The live edits made since the last tick (`SceneEdit`s), which the next tick would record; they are
+        handed over and forgotten here."""
+        edits, self._edits = self._edits, []
+        return edits
+
+    def _apply_change(self, change) -> None:
+        from tokenworld.world.agents import spawn_agents
+        from tokenworld.world.decisions import TARGET_KINDS
+
+        old, new = self.scene, change.scene
+        n_old = self.world.n_agents
+        more = None
+        if change.added_agents:
+            counts = [g.count - (old.groups[i].count if i < len(old.groups) else 0) for i, g in enumerate(new.groups)]
+            more = spawn_agents(new, np.random.default_rng([self.seed, 5, self.tick, self.edit_count]), counts)
+        moved = self.world.apply_scene(new, more)
+        self.scene = new
+        self.brain.scene_changed()
+        p = self.pending  # decisions on their way go where their zone or entity went (removed: no such target)
+        for kind, key in (("zone", "zones"), ("entity", "entities")):
+            rows = np.flatnonzero((p.target_kind == TARGET_KINDS.index(kind)) & (p.target >= 0))
+            where = moved[key]
+            known = p.target[rows] < len(where)
+            p.target[rows] = np.where(known, where[np.minimum(p.target[rows], max(len(where) - 1, 0))], -1)
+        if self.minds is not None and (change.zones_changed or old.description != new.description):
+            self.minds.scene_changed(moved["zones"])
+        if more is not None:
+            self._grow(n_old)
+
+    def _grow(self, n_old: int) -> None:
+        """Agents joined the world (rows from `n_old` on): the simulation's own per-agent arrays follow."""
+        from tokenworld.world.agents import grown
+
+        n = self.world.n_agents
+        self.random_minded = self._minded("random")
+        self._ids = np.arange(n)
+        self._spoken = grown(self._spoken, n, False)
+        self._event = grown(self._event, n, False)
+        if self.minds is not None:
+            model = self._model_agents(self._minded("model"))
+            self.minds.grow(np.flatnonzero(model[n_old:]) + n_old, self.tick)
+            self.scheduler.grow(model)
+            self._asked_at = grown(self._asked_at, n, np.inf)
+            self._carried = grown(self._carried, n, False)
 
     def _tell(self, line) -> None:
         """Say a scripted `[[tell]]` line now, as `send_message` or `announce` would (heard in this tick)."""
@@ -321,7 +400,8 @@ class Simulation:
             "metrics_ms": (t6 - t5) * 1000.0,
         }
         inference = self.mind_stats() if self.worker is not None else None
-        return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round, inference)
+        edits = self.take_edits()
+        return TickResult(tick, metrics, step_ms, stages, applied, events, messages, game_round, inference, edits)
 
     def _decide(self, tick: int) -> Decisions:
         """Idle agents whose turn it is (staggered by id over `decide_every` ticks) decide.

@@ -101,6 +101,10 @@ CREATE TABLE IF NOT EXISTS rounds (
     winner INTEGER, winners INTEGER, winning_guess REAL
 );
 CREATE TABLE IF NOT EXISTS tracks (tick INTEGER PRIMARY KEY, xy BLOB NOT NULL, heading BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS scene_edits (
+    tick INTEGER NOT NULL, label TEXT NOT NULL, scene TEXT NOT NULL, agents_before INTEGER NOT NULL,
+    agents_after INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state BLOB NOT NULL, meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timings (
     tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL
@@ -119,6 +123,7 @@ TICK_TABLES = (
     "rounds",
     "checkpoints",
     "timings",
+    "scene_edits",
 )
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -231,8 +236,19 @@ class RunStore:
         with sqlite3.connect(f"file:{self.folder / 'run.sqlite'}?mode=ro", uri=True) as conn:
             return int(conn.execute("SELECT coalesce(max(tick), 0) FROM timings").fetchone()[0])
 
-    def truncate_after(self, tick: int) -> None:
-        """Forget every row written after `tick` (they will be written again, identically)."""
+    def scene_edits(self, until: int) -> list[tuple[int, str, dict]]:
+        """Live edits made before tick `until` and earlier: (tick, label, scene data), in the order made."""
+        rows = self.conn.execute(
+            "SELECT tick, label, scene FROM scene_edits WHERE tick <= ? ORDER BY rowid", (until,)
+        ).fetchall()
+        return [(int(t), label, json.loads(scene)) for t, label, scene in rows]
+
+    def truncate_after(self, tick: int, *, agents: int | None = None) -> None:
+        """Forget every row written after `tick` (they will be written again, identically), and the agents from
+        id `agents` on (those who joined later)."""
+        if agents is not None:
+            with self.conn:
+                self.conn.execute("DELETE FROM agents WHERE agent >= ?", (agents,))
         with self.conn:
             for table in TICK_TABLES:
                 self.conn.execute(f"DELETE FROM {table} WHERE tick > ?", (tick,))  # noqa: S608 (fixed names)
@@ -327,6 +343,10 @@ class RunStore:
                     c.execute(
                         "INSERT INTO tracks VALUES (?, ?, ?)", (tick, *track_blobs(t["pos"], t["heading"], t["size"]))
                     )
+                for edit in rec["edits"]:
+                    c.execute("INSERT INTO scene_edits VALUES (?, ?, ?, ?, ?)", edit)
+                if rec["agents"]:
+                    c.executemany(f"INSERT OR REPLACE INTO agents VALUES ({AGENT_MARKS})", rec["agents"])
                 if rec["checkpoint"] is not None:
                     state, meta = rec["checkpoint"]
                     buf = io.BytesIO()
@@ -350,25 +370,13 @@ class RunStore:
             ) from None
 
     def write_agents(self, sim) -> None:
-        """Record who the built simulation's agents are (the `agents` table), once, before its first tick."""
-        a = sim.world.agents
-        groups = sim.scene.groups
-        model = sim.minds.is_model if sim.minds is not None else np.zeros(a.n, bool)
-        rows = zip(
-            range(a.n),
-            a.group.tolist(),
-            [groups[g].name for g in a.group.tolist()],
-            [ARCHETYPES[k] for k in a.archetype.tolist()],
-            *a.traits.astype(np.float64).T.tolist(),
-            [agent_name(i) for i in range(a.n)],
-            model.astype(int).tolist(),
-            strict=True,
-        )
-        marks = ", ".join("?" * (6 + len(TRAITS)))
+        """Record who the built simulation's agents are (the `agents` table), once, before its first tick.
+
+        Agents that join later (a live edit) are added with the tick they join at."""
         try:  # its own short connection, as for the manifest: a writer process may own the main one
             with sqlite3.connect(self.folder / STORE_FILE, timeout=30) as conn:
                 conn.execute("DELETE FROM agents")
-                conn.executemany(f"INSERT INTO agents VALUES ({marks})", rows)
+                conn.executemany(f"INSERT INTO agents VALUES ({AGENT_MARKS})", agent_rows(sim))
             conn.close()
         except sqlite3.Error as exc:
             raise RunError(f"cannot record the agents in {self.folder / STORE_FILE}: {exc}.") from None
@@ -402,6 +410,30 @@ class RunStore:
                 self._lock = None
 
 
+AGENT_MARKS = ", ".join("?" * (6 + len(TRAITS)))  # the agents table's columns
+
+
+def agent_rows(sim, first: int = 0) -> list[tuple]:
+    """Rows of the `agents` table for the simulation's agents from id `first` on."""
+    a = sim.world.agents
+    groups = sim.scene.groups
+    model = sim.minds.is_model if sim.minds is not None else np.zeros(a.n, bool)
+    ids = range(first, a.n)
+    group = a.group[first:].tolist()
+    return list(
+        zip(
+            ids,
+            group,
+            [groups[g].name for g in group],
+            [ARCHETYPES[k] for k in a.archetype[first:].tolist()],
+            *a.traits[first:].astype(np.float64).T.tolist(),
+            [agent_name(i) for i in ids],
+            model[first:].astype(int).tolist(),
+            strict=True,
+        )
+    )
+
+
 def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool, track: bool = False) -> dict:
     """Copies of everything a tick writes, safe to hand to another thread."""
     from tokenworld.world.social import SocialGraph
@@ -420,6 +452,8 @@ def capture_tick(sim, result, *, checkpoint: bool, snapshot: bool, track: bool =
         "snapshot": None,
         "checkpoint": None,
         "track": None,
+        "edits": [(e.tick, e.label, e.scene_json(), e.agents_before, e.agents_after) for e in result.edits],
+        "agents": agent_rows(sim, min(e.agents_before for e in result.edits)) if result.edits else [],
     }
     if snapshot:
         w = sim.world

@@ -24,12 +24,20 @@ class AgentTable:
     def n(self) -> int:
         return len(self.group)
 
+    def extended(self, more: AgentTable) -> AgentTable:
+        """This table with `more` agents after its rows (their ids follow on)."""
+        return AgentTable(**{k: np.concatenate([getattr(self, k), getattr(more, k)]) for k in vars(self)})
 
-def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
-    """Draw every agent's start position, speed and traits from the scene's groups."""
+
+def spawn_agents(scene: Scene, rng: np.random.Generator, counts: list[int] | None = None) -> AgentTable:
+    """Draw every agent's start position, speed and traits from the scene's groups.
+
+    `counts`: how many agents of each group to draw (default: each group's count); agents that join a running
+    world are drawn this way, group by group, and appended to its table (`AgentTable.extended`).
+    """
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("group", "archetype", "traits", "max_speed", "spawn")}
     for g_index, g in enumerate(scene.groups):
-        n = g.count
+        n = g.count if counts is None else int(counts[g_index])
         if g.spawn_zone is not None:
             pts = sample_in_zone(rng, scene.zones[scene.zone_index(g.spawn_zone)], n)
         else:
@@ -52,6 +60,13 @@ def spawn_agents(scene: Scene, rng: np.random.Generator) -> AgentTable:
         max_speed=cols["max_speed"].astype(np.float32),
         spawn=cols["spawn"].astype(np.float32),
     )
+
+
+def grown(values: np.ndarray, n: int, fill) -> np.ndarray:
+    """`values` (rows = agents) with rows up to `n`, the new ones set to `fill`."""
+    out = np.full((n, *values.shape[1:]), fill, values.dtype)
+    out[: len(values)] = values
+    return out
 
 
 def world_rng(seed: int) -> np.random.Generator:

@@ -18,6 +18,15 @@ from tokenworld.world.items import BASE_PRICE, ITEM_INDEX
 ZONE_REGEN_SHARE = 0.002  # of a pool's starting size, per second
 
 
+def zone_pools(zones: list) -> np.ndarray:
+    """(zones, items) starting resource pools of `zones`."""
+    pool = np.zeros((len(zones), len(ITEMS)), np.float64)
+    for z, zone in enumerate(zones):
+        for item, amount in zone.resources.items():
+            pool[z, ITEM_INDEX[item]] = amount
+    return pool
+
+
 class Economy:
     """Per-agent needs and inventories, resource nodes, zone pools and market prices."""
 
@@ -25,14 +34,27 @@ class Economy:
         n, ni = agents.n, len(ITEMS)
         self.options = scene.economy
         self.inventory = np.zeros((n, ni), np.float32)
-        for g_index, g in enumerate(scene.groups):
-            rows = agents.group == g_index
-            for item, amount in g.inventory.items():
-                self.inventory[rows, ITEM_INDEX[item]] = amount
+        self._starting_inventory(scene, agents, 0)
         self.hunger = rng.uniform(0.0, 0.3, n).astype(np.float32)
         self.energy = rng.uniform(0.7, 1.0, n).astype(np.float32)
-        # Resource nodes: entities of kind "resource".
-        nodes = [(i, e) for i, e in enumerate(scene.entities) if e.kind == "resource"]
+        self._set_node_table(scene.entities, 0)
+        self.pool = zone_pools(scene.zones)
+        self.pool_max = self.pool.copy()
+        self.log_price = np.log(np.array([BASE_PRICE[i] for i in ITEMS], np.float64))
+        self.trade_volume = np.zeros(ni, np.float64)  # this tick
+        self.ledger = {k: np.zeros(ni, np.float64) for k in ("regenerated", "produced", "consumed")}
+
+    def _starting_inventory(self, scene: Scene, agents: AgentTable, first: int) -> None:
+        """What each group's agents carry at the start, for the agents from row `first` on."""
+        for g_index, g in enumerate(scene.groups):
+            rows = first + np.flatnonzero(agents.group == g_index)
+            for item, amount in g.inventory.items():
+                self.inventory[rows, ITEM_INDEX[item]] = amount
+
+    def _set_node_table(self, entities: list, built: int) -> None:
+        """Resource nodes (entities of kind "resource") at their starting stocks; `built` structures follow the
+        scene's entities and are no nodes."""
+        nodes = [(i, e) for i, e in enumerate(entities) if e.kind == "resource"]
         self.node_entity = np.array([i for i, _ in nodes], np.int32)
         self.node_item = np.array([ITEM_INDEX[e.properties["resource"]] for _, e in nodes], np.int16)
         self.node_stock = np.array([float(e.properties.get("stock", 0.0)) for _, e in nodes], np.float64)
@@ -40,17 +62,62 @@ class Economy:
             [float(e.properties.get("max_stock", e.properties.get("stock", 0.0))) for _, e in nodes], np.float64
         )
         self.node_regen = np.array([float(e.properties.get("regen", 0.0)) for _, e in nodes], np.float64)
-        self.node_of_entity = np.full(len(scene.entities), -1, np.int32)
+        self.node_of_entity = np.full(len(entities) + built, -1, np.int32)
         self.node_of_entity[self.node_entity] = np.arange(len(nodes), dtype=np.int32)
-        # Zone pools.
-        self.pool = np.zeros((len(scene.zones), ni), np.float64)
-        for z, zone in enumerate(scene.zones):
-            for item, amount in zone.resources.items():
-                self.pool[z, ITEM_INDEX[item]] = amount
-        self.pool_max = self.pool.copy()
-        self.log_price = np.log(np.array([BASE_PRICE[i] for i in ITEMS], np.float64))
-        self.trade_volume = np.zeros(ni, np.float64)  # this tick
-        self.ledger = {k: np.zeros(ni, np.float64) for k in ("regenerated", "produced", "consumed")}
+
+    # ------------------------------------------------------------ live edits
+
+    def grow(self, scene: Scene, more: AgentTable, first: int, rng: np.random.Generator) -> None:
+        """`more` agents join at rows `first` on, with their groups' inventories and fresh needs."""
+        n, k = first + more.n, more.n
+        inventory = np.zeros((n, len(ITEMS)), np.float32)
+        inventory[:first] = self.inventory
+        self.inventory = inventory
+        self._starting_inventory(scene, more, first)
+        self.ledger["regenerated"] += self.inventory[first:].sum(axis=0, dtype=np.float64)  # it enters the world
+        self.hunger = np.concatenate([self.hunger, rng.uniform(0.0, 0.3, k).astype(np.float32)])
+        self.energy = np.concatenate([self.energy, rng.uniform(0.7, 1.0, k).astype(np.float32)])
+
+    def set_nodes(self, old: list, new: list, moved: np.ndarray, built: int) -> None:
+        """The scene's entities changed from `old` to `new` (`moved`: old row -> new row, -1 removed): the node
+        table is rebuilt; a node that stays keeps its stock (capped by its new maximum) unless its resource or
+        starting stock was edited. What a removed node held leaves the world (counted as consumed)."""
+        stock, item = self.node_stock, self.node_item
+        old_node = self.node_of_entity[: len(old)]
+        self._set_node_table(new, built)
+        for i in np.flatnonzero(old_node >= 0).tolist():
+            j = int(moved[i])
+            was = old[i].properties
+            node = self.node_of_entity[j] if j >= 0 else -1
+            if (
+                node >= 0
+                and new[j].properties.get("resource") == was.get("resource")
+                and new[j].properties.get("stock") == was.get("stock")
+            ):
+                self.node_stock[node] = min(stock[old_node[i]], self.node_max[node])
+            else:
+                self.ledger["consumed"][item[old_node[i]]] += stock[old_node[i]]
+                if node >= 0:
+                    self.ledger["regenerated"][self.node_item[node]] += self.node_stock[node]
+        were_nodes = set(moved[old_node >= 0].tolist())
+        for j in np.flatnonzero(self.node_of_entity[: len(new)] >= 0).tolist():
+            if j not in were_nodes:  # a new node: its stock enters the world
+                node = self.node_of_entity[j]
+                self.ledger["regenerated"][self.node_item[node]] += self.node_stock[node]
+
+    def set_zones(self, old: list, new: list, moved: np.ndarray) -> None:
+        """The zones changed from `old` to `new` (`moved`: old index -> new index, -1 removed): a zone that stays
+        with the same resources keeps its pools; the others start from their resources (entering or leaving
+        the world through the ledger, so conservation still holds)."""
+        pool, pool_max = zone_pools(new), zone_pools(new)
+        kept = np.zeros(len(new), bool)
+        for i, j in enumerate(moved.tolist()):
+            if j >= 0 and new[j].resources == old[i].resources:
+                pool[j], pool_max[j], kept[j] = self.pool[i], self.pool_max[i], True
+            else:
+                self.ledger["consumed"] += self.pool[i]
+        self.ledger["regenerated"] += pool[~kept].sum(axis=0)
+        self.pool, self.pool_max = pool, pool_max
 
     # ------------------------------------------------------------ queries
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from tokenworld.engine import Engine
 from tokenworld.engine.kernels import ARRIVED, GROUP_COLUMNS, HAS_TARGET, HOLD, REPORTED
 from tokenworld.scene.schema import Scene
-from tokenworld.world.agents import AgentTable, spawn_agents, world_rng
+from tokenworld.world.agents import AgentTable, grown, spawn_agents, world_rng
 from tokenworld.world.decisions import Decisions, Events
 from tokenworld.world.economy import Economy
 from tokenworld.world.items import Recipe
@@ -26,6 +28,37 @@ def group_params(scene: Scene) -> np.ndarray:
     params = np.asarray(rows, np.float32)
     assert params.shape[1] == GROUP_COLUMNS
     return params
+
+
+def index_map(old: list, new: list) -> np.ndarray:
+    """Where each of `old` (zones or entities) is in `new` (-1: removed): the same item first, then the same
+    name (when it names one item in each), then the same place in the list among the rest of the same kind."""
+    out = np.full(len(old), -1, np.int64)
+    taken = np.zeros(len(new), bool)
+    alike: dict[str, list[int]] = {}
+    for j, item in enumerate(new):
+        alike.setdefault(repr(item), []).append(j)
+    for i, item in enumerate(old):  # unchanged (the same row first)
+        js = alike.get(repr(item), [])
+        if js:
+            j = i if i in js else js[0]
+            js.remove(j)
+            out[i], taken[j] = j, True
+
+    def unique_names(items):
+        names = [getattr(x, "name", "") for x in items]
+        counts = collections.Counter(names)
+        return {n: k for k, n in enumerate(names) if n and counts[n] == 1}
+
+    new_names = unique_names(new)
+    for name, i in unique_names(old).items():  # edited, found by name
+        j = new_names.get(name)
+        if out[i] < 0 and j is not None and not taken[j]:
+            out[i], taken[j] = j, True
+    for i in np.flatnonzero(out < 0).tolist():  # edited and renamed: the same row, if it is free and alike
+        if i < len(new) and not taken[i] and getattr(new[i], "kind", None) == getattr(old[i], "kind", None):
+            out[i], taken[i] = i, True
+    return out
 
 
 STALL_TICKS = 30
@@ -51,9 +84,8 @@ class World:
         self.rng = world_rng(seed)
         self.agents: AgentTable = spawn_agents(scene, self.rng)
         n = self.agents.n
-        self.engine = Engine(
-            n, scene.world.size, scene.engine, group_params(scene), seed=seed, arch=arch, profile=profile
-        )
+        self._engine_args = {"seed": seed, "arch": arch, "profile": profile}
+        self.engine = Engine(n, scene.world.size, scene.engine, group_params(scene), **self._engine_args)
         self.engine.set_zones(scene.zones)
         ents = scene.entities
         self.entity_pos = np.array([e.pos for e in ents], np.float32).reshape(-1, 2)
@@ -149,6 +181,84 @@ class World:
         self.economy.node_of_entity = np.concatenate([self.economy.node_of_entity, np.full(k, -1, np.int32)])
         self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
         return np.arange(first, first + k, dtype=np.int32)
+
+    # -------------------------------------------------------- live edits
+
+    def apply_scene(self, scene: Scene, more: AgentTable | None = None) -> dict[str, np.ndarray]:
+        """Take an edited scene while running (what `tokenworld.sim.live_edit` found to apply live).
+
+        Zones and entities are replaced (built structures stay, after the scene's entities; resource stocks and
+        zone pools carry over by name unless their starting amounts were edited), economy rates and flocking
+        weights take effect, and `more` agents (their groups' rows of the edited scene) join after the others:
+        the engine is rebuilt at the new size with everyone else's state kept. Returns `zones` and `entities`,
+        maps from old indices to new ones (-1: removed), for those who hold indices.
+        """
+        old = self.scene
+        zone_map = index_map(old.zones, scene.zones)
+        entity_map = np.arange(len(self.entity_pos), dtype=np.int64)
+        self.scene = scene
+        self.economy.options = scene.economy
+        if scene.zones != old.zones:
+            self.economy.set_zones(old.zones, scene.zones, zone_map)
+            self.engine.set_zones(scene.zones)
+        if scene.entities != old.entities:
+            entity_map = self._set_scene_entities(old.entities, scene.entities)
+        if more is not None and more.n:
+            self._grow(more)
+        elif group_params(scene).tolist() != group_params(old).tolist():
+            self.engine.set_group_params(group_params(scene))
+        return {"zones": zone_map, "entities": entity_map}
+
+    def _set_scene_entities(self, old: list, new: list) -> np.ndarray:
+        """The scene's entities become `new` (built structures kept after them); returns old row -> new row."""
+        m_old, m_new = len(old), len(new)
+        built = slice(m_old, None)
+        scene_map = index_map(old, new)
+        entity_map = np.concatenate([scene_map, np.arange(m_new, m_new + len(self.entity_pos) - m_old)])
+        self.entity_pos = np.concatenate(
+            [np.array([e.pos for e in new], np.float32).reshape(-1, 2), self.entity_pos[built]]
+        )
+        self.entity_radius = np.concatenate([np.array([e.radius for e in new], np.float32), self.entity_radius[built]])
+        self.entity_solid = np.concatenate([np.array([e.solid for e in new], bool), self.entity_solid[built]])
+        self.entity_kind = [e.kind for e in new] + self.entity_kind[m_old:]
+        self.entity_name = [e.name for e in new] + self.entity_name[m_old:]
+        self.economy.set_nodes(old, new, scene_map, built=len(self.entity_pos) - m_new)
+        self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
+        return entity_map
+
+    def _grow(self, more: AgentTable) -> None:
+        """`more` agents join: every per-agent array grows, the engine is rebuilt at the new size."""
+        n_old = self.agents.n
+        self.agents = self.agents.extended(more)
+        n = self.agents.n
+        self.economy.grow(self.scene, more, n_old, self.rng)
+        self.social.n = n
+        for name, fill in (
+            ("busy_until", 0),
+            ("walking", False),
+            ("walk_best", np.inf),
+            ("walk_stall", 0),
+            ("last_action", 0),
+            ("last_reason", 0),
+        ):
+            setattr(self, name, grown(getattr(self, name), n, fill))
+        before = self.engine.export_state()
+        engine = Engine(n, self.scene.world.size, self.scene.engine, group_params(self.scene), **self._engine_args)
+        try:
+            engine.set_zones(self.scene.zones)
+            engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
+            engine.set_state(self.agents.spawn, self.agents.max_speed, self.agents.group)
+            state = engine.export_state()
+            for key, value in before.items():
+                if key != "tick" and len(value) >= n_old:
+                    state[key][:n_old] = value[:n_old]
+            state["tick"] = before["tick"]
+            engine.restore_state(state)
+        except BaseException:
+            engine.close()
+            raise
+        self.engine.close()
+        self.engine = engine
 
     def ground_height(self, xy: np.ndarray) -> np.ndarray:
         """Terrain height at ground-plane points, for placing things in 3D."""
