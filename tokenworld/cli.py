@@ -183,6 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--seconds", type=positive_float, default=20.0, help="length of the no-display demo (default 20)")
     view.set_defaults(func=_cmd_view)
 
+    edit = sub.add_parser(
+        "edit",
+        parents=[shared["arch"]],
+        help="edit a scene in the viewer's Edit mode (zones, entities, groups, settings; undo, save)",
+    )
+    edit.add_argument(
+        "scene", help="scene file (TOML), a shipped scene's name (saved as a copy here), or the name of a new scene"
+    )
+    edit.add_argument("--frames", type=positive_int, help="render this many frames offscreen, then exit")
+    edit.add_argument("--screenshot", metavar="PNG", help="save the last frame here (with --frames, or at exit)")
+    edit.add_argument("--size", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
+    edit.add_argument("--offscreen", action="store_true", help="render offscreen even when a display exists")
+    edit.set_defaults(func=_cmd_edit)
+
     _add_bench(sub, shared)
 
     ex = sub.add_parser("export", help="write a run's tables as Parquet files")
@@ -336,6 +350,21 @@ def _cmd_view(args) -> int:
             record=False if args.no_record else None,
             offscreen=args.offscreen,
             seconds=args.seconds,
+        )
+    )
+
+
+def _cmd_edit(args) -> int:
+    from tokenworld.viewer.edit_command import EditOptions, edit
+
+    return edit(
+        EditOptions(
+            target=args.scene,
+            frames=args.frames,
+            screenshot=args.screenshot,
+            size=args.size,
+            offscreen=args.offscreen,
+            arch=args.arch,
         )
     )
 

@@ -162,6 +162,11 @@ class Viewer(ViewerInput):
         self.frame_times: list[float] = []  # ms of every frame, for the bench
         self._pointer_px: tuple[float, float] | None = None
         self._scripted_pointer = False  # move_pointer() was called: ignore the real mouse
+        self._scripted_shift: bool | None = None  # a scripted drag says whether Shift is held
+        self._edit_down = False  # the Edit mode took the left button's press
+        self.edit_error = ""  # why Edit mode could not open
+        self.edit = None  # the Edit mode (tokenworld/viewer/edit_mode.py) while it is on
+        self._source_scene = getattr(self.source, "scene", None)  # the source's scene last seen (see _update)
         self.last_screenshot: Path | None = None  # the last F12 screenshot
         self._down: dict[str, tuple[float, float]] = {}
         self._last_drag: tuple[float, float] | None = None
@@ -246,6 +251,10 @@ class Viewer(ViewerInput):
             self.frame_ms = dt * 1000.0
             self.fps = 0.9 * self.fps + 0.1 / dt if self.fps else 1.0 / dt
         self.source.advance(dt)
+        if self.source.scene is not self._source_scene:  # the run took an edit (live) or reached one (replay)
+            self._source_scene = self.source.scene
+            if self.edit is None:  # while editing, the editor's scene is shown
+                self.set_scene(self._source_scene)
         self._keys(dt)
         frame = self.source.frame
         if frame is None:
@@ -338,15 +347,23 @@ class Viewer(ViewerInput):
             self.far_agents.update(xyzh[~near], rgbs[~near])
 
     def _draw_entities(self, frame: Frame) -> None:
-        key = (len(frame.entity_pos), id(frame.entity_pos) if len(frame.entity_pos) else 0)
+        if self.edit is not None:  # Edit mode shows the entities of the scene being edited
+            ents = self.scene.entities
+            key = ("scene", id(ents))
+            pos = np.array([e.pos for e in ents], np.float32).reshape(-1, 2)
+            radius = np.array([e.radius for e in ents], np.float32)
+            entity_kind = [e.kind for e in ents]
+        else:
+            key = (len(frame.entity_pos), id(frame.entity_pos) if len(frame.entity_pos) else 0)
+            pos, radius, entity_kind = frame.entity_pos, frame.entity_radius, frame.entity_kind
         if key == self._entities_key:
             return
         self._entities_key = key
         from tokenworld.viewer.layers import ENTITY_COLORS, InstancedLayer, entity_mesh
 
-        kinds = np.array(frame.entity_kind, dtype=object)
-        z = self.ground.height(frame.entity_pos) if len(frame.entity_pos) else np.zeros(0, np.float32)
-        for kind in sorted(set(frame.entity_kind) | set(self.entity_layers)):
+        kinds = np.array(entity_kind, dtype=object)
+        z = self.ground.height(pos) if len(pos) else np.zeros(0, np.float32)
+        for kind in sorted(set(entity_kind) | set(self.entity_layers)):
             rows = np.flatnonzero(kinds == kind) if len(kinds) else np.zeros(0, int)
             if kind not in self.entity_layers:
                 self.entity_layers[kind] = InstancedLayer(
@@ -357,12 +374,12 @@ class Viewer(ViewerInput):
                     capacity=max(len(rows), 1),
                 )
             xyzh = np.zeros((len(rows), 4), np.float32)
-            xyzh[:, :2] = frame.entity_pos[rows]
+            xyzh[:, :2] = pos[rows]
             xyzh[:, 2] = z[rows]
             xyzh[:, 3] = (rows * 2.399) % (2 * np.pi)  # varied orientations
             rgbs = np.empty((len(rows), 4), np.float32)
             rgbs[:, :3] = ENTITY_COLORS.get(kind, (0.6, 0.6, 0.6))
-            rgbs[:, 3] = np.maximum(frame.entity_radius[rows], 0.3)
+            rgbs[:, 3] = np.maximum(radius[rows], 0.3)
             self.entity_layers[kind].update(xyzh, rgbs)
 
     def _draw_selection(self, frame: Frame, pos3: np.ndarray) -> None:
@@ -409,6 +426,78 @@ class Viewer(ViewerInput):
             p = pos3[a] + lift
             items.append((p, f'{agent_name(a)}: "{text}"', float(np.linalg.norm(p - cam)) * per_px * 0.85))
         self.labels.show(items)
+
+    # ------------------------------------------------------------ scene changes and Edit mode
+
+    def set_scene(self, scene: Scene) -> None:
+        """Show `scene`, an edit of the one shown: ground colours, zone outlines and labels, entities, camera bounds
+        follow (the terrain mesh is rebuilt only when the world's size or terrain changed)."""
+        if scene is self.scene:
+            return
+        self.ground.set_scene(scene)
+        if scene.world.size != self.scene.world.size:
+            self.camera.world = (float(scene.world.size[0]), float(scene.world.size[1]))
+            self.lens.set_near_far(0.5, max(scene.world.size) * 10)
+        self.scene = scene
+        self._entities_key = None
+        self._colors_key = None
+
+    def set_source(self, source) -> None:
+        """Show another source (a simulation restarted from an edited scene); the old one is the caller's to close."""
+        self.source = source
+        self.is_replay = not source.live
+        self._source_scene = source.scene
+        self._z_cache = {}
+        self._colors_key = self._entities_key = None
+        self._label_cache = (-1, [])
+        self.select(-1)
+        self.set_scene(self.edit.editor.scene if self.edit is not None else source.scene)
+
+    def set_title(self, title: str) -> None:
+        """The window's title (nothing offscreen)."""
+        if self.offscreen or self.base.win is None:
+            return
+        from panda3d.core import WindowProperties
+
+        props = WindowProperties()
+        props.set_title(title)
+        self.base.win.request_properties(props)
+
+    def start_editing(self, editor=None, *, preview: bool = False):
+        """Turn Edit mode on, on `editor` (default: the shown scene's file, opened with `Editor.open`)."""
+        from tokenworld.viewer.edit_mode import EditMode
+
+        if self.edit is not None:
+            return self.edit
+        if editor is None:
+            from tokenworld.editor import Editor
+
+            editor = Editor.open(self.scene.source)
+        self.select(-1)
+        self.edit = EditMode(self, editor, preview=preview)
+        self.set_scene(editor.scene)
+        return self.edit
+
+    def stop_editing(self) -> None:
+        """Turn Edit mode off: the view shows the running simulation's scene again."""
+        if self.edit is None:
+            return
+        self.edit.close()
+        self.edit = None
+        self.set_title(f"Token World - {self.source.scene.name}")
+        self._entities_key = None
+        self.set_scene(self.source.scene)
+
+    def gl_matrices(self) -> tuple[list[float], list[float]]:
+        """The camera's view and projection matrices as OpenGL (and ImGuizmo) take them: 16 floats each, the view
+        looking down -z with y up (Panda3D's camera looks down +y with z up; the product is the same)."""
+        cam = self.base.cam.get_mat(self.base.render)
+        cam.invert_in_place()
+        view = np.array([[cam.get_cell(r, c) for c in range(4)] for r in range(4)], np.float64)
+        p = self.lens.get_projection_mat()
+        proj = np.array([[p.get_cell(r, c) for c in range(4)] for r in range(4)], np.float64)
+        to_gl = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], np.float64)  # row vectors
+        return (view @ to_gl).ravel().tolist(), (to_gl.T @ proj).ravel().tolist()
 
     # ------------------------------------------------------------ geometry helpers
 
@@ -541,6 +630,8 @@ class Viewer(ViewerInput):
         if self._closed:
             return
         self._closed = True
+        if self.edit is not None:
+            self.edit.close()
         if self.gui is not None:
             self.base.ignore("imgui-new-frame")
             self.gui.close()

@@ -32,6 +32,8 @@ class ViewerInput:
         for name, button in (("mouse1", "left"), ("mouse3", "right"), ("mouse2", "middle")):
             b.accept(name, self._button, [button, True])
             b.accept(f"{name}-up", self._button, [button, False])
+            b.accept(f"shift-{name}", self._button, [button, True])  # Shift+click adds to the Edit mode's selection
+            b.accept(f"shift-{name}-up", self._button, [button, False])
         b.accept("wheel_up", self._wheel, [1.0])
         b.accept("wheel_down", self._wheel, [-1.0])
         for key, fn in (
@@ -42,6 +44,7 @@ class ViewerInput:
             ("escape", lambda: self.select(-1)),
             ("tab", self._toggle_panels),
             ("f12", self._save_screenshot),
+            ("f2", self.toggle_edit),
         ):
             b.accept(key, self._key_action, [fn])
         b.accept("window-event", self._window_event)
@@ -72,6 +75,29 @@ class ViewerInput:
     def _save_screenshot(self) -> None:
         """F12: the current frame to screenshots/tokenworld-<time>.png (the path shows in the Simulation panel)."""
         self.last_screenshot = self.screenshot(Path("screenshots") / time.strftime("tokenworld-%Y%m%d-%H%M%S.png"))
+
+    def toggle_edit(self) -> None:
+        """F2 (or the Edit button): Edit mode on or off (live runs only; a replay cannot be edited)."""
+        if self.edit is not None:
+            self.stop_editing()
+        elif self.source.live and self.gui is not None:
+            from tokenworld.errors import TokenWorldError
+
+            try:
+                self.start_editing()
+            except TokenWorldError as exc:  # the scene's file is gone or no longer valid
+                self.edit_error = str(exc)
+
+    def _shift(self) -> bool:
+        """Whether Shift is held (scripted input says so itself)."""
+        if self._scripted_shift is not None:
+            return self._scripted_shift
+        mw = self.base.mouseWatcherNode
+        if self.offscreen or mw is None:
+            return False
+        from panda3d.core import KeyboardButton
+
+        return bool(mw.is_button_down(KeyboardButton.shift()))
 
     def _toggle_panels(self) -> None:
         if self.gui is not None:
@@ -106,9 +132,16 @@ class ViewerInput:
         if down:
             if self.gui is not None and self.gui.wants_mouse:
                 return
+            if self.edit is not None and pos is not None and self.edit.press(button, pos, shift=self._shift()):
+                self._edit_down = True  # Edit mode took this press (and takes its drag and release)
+                return
             if pos is not None:
                 self._down[button] = pos
                 self._last_drag = pos
+            return
+        if self.edit is not None and self._edit_down and button == "left":
+            self._edit_down = False
+            self.edit.release(button, pos)
             return
         start = self._down.pop(button, None)
         if start is None or pos is None:
@@ -118,6 +151,8 @@ class ViewerInput:
 
     def _drag(self) -> None:
         pos = self.pointer()
+        if self.edit is not None and self._edit_down and pos is not None:
+            self.edit.move(pos)
         if not self._down or pos is None or self._last_drag is None:
             return
         dx, dy = pos[0] - self._last_drag[0], pos[1] - self._last_drag[1]
@@ -143,18 +178,36 @@ class ViewerInput:
         self._scripted_pointer = True
         self._pointer_px = (float(x), float(y))
 
-    def click(self, x: float, y: float, button: str = "left") -> None:
+    def click(self, x: float, y: float, button: str = "left", *, shift: bool = False) -> None:
         """A full click at pixel (x, y): pointer there, press, release, a frame after each (as a mouse would)."""
+        self.drag(x, y, x, y, button, steps=0, shift=shift)
+
+    def drag(
+        self, x0: float, y0: float, x1: float, y1: float, button: str = "left", *, steps: int = 4, shift: bool = False
+    ) -> None:
+        """Press at (x0, y0), move in `steps` frames to (x1, y1), release there (a frame after each, as a mouse)."""
         index = {"left": 0, "right": 1, "middle": 2}[button]
-        self.move_pointer(x, y)
-        self.render()
-        if self.gui is not None:
-            self.gui.press(index, True)
-        self._button(button, True)
-        self.render()
-        if self.gui is not None:
-            self.gui.press(index, False)
-        self._button(button, False)
+        self._scripted_shift = shift
+        try:
+            self.move_pointer(x0, y0)
+            self.render()
+            if self.gui is not None:
+                self.gui.press(index, True)
+            self._button(button, True)
+            self.render()
+            for k in range(1, steps + 1):
+                self.move_pointer(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+                self.render()
+            if self.gui is not None:
+                self.gui.press(index, False)
+            self._button(button, False)
+            self.render()
+        finally:
+            self._scripted_shift = None
+
+    def key(self, event: str) -> None:
+        """A key as Panda3D names it ("control-z", "delete", "f2"), sent as the keyboard sends it, then a frame."""
+        self.base.messenger.send(event)
         self.render()
 
     def type_text(self, text: str) -> None:

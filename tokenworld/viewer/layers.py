@@ -220,35 +220,22 @@ class InstancedLayer:
 
 
 class Ground:
-    """Terrain heights, zones coloured onto the ground, zone outlines and labels."""
+    """Terrain heights, zones coloured onto the ground, zone outlines and labels.
+
+    `set_scene(scene)` follows an edited scene: zone colours are rewritten into the terrain mesh's vertex colours
+    and only the outlines and labels of zones that changed are rebuilt; a new world size or terrain rebuilds the
+    mesh.
+    """
 
     def __init__(self, parent: NodePath, scene: Scene, shader: Shader, resolution: int = 128):
+        self.parent, self.shader, self.resolution = parent, shader, resolution
         self.scene = scene
-        w, h = scene.world.size
-        g = resolution
-        xs, ys = np.linspace(0, w, g, dtype=np.float32), np.linspace(0, h, g, dtype=np.float32)
-        gx, gy = np.meshgrid(xs, ys)
-        xy = np.stack([gx.ravel(), gy.ravel()], 1)
-        z = self.height(xy)
-        zone = zone_membership(xy, scene.zones) if scene.zones else np.full(len(xy), -1)
-        palette = np.array([self.zone_color(i) for i in range(len(scene.zones))] + [MEADOW], np.float32)
-        colors = palette[np.where(zone >= 0, zone, len(scene.zones))]
-        zz = z.reshape(g, g)
-        dzdx = np.gradient(zz, xs, axis=1)
-        dzdy = np.gradient(zz, ys, axis=0)
-        normals = np.stack([-dzdx.ravel(), -dzdy.ravel(), np.ones(g * g, np.float32)], 1)
-        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-        idx = np.arange(g * g, dtype=np.uint32).reshape(g, g)
-        a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
-        tris = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
-        verts = np.column_stack([xy, z]).astype(np.float32)
-        rgba = np.column_stack([colors, np.ones(len(colors), np.float32)])
-        node = GeomNode("ground")
-        node.add_geom(make_geom(verts, normals.astype(np.float32), tris, rgba))
-        self.np = parent.attach_new_node(node)
-        self.np.set_shader(shader)
-        self.outlines = self._outlines(parent)
-        self.labels = self._labels(parent)
+        self.np: NodePath | None = None
+        self.outlines = parent.attach_new_node("zone-outlines")
+        self._outlines: dict[tuple, NodePath] = {}  # zone key -> its outline
+        self._labels: dict[tuple, NodePath] = {}  # zone key -> its label
+        self._build_mesh()
+        self._zone_nodes()
 
     def height(self, xy: np.ndarray) -> np.ndarray:
         return heights(self.scene.world.terrain, xy)
@@ -260,51 +247,114 @@ class Ground:
         rng = np.random.default_rng(i + 7)
         return rng.uniform(0.35, 0.85, 3).astype(np.float32)
 
-    def _outlines(self, parent: NodePath) -> NodePath:
-        segs = LineSegs("zone-outlines")
-        segs.set_thickness(2.0)
-        for i, zone in enumerate(self.scene.zones):
-            poly = zone_polygon(zone).astype(np.float32)
-            closed = np.concatenate([poly, poly[:1]])
-            # Dense points along the edges so the outline follows the hills.
-            pts = [closed[0]]
-            for p, q in zip(closed[:-1], closed[1:], strict=False):
-                k = max(int(np.linalg.norm(q - p) / 2.0), 1)
-                t = np.linspace(0, 1, k + 1, dtype=np.float32)[1:, None]
-                pts.extend(p + (q - p) * t)
-            pts = np.array(pts, np.float32)
-            z = self.height(pts) + 0.12
-            col = np.clip(self.zone_color(i) * 0.55, 0, 1)
-            segs.set_color(float(col[0]), float(col[1]), float(col[2]), 1.0)
-            segs.move_to(float(pts[0, 0]), float(pts[0, 1]), float(z[0]))
-            for (x, y), zz in zip(pts[1:].tolist(), z[1:].tolist(), strict=False):
-                segs.draw_to(x, y, zz)
-        return parent.attach_new_node(segs.create())
+    def set_scene(self, scene: Scene) -> None:
+        """Show `scene` (an edit of the one shown): recolour the ground, redraw changed zones' outlines and labels."""
+        old, self.scene = self.scene, scene
+        if old.world.size != scene.world.size or old.world.terrain != scene.world.terrain:
+            self.np.remove_node()
+            self._build_mesh()
+        elif old.zones != scene.zones:
+            self._vertex_data[:, 6:9] = self._zone_colors()
+            vdata = self.np.node().modify_geom(0).modify_vertex_data()
+            memoryview(vdata.modify_array(0)).cast("B")[:] = self._vertex_data.tobytes()
+        self._zone_nodes()
 
-    def _labels(self, parent: NodePath) -> list[NodePath]:
-        out = []
-        size = max(self.scene.world.size) / 60.0
+    @property
+    def labels(self) -> list[NodePath]:
+        """The zone labels shown."""
+        return list(self._labels.values())
+
+    def _zone_colors(self) -> np.ndarray:
+        zones = self.scene.zones
+        zone = zone_membership(self._xy, zones) if zones else np.full(len(self._xy), -1)
+        palette = np.array([self.zone_color(i) for i in range(len(zones))] + [MEADOW], np.float32)
+        return palette[np.where(zone >= 0, zone, len(zones))]
+
+    def _build_mesh(self) -> None:
         w, h = self.scene.world.size
-        for zone in self.scene.zones:
+        g = self.resolution
+        xs, ys = np.linspace(0, w, g, dtype=np.float32), np.linspace(0, h, g, dtype=np.float32)
+        gx, gy = np.meshgrid(xs, ys)
+        xy = np.stack([gx.ravel(), gy.ravel()], 1)
+        self._xy = xy
+        z = self.height(xy)
+        zz = z.reshape(g, g)
+        dzdx = np.gradient(zz, xs, axis=1)
+        dzdy = np.gradient(zz, ys, axis=0)
+        normals = np.stack([-dzdx.ravel(), -dzdy.ravel(), np.ones(g * g, np.float32)], 1)
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        idx = np.arange(g * g, dtype=np.uint32).reshape(g, g)
+        a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, 1:].ravel(), idx[1:, :-1].ravel()
+        tris = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
+        verts = np.column_stack([xy, z]).astype(np.float32)
+        colors = self._zone_colors()
+        rgba = np.column_stack([colors, np.ones(len(colors), np.float32)])
+        geom = make_geom(verts, normals.astype(np.float32), tris, rgba)
+        self._vertex_data = np.ascontiguousarray(np.hstack([verts, normals, rgba]), dtype=np.float32)
+        node = GeomNode("ground")
+        node.add_geom(geom)
+        self.np = self.parent.attach_new_node(node)
+        self.np.set_shader(self.shader)
+        self._outlines, self._labels = self._drop(self._outlines), self._drop(self._labels)
+
+    @staticmethod
+    def _drop(nodes: dict) -> dict:
+        for node in nodes.values():
+            node.remove_node()
+        return {}
+
+    def _zone_nodes(self) -> None:
+        """Outlines and labels of the zones, reusing those of zones that did not change."""
+        outlines, labels = {}, {}
+        w, h = self.scene.world.size
+        for i, zone in enumerate(self.scene.zones):
             poly = zone_polygon(zone)
-            if polygon_area(poly) > 0.5 * w * h:
-                continue  # the background zone (meadow, commons) needs no label in the middle of the map
-            cx, cy = poly.mean(axis=0)
-            text = TextNode(f"zone-{zone.name}")
-            text.set_text(zone.name)
-            text.set_align(TextNode.A_center)
-            text.set_text_color(1, 1, 1, 1)
-            text.set_shadow(0.06, 0.06)
-            text.set_shadow_color(0, 0, 0, 0.8)
-            label = parent.attach_new_node(text)
-            label.set_pos(float(cx), float(cy), float(self.height(np.array([[cx, cy]]))[0]) + size * 3.0)
-            label.set_scale(size)
-            label.set_billboard_point_eye()
-            label.set_light_off()
-            label.set_depth_write(False)
-            label.set_bin("fixed", 10)
-            out.append(label)
-        return out
+            colour = tuple(self.zone_color(i).tolist())
+            key = (i, zone.name, tuple(map(tuple, poly.tolist())), colour)
+            outlines[key] = self._outlines.pop(key, None) or self._outline(poly, colour)
+            if polygon_area(poly) <= 0.5 * w * h:  # the background zone (meadow, commons) needs no label
+                labels[key] = self._labels.pop(key, None) or self._label(zone.name, poly)
+        self._drop(self._outlines)
+        self._drop(self._labels)
+        self._outlines, self._labels = outlines, labels
+
+    def _outline(self, poly: np.ndarray, colour: tuple) -> NodePath:
+        segs = LineSegs("zone-outline")
+        segs.set_thickness(2.0)
+        poly = poly.astype(np.float32)
+        closed = np.concatenate([poly, poly[:1]])
+        # Dense points along the edges so the outline follows the hills.
+        pts = [closed[0]]
+        for p, q in zip(closed[:-1], closed[1:], strict=False):
+            k = max(int(np.linalg.norm(q - p) / 2.0), 1)
+            t = np.linspace(0, 1, k + 1, dtype=np.float32)[1:, None]
+            pts.extend(p + (q - p) * t)
+        pts = np.array(pts, np.float32)
+        z = self.height(pts) + 0.12
+        col = np.clip(np.array(colour) * 0.55, 0, 1)
+        segs.set_color(float(col[0]), float(col[1]), float(col[2]), 1.0)
+        segs.move_to(float(pts[0, 0]), float(pts[0, 1]), float(z[0]))
+        for (x, y), zz in zip(pts[1:].tolist(), z[1:].tolist(), strict=False):
+            segs.draw_to(x, y, zz)
+        return self.outlines.attach_new_node(segs.create())
+
+    def _label(self, name: str, poly: np.ndarray) -> NodePath:
+        size = max(self.scene.world.size) / 60.0
+        cx, cy = poly.mean(axis=0)
+        text = TextNode(f"zone-{name}")
+        text.set_text(name)
+        text.set_align(TextNode.A_center)
+        text.set_text_color(1, 1, 1, 1)
+        text.set_shadow(0.06, 0.06)
+        text.set_shadow_color(0, 0, 0, 0.8)
+        label = self.parent.attach_new_node(text)
+        label.set_pos(float(cx), float(cy), float(self.height(np.array([[cx, cy]]))[0]) + size * 3.0)
+        label.set_scale(size)
+        label.set_billboard_point_eye()
+        label.set_light_off()
+        label.set_depth_write(False)
+        label.set_bin("fixed", 10)
+        return label
 
 
 class Labels:

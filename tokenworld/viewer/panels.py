@@ -49,14 +49,25 @@ class Panels:
         self.event_zone = 0
         self.trait = 0
         self.sent: list[str] = []
+        self.edit_panels = None  # the Edit mode's panels, made when it first opens
 
     def draw(self) -> None:
         imgui.dock_space_over_viewport(0, None, imgui.DockNodeFlags_.passthru_central_node.value)
-        w, h = self.v.size
+        v = self.v
+        w, h = v.size
         # Laid out around the 3D view at 1280x720; never smaller than a usable panel on small windows
         # (ImGui clamps windows that do not fit, and they can be moved, docked and resized).
         side, right = min(320, w // 3), min(360, w // 3)
         mid = max(w - side - right - 40, 120)
+        if v.edit is not None:  # Edit mode: its own panels (tokenworld/viewer/edit_panels.py), the run's controls above
+            if self.edit_panels is None:
+                from tokenworld.viewer.edit_panels import EditPanels
+
+                self.edit_panels = EditPanels(v)
+            if not v.edit.preview:
+                self._simulation((8, 8), (side, 215))
+            self.edit_panels.draw(top=8 if v.edit.preview else 231)
+            return
         self._simulation((8, 8), (side, 215))
         self._inference((8, 231), (side, 150))
         self._plots((8, 389), (side, max(h - 397, 120)))
@@ -108,6 +119,12 @@ class Panels:
             imgui.text(f"{v.scene.agent_count:,} agents   backend {v.scene.mind.backend}   arch {v.arch_text()}")
             if v.last_screenshot is not None:
                 imgui.text(f"saved {v.last_screenshot}")
+            if not v.is_replay:
+                if imgui.button("Leave Edit mode (F2)" if v.edit is not None else "Edit scene (F2)"):
+                    v.toggle_edit()
+                if v.edit_error:
+                    imgui.same_line()
+                    imgui.text_colored(imgui.ImVec4(1, 0.4, 0.4, 1), v.edit_error)
             changed, mode = imgui.combo("colour by", COLOR_MODES.index(v.color_by), list(COLOR_MODES))
             if changed:
                 v.color_by = COLOR_MODES[mode]
