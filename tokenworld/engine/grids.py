@@ -119,9 +119,10 @@ def _fully_covered(
     first = np.ones(len(cells), bool)
     first[1:] = cells[1:] != cells[:-1]
     c, z = cells[first], items[first]
-    rect = np.array([zones[k].rect is not None for k in z], bool)
-    c, z = c[rect], z[rect]
-    bounds = np.array([zones[k].rect for k in z], np.float64).reshape(-1, 4)
+    is_rect = np.array([zone.rect is not None for zone in zones], bool)
+    rects = np.array([zone.rect or (0.0, 0.0, 0.0, 0.0) for zone in zones], np.float64).reshape(-1, 4)
+    c, z = c[is_rect[z]], z[is_rect[z]]
+    bounds = rects[z]
     pad = cell * 1e-3
     x0, y0 = (c % gw) * cell - pad, (c // gw) * cell - pad
     x1, y1 = x0 + cell + 2 * pad, y0 + cell + 2 * pad

@@ -182,30 +182,29 @@ def rebase(running: Scene, before: Scene, after: Scene) -> Scene:
 
     What the change leaves alone stays as it runs: settings the runner made its own (the viewer's thread
     count, an editor preview's rules mind, `--agents`), key by key in option tables and group by group.
-    Raises `SceneError` when the result is not a valid scene.
+    Raises `SceneError` when the result is not a valid scene (it is checked when it mixes groups or a world
+    that `after` does not have; otherwise `after`, valid already, vouches for it).
     """
-    r, b, a = (s.to_dict() for s in (running, before, after))
-    out = dict(r)
-    for key in set(b) | set(a):
-        bv, av = b.get(key), a.get(key)
-        if bv == av:
+    changes = {}
+    for f in dataclasses.fields(Scene):
+        bv, av, rv = getattr(before, f.name), getattr(after, f.name), getattr(running, f.name)
+        if bv == av or rv == av:
             continue
-        if isinstance(av, dict) and isinstance(bv, dict) and isinstance(r.get(key), dict):
-            table = dict(r[key])
-            for k in set(bv) | set(av):
-                if bv.get(k) != av.get(k):
-                    if k in av:
-                        table[k] = av[k]
-                    else:
-                        table.pop(k, None)
-            out[key] = table
-        elif key == "groups" and isinstance(av, list) and isinstance(bv, list):
-            ran = r.get("groups", [])
-            out[key] = [ran[i] if i < len(bv) and i < len(ran) and bv[i] == g else g for i, g in enumerate(av)]
-        elif av is None:
-            out.pop(key, None)
+        if dataclasses.is_dataclass(av) and dataclasses.is_dataclass(rv) and type(av) is type(rv):
+            changes[f.name] = dataclasses.replace(
+                rv,
+                **{
+                    k.name: getattr(av, k.name)
+                    for k in dataclasses.fields(av)
+                    if getattr(bv, k.name) != getattr(av, k.name)
+                },
+            )
+        elif f.name == "groups":
+            changes[f.name] = [rv[i] if i < len(bv) and i < len(rv) and bv[i] == g else g for i, g in enumerate(av)]
         else:
-            out[key] = av
-    scene = Scene.from_dict(out, source=after.source)
+            changes[f.name] = av
+    scene = dataclasses.replace(running, **changes)
+    if scene.groups != after.groups or scene.world != after.world:
+        scene = Scene.from_dict(scene.to_dict(), source=after.source)
     scene.source = after.source
     return scene
