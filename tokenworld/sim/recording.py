@@ -210,6 +210,7 @@ class Recording:
         except RunError as exc:
             status, error = "failed", exc
         m["status"] = status
+        m["agents"] = self.sim.n_agents  # live edits may have added some
         m["ticks_done"] = self.store.conn_ticks()  # what is committed, whatever stopped the run
         m["finished_at"] = _now()
         if self.sim.worker is not None:
