@@ -181,11 +181,13 @@ class EditMode:
         self.tool, self.polygon, self.drag = tool, [], None
 
     def cancel(self) -> None:
-        """Esc: drop the drag or polygon in progress, else go back to the Select tool."""
+        """Esc: drop the drag or polygon in progress, else go back to the Select tool, else select nothing."""
         if self.drag is not None or self.polygon:
             self.drag, self.polygon = None, []
-        else:
+        elif self.tool != "select":
             self.tool = "select"
+        else:
+            self.selection = []
 
     def select(self, what: str, index: int, *, add: bool = False) -> None:
         """Select an item (with `add`, toggle it in a selection of its kind)."""
@@ -251,8 +253,15 @@ class EditMode:
 
     # ------------------------------------------------------------ keys
 
+    def _key(self, fn) -> None:
+        """A key's action, unless a text field is being typed in (a panel merely focused does not count)."""
+        gui = self.v.gui
+        if gui is not None and not gui.root.isHidden() and gui.io.want_text_input:
+            return
+        fn()
+
     def _bind_keys(self) -> None:
-        act = self.v._key_action
+        act = self._key
         for event, fn in (
             ("control-z", self.undo),
             ("control-y", self.redo),
@@ -373,6 +382,15 @@ class EditMode:
                 return ("zones", i)
         return None
 
+    def takes_press(self, px: tuple[float, float]) -> bool:
+        """Whether a press at `px` is the Edit mode's even though ImGui wants the mouse: a handle under the
+        pointer, where the gizmo's hotspots may reach, and no panel there."""
+        from imgui_bundle import imgui
+
+        if imgui.is_window_hovered(imgui.HoveredFlags_.any_window.value):
+            return False
+        return self.tool == "select" and self._handle_at(px) >= 0
+
     def _handle_at(self, px: tuple[float, float]) -> int:
         corners = self.handles()
         if not corners:
@@ -412,7 +430,7 @@ class EditMode:
 
     def press(self, button: str, px: tuple[float, float], *, shift: bool = False) -> bool:
         """A button went down at `px`; True if Edit mode takes it (the camera does not)."""
-        if button != "left" or self._gizmo_busy():
+        if button != "left" or (self._gizmo_busy() and self._handle_at(px) < 0):
             return button == "left"
         ground = self.ground_at(px)
         if ground is None:
@@ -484,9 +502,10 @@ class EditMode:
     def _click_tool(self, px, ground: np.ndarray) -> None:
         p = self.snapped(ground)
         if self.tool == "entity":
-            self.apply(
-                AddEntity({"kind": self.entity_kind, "name": "", "pos": [float(p[0]), float(p[1])], "radius": 1.0})
-            )
+            entity = {"kind": self.entity_kind, "pos": [float(p[0]), float(p[1])], "radius": 1.0}
+            if self.entity_kind == "resource":  # a resource names what it yields (its properties panel edits it)
+                entity["properties"] = {"resource": "wood", "stock": 50.0}
+            self.apply(AddEntity(entity))
             if not self.message:
                 self.selection = [("entities", len(self.editor.scene.entities) - 1)]
             return
@@ -647,6 +666,8 @@ class EditMode:
         if self.selection[0][0] == "groups" and self.editor.scene.groups[self.selection[0][1]].spawn_area is None:
             return  # a group that spawns in a zone has nothing of its own to move
         gz.begin_frame()  # resets its hover state each frame (it opens an invisible window taking no input)
+        pointer = self.v.pointer()
+        gz.enable(self._gizmo_start is not None or pointer is None or self._handle_at(pointer) < 0)  # handles first
         gz.set_drawlist(imgui.get_background_draw_list())
         gz.set_rect(0.0, 0.0, float(self.v.size[0]), float(self.v.size[1]))
         gz.set_orthographic(False)

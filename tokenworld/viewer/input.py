@@ -130,7 +130,8 @@ class ViewerInput:
     def _button(self, button: str, down: bool) -> None:
         pos = self.pointer()
         if down:
-            if self.gui is not None and self.gui.wants_mouse:
+            edit_first = self.edit is not None and pos is not None and self.edit.takes_press(pos)
+            if self.gui is not None and self.gui.wants_mouse and not edit_first:
                 return
             if self.edit is not None and pos is not None and self.edit.press(button, pos, shift=self._shift()):
                 self._edit_down = True  # Edit mode took this press (and takes its drag and release)
@@ -190,7 +191,7 @@ class ViewerInput:
         self._scripted_shift = shift
         try:
             self.move_pointer(x0, y0)
-            self.render()
+            self.render(2 if self.edit is not None else 1)  # ImGui learns a frame late that the gizmo lost the mouse
             if self.gui is not None:
                 self.gui.press(index, True)
             self._button(button, True)
