@@ -197,6 +197,42 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--offscreen", action="store_true", help="render offscreen even when a display exists")
     edit.set_defaults(func=_cmd_edit)
 
+    rec = sub.add_parser(
+        "record",
+        parents=[shared["seed"], shared["arch"]],
+        help="render a scene or a run folder offscreen into a video (MP4, GIF or PNG frames)",
+        description="Render a scene (stepped in lockstep, a fixed number of ticks per frame) or a run folder "
+        "offscreen into a video; the same command writes the same frames. See docs/recording.md.",
+    )
+    rec.add_argument("target", help="scene file (TOML), a shipped scene's name, or runs/<name>")
+    rec.add_argument(
+        "--out", required=True, help="output: NAME.mp4 (H.264), NAME.gif, or NAME.png (NAME-00000.png, ...)"
+    )
+    rec.add_argument("--seconds", type=positive_float, default=10.0, help="length of the video (default 10)")
+    rec.add_argument("--fps", type=positive_int, default=30, help="frames a second of video (default 30)")
+    rec.add_argument("--size", type=_size, default=(1280, 720), help="frame size WxH (default 1280x720)")
+    rec.add_argument(
+        "--speed",
+        type=positive_float,
+        help="ticks per second of video (default: 4 simulated seconds a second, 40 ticks at dt 0.1 s)",
+    )
+    rec.add_argument(
+        "--camera",
+        help="orbit (default), follow, top-down, or a camera path file (keyframes; see docs/recording.md)",
+    )
+    rec.add_argument(
+        "--follow", type=nonnegative_int, metavar="ID", help="follow agent ID (--camera follow alone: the busiest)"
+    )
+    rec.add_argument(
+        "--overlays",
+        default="title,clock,captions",
+        help="comma-separated from title,clock,captions,plots, or none (default title,clock,captions)",
+    )
+    rec.add_argument("--title", help="the title overlay's text (default: the scene's name)")
+    rec.add_argument("--agents", type=nonnegative_int, help="override the population, keeping group proportions")
+    rec.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rec.set_defaults(func=_cmd_record)
+
     _add_bench(sub, shared)
 
     ex = sub.add_parser("export", help="write a run's tables as Parquet files")
@@ -352,6 +388,41 @@ def _cmd_view(args) -> int:
             seconds=args.seconds,
         )
     )
+
+
+def _cmd_record(args) -> int:
+    from rich.console import Console
+
+    from tokenworld.viewer.recorder import RecordOptions, record
+
+    console = Console(stderr=True, soft_wrap=True)
+    overlays = tuple(o.strip() for o in args.overlays.split(",") if o.strip() and o.strip() != "none")
+    camera = args.camera or ("follow" if args.follow is not None else "orbit")
+    done = record(
+        RecordOptions(
+            target=args.target,
+            out=args.out,
+            seconds=args.seconds,
+            fps=args.fps,
+            size=args.size,
+            speed=args.speed,
+            camera=camera,
+            follow=args.follow,
+            overlays=overlays,
+            title=args.title,
+            seed=args.seed,
+            arch=args.arch,
+            agents=args.agents,
+            progress=not args.no_progress,
+        ),
+        console,
+    )
+    console.print(
+        f"wrote {done.path}: {done.frames} frames, {done.size[0]}x{done.size[1]} at {done.fps} fps, "
+        f"ticks {done.ticks[0]:,} to {done.ticks[1]:,} ({done.frames_per_s:.1f} frames/s)",
+        highlight=False,
+    )
+    return 0
 
 
 def _cmd_edit(args) -> int:

@@ -118,6 +118,12 @@ def _alive(*, arch=None, **sizes) -> dict:
     return run_alive_bench(arch=arch, **sizes)
 
 
+def _record(*, arch=None, **sizes) -> dict:
+    from tokenworld.bench.record import run_record_bench
+
+    return run_record_bench(sizes.pop("agents"), arch=arch, **sizes)
+
+
 def _mesa(*, arch=None, **sizes) -> dict:
     from tokenworld.bench.mesa import run_mesa_bench
 
@@ -252,6 +258,19 @@ SUITES: dict[str, Suite] = {
                 Flag("--threads", "threads", "count", "the model's CPU threads (default: as the viewer sets them)"),
                 Flag("--fps-cap", "fps_cap", "number", "most frames a second (default: the window's limit)"),
                 Flag("--no-warmup", "warmup", "off", "skip the unmeasured opening that warms the caches"),
+            ),
+        ),
+        Suite(
+            "record",
+            _record,
+            sizes={"agents": [1000, 10000], "seconds": 10.0, "fps": 30, "size": (1280, 720)},
+            quick={"agents": [200], "seconds": 1.0, "fps": 10, "size": (320, 240)},
+            about="tokenworld record: frames of video written a second, the simulation stepped in lockstep included",
+            flags=(
+                AGENTS,
+                Flag("--seconds", "seconds", "number", "seconds of video per size"),
+                Flag("--fps", "fps", "count", "frames a second of video"),
+                SIZE,
             ),
         ),
         Suite(

@@ -99,6 +99,9 @@ class Viewer(ViewerInput):
         panels: draw the ImGui panels.
         vsync: wait for the display's refresh (windows only; off for benchmarks), and draw at most `max_fps`
             frames a second (60, or 36 with a software renderer, which draws on the CPU the model needs).
+        clock: what "now" is, in seconds (default `time.perf_counter`): frames move agents between ticks by
+            it, and the source advances by its steps. A recorder passes its own clock, stepped a fixed time
+            per frame, so a recording never reads the wall clock.
     """
 
     def __init__(
@@ -111,11 +114,13 @@ class Viewer(ViewerInput):
         panels: bool = True,
         vsync: bool = True,
         title: str | None = None,
+        clock=None,
     ):
         from panda3d.core import loadPrcFileData
 
         self.source = source
         self.scene = scene
+        self.clock = clock or time.perf_counter
         self.size = (int(size[0]), int(size[1]))
         self.offscreen = offscreen
         self.is_replay = not source.live
@@ -168,13 +173,15 @@ class Viewer(ViewerInput):
         self.edit = None  # the Edit mode (tokenworld/viewer/edit_mode.py) while it is on
         self._source_scene = getattr(self.source, "scene", None)  # the source's scene last seen (see _update)
         self.last_screenshot: Path | None = None  # the last F12 screenshot
+        self.recorder = None  # a ScreenRecorder while the Record button (F9) records
+        self.last_recording: Path | None = None  # the last video it wrote
         self._down: dict[str, tuple[float, float]] = {}
         self._last_drag: tuple[float, float] | None = None
         self._colors_key = None
         self._z_cache: dict[int, np.ndarray] = {}
         self._label_cache: tuple[int, list] = (-1, [])
         self._last_focus = 0.0
-        self._t_last = time.perf_counter()
+        self._t_last = self.clock()
         self.panels = None
         if panels:
             from tokenworld.viewer.gui import PanelBackend
@@ -243,7 +250,7 @@ class Viewer(ViewerInput):
     # ------------------------------------------------------------ per frame
 
     def _update(self, task):
-        now = time.perf_counter()
+        now = self.clock()
         dt = now - self._t_last
         self._t_last = now
         if dt > 0:
@@ -284,6 +291,7 @@ class Viewer(ViewerInput):
             prev = self._z_cache.get("current")
             z = self.ground.height(frame.pos)
             self._z_cache = {key: z, "current": z, "prev": prev if prev is not None and len(prev) == len(z) else z}
+            self._z_cache["frame"] = frame  # held, so that no later frame gets its id while it keys the cache
         xy = frame.positions_at(now)
         if frame.interval > 0:
             alpha = min(max((now - frame.wall) / frame.interval, 0.0), 1.0)
@@ -329,6 +337,7 @@ class Viewer(ViewerInput):
         if 0 <= self.selected < n:
             rgbs[self.selected, :3] = SELECTED
         self._colors_key, self._rgbs = key, rgbs
+        self._colors_frame = frame  # held, so that no later frame gets its id while it keys the cache
         return rgbs
 
     def _draw_agents(self, frame: Frame, pos3: np.ndarray) -> None:
@@ -515,7 +524,7 @@ class Viewer(ViewerInput):
         """Pixels (x, y down) of every agent's body centre as last drawn."""
         from tokenworld.viewer.picking import project
 
-        pos3 = self._positions(self.source.frame, time.perf_counter()) + np.float32([0, 0, 0.9 * self.agent_scale()])
+        pos3 = self._positions(self.source.frame, self.clock()) + np.float32([0, 0, 0.9 * self.agent_scale()])
         return project(pos3, self.view_proj(), self.size)[0]
 
     def arch_text(self) -> str:
@@ -570,7 +579,7 @@ class Viewer(ViewerInput):
         if frame is None:
             return
         vp = self.view_proj()
-        pos3 = self._positions(frame, time.perf_counter()) + np.float32([0, 0, 0.9 * self.agent_scale()])
+        pos3 = self._positions(frame, self.clock()) + np.float32([0, 0, 0.9 * self.agent_scale()])
         # Radius: an agent's size on screen, at least 8 px.
         px_per_m = 1.0 / max(self.camera.metres_per_px(self.size[1]), 1e-6)
         hit = pick(pos3, vp, self.size, (x, y), max(8.0, 0.6 * px_per_m * self.agent_scale()))
@@ -630,6 +639,8 @@ class Viewer(ViewerInput):
         if self._closed:
             return
         self._closed = True
+        if self.recorder is not None:  # a recording in progress is finished, not lost
+            self.toggle_recording()
         if self.edit is not None:
             self.edit.close()
         if self.gui is not None:

@@ -3,8 +3,9 @@
 Panda3D and ImGui are imported only here and below (never by the simulation).
 Without a display the command still does its main job headless: it runs the
 scene for a short while with a terminal status line and the conversations as
-they happen, renders offscreen and writes a demo video (in wall time: a frame
-drawn late fills the slots it missed) and a screenshot, and says where they are.
+they happen, renders offscreen and records a demo video with the viewer's
+`ScreenRecorder` (in wall time: a frame drawn late fills the slots it missed)
+and a screenshot, and says where they are.
 """
 
 from __future__ import annotations
@@ -181,30 +182,31 @@ def _play_headless(source, viewer, video_path: Path, seconds: float, console) ->
     from rich.live import Live
     from rich.text import Text
 
-    from tokenworld.record import VideoWriter
+    from tokenworld.viewer.recorder import ScreenRecorder
 
-    writer = VideoWriter(video_path, fps=DEMO_FPS) if viewer is not None else None
+    recorder = ScreenRecorder(viewer, video_path, fps=DEMO_FPS) if viewer is not None else None
     t0 = time.perf_counter()
-    next_frame, last, said = t0, None, set()
-    with Live(Text("starting ..."), console=console, refresh_per_second=4, transient=False) as live:
-        while time.perf_counter() - t0 < seconds and source.status not in ("failed", "finished", "end of recording"):
-            now = time.perf_counter()
-            if viewer is not None and now >= next_frame:
-                # The video keeps wall time: slots missed while a frame was drawn show the frame before it again.
-                while last is not None and now >= next_frame + 1.0 / DEMO_FPS:
-                    writer.add(last)
+    next_frame, said = t0, set()
+    try:
+        with Live(Text("starting ..."), console=console, refresh_per_second=4, transient=False) as live:
+            while time.perf_counter() - t0 < seconds and source.status not in (
+                "failed",
+                "finished",
+                "end of recording",
+            ):
+                now = time.perf_counter()
+                if viewer is not None and now >= next_frame:
+                    viewer.render()  # the recorder takes the frame before it (in wall time, missed slots filled)
                     next_frame += 1.0 / DEMO_FPS
-                viewer.render()
-                last = viewer.image()
-                writer.add(last)
-                next_frame += 1.0 / DEMO_FPS
-            else:
-                time.sleep(min(0.01, max(next_frame - now, 0.0)))
-            _print_talk(source, said, live.console)
-            live.update(Text(_status_line(source, now - t0)))
-    console.print()
-    if writer is not None:
-        writer.close()
+                else:
+                    time.sleep(min(0.01, max(next_frame - now, 0.0)))
+                _print_talk(source, said, live.console)
+                live.update(Text(_status_line(source, now - t0)))
+        console.print()
+    finally:
+        if recorder is not None:
+            recorder.capture()  # the last frame drawn
+            recorder.stop()
 
 
 def _print_talk(source, said: set, console) -> None:

@@ -44,6 +44,7 @@ class ViewerInput:
             ("escape", lambda: self.select(-1)),
             ("tab", self._toggle_panels),
             ("f12", self._save_screenshot),
+            ("f9", self.toggle_recording),
             ("f2", self.toggle_edit),
         ):
             b.accept(key, self._key_action, [fn])
@@ -75,6 +76,21 @@ class ViewerInput:
     def _save_screenshot(self) -> None:
         """F12: the current frame to screenshots/tokenworld-<time>.png (the path shows in the Simulation panel)."""
         self.last_screenshot = self.screenshot(Path("screenshots") / time.strftime("tokenworld-%Y%m%d-%H%M%S.png"))
+
+    def toggle_recording(self, path: str | Path | None = None) -> Path | None:
+        """F9 or the Record button: record what is on screen (panels too, unless Tab hid them) to `path`
+        (default recordings/tokenworld-<time>.mp4), or stop and return the file. Both print the path."""
+        from tokenworld.viewer.recorder import ScreenRecorder
+
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            self.last_recording = recorder.stop()
+            print(f"recording saved: {self.last_recording} ({recorder.frames} frames)", flush=True)
+            return self.last_recording
+        path = Path(path) if path is not None else Path("recordings") / time.strftime("tokenworld-%Y%m%d-%H%M%S.mp4")
+        self.recorder = ScreenRecorder(self, path)
+        print(f"recording to {self.recorder.path} (F9 or the Stop button stops)", flush=True)
+        return None
 
     def toggle_edit(self) -> None:
         """F2 (or the Edit button): Edit mode on or off (live runs only; a replay cannot be edited)."""

@@ -119,6 +119,14 @@ class Panels:
             imgui.text(f"{v.scene.agent_count:,} agents   backend {v.scene.mind.backend}   arch {v.arch_text()}")
             if v.last_screenshot is not None:
                 imgui.text(f"saved {v.last_screenshot}")
+            if imgui.button("Stop recording (F9)" if v.recorder is not None else "Record (F9)"):
+                v.toggle_recording()
+            if v.recorder is not None:
+                imgui.same_line()
+                imgui.text_colored(imgui.ImVec4(1, 0.35, 0.35, 1), f"recording {v.recorder.path}")
+            elif v.last_recording is not None:
+                imgui.same_line()
+                imgui.text(f"saved {v.last_recording}")
             if not v.is_replay:
                 if imgui.button("Leave Edit mode (F2)" if v.edit is not None else "Edit scene (F2)"):
                     v.toggle_edit()
