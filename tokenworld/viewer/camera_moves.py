@@ -17,7 +17,8 @@ from tokenworld.viewer.camera_path import CameraPath
 
 MOVES = ("orbit", "follow", "top-down")
 ORBIT_DEG_PER_S = 6.0  # one turn a minute
-FOLLOW_DISTANCE = 28.0  # metres from the followed agent
+FOLLOW_DISTANCE = 24.0  # metres from the followed agent
+FOLLOW_PITCH = 52.0  # degrees: high enough that houses rarely hide the agent
 BUSIEST_EVERY_S = 8.0  # seconds of video between looks for the busiest agent
 
 
@@ -39,7 +40,7 @@ class Orbit:
     def __init__(self, viewer):
         w, h = viewer.scene.world.size
         self.centre = np.array([w / 2, h / 2, 0.0])
-        self.distance = max(w, h) * 1.15
+        self.distance = max(w, h) * 0.95
 
     def apply(self, viewer, t: float) -> None:
         cam = viewer.camera
@@ -69,8 +70,9 @@ class TopDown:
 
 
 class Follow:
-    """Follows `agent`, circling it slowly; None: the busiest agent, the one in the most feed lines so far
-    (looked for again every few seconds; the camera cuts to a new one)."""
+    """Follows `agent`, circling it slowly, selected (a ring at its feet, its name over its head); None: the
+    busiest agent, the one in the most feed lines so far (looked for again every few seconds; the camera cuts
+    to a new one)."""
 
     def __init__(self, viewer, agent: int | None):
         self.fixed = agent
@@ -83,9 +85,11 @@ class Follow:
             if busiest is not None:
                 self.agent = busiest
                 self._next_look = t + BUSIEST_EVERY_S
+        if viewer.selected != self.agent:
+            viewer.select(self.agent)
         cam = viewer.camera
         cam.follow = self.agent  # the viewer puts the target on the agent's interpolated position each frame
-        cam.distance, cam.pitch = FOLLOW_DISTANCE, 35.0
+        cam.distance, cam.pitch = FOLLOW_DISTANCE, FOLLOW_PITCH
         cam.yaw = (ORBIT_DEG_PER_S * t) % 360.0
 
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from importlib import resources
 
-import numpy as np
-
 from tokenworld.sim.frames import describe
 
 OVERLAYS = ("title", "clock", "captions", "plots")
 DEFAULT_OVERLAYS = ("title", "clock", "captions")
 CAPTION_SECONDS = 4.0  # seconds of video a conversation stays in the captions
 CAPTION_LINES = 3
-PLOT_SERIES = (("talks", "talks per tick", (1.0, 0.55, 0.75)), ("trades", "trades per tick", (1.0, 0.85, 0.4)))
+PLOT_SERIES = (  # (series, label, colour): smooth ones; talks and trades per tick are spikes at this size
+    ("mean_hunger", "hunger", (1.0, 0.6, 0.3)),
+    ("mean_energy", "energy", (0.45, 0.9, 0.5)),
+    ("ties", "social ties", (1.0, 0.5, 0.8)),
+)
+CARD = (0.05, 0.06, 0.08, 0.78)  # behind text: dark, translucent
 PLOT_POINTS = 240  # newest points drawn per series
 
 
@@ -89,7 +92,7 @@ class Overlays:
         cm = CardMaker("overlay-panel")
         cm.set_frame(x, x + w, -(y + h), -y)
         node = self.root.attach_new_node(cm.generate())
-        node.set_color(0.05, 0.06, 0.08, 0.62)
+        node.set_color(*CARD)
         node.set_transparency(TransparencyAttrib.M_alpha)
 
     def _make(self, name: str, font, scale: float, align, xy):
@@ -100,7 +103,7 @@ class Overlays:
             t.set_font(font)
         t.set_align(align)
         t.set_text_color(1, 1, 1, 1)
-        t.set_card_color(0.05, 0.06, 0.08, 0.62)
+        t.set_card_color(*CARD)
         t.set_card_as_margin(0.45, 0.45, 0.25, 0.3)
         t.set_card_decal(True)
         node = self.root.attach_new_node(t)
@@ -127,7 +130,7 @@ class Overlays:
                 lines = self.v.source.recent_lines(CAPTION_LINES, kinds={"talk", "intervention"})
                 text = "\n".join(describe(line) for line in lines if frame.tick - line.tick <= self.hold_ticks)
                 self._set("captions", text)
-                self._text["captions"].set_card_color(0.05, 0.06, 0.08, 0.62 if text else 0.0)
+                self._text["captions"].set_card_color(*CARD[:3], CARD[3] if text else 0.0)
             if "plots" in self.show:
                 self._draw_plots()
         return task.cont if task is not None else None
@@ -163,7 +166,7 @@ class Overlays:
             segs.move_to(float(xs[0]), 0, -float(ys[0]))
             for x, y in zip(xs[1:].tolist(), ys[1:].tolist(), strict=True):
                 segs.draw_to(x, 0, -y)
-            legend.append(f"{label} {float(np.mean(values[-10:])):.2f}")
+            legend.append(f"{label} {float(values[-1]):.3g}")
         self._plot = self.root.attach_new_node(segs.create())
         self._set("plots", "   ".join(legend) if legend else "no metrics yet")
 
