@@ -38,13 +38,7 @@ from tokenworld.scene.geometry import points_in_zone, zone_polygon
 from tokenworld.scene.schema import Scene
 
 TOOLS = ("select", "rect", "polygon", "entity", "spawn")
-TOOL_NAMES = {
-    "select": "Select",
-    "rect": "Rectangle zone",
-    "polygon": "Polygon zone",
-    "entity": "Place entity",
-    "spawn": "Spawn area",
-}
+TOOL_NAMES = {"select": "Select", "rect": "Rectangle", "polygon": "Polygon", "entity": "Entity", "spawn": "Spawn area"}
 TOOL_HINTS = {
     "select": "Click to select, Shift+click to add, drag to move; drag on empty ground (or Shift+drag) for a box. "
     "Corner squares resize. Delete removes, Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves.",

@@ -227,7 +227,7 @@ class EditPanels:
             for k, tool in enumerate(TOOLS):
                 if k % 3:
                     imgui.same_line()
-                if imgui.radio_button(f"{TOOL_NAMES[tool]} ({k + 1})", e.tool == tool):
+                if imgui.radio_button(f"{TOOL_NAMES[tool]} {k + 1}", e.tool == tool):
                     e.set_tool(tool)
                 self._noted(TOOL_NAMES[tool])
             if e.tool == "entity":
@@ -235,8 +235,6 @@ class EditPanels:
                 changed, k = imgui.combo("kind", ENTITY_KINDS.index(e.entity_kind), list(ENTITY_KINDS))
                 if changed:
                     e.entity_kind = ENTITY_KINDS[k]
-            imgui.text_colored(GREY, "")
-            imgui.same_line()
             imgui.push_text_wrap_pos(0.0)
             imgui.text_colored(GREY, TOOL_HINTS[e.tool])
             imgui.pop_text_wrap_pos()
@@ -268,6 +266,7 @@ class EditPanels:
                 imgui.text_colored(GREY, e.note)
             if e.restart_needed:
                 imgui.push_text_wrap_pos(0.0)
+                imgui.text_colored(AMBER, "Not running yet (the simulation needs a restart for these):")
                 for line in e.restart_needed:
                     imgui.text_colored(AMBER, line)
                 imgui.pop_text_wrap_pos()

@@ -233,7 +233,7 @@ class Ground:
         self.np: NodePath | None = None
         self.outlines = parent.attach_new_node("zone-outlines")
         self._outlines: dict[tuple, NodePath] = {}  # zone key -> its outline
-        self._labels: dict[tuple, NodePath] = {}  # zone key -> its label
+        self._labels: dict[tuple, NodePath | None] = {}  # zone key -> its label (None: none)
         self._build_mesh()
         self._zone_nodes()
 
@@ -254,7 +254,7 @@ class Ground:
             self.np.remove_node()
             self._build_mesh()
         elif old.zones != scene.zones:
-            self._vertex_data[:, 6:9] = self._zone_colors()
+            self._vertex_data[:, 6:9] = self._zone_colors(self._changed_area(old, scene))
             vdata = self.np.node().modify_geom(0).modify_vertex_data()
             memoryview(vdata.modify_array(0)).cast("B")[:] = self._vertex_data.tobytes()
         self._zone_nodes()
@@ -262,13 +262,36 @@ class Ground:
     @property
     def labels(self) -> list[NodePath]:
         """The zone labels shown."""
-        return list(self._labels.values())
+        return [label for label in self._labels.values() if label is not None]
 
-    def _zone_colors(self) -> np.ndarray:
+    def _changed_area(self, old: Scene, new: Scene) -> np.ndarray | None:
+        """Mask of the ground's grid points whose zone may have changed (None: all of them): those within the old
+        or new bounds of a zone that changed, when no zone was added or removed (a zone's default colour follows
+        its row)."""
+        if len(old.zones) != len(new.zones):
+            return None
+        x, y = self._xy[:, 0], self._xy[:, 1]
+        mask = np.zeros(len(self._xy), bool)
+        for a, b in zip(old.zones, new.zones, strict=True):
+            if a != b:
+                for poly in (zone_polygon(a), zone_polygon(b)):
+                    (x0, y0), (x1, y1) = poly.min(axis=0), poly.max(axis=0)
+                    mask |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        return mask
+
+    def _zone_colors(self, where: np.ndarray | None = None) -> np.ndarray:
+        """Each grid point's colour: its zone's (the last zone holding it), else the meadow; with `where`, only
+        those points are looked at again, the rest keep the colours they have."""
         zones = self.scene.zones
-        zone = zone_membership(self._xy, zones) if zones else np.full(len(self._xy), -1)
+        xy = self._xy if where is None else self._xy[where]
+        zone = zone_membership(xy, zones) if zones else np.full(len(xy), -1)
         palette = np.array([self.zone_color(i) for i in range(len(zones))] + [MEADOW], np.float32)
-        return palette[np.where(zone >= 0, zone, len(zones))]
+        colors = palette[np.where(zone >= 0, zone, len(zones))]
+        if where is None:
+            return colors
+        out = self._vertex_data[:, 6:9].copy()
+        out[where] = colors
+        return out
 
     def _build_mesh(self) -> None:
         w, h = self.scene.world.size
@@ -300,7 +323,8 @@ class Ground:
     @staticmethod
     def _drop(nodes: dict) -> dict:
         for node in nodes.values():
-            node.remove_node()
+            if node is not None:
+                node.remove_node()
         return {}
 
     def _zone_nodes(self) -> None:
@@ -312,8 +336,10 @@ class Ground:
             colour = tuple(self.zone_color(i).tolist())
             key = (i, zone.name, tuple(map(tuple, poly.tolist())), colour)
             outlines[key] = self._outlines.pop(key, None) or self._outline(poly, colour)
-            if polygon_area(poly) <= 0.5 * w * h:  # the background zone (meadow, commons) needs no label
-                labels[key] = self._labels.pop(key, None) or self._label(zone.name, poly)
+            if key in self._labels:
+                labels[key] = self._labels.pop(key)
+            else:  # the background zone (meadow, commons) needs no label in the middle of the map
+                labels[key] = self._label(zone.name, poly) if polygon_area(poly) <= 0.5 * w * h else None
         self._drop(self._outlines)
         self._drop(self._labels)
         self._outlines, self._labels = outlines, labels
