@@ -145,6 +145,36 @@ def test_edit_cost_and_panels_read_well(editing):
     assert not mostly_uniform(v.image())
 
 
+def _type_into(v, name: str, text: str) -> None:
+    """Click the form field noted as `name`, type `text` (replacing a number, which selects itself), Enter."""
+    x0, y0, x1, y1 = v.panels.edit_panels.rects[name]
+    v.click(x0 + 12, (y0 + y1) / 2)
+    v.type_text(text)
+    v.gui.key("enter", True)
+    v.render()
+    v.gui.key("enter", False)
+    v.render(2)
+
+
+def test_property_and_settings_forms_make_one_edit_per_field(editing):
+    """The forms built from the schema: a typed radius and a ticked box are one edit each; a settings table's
+    field (sim.ticks) too; a value the validator refuses (a negative radius) changes nothing and says why."""
+    v, e, editor = editing.v, editing.e, editing.editor
+    e.select("entities", 0)
+    v.render(2)
+    _type_into(v, "entities0.radius", "2.5")
+    assert editor.history == ["Set entity 0: radius = 2.5"]
+    x0, y0, _, y1 = v.panels.edit_panels.rects["entities0.solid"]
+    v.click(x0 + 8, (y0 + y1) / 2)
+    assert editor.history[-1] == "Set entity 0: solid = False" and not editor.scene.entities[0].solid
+    _type_into(v, "entities0.radius", "-1")
+    assert "radius" in e.message and editor.scene.entities[0].radius == 2.5 and len(editor.history) == 2
+    x0, y0, x1, y1 = v.panels.edit_panels.rects["settings:sim"]
+    v.click((x0 + x1) / 2, (y0 + y1) / 2)  # open the sim table
+    _type_into(v, "settings.sim.ticks", "900")
+    assert editor.history[-1] == "Set sim.ticks = 900" and editor.scene.sim.ticks == 900
+
+
 def test_a_running_view_takes_edits_live_and_offers_a_restart():
     """In `tokenworld view` (F2): a zone added applies live; a new world size cannot, says so, and the restart
     button's action runs the edited scene."""

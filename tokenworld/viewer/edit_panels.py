@@ -51,6 +51,7 @@ class FormBuilder:
                 changed, value = self.field(spec, values.get(spec.name), f"{wid}.{spec.name}")
             finally:
                 imgui.pop_id()
+            self.p._noted(f"{wid}.{spec.name}")  # its last widget (tests click it)
             if spec.doc and imgui.is_item_hovered():
                 imgui.set_tooltip(spec.doc + (f" ({spec.unit})" if spec.unit else ""))
             if changed:
@@ -337,7 +338,9 @@ class EditPanels:
         scene = e.editor.scene
         if self._window("Scene settings", pos, size):
             for table in SETTINGS:
-                if not imgui.collapsing_header(table or "scene", 0):
+                opened = imgui.collapsing_header(table or "scene", 0)
+                self._noted(f"settings:{table or 'scene'}")
+                if not opened:
                     continue
                 obj = scene
                 for part in [p for p in table.split(".") if p]:
