@@ -222,9 +222,13 @@ WINDOW_SCRIPT = textwrap.dedent(
     v = open_edit_viewer(editor, offscreen=False, size=(1280, 720))
     try:
         v.render(5)
+        v.render(2)
+        dirty = v.base.win.get_properties().get_title()
         history = build_scene(v, WindowInput(v))
+        v.render(2)
         saved = Scene.load(folder / "new-scene.toml")
         print(json.dumps({{"window": type(v.base.win).__name__, "history": history, "message": v.edit.message,
+                          "titles": [dirty, v.base.win.get_properties().get_title()],
                           "equal": saved.to_dict() == editor.scene.to_dict(),
                           "counts": [len(saved.zones), len(saved.entities), len(saved.groups)]}}))
     finally:
@@ -259,6 +263,7 @@ def test_the_scene_built_in_a_real_window_under_xvfb(tmp_path):
     assert got["window"] == "GraphicsWindow", got
     assert got["counts"] == [3, 2, 1] and got["equal"], got
     assert got["history"] == BUILT, got
+    assert got["titles"] == ["Token World - new-scene.toml*", "Token World - new-scene.toml"], got  # saved: no *
 
 
 @pytest.mark.slow

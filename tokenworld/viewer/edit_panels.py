@@ -81,7 +81,7 @@ class FormBuilder:
         if spec.type == "int":
             return self._deferred(wid, int(value), lambda v: imgui.input_int(label, v, 1, 10))
         if spec.type == "float":
-            return self._deferred(wid, float(value), lambda v: imgui.input_float(label, v, 0.0, 0.0, "%.4g"))
+            return self._deferred(wid, float(value), lambda v: imgui.input_double(label, v, 0.0, 0.0, "%.6g"))
         if spec.type == "str":
             return self._deferred(wid, "" if value is None else str(value), lambda v: imgui.input_text(label, v))
         if spec.type == "list" and spec.length in (2, 3, 4) and spec.item in ("float", "int"):
@@ -141,7 +141,7 @@ class FormBuilder:
         for key in list(value):
             imgui.push_id(key)
             changed, new = self._deferred(
-                f"{wid}.{key}", float(value[key]), lambda v, k=key: imgui.input_float(k, v, 0.0, 0.0, "%.4g")
+                f"{wid}.{key}", float(value[key]), lambda v, k=key: imgui.input_double(k, v, 0.0, 0.0, "%.6g")
             )
             if changed:
                 out = {**value, key: new}
@@ -387,7 +387,13 @@ def _initial(spec: FieldSpec):
 
 def _vector(draw, label: str, v: list[float]) -> tuple[bool, list[float]]:
     changed, out = draw(label, v)
-    return changed, [float(x) for x in (out if isinstance(out, (list, tuple)) else _components(out, len(v)))]
+    values = out if isinstance(out, (list, tuple)) else _components(out, len(v))
+    return changed, [_short(x) for x in values]
+
+
+def _short(x: float) -> float:
+    """A number typed in a float32 box, as typed (0.9, not 0.8999999761581421)."""
+    return float(f"{float(x):.6g}")
 
 
 def _components(vec, n: int) -> list[float]:
