@@ -20,7 +20,7 @@ def number(v) -> bool:
 
 def test_registry_names_every_suite_with_default_and_quick_sizes():
     """One registry holds every suite, and quick sizes are smaller than the defaults (no model case in the viewer)."""
-    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "mesa"]
+    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "record", "mesa"]
     for name, suite in SUITES.items():
         assert suite.about and suite.sizes and suite.quick, name
         full, quick = suite_sizes(name), suite_sizes(name, quick=True)

@@ -64,6 +64,7 @@ SPEC: dict[str, list[tuple[str | None, tuple[str, ...], dict[str, str]]]] = {
         (None, (), {"speedup": HIGHER, "speedup_same_backend": HIGHER}),
     ],
     "viewer": [("rows", ("agents", "case"), {"frame_ms_median": LOWER, "frame_ms_p95": LOWER, "fps": HIGHER})],
+    "record": [("rows", ("agents",), {"frames_per_s": HIGHER, "ms_per_frame": LOWER})],
     "mesa": [("results", ("agents",), {"mesa_ms_per_step": LOWER, "tokenworld_ms_per_step": LOWER, "ratio": HIGHER})],
 }
 WAYS = ("sequential", "sequential_same_backend")  # inference: one-at-a-time ways, besides modes.<mode>.<way>

@@ -591,6 +591,20 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
             ],
         )
     ],
+    "record": [
+        (
+            "frames written a second (the simulation stepped in lockstep, drawing, reading back, encoding)",
+            "rows",
+            [
+                ("agents", "agents", ",d"),
+                ("frames", "frames", "d"),
+                ("ticks", "ticks", "d"),
+                ("frames_per_s", "frames/s", ".1f"),
+                ("ms_per_frame", "ms per frame", ".1f"),
+                ("build_s", "build (s)", ".1f"),
+            ],
+        )
+    ],
     "alive": [
         (
             "goal figures at `goal_seconds` after the first frame, per run",

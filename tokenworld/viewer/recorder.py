@@ -209,7 +209,7 @@ def record(opts: RecordOptions, console=None) -> Recorded:
         overlays = Overlays(viewer, opts.overlays, title=opts.title, ticks_per_s=ticks_per_s) if opts.overlays else None
         writer = open_writer(opts.out, fps=opts.fps, size=size)
         first_tick = source.frame.tick if source.frame is not None else 0
-        stages = {"step and draw": 0.0, "read back": 0.0, "encode": 0.0}
+        stages = {"step and submit": 0.0, "rasterize and read back": 0.0, "encode": 0.0}
         t_loop = time.perf_counter()
         with _progress(opts.progress, frames, console) as advance:
             for i in range(frames):
@@ -224,8 +224,8 @@ def record(opts: RecordOptions, console=None) -> Recorded:
                 t2 = time.perf_counter()
                 writer.add(image)
                 t3 = time.perf_counter()
-                stages["step and draw"] += t1 - t0
-                stages["read back"] += t2 - t1
+                stages["step and submit"] += t1 - t0
+                stages["rasterize and read back"] += t2 - t1
                 stages["encode"] += t3 - t2
                 advance()
         render_s = time.perf_counter() - t_loop
