@@ -94,11 +94,17 @@ def test_refused_edits_change_nothing_and_say_why(editing):
         inp.click(*px(v, x, y))
     inp.key("enter")
     assert "cross" in e.message
+    inp.key("escape")  # the polygon in progress is dropped
+    assert e.polygon == []
+    inp.key("escape")
+    inp.key("1")
+    inp.click(*px(v, 40, 40))
+    inp.click(*px(v, 50, 90), shift=True)  # the field and the square, where the group spawns: Delete removes none
+    inp.key("delete")
+    assert "'square' cannot be removed" in e.message and len(editor.scene.zones) == 3
     v.render(2)
     assert v.panels.edit_panels.shown["edit"]["message"] == e.message
     assert editor.scene.to_dict() == before and editor.history == [] and not editor.path.exists()
-    inp.key("escape")  # the polygon in progress is dropped
-    assert e.polygon == []
 
 
 def test_multi_select_moves_together_and_one_undo_undoes_a_drag(editing):
@@ -125,6 +131,9 @@ def test_multi_select_moves_together_and_one_undo_undoes_a_drag(editing):
     inp.key("escape")
     inp.drag(px(v, 55, 80), px(v, 70, 92), shift=True)  # a box around the hall only (Shift: never a move)
     assert e.selection == [("entities", 0)]
+    inp.click(*px(v, 90, 40))  # the wood, a polygon: its first corner (70, 15) dragged to (66, 12)
+    inp.drag(px(v, 70, 15), px(v, 66, 12))
+    assert editor.scene.zones[1].polygon[0] == (66.0, 12.0) and editor.history[-1].startswith("Set zone 1: polygon")
 
 
 def test_edit_cost_and_panels_read_well(editing):
