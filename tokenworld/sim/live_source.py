@@ -79,7 +79,7 @@ class LiveSource:
         from tokenworld.sim.simulation import Simulation
 
         given = scene
-        if scene.mind.threads == 0 and (os.cpu_count() or 1) > 1:  # leave a core for drawing
+        if scene.mind.threads == 0 and (os.cpu_count() or 1) > 1 and not synchronous:  # leave a core for drawing
             scene = dataclasses.replace(scene, mind=dataclasses.replace(scene.mind, threads=(os.cpu_count() or 2) - 1))
         self.scene = scene
         self._given_scene = given  # the scene as given (an editor's), before this source's own settings
