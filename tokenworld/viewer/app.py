@@ -479,9 +479,9 @@ class Viewer(ViewerInput):
         if self.edit is not None:
             return self.edit
         if editor is None:
-            from tokenworld.editor import Editor
+            from tokenworld.viewer.edit_command import open_editor
 
-            editor = Editor.open(self.scene.source)
+            editor = open_editor(self.scene.source)
         self.select(-1)
         self.edit = EditMode(self, editor, preview=preview)
         self.set_scene(editor.scene)

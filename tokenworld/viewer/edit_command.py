@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tokenworld.editor import Editor
 from tokenworld.errors import TokenWorldError
-from tokenworld.scene.shipped import SUFFIX, shipped_names, shipped_scene
+from tokenworld.scene.shipped import SUFFIX, shipped_dir, shipped_names, shipped_scene
 
 
 @dataclass
@@ -26,8 +26,9 @@ class EditOptions:
 
 
 def open_editor(target: str | Path) -> Editor:
-    """The `Editor` of `target`: an existing scene file; a shipped scene's name (edited as a copy that saves to
-    ./NAME.toml); else a new scene from the starter, to be saved as `target` (`NAME` or `folder/NAME.toml`).
+    """The `Editor` of `target`: an existing scene file; a shipped scene (its name, or its file: edited as a copy
+    that saves to ./NAME.toml, never into the installed package); else a new scene from the starter, to be saved
+    as `target` (`NAME` or `folder/NAME.toml`).
 
     Raises:
         TokenWorldError: a folder, a name that cannot be a file name, a folder that does not exist, an invalid file.
@@ -36,12 +37,13 @@ def open_editor(target: str | Path) -> Editor:
     if path.is_dir():
         raise TokenWorldError(f"{path} is a folder; give a scene file (NAME.toml) or the name of a new scene.")
     if path.is_file():
-        return Editor.open(path)
+        editor = Editor.open(path)
+        if path.resolve().parent == shipped_dir().resolve():  # a shipped scene's own file, as `view NAME` gives it
+            editor.path = Path(path.name)
+        return editor
     stem = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.name
     if path.parent == Path(".") and stem in shipped_names():
-        editor = Editor.open(shipped_scene(stem))
-        editor.path = Path(f"{stem}{SUFFIX}")  # Save writes a copy here, never into the installed package
-        return editor
+        return open_editor(shipped_scene(stem))
     if not path.parent.is_dir():
         raise TokenWorldError(
             f"cannot make the new scene {path.name!r}: the folder {path.parent} does not exist; create it first or "
@@ -66,7 +68,9 @@ def edit(opts: EditOptions) -> int:
             "the editor needs a display (DISPLAY is not set). Run it on a desktop, or under a virtual display: "
             f"xvfb-run -s '-screen 0 1280x720x24' tokenworld edit {opts.target}"
         )
-    if not editor.path.exists():
+    if Path(editor.scene.source) != editor.path:
+        console.print(f"editing a copy of {editor.scene.source}; Ctrl+S writes {editor.path}", style="dim")
+    elif not editor.path.exists():
         console.print(f"new scene {editor.scene.name!r} from the starter; Ctrl+S saves {editor.path}", style="dim")
     try:
         viewer = open_edit_viewer(editor, size=opts.size, offscreen=offscreen, arch=opts.arch)
