@@ -173,7 +173,7 @@ class Panels:
                     "Click an agent (or an entity) to inspect it. "
                     "F focuses the camera on it, L follows it, Esc lets go. "
                     "Drag: left orbits, right pans, middle or wheel zooms; WASD or arrows fly, Q/E turn, T top-down; "
-                    "Space plays or pauses, Tab hides the panels, F12 saves a screenshot."
+                    "Space plays or pauses, Tab hides the panels, F12 saves a screenshot, F9 records a video."
                 )
                 self.shown["inspector"] = {}
             else:
