@@ -257,6 +257,8 @@ class Ground:
             self._vertex_data[:, 6:9] = self._zone_colors(self._changed_area(old, scene))
             vdata = self.np.node().modify_geom(0).modify_vertex_data()
             memoryview(vdata.modify_array(0)).cast("B")[:] = self._vertex_data.tobytes()
+        else:
+            return  # the zones and the ground are as they were (an entity or a group changed)
         self._zone_nodes()
 
     @property
