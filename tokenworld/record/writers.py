@@ -163,7 +163,7 @@ class GifWriter:
         from PIL import Image
 
         img = Image.fromarray(_check(image, self.size, self.path), "RGB")
-        self._images.append(img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+        self._images.append(img.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE))
         self.frames += 1
 
     def close(self) -> Path:
