@@ -57,23 +57,26 @@ def test_two_recordings_of_one_lockstep_run_are_identical(tmp_path):
 
 @pytest.mark.slow
 def test_recording_a_run_folder_is_deterministic_and_stops_at_its_end(tmp_path):
-    """A run folder replays into PNG frames, the same both times; asked for more than the run holds, the video
-    ends with the run (and says so)."""
+    """A run folder replays into PNG frames, the same by the command and by `record()` in a process that recorded
+    before; asked for more than the run holds, the video ends with the run (and says so)."""
     from tests.sim.runs_lab import tw as run_tw
 
     scene = small_village(tmp_path / "scenes", ticks=30, checkpoint_every=0, snapshot_every=10)
     r = run_tw("run", str(scene), "--runs-dir", str(tmp_path / "runs"), "--name", "v", "--no-progress")
     assert r.returncode == 0, r.stderr
-    shots = []
-    for name in ("a", "b"):  # two processes: Panda3D's text glyph cache lives as long as the process
-        r = tw(
-            "record", str(tmp_path / "runs" / "v"), "--out", str(tmp_path / name / "f.png"), "--seconds", "3",
-            "--fps", "10", "--speed", "20", "--size", "256x144", "--camera", "follow", "--no-progress",
-        )  # fmt: skip
-        out = " ".join((r.stdout + r.stderr).split())
-        assert r.returncode == 0, out
-        assert "the video ends after" in out and "instead of 30" in out  # 30 ticks at 20 ticks a second: 1.5 s
-        shots.append(sorted((tmp_path / name).iterdir()))
+    folder, shots = tmp_path / "runs" / "v", []
+    r = tw(
+        "record", str(folder), "--out", str(tmp_path / "a" / "f.png"), "--seconds", "3", "--fps", "10",
+        "--speed", "20", "--size", "256x144", "--camera", "follow", "--no-progress",
+    )  # fmt: skip
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode == 0, out
+    assert "the video ends after" in out and "instead of 30" in out  # 30 ticks at 20 ticks a second: 1.5 s
+    shots.append(sorted((tmp_path / "a").iterdir()))
+    # Again in this process, after other recordings in it (their glyphs must not move this one's text).
+    record(RecordOptions(str(folder), str(tmp_path / "b" / "f.png"), seconds=3, fps=10, speed=20, size=(256, 144),
+                         camera="follow", progress=False))  # fmt: skip
+    shots.append(sorted((tmp_path / "b").iterdir()))
     assert 10 <= len(shots[0]) == len(shots[1]) < 30
     for x, y in zip(*shots, strict=True):
         assert x.read_bytes() == y.read_bytes(), x.name

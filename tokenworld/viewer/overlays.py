@@ -33,7 +33,10 @@ def _font(loader, bold: bool):
         from panda3d.core import Filename
 
         font = loader.loadFont(Filename.from_os_specific(str(path)), pixelsPerUnit=72)
-        return font if font is not None and font.is_valid() else None
+        if font is None or not font.is_valid():
+            return None
+        font.clear()  # the font pool keeps it for the process: glyphs laid out before would move this text's texels
+        return font
     except Exception:  # no such font file in this imgui-bundle: the default font still reads
         return None
 

@@ -197,6 +197,7 @@ def record(opts: RecordOptions, console=None) -> Recorded:
     # Software GL (llvmpipe) rasterizing on several threads changed a few pixels of 1 run in 8 (measured); on one
     # it drew the same frames every time, for about 12% fewer frames a second. Hardware GL ignores it.
     os.environ.setdefault("LP_NUM_THREADS", "1")
+    _fresh_glyphs()
     try:
         try:
             viewer = Viewer(source, source.scene, offscreen=True, size=size, panels=False, vsync=False, clock=clock)
@@ -241,6 +242,16 @@ def record(opts: RecordOptions, console=None) -> Recorded:
         source.close()
     wall_s = time.perf_counter() - t_start
     return Recorded(out, frames, size, opts.fps, (first_tick, last_tick), wall_s, render_s, stages)
+
+
+def _fresh_glyphs() -> None:
+    """Empty the glyph pages of Panda3D's default font: they live as long as the process, and glyphs laid out by
+    an earlier recording (or window) would place this one's text on other texels, changing a few pixels."""
+    from panda3d.core import DynamicTextFont, TextProperties
+
+    font = TextProperties.get_default_font()
+    if isinstance(font, DynamicTextFont):
+        font.clear()
 
 
 class _VideoClock:
