@@ -51,7 +51,6 @@ TOOL_HINTS = {
 HANDLE_PX = 9.0  # a handle is grabbed within this many pixels
 CLICK_PX = 5.0  # a press and release closer than this is a click, not a drag
 LIFT = 0.15  # m above the ground for overlay lines
-_CIRCLE = np.linspace(0, 2 * np.pi, 25)
 
 
 @dataclasses.dataclass
@@ -99,14 +98,14 @@ class EditMode:
         self.restart_needed: list[str] = []  # changes the running simulation could not take
         self.polygon: list[np.ndarray] = []  # corners of the polygon being drawn
         self.drag: Optional[Drag] = None
-        self.gizmo_delta: Optional[np.ndarray] = None  # while the gizmo is dragged: its offset so far
-        self._gizmo_start: Optional[np.ndarray] = None  # the gizmo's centre when its drag began
-        self._gizmo_matrix = None
         self._shift = False
         self._last_scene = editor.scene  # the scene the running simulation was last given
         self.edit_ms: list[float] = []  # viewer-side milliseconds of each change (set_scene and the live hand-over)
         self._title = None
         self._events = DirectObject()
+        from tokenworld.viewer.edit_overlay import EditOverlay
+
+        self.overlay = EditOverlay(self)
         editor.listeners.append(self._changed)
         self._bind_keys()
         self._show_title()
@@ -346,7 +345,7 @@ class EditMode:
         if what == "groups":
             g = scene.groups[index]
             if g.spawn_area is not None:
-                return _rect_corners(g.spawn_area)
+                return rect_corners(g.spawn_area)
             if g.spawn_zone is not None:
                 return zone_polygon(scene.zones[scene.zone_index(g.spawn_zone)]).astype(np.float64)
         return None
@@ -359,9 +358,9 @@ class EditMode:
         scene = self.editor.scene
         if what == "zones":
             z = scene.zones[i]
-            return list(_rect_corners(z.rect) if z.rect is not None else np.array(z.polygon, np.float64))
+            return list(rect_corners(z.rect) if z.rect is not None else np.array(z.polygon, np.float64))
         if what == "groups" and scene.groups[i].spawn_area is not None:
-            return list(_rect_corners(scene.groups[i].spawn_area))
+            return list(rect_corners(scene.groups[i].spawn_area))
         return []
 
     # ------------------------------------------------------------ picking
@@ -419,7 +418,7 @@ class EditMode:
         kinds = (
             ("entities", [np.array(e.pos) for e in scene.entities]),
             ("zones", [zone_polygon(z).mean(axis=0) for z in scene.zones]),
-            ("groups", [_rect_corners(g.spawn_area).mean(axis=0) if g.spawn_area else None for g in scene.groups]),
+            ("groups", [rect_corners(g.spawn_area).mean(axis=0) if g.spawn_area else None for g in scene.groups]),
         )
         for what, centres in kinds:
             rows = [i for i, c in enumerate(centres) if c is not None]
@@ -588,77 +587,16 @@ class EditMode:
                 outline[d.handle] = p
                 return outline
             rect = scene.zones[index].rect if what == "zones" else scene.groups[index].spawn_area
-            return _rect_corners(_moved_corner(rect, d.handle, p))
+            return rect_corners(_moved_corner(rect, d.handle, p))
         return outline
 
     def draw_overlay(self) -> None:
-        """Selection outlines, handles, spawn areas and the drag or shape in progress, on ImGui's background list,
-        then the translate gizmo. Call inside the ImGui frame."""
-        from imgui_bundle import imgui
-
-        dl = imgui.get_background_draw_list()
-        scene = self.editor.scene
-        yellow, white = imgui.IM_COL32(255, 235, 40, 255), imgui.IM_COL32(255, 255, 255, 255)
-        blue = imgui.IM_COL32(90, 170, 255, 230)
-        for i, g in enumerate(scene.groups):  # spawn areas, always shown in Edit mode
-            if g.spawn_area is not None and ("groups", i) not in self.selection:
-                self._polyline(dl, self.outline("groups", i), blue, 1.5)
-        for what, i in self.selection:
-            outline = self.preview_outline(what, i)
-            if outline is not None:
-                self._polyline(dl, outline, yellow, 3.0)
-            elif what == "entities":
-                e = scene.entities[i]
-                p = np.array(e.pos) + (self._move_delta(self.drag) if self._moving() else 0.0)
-                if self.gizmo_delta is not None:
-                    p = p + self.gizmo_delta
-                ring = p + e.radius * 1.3 * np.stack([np.cos(_CIRCLE), np.sin(_CIRCLE)], 1)
-                self._polyline(dl, ring, yellow, 3.0)
-        if self.drag is None or self.drag.kind != "handle":
-            corners = self.handles()
-            if corners:
-                px, front = self.screen(np.array(corners))
-                for (x, y), ok in zip(px.tolist(), front.tolist(), strict=True):
-                    if ok:
-                        dl.add_rect_filled((x - 5, y - 5), (x + 5, y + 5), white)
-                        dl.add_rect((x - 5, y - 5), (x + 5, y + 5), imgui.IM_COL32(20, 20, 20, 255))
-        d = self.drag
-        if d is not None and d.kind in ("rect", "spawn"):
-            self._polyline(dl, _rect_corners([*self.snapped(d.start), *self.snapped(d.now)]), white, 2.0)
-        elif d is not None and d.kind == "box":
-            dl.add_rect(d.start_px, d.now_px, white, 0.0, 0, 1.5)
-        if self.polygon:
-            pts = np.array(self.polygon)
-            pointer = self.v.pointer()
-            ground = self.ground_at(pointer) if pointer is not None else None
-            path = np.vstack([pts, self.snapped(ground)[None]]) if ground is not None else pts
-            self._polyline(dl, path, white, 2.0, closed=False)
-            px, front = self.screen(pts)
-            for (x, y), ok in zip(px.tolist(), front.tolist(), strict=True):
-                if ok:
-                    dl.add_circle_filled((x, y), 4.0, white)
-        if self.tool == "select" and self.selection and self.drag is None:
-            self._gizmo()
+        """Outlines, handles, shapes in progress and the gizmo (tokenworld/viewer/edit_overlay.py); call inside
+        the ImGui frame."""
+        self.overlay.draw()
 
     def _moving(self) -> bool:
         return self.drag is not None and self.drag.kind == "move"
-
-    def _polyline(self, dl, xy: np.ndarray, colour, thickness: float, *, closed: bool = True) -> None:
-        """A ground outline on screen, following the terrain (points every 2 m), skipping what is behind the camera."""
-        xy = np.asarray(xy, np.float64)
-        if closed:
-            xy = np.vstack([xy, xy[:1]])
-        pts = [xy[:1]]
-        for p, q in zip(xy[:-1], xy[1:], strict=True):
-            k = min(max(int(np.linalg.norm(q - p) / 2.0), 1), 64)
-            pts.append(p + (q - p) * np.linspace(0, 1, k + 1)[1:, None])
-        px, front = self.screen(np.vstack(pts))
-        if front.all():
-            dl.add_polyline([tuple(p) for p in px.tolist()], colour, 0, thickness)
-            return
-        for a, b, ok in zip(px[:-1].tolist(), px[1:].tolist(), (front[:-1] & front[1:]).tolist(), strict=True):
-            if ok:
-                dl.add_line(a, b, colour, thickness)
 
     def gizmo_centre(self) -> np.ndarray:
         """The ground point the gizmo stands on: the middle of the selected items' anchors."""
@@ -668,57 +606,23 @@ class EditMode:
             pts.append(outline.mean(axis=0) if outline is not None else self.anchor(what, i))
         return np.mean(pts, axis=0)
 
-    def _gizmo(self) -> None:
-        """ImGuizmo's translate gizmo (x and y on the ground) on the selection; its release is one Translate."""
-        from imgui_bundle import imgui, imguizmo
-
-        gz = imguizmo.im_guizmo
-        if self.selection[0][0] == "groups" and self.editor.scene.groups[self.selection[0][1]].spawn_area is None:
-            return  # a group that spawns in a zone has nothing of its own to move
-        gz.begin_frame()  # resets its hover state each frame (it opens an invisible window taking no input)
-        pointer = self.v.pointer()
-        gz.enable(self._gizmo_start is not None or pointer is None or self._handle_at(pointer) < 0)  # handles first
-        gz.set_drawlist(imgui.get_background_draw_list())
-        gz.set_rect(0.0, 0.0, float(self.v.size[0]), float(self.v.size[1]))
-        gz.set_orthographic(False)
-        view, proj = self.v.gl_matrices()
-        centre = self.gizmo_centre()
-        z = float(self.v.ground.height(centre[None])[0]) + LIFT
-        if self._gizmo_start is None:
-            self._gizmo_matrix = gz.Matrix16([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, centre[0], centre[1], z, 1])
-        op = gz.OPERATION.translate
-        gz.set_axis_mask(False, False, True)  # along the ground only: the up axis is hidden
-        snap = gz.Matrix3([self.grid, self.grid, self.grid]) if self.snap and self.grid > 0 else None
-        gz.manipulate(gz.Matrix16(view), gz.Matrix16(proj), op, gz.MODE.world, self._gizmo_matrix, None, snap)
-        using = gz.is_using()
-        moved = np.array(self._gizmo_matrix.values[12:14], np.float64)
-        if using:
-            if self._gizmo_start is None:
-                self._gizmo_start = centre
-            self.gizmo_delta = moved - self._gizmo_start
-        elif self._gizmo_start is not None:
-            delta, self._gizmo_start, self.gizmo_delta = moved - self._gizmo_start, None, None
-            if np.abs(delta).max() > 1e-6:
-                what = self.selection[0][0]
-                self.apply(Translate(what, tuple(i for _, i in self.selection), float(delta[0]), float(delta[1])))
-
     def _gizmo_busy(self) -> bool:
-        try:
-            from imgui_bundle import imguizmo
+        return self.overlay.busy()
 
-            return bool(imguizmo.im_guizmo.is_over() or imguizmo.im_guizmo.is_using())
-        except Exception:  # no gizmo drawn this frame
-            return False
+    @property
+    def gizmo_delta(self) -> Optional[np.ndarray]:
+        """While the gizmo is dragged: the selection's offset so far (None otherwise)."""
+        return self.overlay.gizmo_delta
 
 
-def _rect_corners(rect) -> np.ndarray:
+def rect_corners(rect) -> np.ndarray:
     x0, y0, x1, y1 = (float(v) for v in rect)
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
 
 
 def _moved_corner(rect, handle: int, p: np.ndarray) -> list[float]:
     """`rect` with corner `handle` (0 x0y0, 1 x1y0, 2 x1y1, 3 x0y1) at `p`, the opposite corner fixed."""
-    corners = _rect_corners(rect)
+    corners = rect_corners(rect)
     fixed = corners[(handle + 2) % 4]
     return [
         float(min(fixed[0], p[0])),
