@@ -17,8 +17,8 @@ import pytest
 
 from tests.paths import ROOT
 from tests.viewer.edit_lab import ScriptedInput, build_scene, overview, px
-from tests.viewer.view_lab import VILLAGE, env_without_display, mostly_uniform, tw, xvfb
-from tokenworld.editor import AddZone, SetOption, SetZone
+from tests.viewer.view_lab import VILLAGE, env_without_display, mostly_uniform, tw, wait_until, xvfb
+from tokenworld.editor import AddZone, RemoveZone, SetOption, SetZone
 from tokenworld.scene.schema import Scene
 
 SIZE = (1280, 720)
@@ -203,6 +203,11 @@ def test_a_running_view_takes_edits_live_and_offers_a_restart():
         assert e.restart_needed == []
         v.render(1)
         assert v.scene.zones[-1].name == "plaza"  # the next frame shows it
+        wait_until(lambda: v.source.scene.zones[-1].name == "plaza", "the simulation to take the new zone")
+        v.color_by = "zone"
+        assert e.apply(RemoveZone(len(v.scene.zones) - 2))  # shown before the simulation takes it: no stale index
+        v.render(2)
+        v.color_by = "archetype"
         w, h = scene.world.size
         assert e.apply(SetOption("world", "size", [w + 20.0, h]))
         assert any("world" in line for line in e.restart_needed)

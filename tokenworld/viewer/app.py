@@ -324,7 +324,8 @@ class Viewer(ViewerInput):
             from tokenworld.viewer.layers import MEADOW
 
             palette = np.array([self.ground.zone_color(i) for i in range(len(self.scene.zones))] + [MEADOW], np.float32)
-            rgb = np.clip(palette[np.where(frame.zone >= 0, frame.zone, len(self.scene.zones))] * 1.25, 0, 1)
+            known = (frame.zone >= 0) & (frame.zone < len(self.scene.zones))  # an edit may have just removed one
+            rgb = np.clip(palette[np.where(known, frame.zone, len(self.scene.zones))] * 1.25, 0, 1)
         else:
             rgb = (
                 ARCHETYPE_COLORS[self.source.archetype]
