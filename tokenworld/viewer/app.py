@@ -59,6 +59,14 @@ print-pipe-types false
 """
 
 
+def per_agent(values: np.ndarray, n: int, fill) -> np.ndarray:
+    """`values` (one per agent of the whole run) for the `n` agents of a frame: a replay's agents table holds those
+    who join later too, and a live run's arrays may grow a moment before its next frame shows the newcomers."""
+    if len(values) >= n:
+        return values[:n]
+    return np.concatenate([values, np.full(n - len(values), fill, values.dtype)])
+
+
 class WindowError(RuntimeError):
     """Panda3D could not open a window (or an offscreen buffer): no display, no OpenGL."""
 
@@ -313,7 +321,7 @@ class Viewer(ViewerInput):
             rgb = STATE_COLORS[frame.state]
         elif self.color_by == "trait":
             v = (
-                self.source.traits[:, self.trait]
+                per_agent(self.source.traits[:, self.trait], n, 0.5)
                 if getattr(self.source, "traits", None) is not None
                 else np.full(n, 0.5)
             )
@@ -328,7 +336,7 @@ class Viewer(ViewerInput):
             rgb = np.clip(palette[np.where(known, frame.zone, len(self.scene.zones))] * 1.25, 0, 1)
         else:
             rgb = (
-                ARCHETYPE_COLORS[self.source.archetype]
+                ARCHETYPE_COLORS[per_agent(self.source.archetype, n, 0)]
                 if getattr(self.source, "archetype", None) is not None
                 else np.full((n, 3), 0.8, np.float32)
             )
