@@ -216,6 +216,8 @@ def test_a_running_view_takes_edits_live_and_offers_a_restart():
         v.render(2)
         v.key("f2")
         assert v.edit is None and v.scene.world.size == (w + 20.0, h)
+        v.key("f2")  # back in Edit mode: the same edits, undo and all
+        assert v.edit.editor is e.editor and v.edit.editor.history[-1] == f"Set world.size = [{w + 20.0}, {h}]"
     finally:
         running = v.source
         v.close()

@@ -178,6 +178,7 @@ class Viewer(ViewerInput):
         self._scripted_shift: bool | None = None  # a scripted drag says whether Shift is held
         self._edit_down = False  # the Edit mode took the left button's press
         self.edit_error = ""  # why Edit mode could not open
+        self._last_editor = None  # the editor of the last Edit mode, taken up again by the next
         self.edit = None  # the Edit mode (tokenworld/viewer/edit_mode.py) while it is on
         self._source_scene = getattr(self.source, "scene", None)  # the source's scene last seen (see _update)
         self.last_screenshot: Path | None = None  # the last F12 screenshot
@@ -487,6 +488,8 @@ class Viewer(ViewerInput):
 
         if self.edit is not None:
             return self.edit
+        if editor is None and self._last_editor is not None:  # back to Edit mode: the same edits, undo and all
+            editor = self._last_editor
         if editor is None:
             from tokenworld.viewer.edit_command import open_editor
 
@@ -501,7 +504,7 @@ class Viewer(ViewerInput):
         if self.edit is None:
             return
         self.edit.close()
-        self.edit = None
+        self._last_editor, self.edit = self.edit.editor, None
         self.set_title(f"Token World - {self.source.scene.name}")
         self._entities_key = None
         self.set_scene(self.source.scene)

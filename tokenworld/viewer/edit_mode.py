@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -99,6 +100,7 @@ class EditMode:
         self.polygon: list[np.ndarray] = []  # corners of the polygon being drawn
         self.drag: Optional[Drag] = None
         self._shift = False
+        self._undoing = ""  # what the undo in progress takes back (the live run's label for it)
         self._last_scene = editor.scene  # the scene the running simulation was last given
         self.edit_ms: list[float] = []  # viewer-side milliseconds of each change (set_scene and the live hand-over)
         self._title = None
@@ -124,6 +126,7 @@ class EditMode:
 
     def undo(self) -> None:
         self.message = ""
+        self._undoing = self.editor.history[-1] if self.editor.history else ""
         self.editor.undo()
 
     def redo(self) -> None:
@@ -210,13 +213,11 @@ class EditMode:
     # ------------------------------------------------------------ after every change
 
     def _changed(self, scene: Scene, edit) -> None:
-        import time
-
         t0 = time.perf_counter()
         counts = {"zones": len(scene.zones), "entities": len(scene.entities), "groups": len(scene.groups)}
         self.selection = [(w, i) for w, i in self.selection if i < counts[w]]
         self.v.set_scene(scene)
-        self._to_simulation(scene, edit.describe() if edit is not None else "undo")
+        self._to_simulation(scene, edit.describe() if edit is not None else f"Undo: {self._undoing}")
         self._show_title()
         self.edit_ms.append((time.perf_counter() - t0) * 1000.0)
 
