@@ -33,8 +33,8 @@ if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
 fi
 
 # The viewer renders with OpenGL: Mesa's libraries give it EGL (offscreen, no display) and GLX (windows);
-# Xvfb is the virtual display the viewer's window tests run on.
-apt_install libgl1 libegl1 libopengl0 libgl1-mesa-dri libegl-mesa0 xvfb xauth
+# Xvfb is the virtual display the viewer's window tests run on; xdotool sends them X mouse and key events.
+apt_install libgl1 libegl1 libopengl0 libgl1-mesa-dri libegl-mesa0 xvfb xauth xdotool
 
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $("$PY" --version)"

@@ -1,9 +1,11 @@
-"""Driving the Edit mode with mouse and keys: two ways of giving input, one scene built with either.
+"""Driving the Edit mode with mouse and keys: three ways of giving input, one scene built with each.
 
 `ScriptedInput` goes through the viewer's scripted input (`Viewer.click`, `drag`, `key`: the handlers a mouse
 reaches, offscreen too). `WindowInput` feeds a real window's input device (Panda3D's GraphicsWindowInputDevice,
 the one the X server's events reach): pointer, buttons and keys pass through the mouse watcher and the button
-thrower as a person's would. `build_scene` makes the same scene with either.
+thrower as a person's would. `XdotoolInput` sends X events to another process's window (`tokenworld edit`
+itself); its pixels come from a `RecordedInput` run of the same actions offscreen. `build_scene` makes the same
+scene with any of them.
 """
 
 from __future__ import annotations
@@ -81,6 +83,76 @@ class WindowInput:
         self._button(button, False)
         for m in reversed(held):
             self._button(m, False)
+
+
+class RecordedInput(ScriptedInput):
+    """Scripted input that also notes every action, to be replayed elsewhere (`replay`)."""
+
+    def __init__(self, viewer):
+        super().__init__(viewer)
+        self.actions: list[tuple] = []
+
+    def click(self, x: float, y: float, *, shift: bool = False) -> None:
+        self.actions.append(("click", (x, y), shift))
+        super().click(x, y, shift=shift)
+
+    def drag(self, a, b, *, shift: bool = False) -> None:
+        self.actions.append(("drag", tuple(a), tuple(b), shift))
+        super().drag(a, b, shift=shift)
+
+    def key(self, event: str) -> None:
+        self.actions.append(("key", event))
+        super().key(event)
+
+
+class XdotoolInput:
+    """Input as X events (xdotool, through the XTEST extension) to the window `window` of another process: what
+    a person's mouse and keyboard send. `pause` seconds between events let the window draw a frame or more."""
+
+    KEYS = {"delete": "Delete", "enter": "Return", "escape": "Escape", "backspace": "BackSpace", "control": "ctrl"}
+
+    def __init__(self, env: dict, window: str, pause: float = 0.15):
+        self.env, self.window, self.pause = env, window, pause
+
+    def _xdo(self, *args) -> None:
+        import subprocess
+        import time
+
+        subprocess.run(["xdotool", *map(str, args)], env=self.env, check=True, capture_output=True, timeout=30)
+        time.sleep(self.pause)
+
+    def click(self, x: float, y: float, *, shift: bool = False) -> None:
+        self.drag((x, y), (x, y), steps=0, shift=shift)
+
+    def drag(self, a, b, *, steps: int = 5, shift: bool = False) -> None:
+        self._xdo("mousemove", "--window", self.window, round(a[0]), round(a[1]))
+        if shift:
+            self._xdo("keydown", "shift")
+        self._xdo("mousedown", 1)
+        for k in range(1, steps + 1):
+            x, y = a[0] + (b[0] - a[0]) * k / steps, a[1] + (b[1] - a[1]) * k / steps
+            self._xdo("mousemove", "--window", self.window, round(x), round(y))
+        self._xdo("mouseup", 1)
+        if shift:
+            self._xdo("keyup", "shift")
+
+    def key(self, event: str) -> None:
+        if event.startswith("wheel_"):
+            self._xdo("click", 5 if event == "wheel_down" else 4)
+            return
+        *mods, name = event.split("-")
+        self._xdo("key", "+".join(self.KEYS.get(k, k) for k in [*mods, name]))
+
+
+def replay(actions: list[tuple], inp) -> None:
+    """Send the actions a `RecordedInput` noted to `inp`."""
+    for action in actions:
+        if action[0] == "key":
+            inp.key(action[1])
+        elif action[0] == "click":
+            inp.click(*action[1], shift=action[2])
+        else:
+            inp.drag(action[1], action[2], shift=action[3])
 
 
 def px(viewer, x: float, y: float) -> tuple[float, float]:

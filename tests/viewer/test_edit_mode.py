@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -280,6 +281,59 @@ def test_the_scene_built_in_a_real_window_under_xvfb(tmp_path):
     assert got["counts"] == [3, 2, 1] and got["equal"], got
     assert got["history"] == BUILT, got
     assert got["titles"] == ["Token World - new-scene.toml*", "Token World - new-scene.toml"], got  # saved: no *
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (__import__("shutil").which("Xvfb") and __import__("shutil").which("xdotool")),
+    reason="needs Xvfb and xdotool (tools/bootstrap.sh installs them)",
+)
+def test_tokenworld_edit_new_scene_driven_by_x_events_under_xvfb(editing, tmp_path):
+    """`tokenworld edit new-scene` in its own process, under Xvfb, driven only by X mouse and key events
+    (xdotool): the scene built offscreen (which gives the pixels) is built there too, the title shows the dirty
+    marker until Ctrl+S, and the saved file reloads equal to the one built offscreen."""
+    import time
+
+    from tests.viewer.edit_lab import RecordedInput, XdotoolInput, replay
+    from tests.viewer.view_lab import wait_until
+
+    plan = RecordedInput(editing.v)
+    assert build_scene(editing.v, plan) == BUILT
+    built = Scene.load(editing.folder / "new-scene.toml").to_dict()
+    work = tmp_path / "cli"
+    work.mkdir()
+    with xvfb() as display:
+        env = {**env_without_display(), "DISPLAY": display}
+        script = Path(sys.executable).parent / "tokenworld"
+        cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "tokenworld"]
+        proc = subprocess.Popen(
+            [*cmd, "edit", "new-scene"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            found = subprocess.run(
+                ["xdotool", "search", "--sync", "--name", "Token World"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            window = found.stdout.split()[0]
+            time.sleep(1.0)  # its first frames drawn
+
+            def title() -> str:
+                return subprocess.run(
+                    ["xdotool", "getwindowname", window], env=env, capture_output=True, text=True, timeout=30
+                ).stdout.strip()
+
+            assert title() == "Token World - new-scene.toml*"
+            replay(plan.actions, XdotoolInput(env, window))
+            wait_until(lambda: (work / "new-scene.toml").exists(), "Ctrl+S to write the file", timeout=30)
+            wait_until(lambda: title() == "Token World - new-scene.toml", "the title to drop its *", timeout=10)
+        finally:
+            proc.terminate()
+            out = proc.communicate(timeout=60)[0]
+    assert "Traceback" not in out, out[-3000:]
+    assert Scene.load(work / "new-scene.toml").to_dict() == built
 
 
 @pytest.mark.slow
