@@ -26,6 +26,7 @@ class EditOverlay:
         self._gizmo_start: Optional[np.ndarray] = None  # the gizmo's centre when its drag began
         self._gizmo_matrix = None
         self.shown = False  # the gizmo was drawn in the last frame (its hover state is stale otherwise)
+        self._dense: dict[tuple, np.ndarray] = {}  # outline -> its points along the terrain (x, y, z)
 
     def draw(self) -> None:
         """Selection outlines, handles, spawn areas and the drag or shape in progress, on ImGui's background list,
@@ -82,15 +83,25 @@ class EditOverlay:
 
     def _polyline(self, dl, xy: np.ndarray, colour, thickness: float, *, closed: bool = True) -> None:
         """A ground outline on screen, following the terrain (points every 2 m), skipping what is behind the camera."""
-        m = self.mode
+        from tokenworld.viewer.picking import project
+
         xy = np.asarray(xy, np.float64)
-        if closed:
-            xy = np.vstack([xy, xy[:1]])
-        pts = [xy[:1]]
-        for p, q in zip(xy[:-1], xy[1:], strict=True):
-            k = min(max(int(np.linalg.norm(q - p) / 2.0), 1), 64)
-            pts.append(p + (q - p) * np.linspace(0, 1, k + 1)[1:, None])
-        px, front = m.screen(np.vstack(pts))
+        key = (xy.tobytes(), closed)
+        pts = self._dense.get(key)
+        if pts is None:  # the outline's points on the ground, made once per shape (a frame only projects them)
+            if closed:
+                xy = np.vstack([xy, xy[:1]])
+            parts = [xy[:1]]
+            for p, q in zip(xy[:-1], xy[1:], strict=True):
+                k = min(max(int(np.linalg.norm(q - p) / 2.0), 1), 64)
+                parts.append(p + (q - p) * np.linspace(0, 1, k + 1)[1:, None])
+            flat = np.vstack(parts).astype(np.float32)
+            pts = np.column_stack([flat, self.mode.v.ground.height(flat) + np.float32(LIFT)])
+            if len(self._dense) > 256:
+                self._dense.clear()
+            self._dense[key] = pts
+        px, w = project(pts, self.mode.v.view_proj(), self.mode.v.size)
+        front = w > 0
         if front.all():
             dl.add_polyline([tuple(p) for p in px.tolist()], colour, 0, thickness)
             return

@@ -193,6 +193,7 @@ class EditPanels:
 
     def draw(self, top: float = 8.0) -> None:
         w, h = self.v.size
+        self.rects = {}
         left, right = min(300, w // 3), min(360, w // 3)
         self.edit.draw_overlay()
         self._toolbar((8, top), (left, 300))
@@ -288,25 +289,33 @@ class EditPanels:
         e = self.edit
         scene = e.editor.scene
         if self._window("Outliner", pos, size):
+            if self._button("Delete selected (Del)", enabled=bool(e.selection)):
+                e.delete_selection()
             listed = {}
             for what, items in (("zones", scene.zones), ("entities", scene.entities), ("groups", scene.groups)):
                 flags = imgui.TreeNodeFlags_.default_open.value
                 if imgui.tree_node_ex(f"{what.capitalize()} ({len(items)})", flags):
-                    for i, item in enumerate(items):
-                        name = getattr(item, "name", "") or f"{item.kind} {i}"
-                        detail = item.kind if what != "groups" else f"{item.count} {item.archetype}"
-                        clicked, _ = imgui.selectable(f"{name}  ({detail})##{what}{i}", (what, i) in e.selection)
-                        self._noted(f"{what}:{name}")
-                        if clicked:
-                            e.select(what, i, add=imgui.get_io().key_shift)
-                            if what == "zones":
-                                self.v.focus_zone(i)
+                    clipper = imgui.ListClipper()  # only the rows in view are made (300 entities cost no more)
+                    clipper.begin(len(items))
+                    while clipper.step():
+                        for i in range(clipper.display_start, clipper.display_end):
+                            self._row(what, i, items[i])
+                    clipper.end()
                     imgui.tree_pop()
                 listed[what] = len(items)
-            if e.selection and self._button("Delete selected (Del)"):
-                e.delete_selection()
             self.shown["outliner"] = listed
         imgui.end()
+
+    def _row(self, what: str, i: int, item) -> None:
+        e = self.edit
+        name = getattr(item, "name", "") or f"{item.kind} {i}"
+        detail = item.kind if what != "groups" else f"{item.count} {item.archetype}"
+        clicked, _ = imgui.selectable(f"{name}  ({detail})##{what}{i}", (what, i) in e.selection)
+        self._noted(f"{what}:{name}")
+        if clicked:
+            e.select(what, i, add=imgui.get_io().key_shift)
+            if what == "zones":
+                self.v.focus_zone(i)
 
     # ------------------------------------------------------------ Properties of the selection
 
