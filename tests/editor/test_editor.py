@@ -20,6 +20,7 @@ from tokenworld.editor import (
     SetGroup,
     SetOption,
     SetZone,
+    Together,
     Translate,
 )
 from tokenworld.scene.load import load_scene
@@ -195,6 +196,21 @@ def test_translate_moves_several_items_together(plain_file):
     assert editor.scene.zones[1].polygon[0] == (45.0, 15.0)
     assert editor.scene.groups[1].spawn_area == (1.0, 2.0, 11.0, 12.0)
     assert editor.scene.groups[0].spawn_zone == "home"
+
+
+def test_edits_together_are_one_step_all_or_nothing(plain_file):
+    """Deleting a selection: both entities go in one undo step; a batch with one bad edit changes nothing."""
+    editor = Editor.open(plain_file)
+    editor.apply(AddEntity({"kind": "building", "name": "shed", "pos": [5.0, 5.0]}))
+    before = editor.scene
+    count = len(before.entities)
+    editor.apply(Together((RemoveEntity(count - 1), RemoveEntity(0)), "Delete 2 items"))
+    assert len(editor.scene.entities) == count - 2 and editor.history[-1] == "Delete 2 items"
+    editor.undo()
+    assert editor.scene == before
+    with pytest.raises(EditRefused):
+        editor.apply(Together((RemoveEntity(0), Translate("zones", (0,), 1e6, 0.0))))
+    assert editor.scene == before
 
 
 def test_save_keeps_comments_and_order_of_a_plain_file(plain_file):

@@ -26,6 +26,7 @@ from tokenworld.editor.edits import (
     SetGroup,
     SetOption,
     SetZone,
+    Together,
     Translate,
 )
 from tokenworld.editor.forms import FieldSpec, fields_of
@@ -45,6 +46,7 @@ __all__ = [
     "SetGroup",
     "SetOption",
     "SetZone",
+    "Together",
     "Translate",
     "fields_of",
 ]

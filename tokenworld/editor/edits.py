@@ -344,6 +344,25 @@ def _set_in(data: dict, keys: list[str], value: Any) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class Together:
+    """Several edits made as one: applied in order, validated once, undone and redone in one step (deleting a
+    selection of several items, for instance)."""
+
+    edits: tuple
+    label: str = ""
+
+    def apply(self, data: dict) -> dict:
+        """New data with every edit made in turn."""
+        for edit in self.edits:
+            data = edit.apply(data)
+        return data
+
+    def describe(self) -> str:
+        """A line for the undo list."""
+        return self.label or "; ".join(edit.describe() for edit in self.edits)
+
+
 Edit = Union[
     AddZone,
     SetZone,
@@ -356,4 +375,5 @@ Edit = Union[
     RemoveGroup,
     Translate,
     SetOption,
+    Together,
 ]

@@ -32,6 +32,7 @@ from tokenworld.editor import (
     RemoveZone,
     SetGroup,
     SetZone,
+    Together,
     Translate,
 )
 from tokenworld.errors import TokenWorldError
@@ -164,28 +165,15 @@ class EditMode:
         return target
 
     def delete_selection(self) -> None:
-        """Remove the selected items (one edit each, highest index first so the others keep their rows); all of
-        them or, if the scene refuses one, none."""
-        from tokenworld.errors import SceneError
-
+        """Remove the selected items in one edit (one undo step; highest index first so the others keep their
+        rows): all of them or, if the scene refuses it, none."""
         removers = {"zones": RemoveZone, "entities": RemoveEntity, "groups": RemoveGroup}
-        edits = [removers[what](i) for what, i in sorted(self.selection, key=lambda s: -s[1])]
-        if len(edits) > 1:  # try them all first
-            data = self.editor.data
-            try:
-                for edit in edits:
-                    data = edit.apply(data)
-                Scene.from_dict(data, source=str(self.editor.path))
-            except EditRefused as exc:
-                self.message = str(exc)
-                return
-            except SceneError as exc:
-                self.message = "\n".join(exc.problems)
-                return
-        for edit in edits:
-            if not self.apply(edit):
-                return
-        self.selection = []
+        edits = tuple(removers[what](i) for what, i in sorted(self.selection, key=lambda s: -s[1]))
+        if not edits:
+            return
+        edit = edits[0] if len(edits) == 1 else Together(edits, f"Delete {len(edits)} items")
+        if self.apply(edit):
+            self.selection = []
 
     def set_tool(self, tool: str) -> None:
         if tool not in TOOLS:
