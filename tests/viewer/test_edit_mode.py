@@ -364,3 +364,25 @@ def test_save_as_into_a_missing_folder_is_refused_and_save_as_moves_the_file(edi
 def _no_stray_paths(monkeypatch, tmp_path):
     """Edits never write outside the test's folder (saves go where the editor's path says)."""
     monkeypatch.chdir(tmp_path)
+
+
+def _press(v, name: str) -> None:
+    x0, y0, x1, y1 = v.panels.edit_panels.rects[name]
+    v.click((x0 + x1) / 2, (y0 + y1) / 2)
+    v.render(2)
+
+
+def test_closing_with_unsaved_edits_asks_first(editing):
+    """The window's close button with unsaved edits opens a question instead: keep editing, or save and close."""
+    v, e, editor = editing.v, editing.e, editing.editor
+    e.apply(SetOption("sim", "ticks", 123))
+    v.request_close()
+    v.render(2)
+    assert v.closing_asked and not v.closed
+    _press(v, "Keep editing")
+    assert not v.closing_asked and not v.closed and editor.dirty
+    v.request_close()
+    v.render(2)
+    _press(v, "Save and close")
+    assert v.closed and not editor.dirty
+    assert Scene.load(editing.folder / "new-scene.toml").sim.ticks == 123

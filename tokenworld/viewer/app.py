@@ -180,6 +180,8 @@ class Viewer(ViewerInput):
         self.edit_error = ""  # why Edit mode could not open
         self._last_editor = None  # the editor of the last Edit mode, taken up again by the next
         self.edit = None  # the Edit mode (tokenworld/viewer/edit_mode.py) while it is on
+        self.closing_asked = False  # the window was asked to close with unsaved edits: the Edit panel asks what to do
+        self._close_soon = False  # close once the frame being drawn is done (asked from inside it)
         self._source_scene = getattr(self.source, "scene", None)  # the source's scene last seen (see _update)
         self.last_screenshot: Path | None = None  # the last F12 screenshot
         self.recorder = None  # a ScreenRecorder while the Record button (F9) records
@@ -499,6 +501,17 @@ class Viewer(ViewerInput):
         self.set_scene(editor.scene)
         return self.edit
 
+    def request_close(self) -> None:
+        """The window's close button: close, unless an editor holds unsaved edits; then the Edit panel asks
+        whether to save them, close without them, or keep editing (nothing is lost without being asked)."""
+        editor = self.edit.editor if self.edit is not None else self._last_editor
+        if editor is None or not editor.dirty:
+            self.close()
+            return
+        if self.edit is None:
+            self.start_editing()
+        self.closing_asked = True
+
     def stop_editing(self) -> None:
         """Turn Edit mode off: the view shows the running simulation's scene again."""
         if self.edit is None:
@@ -617,7 +630,11 @@ class Viewer(ViewerInput):
     def render(self, frames: int = 1) -> None:
         """Run `frames` frames of the viewer's loop (tasks, panels, drawing)."""
         for _ in range(frames):
+            if self._closed:
+                return
             self.base.taskMgr.step()
+            if self._close_soon:
+                self.close()
 
     def image(self) -> np.ndarray:
         """The last rendered frame as an (h, w, 3) uint8 array, top row first."""
@@ -640,8 +657,14 @@ class Viewer(ViewerInput):
         try:
             while not self._closed:
                 self.base.taskMgr.step()
+                if self._close_soon:
+                    self.close()
         except SystemExit:
             pass
+
+    def close_soon(self) -> None:
+        """Close the viewer once the frame being drawn is done (for buttons and events inside a frame)."""
+        self._close_soon = True
 
     @property
     def closed(self) -> bool:

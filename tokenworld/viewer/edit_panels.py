@@ -196,6 +196,8 @@ class EditPanels:
         self.rects = {}
         left, right = min(300, w // 3), min(360, w // 3)
         self.edit.draw_overlay()
+        if self.v.closing_asked:
+            self._closing((w / 2 - 190, h / 2 - 70), (380, 140))
         self._toolbar((8, top), (left, 300))
         self._outliner((8, top + 308), (left, max(h - top - 316, 120)))
         self._properties((w - right - 8, 8), (right, max(h * 0.55, 120)))
@@ -281,6 +283,29 @@ class EditPanels:
                 "restart_needed": list(e.restart_needed),
                 "history": editor.history,
             }
+        imgui.end()
+
+    def _closing(self, pos, size) -> None:
+        """The window was asked to close with unsaved edits: save them, drop them, or keep editing."""
+        e = self.edit
+        imgui.set_next_window_pos(imgui.ImVec2(*pos), imgui.Cond_.always.value)
+        imgui.set_next_window_size(imgui.ImVec2(*size), imgui.Cond_.always.value)
+        imgui.set_next_window_focus()
+        if imgui.begin("Unsaved changes")[0]:
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text(f"{e.editor.path.name} has edits that are not saved.")
+            imgui.pop_text_wrap_pos()
+            if e.message:
+                imgui.text_colored(RED, e.message)
+            if self._button("Save and close"):
+                if e.save():
+                    self.v.close_soon()
+            imgui.same_line()
+            if self._button("Close without saving"):
+                self.v.close_soon()
+            imgui.same_line()
+            if self._button("Keep editing"):
+                self.v.closing_asked = False
         imgui.end()
 
     # ------------------------------------------------------------ Outliner

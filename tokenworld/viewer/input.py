@@ -29,6 +29,9 @@ class ViewerInput:
 
     def _bind_input(self) -> None:
         b = self.base
+        if hasattr(b.win, "set_close_request_event"):  # a window: its close button asks first (`request_close`)
+            b.win.set_close_request_event("tokenworld-close-request")
+            b.accept("tokenworld-close-request", self.request_close)
         for name, button in (("mouse1", "left"), ("mouse3", "right"), ("mouse2", "middle")):
             b.accept(name, self._button, [button, True])
             b.accept(f"{name}-up", self._button, [button, False])
