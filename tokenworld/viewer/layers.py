@@ -320,6 +320,9 @@ class Ground:
         node.add_geom(geom)
         self.np = self.parent.attach_new_node(node)
         self.np.set_shader(self.shader)
+        # Drawn first, always: in the state-sorted opaque bin the order would follow memory addresses, so where
+        # agents' feet touch the ground a pixel could go either way from one process to the next.
+        self.np.set_bin("background", 0)
         self._outlines, self._labels = self._drop(self._outlines), self._drop(self._labels)
 
     @staticmethod
