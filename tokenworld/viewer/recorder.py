@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,9 +193,6 @@ def record(opts: RecordOptions, console=None) -> Recorded:
         )
     clock = _VideoClock()
     viewer = writer = None
-    # Software GL (llvmpipe) rasterizing on several threads changed a few pixels of 1 run in 8 (measured); on one
-    # it drew the same frames every time, for about 12% fewer frames a second. Hardware GL ignores it.
-    os.environ.setdefault("LP_NUM_THREADS", "1")
     _fresh_glyphs()
     try:
         try:
