@@ -196,6 +196,7 @@ def test_translate_moves_several_items_together(plain_file):
     assert editor.scene.zones[1].polygon[0] == (45.0, 15.0)
     assert editor.scene.groups[1].spawn_area == (1.0, 2.0, 11.0, 12.0)
     assert editor.scene.groups[0].spawn_zone == "home"
+    assert editor.scene == load_scene(plain_file).from_dict(editor.data)  # tables reused between edits: the same
 
 
 def test_edits_together_are_one_step_all_or_nothing(plain_file):

@@ -51,6 +51,7 @@ class Editor:
     def __init__(self, path: Path, data: dict, doc, *, saved: bool):
         self.path = Path(path)
         self.data = plain({k: v for k, v in data.items() if k != "extends"})
+        self._reuse: dict = {}  # tables converted before (edits make new tables; the unchanged ones are reused)
         self.scene = self._build(self.data)
         self.listeners: list[Callable[[Scene, Optional[Edit]], None]] = []
         self._doc = doc
@@ -110,10 +111,13 @@ class Editor:
         """The validated scene of `data`, or `EditRefused` with the validator's messages."""
         source = str(self.path)
         try:
-            return Scene.from_dict(data, source=source)
+            scene = Scene.from_dict(data, source=source, reuse=self._reuse)
         except SceneError as exc:
             prefix = f"{source}: "
             raise EditRefused([p[len(prefix) :] if p.startswith(prefix) else p for p in exc.problems]) from None
+        if len(self._reuse) > 4 * sum(len(data.get(k, ())) for k in ("zones", "entities", "groups")) + 64:
+            self._reuse.clear()  # tables of older versions pile up; start again (the next edit converts all once)
+        return scene
 
     def apply(self, edit: Edit) -> None:
         """Make `edit` if the result is a valid scene; raises `EditRefused` (changing nothing) if not.

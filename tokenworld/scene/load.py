@@ -13,6 +13,7 @@ Scene files are data: nothing in them is executed.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import functools
@@ -47,14 +48,28 @@ def extends_target(path: str | Path, parent: str) -> Path:
     return _extends_target(Path(path), parent)
 
 
-def scene_from_dict(data: dict, *, source: str = "<scene>") -> Scene:
-    """Convert TOML-like data into a validated `Scene`."""
+# id(table) -> (table, converted): list items (zones, entities, groups) converted before, for `scene_from_dict`'s
+# `reuse` (one per thread of conversion)
+_REUSE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("tokenworld_scene_reuse", default=None)
+
+
+def scene_from_dict(data: dict, *, source: str = "<scene>", reuse: dict | None = None) -> Scene:
+    """Convert TOML-like data into a validated `Scene`.
+
+    `reuse`: a dict the caller keeps between conversions of successive versions of one scene (an editor's): the
+    tables of lists (zones, entities, groups) that are the very same objects as last time are not converted
+    again. Tables must not be changed in place while it is kept (the editor's edits make new ones).
+    """
     from tokenworld.scene.validate import validate_scene
 
     problems: list[str] = []
     _check_nesting(data, source)
     data = {k: v for k, v in data.items() if k != "extends"}
-    scene = _convert(Scene, data, "", problems)
+    token = _REUSE.set(reuse)
+    try:
+        scene = _convert(Scene, data, "", problems)
+    finally:
+        _REUSE.reset(token)
     if problems:
         raise SceneError([f"{source}: {p}" for p in problems])
     problems = validate_scene(scene)
@@ -227,7 +242,21 @@ def _convert(tp: Any, value: Any, path: str, problems: list[str]) -> Any:
         if not isinstance(value, list):
             problems.append(f"`{path}`: expected a list, found {_describe(value)}.")
             return None
-        return [_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        reuse = _REUSE.get()
+        if reuse is None or not dataclasses.is_dataclass(args[0]):
+            return [_convert(args[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        out = []
+        for i, v in enumerate(value):
+            hit = reuse.get(id(v))
+            if hit is not None and hit[0] is v:
+                out.append(hit[1])
+                continue
+            before = len(problems)
+            converted = _convert(args[0], v, f"{path}[{i}]", problems)
+            if len(problems) == before:  # only what converted cleanly is reused
+                reuse[id(v)] = (v, converted)
+            out.append(converted)
+        return out
     if origin is dict:
         if not isinstance(value, dict):
             problems.append(f"`{path}`: expected a table, found {_describe(value)}.")

@@ -493,11 +493,11 @@ class Scene:
         return load_scene(path)
 
     @classmethod
-    def from_dict(cls, data: dict, *, source: str = "<scene>") -> "Scene":
-        """Build and validate a scene from TOML-like data; raises `SceneError`."""
+    def from_dict(cls, data: dict, *, source: str = "<scene>", reuse: dict | None = None) -> "Scene":
+        """Build and validate a scene from TOML-like data; raises `SceneError` (`reuse`: see `scene_from_dict`)."""
         from tokenworld.scene.load import scene_from_dict
 
-        return scene_from_dict(data, source=source)
+        return scene_from_dict(data, source=source, reuse=reuse)
 
     def to_dict(self) -> dict:
         """The scene as TOML-ready data (no `extends`, no unset options)."""
