@@ -49,6 +49,9 @@ def test_the_replay_of_an_edited_run_changes_its_population_and_entities_at_the_
         assert after == (before[0] + 3, before[1] + 1, before[2] + 1)
         img = viewer.image()
         assert img.shape == (SIZE[1], SIZE[0], 3) and np.ptp(img) > 0
+        viewer.panels.kinds = {kind: kind == "edit" for kind in viewer.panels.kinds}
+        viewer.render(1)
+        assert viewer.panels.shown["conversations"]["last"] == "the scene was edited: grow"
         for tick in [*np.linspace(1, EDIT_AFTER + 4, 9), EDIT_AFTER + 0.5, 2.0]:  # scrubbing across the edit
             source.seek(float(tick))
             viewer.render(1)

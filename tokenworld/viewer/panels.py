@@ -15,7 +15,7 @@ from imgui_bundle import imgui, implot
 from tokenworld.sim.frames import SERIES, describe
 
 COLOR_MODES = ("archetype", "state", "trait", "zone")
-KINDS = ("talk", "trade", "gather", "craft", "build", "give", "refused", "intervention", "round")
+KINDS = ("talk", "trade", "gather", "craft", "build", "give", "refused", "intervention", "round", "edit")
 PLOTS = (
     ("Needs", ("mean_hunger", "mean_energy")),
     ("Activity", ("trades", "talks", "decisions")),
@@ -360,6 +360,7 @@ _KIND_COLORS = {
     "refused": (1.0, 0.55, 0.5),
     "intervention": (1.0, 0.6, 1.0),
     "round": (0.7, 1.0, 0.7),
+    "edit": (1.0, 0.8, 0.3),  # a live edit of the scene
 }
 
 
