@@ -21,6 +21,7 @@ from tokenworld.editor import SetEntity, SetGroup, SetOption, SetZone
 from tokenworld.editor.forms import FieldSpec, fields_of, tables
 from tokenworld.scene.schema import ENTITY_KINDS, ITEMS, TRAITS
 from tokenworld.viewer.edit_mode import TOOL_HINTS, TOOL_NAMES, TOOLS
+from tokenworld.viewer.panels import begin_window
 
 RED = imgui.ImVec4(1.0, 0.45, 0.4, 1.0)
 GREY = imgui.ImVec4(0.7, 0.7, 0.7, 1.0)
@@ -203,13 +204,6 @@ class EditPanels:
         self._properties((w - right - 8, 8), (right, max(h * 0.55, 120)))
         self._settings((w - right - 8, h * 0.55 + 16), (right, max(h * 0.45 - 24, 100)))
 
-    @staticmethod
-    def _window(title: str, pos, size) -> bool:
-        imgui.set_next_window_pos(imgui.ImVec2(*pos), imgui.Cond_.first_use_ever.value)
-        imgui.set_next_window_size(imgui.ImVec2(*size), imgui.Cond_.first_use_ever.value)
-        expanded, _ = imgui.begin(title)
-        return expanded
-
     def _noted(self, name: str) -> None:
         a, b = imgui.get_item_rect_min(), imgui.get_item_rect_max()
         self.rects[name] = (a.x, a.y, b.x, b.y)
@@ -226,7 +220,7 @@ class EditPanels:
     def _toolbar(self, pos, size) -> None:
         e = self.edit
         editor = e.editor
-        if self._window("Edit", pos, size):
+        if begin_window("Edit", pos, size):
             imgui.text(editor.title)
             for k, tool in enumerate(TOOLS):
                 if k % 3:
@@ -313,7 +307,7 @@ class EditPanels:
     def _outliner(self, pos, size) -> None:
         e = self.edit
         scene = e.editor.scene
-        if self._window("Outliner", pos, size):
+        if begin_window("Outliner", pos, size):
             if self._button("Delete selected (Del)", enabled=bool(e.selection)):
                 e.delete_selection()
             listed = {}
@@ -347,7 +341,7 @@ class EditPanels:
     def _properties(self, pos, size) -> None:
         e = self.edit
         scene = e.editor.scene
-        if self._window("Properties", pos, size):
+        if begin_window("Properties", pos, size):
             if not e.selection:
                 imgui.text_wrapped("Select a zone, an entity or a group (click it, or pick it in the Outliner).")
                 self.shown["properties"] = {}
@@ -370,7 +364,7 @@ class EditPanels:
     def _settings(self, pos, size) -> None:
         e = self.edit
         scene = e.editor.scene
-        if self._window("Scene settings", pos, size):
+        if begin_window("Scene settings", pos, size):
             for table in SETTINGS:
                 opened = imgui.collapsing_header(table or "scene", 0)
                 self._noted(f"settings:{table or 'scene'}")

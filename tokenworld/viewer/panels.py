@@ -75,18 +75,11 @@ class Panels:
         self._zones((w - right - 8, h * 0.6 + 16), (right, max(h * 0.4 - 24, 100)))
         self._conversations((side + 16, max(h - 188, 0)), (mid, 180))
 
-    @staticmethod
-    def _window(title: str, pos, size) -> bool:
-        imgui.set_next_window_pos(imgui.ImVec2(*pos), imgui.Cond_.first_use_ever.value)
-        imgui.set_next_window_size(imgui.ImVec2(*size), imgui.Cond_.first_use_ever.value)
-        expanded, _ = imgui.begin(title)
-        return expanded
-
     # ------------------------------------------------------------ Simulation
 
     def _simulation(self, pos, size) -> None:
         v, src = self.v, self.v.source
-        if self._window("Simulation", pos, size):
+        if begin_window("Simulation", pos, size):
             frame = src.frame
             tick = frame.tick if frame is not None else 0
             self.shown["simulation"] = {"tick": tick, "status": src.status, "fps": v.fps}
@@ -157,7 +150,7 @@ class Panels:
 
     def _inspector(self, pos, size) -> None:
         v = self.v
-        if self._window("Inspector", pos, size):
+        if begin_window("Inspector", pos, size):
             card = v.card()
             if v.selected_entity >= 0 and v.source.frame is not None:
                 f = v.source.frame
@@ -228,7 +221,7 @@ class Panels:
 
     def _conversations(self, pos, size) -> None:
         v = self.v
-        if self._window("Conversations and events", pos, size):
+        if begin_window("Conversations and events", pos, size):
             _, self.filter_agent_only = imgui.checkbox("selected agent only", self.filter_agent_only)
             imgui.same_line()
             zones = ["all zones"] + [z.name for z in v.scene.zones]
@@ -257,7 +250,7 @@ class Panels:
 
     def _plots(self, pos, size) -> None:
         v = self.v
-        if self._window("Plots", pos, size):
+        if begin_window("Plots", pos, size):
             series = v.source.series()
             drawn = []
             flags = implot.AxisFlags_.auto_fit.value
@@ -283,7 +276,7 @@ class Panels:
 
     def _inference(self, pos, size) -> None:
         v = self.v
-        if self._window("Inference", pos, size):
+        if begin_window("Inference", pos, size):
             inf = v.source.inference
             if not inf:
                 imgui.text_wrapped(f"No language model in this run (backend {v.scene.mind.backend}).")
@@ -317,7 +310,7 @@ class Panels:
 
     def _zones(self, pos, size) -> None:
         v = self.v
-        if self._window("Zones", pos, size):
+        if begin_window("Zones", pos, size):
             frame = v.source.frame
             counts = (
                 np.bincount(frame.zone[frame.zone >= 0], minlength=len(v.scene.zones))
@@ -352,6 +345,15 @@ class Panels:
                     self.sent.append(self.event_text)
                     self.event_text = ""
         imgui.end()
+
+
+def begin_window(title: str, pos, size) -> bool:
+    """Begin a panel laid out at `pos` with `size` the first time it is seen (then where the user left it);
+    whether it is expanded. Call `imgui.end()` after it, whatever it returns."""
+    imgui.set_next_window_pos(imgui.ImVec2(*pos), imgui.Cond_.first_use_ever.value)
+    imgui.set_next_window_size(imgui.ImVec2(*size), imgui.Cond_.first_use_ever.value)
+    expanded, _ = imgui.begin(title)
+    return expanded
 
 
 _KIND_COLORS = {
