@@ -232,7 +232,9 @@ class EditMode:
         old = self.v.source
         scene = preview_scene(self.editor.scene) if self.preview else self.editor.scene
         old.close()
-        source = LiveSource(scene, arch=old.arch, speed=old.speed, playing=not self.preview and old.playing)
+        source = LiveSource(  # the same seed: the restarted run differs from the old by the edit alone
+            scene, seed=old.sim.seed, arch=old.arch, speed=old.speed, playing=not self.preview and old.playing
+        )
         if old.folder is not None:  # a recorded run goes on recording, into a new run folder beside the old
             source.sim.preflight()
             self.note = f"recording into {source.record_into(old.folder.parent)}"
