@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tokenworld.errors import TokenWorldError
-from tokenworld.record import GifWriter, Mp4Writer, RecordError, open_writer
+from tokenworld.record import BackgroundWriter, GifWriter, Mp4Writer, RecordError, open_writer
 
 W, H = 96, 64
 
@@ -45,6 +45,26 @@ def test_mp4_decodes_to_the_frames_size_and_rate_written(tmp_path):
     assert len(got) == 8 and got[0].shape == (H, W, 3) and rate == 12
     for a, b in zip(got, frames(8), strict=True):
         assert np.abs(a.astype(int) - b).mean() < 6  # lossy, but the same picture
+
+
+def test_a_background_writer_writes_the_same_file_and_reports_the_encoders_error(tmp_path):
+    """Encoding in a thread of its own gives the very bytes of encoding in the caller's; an encoder's failure
+    (here a frame of the wrong size) is raised to the caller, not lost in the thread."""
+    direct, queued = tmp_path / "direct.mp4", tmp_path / "queued.mp4"
+    with open_writer(direct, fps=12, size=(W, H)) as w:
+        for img in frames(8):
+            w.add(img)
+    w = BackgroundWriter(open_writer(queued, fps=12, size=(W, H)), depth=2)
+    buffer = np.zeros((H, W, 3), np.uint8)
+    for img in frames(8):
+        buffer[...] = img  # one buffer reused by the caller, as a renderer does
+        w.add(buffer)
+    assert w.close() == queued and w.frames == 8
+    assert queued.read_bytes() == direct.read_bytes()
+    bad = BackgroundWriter(open_writer(tmp_path / "bad.mp4", fps=12, size=(W, H)))
+    bad.add(np.zeros((H + 2, W, 3), np.uint8))
+    with pytest.raises(RecordError):
+        bad.close()
 
 
 def test_gif_and_png_frames_hold_every_frame(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tokenworld.record.writers import (
     KINDS,
+    BackgroundWriter,
     FrameWriter,
     GifWriter,
     Mp4Writer,
@@ -21,6 +22,7 @@ from tokenworld.record.writers import (
 
 __all__ = [
     "KINDS",
+    "BackgroundWriter",
     "FrameWriter",
     "GifWriter",
     "Mp4Writer",

@@ -57,6 +57,52 @@ def open_writer(path: str | Path, *, fps: float, size: tuple[int, int]) -> Frame
     return PngFrames(path, size=(w, h))
 
 
+class BackgroundWriter:
+    """A `FrameWriter` that encodes in a thread of its own, so a window recording what it shows keeps drawing.
+
+    `add` queues a frame (waiting only when `depth` frames are still queued); `close` waits for the queue to be
+    written, finishes the file and raises what the encoder raised, if anything.
+    """
+
+    def __init__(self, writer: FrameWriter, *, depth: int = 32):
+        import queue
+        import threading
+
+        self.writer = writer
+        self.path = writer.path
+        self.frames = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tokenworld-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            image = self._queue.get()
+            if image is None:
+                return
+            if self._error is None:
+                try:
+                    self.writer.add(image)
+                except BaseException as exc:  # handed to the caller at close (the thread must keep draining)
+                    self._error = exc
+
+    def add(self, image: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(np.array(image, copy=True))  # the caller may reuse its buffer
+        self.frames += 1
+
+    def close(self) -> Path:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self.writer.close()
+        if self._error is not None:
+            raise self._error
+        return self.path
+
+
 def kind_of(path: str | Path) -> str:
     """The extension of an output path this package writes (.mp4, .gif, .png), or `RecordError` saying which are."""
     path = Path(path)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tokenworld.errors import TokenWorldError
-from tokenworld.record import RecordError, even_size, kind_of, open_writer
+from tokenworld.record import BackgroundWriter, RecordError, even_size, kind_of, open_writer
 from tokenworld.scene.schema import Scene
 from tokenworld.viewer.overlays import DEFAULT_OVERLAYS, OVERLAYS
 
@@ -301,7 +301,7 @@ class ScreenRecorder:
         self.viewer = viewer
         self.fps = int(fps)
         self.size = even_size(viewer.size) if kind_of(path) == ".mp4" else tuple(viewer.size)
-        self.writer = open_writer(path, fps=self.fps, size=self.size)
+        self.writer = BackgroundWriter(open_writer(path, fps=self.fps, size=self.size))  # frames keep their pace
         self.path = self.writer.path
         self._next: float | None = None
         self._last: np.ndarray | None = None
