@@ -428,8 +428,10 @@ class Viewer(ViewerInput):
             self._label_cache = (frame.tick, [(a, said[a]) for a in talking])
         items = []
         cam = self.camera.position().astype(np.float32)
-        # Text about 15 px tall whatever the distance: world metres per pixel grow with distance.
-        per_px = 2.0 * math.tan(math.radians(self.lens.get_vfov() / 2)) / max(self.size[1], 1) * 15.0
+        # Text about 15 px tall at 720 lines (more on taller frames: 22 at 1080), whatever the distance: world metres
+        # per pixel grow with distance.
+        text_px = 15.0 * max(1.0, self.size[1] / 720.0)
+        per_px = 2.0 * math.tan(math.radians(self.lens.get_vfov() / 2)) / max(self.size[1], 1) * text_px
         lift = np.float32([0, 0, 2.1 * self.agent_scale()])
         chosen = self._label_cache[1]
         if chosen:
