@@ -40,6 +40,7 @@ from tokenworld.inference.base import BackendError
 from tokenworld.inference.models import resolve_model
 from tokenworld.inference.sampling import GREEDY, Sampling
 from tokenworld.mind.protocol import Answer, Request
+from tokenworld.mind.protocol import failed as failed_answer
 
 MODES = ("score", "generate")
 MAX_OPTIONS = 9  # score mode numbers options with one digit
@@ -156,6 +157,8 @@ class LlamaCppBackend:
         self._prefix_lru: list[int] = []
         self._digits = [self.tokenize(str(k))[0] for k in range(1, MAX_OPTIONS + 1)]
         self._space = self.tokenize(" ")
+        self._newline = (self.tokenize("\n") or [-1])[0]
+        self._tries: dict[tuple[str, ...], dict] = {}  # option lists -> their token trie (see `_written`)
 
     # ------------------------------------------------------------ protocol
 
@@ -333,10 +336,26 @@ class LlamaCppBackend:
             evaluated = False
         parts = zip(seqs, personal, starts, strict=True)
         logits = self._decode([(s, toks, st - len(toks), True) for s, toks, st in parts])
-        if self.mode == "score":
-            answers = self._score(batch, seqs, logits, starts, biases)
-        else:
-            answers = self._generate(batch, seqs, logits, starts)
+        answers: list[Answer | None] = [None] * len(batch)
+        numbers = [i for i, r in enumerate(batch) if r.kind == "guess"]  # written under the options' token trie
+        others = [i for i, r in enumerate(batch) if r.kind != "guess"]
+        for part in (numbers, others):
+            if not part:
+                continue
+            args = (
+                [batch[i] for i in part],
+                [seqs[i] for i in part],
+                [logits[i] for i in part],
+                [starts[i] for i in part],
+            )
+            if part is numbers:
+                got = self._written(*args)
+            elif self.mode == "score":
+                got = self._score(*args, [biases[i] for i in part])
+            else:
+                got = self._generate(*args)
+            for i, a in zip(part, got, strict=True):
+                answers[i] = a
         dt = (time.perf_counter() - t0) * 1000.0
         for a, n_in, sv in zip(answers, prompt_in, saved, strict=False):
             a.latency_ms = dt
@@ -461,6 +480,58 @@ class LlamaCppBackend:
             return int(np.argmax(logits))
         top = np.argpartition(-logits, 64)[:64]  # sample among the 64 likeliest (the rest carry no mass worth the cost)
         return int(top[self.sampling.draw(logits[top], self.rng)])
+
+    # ------------------------------------------------------------ options written token by token
+
+    def _trie(self, options: list[str]) -> dict:
+        """The options' tokens as a trie: node -> {token: child}, a node holding the key `None` -> option index
+        where an option ends (cached per option list)."""
+        key = tuple(options)
+        trie = self._tries.get(key)
+        if trie is None:
+            trie = {}
+            for k, text in enumerate(options):
+                node = trie
+                for tok in self.tokenize(text):
+                    node = node.setdefault(tok, {})
+                node[None] = k
+            self._tries[key] = trie
+        return trie
+
+    def _written(self, batch, seqs, logits, starts) -> list[Answer]:
+        """Each request's option written greedily (or drawn at the temperature) token by token, only tokens that
+        continue an option allowed, ending where an option is complete and the model's best token is not a
+        continuation (a newline or end of text scores for stopping). Used for numbers (the guessing game):
+        '37' is 2 tokens with Gemma's digit-by-digit vocabulary, so a guess costs its personal prefill and 2
+        or 3 one-token steps."""
+        stops = [t for t in (self._newline, self._L.llama_vocab_eos(self._vocab)) if t >= 0]
+        nodes = [self._trie(req.options) for req in batch]
+        steps = [0] * len(batch)
+        chosen = [-1] * len(batch)
+
+        def take(i: int, logits: np.ndarray) -> int | None:
+            node = nodes[i]
+            toks = [t for t in node if t is not None]
+            cands = np.array(toks + ([-1] if None in node else []), np.int64)
+            scores = np.array([logits[t] for t in toks] + ([max(logits[t] for t in stops)] if None in node else []))
+            k = self.sampling.draw(scores, self.rng) if len(cands) > 1 else 0
+            steps[i] += 1
+            if cands[k] < 0 or not toks:
+                chosen[i] = node[None]
+                return None
+            nodes[i] = node[int(cands[k])]
+            if len(nodes[i]) == 1 and None in nodes[i]:  # nothing can follow: done without another step
+                chosen[i] = nodes[i][None]
+                return None
+            return int(cands[k])
+
+        self._steps(seqs, dict(enumerate(logits)), dict(enumerate(starts)), 8, take)
+        return [
+            Answer(req.agent, req.tick, req.kind, c, raw=req.options[c] if c >= 0 else "", tokens_out=n)
+            if c >= 0
+            else failed_answer(req, "the option was not finished within 8 tokens")
+            for req, c, n in zip(batch, chosen, steps, strict=True)
+        ]
 
     # ------------------------------------------------------------ generate mode
 

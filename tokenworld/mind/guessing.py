@@ -26,3 +26,42 @@ def rules_guesses(
     level = np.rint(traits[:, 0] * 3).astype(np.int64)
     noise = rng.normal(0.0, 1.0, len(traits)) * (0.02 + 0.1 * traits[:, 4]) * options.max_value
     return np.clip(anchor * options.factor**level + noise, 0.0, options.max_value)
+
+
+# ------------------------------------------------------------ language-model players
+#
+# Prompt order: the rules and the rounds so far come first (`guess_shared`: the same text for every player,
+# so a backend evaluates it once per round), the player's persona last (`guess_personal`: 8 to 15 tokens).
+# The other order (persona first) would let each player keep its persona's cache, but then the history,
+# which grows every round, would be evaluated once per player: 1,000 players x (60 + 25 per round) tokens
+# instead of 60 + 25 per round once.
+
+
+def guess_shared(options: GameOptions, history: list) -> str:
+    """The rules of the game and the rounds played so far (`RoundResult`s): the part every player shares."""
+    top = int(options.max_value)
+    lines = [
+        f"Game: guess the average. Every player writes a whole number from 0 to {top}. "
+        f"The target is {options.factor:.3g} times the average of all the numbers. "
+        "The number closest to the target wins.",
+    ]
+    if history:
+        lines.append("Rounds so far:")
+        lines.extend(
+            f"Round {r.round}: average {r.average:.1f}, target {r.target:.1f}, winning number {r.winning_guess:.0f}."
+            for r in history
+        )
+    else:
+        lines.append("This is the first round.")
+    lines.append(f"Round {len(history) + 1} now.\nPlayer:")
+    return "\n".join(lines)
+
+
+def guess_personal(persona_text: str) -> str:
+    """A player's part: its persona, then where its number starts (11 tokens for 'Ada, a citizen; blunt.')."""
+    return f" {persona_text}\nGuess: "
+
+
+def guess_options(options: GameOptions) -> list[str]:
+    """The answers a player may write: whole numbers 0 .. max_value."""
+    return [str(v) for v in range(int(options.max_value) + 1)]

@@ -292,6 +292,37 @@ class ModelMinds:
         rest = self.plan[agent, step:] if step < PLAN_STEPS else self.plan[agent, :0]
         return self._plan_words(rest)
 
+    # ------------------------------------------------------------ the guessing game
+
+    def guess_requests(self, agents: np.ndarray, tick: int, rules_values: np.ndarray) -> list[Request]:
+        """One 'guess' request per player in `agents` (ids): the rules and rounds so far shared, the persona
+        personal, the answers the whole numbers of the range; `rules_values` (the rules guess of each) is the
+        prior, so the rules backend answers with it."""
+        from tokenworld.mind.guessing import guess_options, guess_personal, guess_shared
+        from tokenworld.mind.personas import persona
+
+        game, a = self.world.game, self.world.agents
+        shared = guess_shared(game.options, game.history)
+        labels = guess_options(game.options)
+        values = np.arange(len(labels), dtype=np.float64)
+        talk = [False] * len(labels)
+        out = []
+        for agent, rv in zip(np.asarray(agents, np.int64).tolist(), np.asarray(rules_values).tolist(), strict=True):
+            page = guess_personal(persona(agent, int(a.archetype[agent]), a.traits[agent]))
+            prior = (-np.abs(values - rv)).astype(np.float32)
+            out.append(Request(agent, tick, "guess", shared, page, labels, talk, prior, priority=0))
+        return out
+
+    def guess_values(self, requests: list[Request], answers: list[Answer]) -> tuple[np.ndarray, np.ndarray]:
+        """The numbers the answered 'guess' requests chose (nan where the backend failed) and a mask of answers."""
+        ok = np.array([ans.ok for ans in answers], bool)
+        values = np.array(
+            [float(r.options[x.choice]) if x.ok else np.nan for r, x in zip(requests, answers, strict=True)]
+        )
+        for req, ans in zip(requests, answers, strict=True):
+            self.last[req.agent] = (req.prompt, ans.raw if ans.ok else f"(failed: {ans.error})")
+        return values, ok
+
     # ------------------------------------------------------------ answers
 
     def resolve(self, requests: list[Request], answers: list[Answer], tick: int) -> tuple[Decisions, np.ndarray]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from tokenworld.mind.grammar import Constraint, constraint_for
 
-KINDS = ("decide", "reflect")
+KINDS = ("decide", "reflect", "guess")  # guess: a number in the guessing game (options: the numbers)
 
 
 @dataclass

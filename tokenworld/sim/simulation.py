@@ -567,6 +567,17 @@ class Simulation:
         d.amount[~rnd] = rules_guesses(self.game_rng, w.agents.traits[~rnd], last, opts)
         d.amount[rnd] = random_guesses(self.game_rng, int(rnd.sum()), opts)
         d.source[:] = np.where(rnd, SOURCES.index("random"), SOURCES.index("rules"))
+        if self.minds is not None:  # model players: the model guesses (the round waits, in either clock mode)
+            players = np.flatnonzero(self.minds.is_model & ~rnd)
+            requests = self.minds.guess_requests(players, self.tick, d.amount[players])
+            answers = self.worker.wait(self.worker.submit(requests, flush=True), timeout=self._wait_s)
+            values, ok = self.minds.guess_values(requests, answers)
+            d.amount[players[ok]] = values[ok]  # a failed answer keeps its rules guess, recorded as a fallback
+            d.source[players] = np.where(ok, SOURCES.index("model"), SOURCES.index("fallback"))
+            d.tokens_in[players] = [a.tokens_in for a in answers]
+            d.tokens_out[players] = [a.tokens_out for a in answers]
+            d.latency_ms[players] = [a.latency_ms for a in answers]
+            d.prompt_hash[players] = [r.prompt_hash() for r in requests]
         return d
 
     def _metrics(self, events: list[Events]) -> dict:
