@@ -176,6 +176,8 @@ def test_guess_plot_only_for_the_game(game, tmp_path):
     assert rounds[0] == 4
     assert headline(summary, "Game rounds").startswith("4 (last average guess ")
     assert "4 rounds of 50 guesses" in report.read_text()
+    by_mind = r"Round 1: target [0-9.]+; winner \d+ \((rules|random)\); rules mean [0-9.]+, median"
+    assert re.search(by_mind, report.read_text())
 
 
 def test_empty_run(runs, tmp_path):
