@@ -33,8 +33,8 @@ def rules_guesses(
 # Prompt order: the rules and the rounds so far come first (`guess_shared`: the same text for every player,
 # so a backend evaluates it once per round), the player's persona last (`guess_personal`: 8 to 15 tokens).
 # The other order (persona first) would let each player keep its persona's cache, but then the history,
-# which grows every round, would be evaluated once per player: 1,000 players x (60 + 25 per round) tokens
-# instead of 60 + 25 per round once.
+# which grows every round, would be evaluated once per player: 1,000 players x (63 + 25 per round) tokens
+# instead of 63 + 25 per round once (docs/design/llm-players.md).
 
 
 def guess_shared(options: GameOptions, history: list) -> str:
