@@ -85,3 +85,41 @@ def test_lockstep_guesses_do_not_depend_on_the_batch_size():
     for a, b in zip(one, eight, strict=True):
         assert np.array_equal(a.agent, b.agent) and np.array_equal(a.amount, b.amount)
         assert (a.source == MODEL).sum() == 8
+
+
+def record(scene, folder, ticks: int):
+    """Run `scene` for `ticks` ticks into a run folder `folder` (its parent is the runs directory)."""
+    sim = tokenworld.Simulation(scene, arch="cpu")
+    rec = Recording.create(sim, runs_dir=folder.parent, name=folder.name, ticks=4)
+    try:
+        sim.build()
+        rec.started()
+        sim.run(ticks, on_tick=rec.record)
+    finally:
+        rec.finish("finished" if ticks == 4 else "stopped")
+        sim.close()
+
+
+@pytest.mark.slow
+def test_a_model_game_resumed_from_a_checkpoint_equals_the_uninterrupted_one(tmp_path):
+    """Four rounds with model players, stopped after round 3 and resumed from the checkpoint at round 2, hold the
+    same rounds and guesses (with their sources and prompt hashes) as four rounds played at once."""
+    scene = game_scene(4, 2, rounds=4)
+    scene.store.checkpoint_every = 2
+    record(scene, tmp_path / "whole", 4)
+    record(scene, tmp_path / "part", 3)
+    rec = Recording.resume(tmp_path / "part", arch="cpu")
+    try:
+        assert rec.sim.tick == 2
+        rec.sim.run(2, on_tick=rec.record)
+    finally:
+        rec.finish("finished")
+        rec.sim.close()
+    for sql in (
+        "SELECT * FROM rounds ORDER BY round",
+        "SELECT tick, agent, amount, source, prompt_hash FROM decisions WHERE action = 'guess' ORDER BY tick, agent",
+    ):
+        whole, part = query(tmp_path / "whole" / "run.sqlite", sql), query(tmp_path / "part" / "run.sqlite", sql)
+        assert whole == part and len(whole) >= 4
+    model = query(tmp_path / "whole" / "run.sqlite", "SELECT count(*) FROM decisions WHERE source = 'model'")
+    assert model == [(16,)]
