@@ -9,6 +9,7 @@ import tokenworld
 from tests.paths import ROOT
 from tests.sim.runs_lab import query
 from tokenworld.inference.rules import RulesBackend
+from tokenworld.mind.protocol import Request
 from tokenworld.sim.recording import Recording
 from tokenworld.world.decisions import SOURCES
 
@@ -123,3 +124,14 @@ def test_a_model_game_resumed_from_a_checkpoint_equals_the_uninterrupted_one(tmp
         assert whole == part and len(whole) >= 4
     model = query(tmp_path / "whole" / "run.sqlite", "SELECT count(*) FROM decisions WHERE source = 'model'")
     assert model == [(16,)]
+
+
+def test_guess_answers_are_constrained_like_any_menu():
+    """The numbers of the range are a menu: servers get a grammar and a JSON schema of them, and '37' parses."""
+    from tokenworld.mind.guessing import guess_options
+
+    options = guess_options(game_scene(1).game)
+    request = Request(0, 1, "guess", "rules\n", " Ada.\nGuess: ", options, [False] * len(options))
+    assert len(options) == 101 and request.constraint.parse("37") == (37, "")
+    assert '"100"' in request.constraint.gbnf(" ")
+    assert request.constraint.json_schema["properties"]["do"]["enum"] == options

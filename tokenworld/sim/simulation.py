@@ -171,7 +171,8 @@ class Simulation:
         style = backend.answer_style
         self.minds = ModelMinds(self.world, self.brain, np.flatnonzero(model), m, style, backend.count_tokens)
         self.minds.first_plans(self.tick)
-        self.worker.start(warmup=self.minds.warmup())
+        # players of a game only play it: the village's prompt and calibrations would never be asked for
+        self.worker.start(warmup=self.minds.warmup() if self.world.game is None else None)
         self.scheduler = Scheduler(
             self.world.n_agents, model, self.scene.sim.max_decisions_per_tick, m.decide_every, m.reflect_every
         )
