@@ -23,6 +23,7 @@ STATS = {
     "requests",
     "decisions",
     "reflections",
+    "guesses",
     "fallbacks",
     "parse_failures",
     "last_error",
@@ -233,7 +234,7 @@ def test_stats_are_complete_and_consistent(worker):
     assert stats["queue_depth"] == 0
     assert stats["requests"] == 14
     assert stats["decisions"] == 13 and stats["fallbacks"] == 1
-    assert stats["requests"] == stats["decisions"] + stats["reflections"] + stats["fallbacks"]
+    assert stats["requests"] == stats["decisions"] + stats["reflections"] + stats["guesses"] + stats["fallbacks"]
     assert stats["last_error"] == "no options"
     assert stats["backend_errors"] == 0 and stats["superseded"] == 0 and stats["cache_hits"] == 0
     assert stats["valid_first_share"] == pytest.approx(13 / 14)

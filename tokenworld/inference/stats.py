@@ -47,6 +47,7 @@ class InferenceStats:
             t["requests"] += len(answers)
             t["decisions"] += decided
             t["reflections"] += sum(a.kind == "reflect" for a in ok)
+            t["guesses"] += sum(a.kind == "guess" for a in ok)  # guess-the-average answers
             t["fallbacks"] += len(answers) - len(ok)
             t["parse_failures"] += sum(is_unparseable(a) for a in answers)
             t["cache_hits"] += sum(a.cached for a in answers)
@@ -81,6 +82,7 @@ class InferenceStats:
             "requests": t.get("requests", 0),
             "decisions": t.get("decisions", 0),
             "reflections": t.get("reflections", 0),
+            "guesses": t.get("guesses", 0),
             "fallbacks": t.get("fallbacks", 0),
             "parse_failures": t.get("parse_failures", 0),
             "last_error": last_error,

@@ -118,7 +118,8 @@ def _summary(manifest: dict, folder: Path, console) -> None:
     if inf:
         console.print(
             f"model ({inf['backend']}): {inf['decisions']:,} decisions and {inf['reflections']:,} reflections, "
-            f"{inf['fallbacks']:,} requests fell back to the rules brain, "
+            + (f"{inf['guesses']:,} guesses, " if inf.get("guesses") else "")
+            + f"{inf['fallbacks']:,} requests fell back to the rules brain, "
             f"{inf['cache_hits']:,} answered from the cache; "
             f"{inf['tokens_in']:,} tokens in ({inf['prefill_saved']:,} saved by the shared prefix), "
             f"{inf['tokens_out']:,} out; "
