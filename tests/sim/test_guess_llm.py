@@ -8,6 +8,7 @@ import pytest
 import tokenworld
 from tests.paths import ROOT
 from tests.sim.runs_lab import query
+from tokenworld.errors import TokenWorldError
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind.protocol import Request
 from tokenworld.sim.recording import Recording
@@ -135,3 +136,11 @@ def test_guess_answers_are_constrained_like_any_menu():
     assert len(options) == 101 and request.constraint.parse("37") == (37, "")
     assert '"100"' in request.constraint.gbnf(" ")
     assert request.constraint.json_schema["properties"]["do"]["enum"] == options
+
+
+def test_a_range_too_large_for_model_players_fails_at_build():
+    """Model players write numbers from a menu; a game.max_value beyond 1,000 fails at build, naming the fix."""
+    scene = game_scene(2, 1)
+    scene.game.max_value = 5000.0
+    with pytest.raises(TokenWorldError, match="set game.max_value to 1000 or less"):
+        tokenworld.Simulation(scene, arch="cpu", profile=False, backend=RulesBackend()).build()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tokenworld.errors import TokenWorldError
 from tokenworld.scene.schema import GameOptions
 
 
@@ -62,6 +63,15 @@ def guess_personal(persona_text: str) -> str:
     return f" {persona_text}\nGuess: "
 
 
+MAX_ANSWERS = 1001  # model players answer whole numbers from a menu: 0 .. 1000 at most
+
+
 def guess_options(options: GameOptions) -> list[str]:
     """The answers a player may write: whole numbers 0 .. max_value."""
+    if options.max_value >= MAX_ANSWERS:
+        raise TokenWorldError(
+            f"game.max_value = {options.max_value:g} is too large for language-model players, who write a whole "
+            f"number from a menu of 0 .. {MAX_ANSWERS - 1}; set game.max_value to {MAX_ANSWERS - 1} or less, or make "
+            'the players\' groups `mind = "rules"`.'
+        )
     return [str(v) for v in range(int(options.max_value) + 1)]

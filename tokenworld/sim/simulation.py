@@ -163,6 +163,10 @@ class Simulation:
 
         m = self.scene.mind
         model = self._model_agents(model_group)
+        if self.world.game is not None and model.any():  # model players answer from a menu of whole numbers
+            from tokenworld.mind.guessing import guess_options
+
+            guess_options(self.scene.game)
         # lockstep: batched answers equal one-at-a-time answers; realtime: decode batches together, faster
         backend = self._backend or make_backend(m, seed=self.seed, batch_invariant=self.clock == "lockstep")
         self.worker = InferenceWorker(
