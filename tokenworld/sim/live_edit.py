@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tokenworld.errors import SceneError
 from tokenworld.scene.schema import AgentGroup, Scene
 
@@ -175,6 +177,54 @@ def plan_live_change(old: Scene, new: Scene) -> LiveChange:
         if getattr(merged, name) != getattr(old, name):
             applied.append(name)
     return LiveChange(merged, applied, restart, added)
+
+
+def apply_change(sim, change: LiveChange) -> None:
+    """Make `change` (planned by `plan_live_change` against `sim.scene`) in the built simulation `sim`, between
+    ticks: the world takes the scene (zones, entities, economy, joining agents), the rules brain and the minds
+    read it again, decisions on their way follow their zone or entity, and the simulation's per-agent arrays
+    grow with the population."""
+    from tokenworld.world.agents import spawn_agents
+    from tokenworld.world.decisions import TARGET_KINDS
+
+    old, new = sim.scene, change.scene
+    n_old = sim.world.n_agents
+    more = None
+    if change.added_agents:
+        counts = [g.count - (old.groups[i].count if i < len(old.groups) else 0) for i, g in enumerate(new.groups)]
+        more = spawn_agents(new, np.random.default_rng([sim.seed, 5, sim.tick, sim.edit_count]), counts)
+    moved = sim.world.apply_scene(new, more)
+    sim.scene = new
+    sim.brain.scene_changed()
+    p = sim.pending  # decisions on their way go where their zone or entity went (removed: no such target)
+    for kind, key in (("zone", "zones"), ("entity", "entities")):
+        rows = np.flatnonzero((p.target_kind == TARGET_KINDS.index(kind)) & (p.target >= 0))
+        target = p.target[rows]
+        known = target < len(moved[key])
+        target[known] = moved[key][target[known]]
+        target[~known] = -1
+        p.target[rows] = target
+    if sim.minds is not None and (change.zones_changed or old.description != new.description):
+        sim.minds.scene_changed(moved["zones"])
+    if more is not None:
+        _grow(sim, n_old)
+
+
+def _grow(sim, n_old: int) -> None:
+    """Agents joined the world (rows from `n_old` on): the simulation's own per-agent arrays follow."""
+    from tokenworld.world.agents import grown
+
+    n = sim.world.n_agents
+    sim.random_minded = sim._minded("random")
+    sim._ids = np.arange(n)
+    sim._spoken = grown(sim._spoken, n, False)
+    sim._event = grown(sim._event, n, False)
+    if sim.minds is not None:
+        model = sim._model_agents(sim._minded("model"))
+        sim.minds.grow(np.flatnonzero(model[n_old:]) + n_old, sim.tick)
+        sim.scheduler.grow(model)
+        sim._asked_at = grown(sim._asked_at, n, np.inf)
+        sim._carried = grown(sim._carried, n, False)
 
 
 def rebase(running: Scene, before: Scene, after: Scene) -> Scene:

@@ -243,14 +243,14 @@ class Simulation:
         world from their next request. The edit is recorded with the next tick (`TickResult.edits`), so a
         replay shows it there and a resumed run makes it again. Returns the `LiveChange`.
         """
-        from tokenworld.sim.live_edit import SceneEdit, plan_live_change
+        from tokenworld.sim.live_edit import SceneEdit, apply_change, plan_live_change
 
         self._require_built()
         change = plan_live_change(self.scene, scene)
         if not change.any:
             return change
         n_before = self.world.n_agents
-        self._apply_change(change)
+        apply_change(self, change)
         self.edit_count += 1
         self._edits.append(SceneEdit(self.tick + 1, label or change.message(), change.scene, n_before, self.n_agents))
         return change
@@ -260,46 +260,6 @@ class Simulation:
         handed over and forgotten here."""
         edits, self._edits = self._edits, []
         return edits
-
-    def _apply_change(self, change) -> None:
-        from tokenworld.world.agents import spawn_agents
-        from tokenworld.world.decisions import TARGET_KINDS
-
-        old, new = self.scene, change.scene
-        n_old = self.world.n_agents
-        more = None
-        if change.added_agents:
-            counts = [g.count - (old.groups[i].count if i < len(old.groups) else 0) for i, g in enumerate(new.groups)]
-            more = spawn_agents(new, np.random.default_rng([self.seed, 5, self.tick, self.edit_count]), counts)
-        moved = self.world.apply_scene(new, more)
-        self.scene = new
-        self.brain.scene_changed()
-        p = self.pending  # decisions on their way go where their zone or entity went (removed: no such target)
-        for kind, key in (("zone", "zones"), ("entity", "entities")):
-            rows = np.flatnonzero((p.target_kind == TARGET_KINDS.index(kind)) & (p.target >= 0))
-            where = moved[key]
-            known = p.target[rows] < len(where)
-            p.target[rows] = np.where(known, where[np.minimum(p.target[rows], max(len(where) - 1, 0))], -1)
-        if self.minds is not None and (change.zones_changed or old.description != new.description):
-            self.minds.scene_changed(moved["zones"])
-        if more is not None:
-            self._grow(n_old)
-
-    def _grow(self, n_old: int) -> None:
-        """Agents joined the world (rows from `n_old` on): the simulation's own per-agent arrays follow."""
-        from tokenworld.world.agents import grown
-
-        n = self.world.n_agents
-        self.random_minded = self._minded("random")
-        self._ids = np.arange(n)
-        self._spoken = grown(self._spoken, n, False)
-        self._event = grown(self._event, n, False)
-        if self.minds is not None:
-            model = self._model_agents(self._minded("model"))
-            self.minds.grow(np.flatnonzero(model[n_old:]) + n_old, self.tick)
-            self.scheduler.grow(model)
-            self._asked_at = grown(self._asked_at, n, np.inf)
-            self._carried = grown(self._carried, n, False)
 
     def _tell(self, line) -> None:
         """Say a scripted `[[tell]]` line now, as `send_message` or `announce` would (heard in this tick)."""
