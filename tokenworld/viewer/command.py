@@ -92,12 +92,8 @@ def view(opts: ViewOptions) -> int:
             console.print(f"[bold]Could not open a window[/] ({exc}). Running headless instead.")
             return _headless_demo(source, opts, console)
         try:
-            if scripted:
-                viewer.render(max(opts.frames, 1))
-            else:
-                viewer.run()
-            if opts.screenshot and not viewer.closed:
-                path = viewer.screenshot(opts.screenshot)
+            path = drive(viewer, opts.frames, opts.screenshot)
+            if path is not None:
                 console.print(f"screenshot: {path} (tick {source.frame.tick if source.frame else 0})")
         finally:
             viewer.close()
@@ -105,6 +101,18 @@ def view(opts: ViewOptions) -> int:
         source.close()
         _report(source, console)
     return 1 if source.status == "failed" else 0
+
+
+def drive(viewer, frames: int | None, screenshot: str | None) -> Path | None:
+    """Run `viewer`: `frames` frames (scripted, offscreen) or until its window closes; then save `screenshot`
+    if asked and the viewer is still open. Returns the screenshot's path, or None."""
+    if frames is not None:
+        viewer.render(max(frames, 1))
+    else:
+        viewer.run()
+    if screenshot and not viewer.closed:
+        return viewer.screenshot(screenshot)
+    return None
 
 
 def _load_scene(target: Path, opts: ViewOptions):

@@ -57,7 +57,7 @@ def edit(opts: EditOptions) -> int:
     from rich.console import Console
 
     from tokenworld.viewer.app import WindowError
-    from tokenworld.viewer.command import has_display
+    from tokenworld.viewer.command import drive, has_display
 
     console = Console(stderr=True, soft_wrap=True)
     editor = open_editor(opts.target)
@@ -80,12 +80,9 @@ def edit(opts: EditOptions) -> int:
             "(tools/bootstrap.sh installs them with apt)."
         ) from None
     try:
-        if scripted:
-            viewer.render(max(opts.frames, 1))
-        else:
-            viewer.run()
-        if opts.screenshot and not viewer.closed:
-            console.print(f"screenshot: {viewer.screenshot(opts.screenshot)}")
+        path = drive(viewer, opts.frames, opts.screenshot)
+        if path is not None:
+            console.print(f"screenshot: {path}")
     finally:
         source = viewer.source
         viewer.close()
