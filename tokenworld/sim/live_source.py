@@ -40,7 +40,7 @@ from tokenworld.sim.frames import (
     describe,
     event_text,
 )
-from tokenworld.sim.live_edit import LiveChange
+from tokenworld.sim.live_edit import LiveChange, plan_live_change, rebase
 from tokenworld.sim.recording import Recording
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
@@ -228,8 +228,6 @@ class LiveSource:
         frame show it, and a recorded run stores it with that tick (a replay shows it there, a resume makes it
         again).
         """
-        from tokenworld.sim.live_edit import plan_live_change, rebase
-
         before = before if before is not None else self._given_scene
         try:
             wanted = rebase(self._wanted_scene, before, scene)

@@ -109,7 +109,8 @@ class Economy:
         """The zones changed from `old` to `new` (`moved`: old index -> new index, -1 removed): a zone that stays
         with the same resources keeps its pools; the others start from their resources (entering or leaving
         the world through the ledger, so conservation still holds)."""
-        pool, pool_max = zone_pools(new), zone_pools(new)
+        pool = zone_pools(new)
+        pool_max = pool.copy()
         kept = np.zeros(len(new), bool)
         for i, j in enumerate(moved.tolist()):
             if j >= 0 and new[j].resources == old[i].resources:
