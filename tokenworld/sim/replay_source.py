@@ -131,10 +131,10 @@ class ReplaySource:
         lines = self.replay.lines(self.playhead, limit=64, kinds={"talk"})
         return {line.agent: line.text for line in lines if now - line.tick <= TALK_LOOKBACK}
 
-    def send_message(self, agent: int, text: str) -> None:
+    def send_message(self, *args, **kwargs) -> None:
         raise RuntimeError("a replay cannot be changed; open the scene live to intervene")
 
-    announce = send_message
+    announce = apply_scene = send_message
 
     def close(self) -> None:
         self._closed = True

@@ -84,4 +84,8 @@ class FrameSource(Protocol):
     def announce(self, zone: int, text: str) -> None:
         """The Narrator announces something in `zone` (live only; a replay raises)."""
 
+    def apply_scene(self, scene: Scene, label: str = "", *, before: Scene | None = None):
+        """Take an edited scene (live only, between ticks): returns a `LiveChange` (tokenworld/sim/live_edit.py)
+        saying what applies and what needs a restart; a replay raises."""
+
     def close(self) -> None: ...

@@ -214,12 +214,9 @@ class EditMode:
         source = self.v.source
         if not source.live:
             return
-        apply_scene = getattr(source, "apply_scene", None)
         before, self._last_scene = self._last_scene, scene
-        if apply_scene is not None:  # the simulation takes it at its next tick boundary (even paused)
-            needed = list(apply_scene(scene, description, before=before).restart_needed)
-        else:  # a simulation that takes no live edits: what agents and the ground are made of needs a restart
-            needed = _unlive_changes(before, scene)
+        # the simulation takes it at its next tick boundary (even paused)
+        needed = list(source.apply_scene(scene, description, before=before).restart_needed)
         if needed and self.preview:
             self.restart()
         else:
@@ -621,10 +618,3 @@ def _moved_corner(rect, handle: int, p: np.ndarray) -> list[float]:
         float(max(fixed[0], p[0])),
         float(max(fixed[1], p[1])),
     ]
-
-
-def _unlive_changes(before: Scene, after: Scene) -> list[str]:
-    """For a source that takes no live edits: any change needs a restart."""
-    if before == after:
-        return []
-    return ["This simulation takes no live edits: restart it from the edited scene to run them."]
