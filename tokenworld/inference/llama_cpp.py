@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 
+from tokenworld.inference.agent_cache import AgentCache, Entry
 from tokenworld.inference.answers import parsed
 from tokenworld.inference.base import BackendError
 from tokenworld.inference.models import resolve_model
@@ -86,6 +87,9 @@ class LlamaCppBackend:
             to 0.12 nats when other sequences shared its `llama_decode` calls or its KV cache (measured).
             False decodes the batch's sequences together: faster (see BENCHMARKS.md), but answers may differ
             from one at a time.
+        agent_cache_mb: host memory for the agents' own KV caches (`tokenworld.inference.agent_cache`): a
+            request whose personal part comes in blocks evaluates only those from the first that changed since
+            the agent's last request. 0 evaluates every request in full.
         prior_weight: score mode: the choice maximises the calibrated log-likelihood plus this times
             `prior_term(request.prior)` (the rules brain's utilities); 0 is the model alone. Generate mode
             ignores it (it has no per-option likelihoods).
@@ -106,11 +110,14 @@ class LlamaCppBackend:
         max_prompt_tokens: int = 768,
         batch_invariant: bool = True,
         prior_weight: float = 0.0,
+        agent_cache_mb: float = 256.0,
     ):
         if mode not in MODES:
             raise BackendError(f"llama_cpp mode must be one of {', '.join(MODES)}, found {mode!r}.")
         if not 1 <= batch_size <= 128:
             raise BackendError(f"batch_size must be in [1, 128], found {batch_size}.")
+        if not 0.0 <= agent_cache_mb < math.inf:
+            raise BackendError(f"agent_cache_mb must be 0 or more, found {agent_cache_mb}.")
         if not 0.0 <= prior_weight < math.inf:
             raise BackendError(f"prior_weight must be 0 or more, found {prior_weight}.")
         L = self._L = _llama()
@@ -159,6 +166,7 @@ class LlamaCppBackend:
         self._space = self.tokenize(" ")
         self._newline = (self.tokenize("\n") or [-1])[0]
         self._tries: dict[tuple[str, ...], dict] = {}  # option lists -> their token trie (see `_written`)
+        self.agent_cache = AgentCache(int(agent_cache_mb * 2**20))
 
     # ------------------------------------------------------------ protocol
 
@@ -313,6 +321,55 @@ class LlamaCppBackend:
         self._clean = None
         return evaluated
 
+    # ------------------------------------------------------------ each agent's own cache
+
+    def _restore(self, req: Request, seq: int, pseq: int, plen: int, blocks: list[list[int]]) -> int:
+        """Start `seq` as the shared prefix (sequence `pseq`, `plen` tokens) followed by the agent's cached
+        blocks that did not change (all but the last block at most, whose last token's logits are needed);
+        how many blocks were restored."""
+        L, kept = self._L, 0
+        entry = None
+        if len(blocks) > 1 and self.agent_cache.budget:
+            entry, kept = self.agent_cache.match(req.agent, req.shared_version, blocks[:-1])
+        if kept:
+            if L.llama_state_seq_set_data(self._ctx, entry.blob, entry.nbytes, seq) != entry.nbytes:
+                self.agent_cache.drop(req.agent)  # no room for it: evaluate in full
+                L.llama_memory_seq_rm(self._mem, seq, -1, -1)
+                kept = 0
+        L.llama_memory_seq_cp(self._mem, pseq, seq, -1, -1)
+        if kept:
+            L.llama_memory_seq_rm(self._mem, seq, plen + sum(len(t) for t in blocks[:kept]), -1)
+        return kept
+
+    def _keep(self, req: Request, seq: int, plen: int, blocks: list[tuple[str, list[int]]], kept: int) -> None:
+        """Save the agent's blocks but the last (the question) from `seq`, without the shared prefix's cells,
+        unless its entry already holds them all."""
+        L = self._L
+        if len(blocks) < 2 or not self.agent_cache.budget or kept >= len(blocks) - 1:
+            return
+        L.llama_memory_seq_rm(self._mem, seq, plen + sum(len(t) for _, t in blocks[:-1]), -1)
+        L.llama_memory_seq_rm(self._mem, seq, 0, plen)
+        size = L.llama_state_seq_get_size(self._ctx, seq)
+        buf = (ctypes.c_uint8 * size)()
+        if L.llama_state_seq_get_data(self._ctx, buf, size, seq) != size:
+            return
+        self.agent_cache.put(req.agent, Entry(req.shared_version, [t for _, t in blocks[:-1]], buf, size))
+
+    def _prefill(self, todo: list[tuple[int, list[tuple[str, list[int]]], int]]) -> list[np.ndarray]:
+        """Evaluate each request's blocks left to evaluate [(seq, [(name, tokens)], first position)]; the logits
+        of each one's last token. Batch-invariant: each block in a call of its own (what a restored block
+        holds is then exactly what evaluating it anew would give); else all requests' tokens together."""
+        if not self.batch_invariant:
+            return self._decode([(s, [t for _, toks in rest for t in toks], p0, True) for s, rest, p0 in todo])
+        out = []
+        for s, rest, p0 in todo:
+            last = None
+            for j, (_, toks) in enumerate(rest):
+                (last,) = self._decode([(s, toks, p0, j == len(rest) - 1)])
+                p0 += len(toks)
+            out.append(last)
+        return out
+
     def _decide_chunk(self, batch: list[Request]) -> list[Answer]:
         L = self._L
         t0 = time.perf_counter()
@@ -321,21 +378,20 @@ class LlamaCppBackend:
         seqs = [self._seq_base + i for i in range(len(batch))]
         for s in seqs:
             L.llama_memory_seq_rm(self._mem, s, -1, -1)
-        starts, prompt_in, saved = [], [], []
-        personal = []
+        starts, prompt_in, saved, todo, held = [], [], [], [], []
         for req, s in zip(batch, seqs, strict=False):
             pseq, plen, reused = self._prefix_seq(req.shared)
-            L.llama_memory_seq_cp(self._mem, pseq, s, -1, -1)
-            toks = self.tokenize(req.personal)
-            personal.append(toks)
-            starts.append(plen + len(toks))
-            prompt_in.append(plen + len(toks))
-            saved.append(
-                plen if reused and not evaluated else 0
-            )  # only the request that evaluated a prefix pays for it
+            blocks = [(name, self.tokenize(text)) for name, text in req.parts]
+            kept = self._restore(req, s, pseq, plen, [t for _, t in blocks])
+            n_kept = sum(len(t) for _, t in blocks[:kept])
+            total = plen + sum(len(t) for _, t in blocks)
+            todo.append((s, blocks[kept:], plen + n_kept))
+            held.append((plen, blocks, kept))
+            starts.append(total)
+            prompt_in.append(total)
+            saved.append((plen if reused and not evaluated else 0) + n_kept)  # only one request pays for a prefix
             evaluated = False
-        parts = zip(seqs, personal, starts, strict=True)
-        logits = self._decode([(s, toks, st - len(toks), True) for s, toks, st in parts])
+        logits = self._prefill(todo)
         answers: list[Answer | None] = [None] * len(batch)
         numbers = [i for i, r in enumerate(batch) if r.kind == "guess"]  # written under the options' token trie
         others = [i for i, r in enumerate(batch) if r.kind != "guess"]
@@ -357,11 +413,13 @@ class LlamaCppBackend:
             for i, a in zip(part, got, strict=True):
                 answers[i] = a
         dt = (time.perf_counter() - t0) * 1000.0
-        for a, n_in, sv in zip(answers, prompt_in, saved, strict=False):
+        for a, n_in, sv, (_, rest, _) in zip(answers, prompt_in, saved, todo, strict=False):
             a.latency_ms = dt
             a.tokens_in = n_in - sv
             a.prefill_saved = sv
-        for s in seqs:
+            a.prefill_blocks = {name: len(toks) for name, toks in rest}
+        for req, s, (plen, blocks, kept) in zip(batch, seqs, held, strict=True):
+            self._keep(req, s, plen, blocks, kept)
             L.llama_memory_seq_rm(self._mem, s, -1, -1)
         if self.batch_invariant:
             self._clean = batch[0].shared

@@ -10,6 +10,7 @@ of requests and returns one answer per request, in order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -37,10 +38,29 @@ class Request:
     news: str = ""  # what the agent has to tell (its page's News line): backends without a model retell it
     news_heard: bool = False  # the news is something it heard (to pass on), not its own plans and wares
     seq: int = 0  # order of submission (set by the worker)
+    blocks: tuple[tuple[str, str], ...] = ()  # the personal part as named blocks, the most stable first (see below)
 
     @property
     def prompt(self) -> str:
         return self.shared + self.personal
+
+    @property
+    def parts(self) -> tuple[tuple[str, str], ...]:
+        """The personal part in named blocks, the most stable first: backends that keep an agent's cache reuse
+        its leading blocks that did not change since its last request and evaluate the rest. Without `blocks`,
+        one block ('page')."""
+        return self.blocks or (("page", self.personal),)
+
+    @property
+    def shared_version(self) -> str:
+        """A short hash of the shared part: what an agent's cached state was built on."""
+        return _short_hash(self.shared)
+
+    @property
+    def cache_key(self) -> tuple[int, str]:
+        """What backends, the worker and routers group requests by: the agent (its own cached state) and the
+        shared prefix's version."""
+        return (self.agent, self.shared_version)
 
     @property
     def constraint(self) -> Constraint:
@@ -54,6 +74,10 @@ class Request:
             h.update(part.encode())
             h.update(b"\x00")
         return h.hexdigest()
+
+    def __post_init__(self):
+        if self.blocks and "".join(text for _, text in self.blocks) != self.personal:
+            raise ValueError("a request's blocks must spell out its personal part")
 
     def prompt_hash(self) -> int:
         """A 63-bit hash of the prompt, for the run store."""
@@ -73,6 +97,7 @@ class Answer:
     tokens_in: int = 0  # prompt tokens evaluated for this request (shared prefix counted once per batch)
     tokens_out: int = 0
     prefill_saved: int = 0  # prompt tokens not evaluated thanks to the shared prefix or a cache
+    prefill_blocks: dict[str, int] = field(default_factory=dict)  # personal-part tokens evaluated per block name
     latency_ms: float = 0.0
     error: str = ""  # why the backend failed (then choice is -1)
     valid_first: bool = True  # parsed and valid without a repair attempt
@@ -81,6 +106,11 @@ class Answer:
     @property
     def ok(self) -> bool:
         return self.choice >= 0
+
+
+@functools.lru_cache(maxsize=64)
+def _short_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def failed(request: Request, error: str, latency_ms: float = 0.0) -> Answer:
