@@ -12,16 +12,18 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tokenworld.inference.base import Backend, BackendError
 from tokenworld.inference.models import resolve_model
-from tokenworld.inference.openai_http import OpenAIBackend
+from tokenworld.inference.openai_http import OpenAIBackend, PrefixCache
 from tokenworld.inference.sampling import Sampling
 from tokenworld.mind.protocol import Request
 
@@ -255,6 +257,136 @@ def test_api_key_never_shown(server, make, monkeypatch):
         assert wrong not in a.error and server.key not in a.error
     assert wrong not in bad.settings and wrong not in repr(bad) and wrong not in repr(vars(bad))
     assert bad.structured_mode == "auto"  # a refused probe is asked again later, not settled
+
+
+def test_llama_cpp_python_takes_cache_prompt_and_reports_no_cached_tokens(server, make):
+    """The real server accepts `cache_prompt`; it reports no cached tokens, which reads as unknown, not as 0%."""
+    backend = make([server.url], structured="gbnf")
+    assert backend.prefix_cache.cached_reported is None  # nothing asked yet
+    answers = backend.decide([req(0, MENU + "Ada is hungry.\nChoice:"), req(1, MENU + "Ada is tired.\nChoice:")])
+    assert all(a.ok for a in answers), [a.error for a in answers]
+    assert all(s.cache_prompt for s in backend.replicas)  # accepted, so still sent
+    assert all(a.prefill_saved == 0 and a.tokens_in > 0 for a in answers)
+    report = backend.prefix_cache
+    assert report.completions == 2 and report.reported == 0 and report.cached_reported is False
+    assert report.prompt_tokens == sum(a.tokens_in for a in answers)
+
+
+class FakeServer:
+    """A tiny OpenAI-style completions server on 127.0.0.1 that records request bodies and answers `reply(body)`,
+    a (status, JSON) pair: for response shapes the llama-cpp-python server does not produce."""
+
+    def __init__(self, reply):
+        self.bodies: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append(body)
+                status, out = reply(body)
+                data = json.dumps(out).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def fake():
+    """Start `FakeServer`s, shut down after the test."""
+    made = []
+
+    def _fake(reply) -> FakeServer:
+        made.append(FakeServer(reply))
+        return made[-1]
+
+    yield _fake
+    for srv in made:
+        srv.close()
+
+
+def completion(**extra) -> dict:
+    return {"choices": [{"text": " eat"}], "usage": {"prompt_tokens": 100, "completion_tokens": 2}, **extra}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"usage": {"prompt_tokens": 100, "completion_tokens": 2, "prompt_tokens_details": {"cached_tokens": 90}}},
+        {"timings": {"cache_n": 90, "prompt_n": 10}},
+        {"tokens_cached": 90},
+    ],
+    ids=["openai-vllm-usage", "llama-server-timings", "old-llama-server"],
+)
+def test_reported_cached_tokens_become_prefill_saved(fake, make, extra):
+    """Cached prompt tokens a server reports are prefill saved, and only the rest count as tokens in."""
+    srv = fake(lambda body: (200, completion(**extra)))
+    backend = make([srv.url], structured="none")
+    [a] = backend.decide([req(0, MENU + "Choice:")])
+    assert a.ok, a.error
+    assert (a.tokens_in, a.prefill_saved, a.tokens_out) == (10, 90, 2)
+    assert srv.bodies[0]["cache_prompt"] is True
+    assert backend.prefix_cache == PrefixCache(completions=1, reported=1, prompt_tokens=100, cached_tokens=90)
+    assert backend.prefix_cache.cached_reported is True
+
+
+def test_no_cached_tokens_reported_keeps_prompt_tokens(fake, make):
+    """A server that says nothing about its cache: all prompt tokens count as evaluated, and the report says unknown
+    (a reported 0, as vLLM sends with no hit, is a real 0)."""
+    srv = fake(lambda body: (200, completion(usage={"prompt_tokens": 100, "prompt_tokens_details": None})))
+    backend = make([srv.url], structured="none")
+    [a] = backend.decide([req(0, MENU + "Choice:")])
+    assert (a.tokens_in, a.prefill_saved) == (100, 0)
+    assert backend.prefix_cache.cached_reported is False
+
+    srv = fake(
+        lambda body: (200, completion(usage={"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 0}}))
+    )
+    backend = make([srv.url], structured="none")
+    [a] = backend.decide([req(0, MENU + "Choice:")])
+    assert (a.tokens_in, a.prefill_saved) == (100, 0)
+    assert backend.prefix_cache.cached_reported is True
+
+
+def test_refused_cache_prompt_is_dropped_for_good(fake, make):
+    """A server that refuses the unknown field (as the official OpenAI API does) gets the request again without it,
+    and never again with it; other refusals are not retried."""
+
+    def strict(body):
+        if "cache_prompt" in body:
+            return 400, {"error": {"message": "Unrecognized request argument supplied: cache_prompt"}}
+        if body["prompt"].endswith("bad\nChoice:"):
+            return 400, {"error": {"message": "something else is wrong"}}
+        return 200, completion()
+
+    srv = fake(strict)
+    backend = make([srv.url], structured="none", max_concurrency=1)
+    answers = backend.decide([req(0, MENU + "Choice:"), req(1, MENU + "Choice:")])
+    assert all(a.ok for a in answers), [a.error for a in answers]
+    assert ["cache_prompt" in b for b in srv.bodies] == [True, False, False]
+    [bad] = backend.decide([req(2, MENU + "bad\nChoice:")])
+    assert not bad.ok and "something else is wrong" in bad.error
+    assert len(srv.bodies) == 4  # refused once, not retried
+
+    # a server that took it once and then refuses something else: the refusal stands, the field stays
+    srv = fake(lambda body: (400, {"error": {"message": "no"}}) if "bad" in body["prompt"] else (200, completion()))
+    backend = make([srv.url], structured="none", max_concurrency=1)
+    assert backend.decide([req(0, MENU + "Choice:")])[0].ok
+    assert not backend.decide([req(2, MENU + "bad\nChoice:")])[0].ok
+    assert ["cache_prompt" in b for b in srv.bodies] == [True, True]
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1:8080/v1", "127.0.0.1:8080", "http://", "http://host:port/v1"])

@@ -12,6 +12,12 @@ thread pool), so this backend needs no extra.
 endpoint behind `Failover` (`tokenworld.inference.failover`), which shares the
 load round-robin, leaves a failing endpoint alone for a growing backoff, and
 retries a request on another one.
+
+Servers keep the KV cache of prompt prefixes: every prompt starts with the part all
+agents share, so a server that reuses prefixes evaluates it once, not per agent.
+Bodies carry `"cache_prompt": true` (see `OpenAIServer`), and each answer's
+`prefill_saved` is what the server reported as taken from its cache
+(`cached_prompt_tokens`); `OpenAIBackend.prefix_cache` says whether it reported at all.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 
 from tokenworld.inference.answers import parsed
 from tokenworld.inference.base import BackendError, Unavailable, approx_tokens
@@ -35,6 +42,41 @@ from tokenworld.mind.protocol import Answer, Request, failed
 STRUCTURED = ("auto", "gbnf", "json", "none")
 PROBE_TIMEOUT_S = 5.0  # for the structured-output probe
 PROBE_WORD = "qzx"  # what the probe's grammar forces; a server that ignores `grammar` writes something else
+
+
+@dataclass
+class PrefixCache:
+    """What servers said about their prompt cache, summed over completions: `reported` 0 means "unknown", not 0%."""
+
+    completions: int = 0  # completions answered
+    reported: int = 0  # of which said how many prompt tokens came from the server's cache
+    prompt_tokens: int = 0  # prompt tokens of all completions
+    cached_tokens: int = 0  # prompt tokens the server said it took from its cache (in the reported ones)
+
+    @property
+    def cached_reported(self) -> bool | None:
+        """True when the server reports cached tokens, False when it answered without saying, None before any answer."""
+        return None if not self.completions else self.reported > 0
+
+    def __add__(self, other: PrefixCache) -> PrefixCache:
+        return PrefixCache(*(a + b for a, b in zip(vars(self).values(), vars(other).values(), strict=True)))
+
+
+def cached_prompt_tokens(data: dict) -> int | None:
+    """Prompt tokens a completion response says the server took from its cache, or None when it does not say.
+
+    Read, first found: `usage.prompt_tokens_details.cached_tokens` (OpenAI; vLLM with
+    `--enable-prompt-tokens-details`; recent llama.cpp `llama-server`), `timings.cache_n`
+    (llama-server), `tokens_cached` (older llama-server). llama-cpp-python's server says nothing.
+    """
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    details = usage.get("prompt_tokens_details")
+    timings = data.get("timings")
+    for where, name in ((details, "cached_tokens"), (timings, "cache_n"), (data, "tokens_cached")):
+        value = where.get(name) if isinstance(where, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return int(value)
+    return None
 
 
 class _Refused(Exception):
@@ -90,6 +132,16 @@ class OpenAIServer:
 
     `decide` raises `Unavailable` when the server cannot be reached (refused connection, timeout, HTTP 5xx or
     429), for `Failover` to retry elsewhere; answers it got but could not use are failed answers with the reason.
+
+    Prefix caching: completion bodies carry `"cache_prompt": true`, which llama.cpp's `llama-server` reads
+    (keep the KV cache of the common prefix; its default in recent versions, which may make answers differ
+    slightly from a fresh evaluation) and vLLM, Ollama and llama-cpp-python's server ignore. The official
+    OpenAI API refuses unknown fields (HTTP 400), so when a body carrying it is refused (HTTP 400 or 422)
+    and the refusal names the field, or no body carrying it has been accepted yet, the request is sent
+    again without it; if that one is accepted, this server is never sent it again. Each answer's
+    `prefill_saved` is the cached prompt tokens the server reported (`cached_prompt_tokens`) and its
+    `tokens_in` the prompt tokens less those; a server that reports none keeps `tokens_in` = prompt tokens
+    and `prefill_saved` 0, and `prefix_cache.cached_reported` is then False: "unknown", not "no reuse".
     """
 
     name = "openai"
@@ -118,6 +170,10 @@ class OpenAIServer:
         self._mode = None if structured == "auto" else structured
         self._mode_lock = threading.Lock()
         self._closed = False
+        self.cache_prompt = True  # send "cache_prompt": true, until the server refuses it (see above)
+        self._cache_prompt_accepted = False  # a body carrying it was answered
+        self._prefix_cache = PrefixCache()
+        self._prefix_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"OpenAIServer({self.base!r}, model={self.model!r}, structured={self.structured!r})"
@@ -136,6 +192,12 @@ class OpenAIServer:
     def structured_mode(self) -> str:
         """The mode in use: "gbnf", "json" or "none"; "auto" until a batch has probed the server."""
         return self._mode or "auto"
+
+    @property
+    def prefix_cache(self) -> PrefixCache:
+        """What this server reported about cached prompt tokens so far (a copy)."""
+        with self._prefix_lock:
+            return PrefixCache(**vars(self._prefix_cache))
 
     def count_tokens(self, text: str) -> int:
         """An estimate: the server's tokenizer is not reachable through the OpenAI API."""
@@ -171,22 +233,22 @@ class OpenAIServer:
         t0 = time.perf_counter()
         if not request.options:
             return failed(request, "the request has no options to choose from")
-        text, tokens_in, tokens_out = "", 0, 0
+        text, tokens_in, tokens_out, saved = "", 0, 0, 0
         try:
             # 1. ask; 2. parse; 3. on a wrong answer, ask once more with the mistake pointed out
-            text, tokens_in, tokens_out = self._complete(self._body(request.prompt, request, mode))
+            text, tokens_in, tokens_out, saved = self._complete(self._body(request.prompt, request, mode))
             try:
                 request.constraint.parse(text)
                 note, valid_first = "", True
             except ParseError as first:
                 note, valid_first = f" (before repair: {first})", False
-                text, more_in, more_out = self._complete(
+                text, more_in, more_out, more_saved = self._complete(
                     self._body(request.prompt + _repair(text, request), request, mode)
                 )
-                tokens_in, tokens_out = tokens_in + more_in, tokens_out + more_out
+                tokens_in, tokens_out, saved = tokens_in + more_in, tokens_out + more_out, saved + more_saved
         except _Refused as e:
             answer = failed(request, self._scrub(str(e)), (time.perf_counter() - t0) * 1000.0)
-            answer.raw, answer.tokens_in, answer.tokens_out = text, tokens_in, tokens_out
+            answer.raw, answer.tokens_in, answer.tokens_out, answer.prefill_saved = text, tokens_in, tokens_out, saved
             return answer
         return parsed(
             request,
@@ -194,6 +256,7 @@ class OpenAIServer:
             note=note,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
+            prefill_saved=saved,
             latency_ms=(time.perf_counter() - t0) * 1000.0,
             valid_first=valid_first,
         )
@@ -210,6 +273,8 @@ class OpenAIServer:
         }
         if s.top_p < 1:
             body["top_p"] = s.top_p
+        if self.cache_prompt:
+            body["cache_prompt"] = True
         if mode == "gbnf":
             lead = " " if prompt.endswith(":") else ""  # the space a model writes after "Choice:"
             body["grammar"] = request.constraint.gbnf(lead)
@@ -220,9 +285,9 @@ class OpenAIServer:
             del body["stop"]  # the schema ends the answer; a newline inside pretty JSON must not cut it
         return body
 
-    def _complete(self, body: dict) -> tuple[str, int, int]:
-        """(text, prompt tokens, completion tokens) of one completion."""
-        data = self._call("/completions", body)
+    def _complete(self, body: dict) -> tuple[str, int, int, int]:
+        """(text, prompt tokens evaluated, completion tokens, prompt tokens the server took from its cache)."""
+        data = self._ask(body)
         try:
             text = data["choices"][0]["text"]
             if not isinstance(text, str):
@@ -230,9 +295,31 @@ class OpenAIServer:
         except (KeyError, IndexError, TypeError):
             raise _Refused(f"the server's answer has no choices[0].text: {json.dumps(data)[:200]}") from None
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        tokens_in = usage.get("prompt_tokens") or approx_tokens(body["prompt"])
-        tokens_out = usage.get("completion_tokens") or approx_tokens(text)
-        return text, int(tokens_in), int(tokens_out)
+        prompt_tokens = int(usage.get("prompt_tokens") or approx_tokens(body["prompt"]))
+        tokens_out = int(usage.get("completion_tokens") or approx_tokens(text))
+        cached = cached_prompt_tokens(data)
+        saved = min(cached or 0, prompt_tokens)
+        with self._prefix_lock:
+            c = self._prefix_cache
+            c.completions, c.prompt_tokens = c.completions + 1, c.prompt_tokens + prompt_tokens
+            if cached is not None:
+                c.reported, c.cached_tokens = c.reported + 1, c.cached_tokens + saved
+        return text, prompt_tokens - saved, tokens_out, saved
+
+    def _ask(self, body: dict) -> dict:
+        """POST a completion; a refused `cache_prompt` is dropped as the class docstring says."""
+        try:
+            data = self._call("/completions", body)
+        except _Refused as e:
+            suspect = "cache_prompt" in str(e) or not self._cache_prompt_accepted
+            if "cache_prompt" not in body or e.status not in (400, 422) or not suspect:
+                raise
+            data = self._call("/completions", {k: v for k, v in body.items() if k != "cache_prompt"})
+            self.cache_prompt = False  # refused with it, answered without it: leave it out from now on
+            return data
+        if "cache_prompt" in body:
+            self._cache_prompt_accepted = True
+        return data
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
@@ -353,6 +440,11 @@ class OpenAIBackend(Failover):
             f"OpenAIBackend(endpoints={self.endpoints!r}, model={self.model!r}, "
             f"structured={self.structured!r}, max_concurrency={self.max_concurrency})"
         )
+
+    @property
+    def prefix_cache(self) -> PrefixCache:
+        """What the endpoints reported about cached prompt tokens, summed (see `PrefixCache`)."""
+        return sum((s.prefix_cache for s in self.replicas), PrefixCache())
 
     @property
     def structured_mode(self) -> str:
