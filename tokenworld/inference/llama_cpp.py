@@ -44,7 +44,7 @@ from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.protocol import failed as failed_answer
 
 MODES = ("score", "generate")
-MAX_OPTIONS = 9  # score mode numbers options with one digit
+MAX_OPTIONS = 9  # score mode answers with one digit (decisions: their action's number, 0-9; reflections: 1-9)
 SAY_TOKENS = 14  # most tokens of a spoken line (it also ends at the first full stop)
 _TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
 _init_lock = threading.Lock()
@@ -107,7 +107,7 @@ class LlamaCppBackend:
         n_ctx: int = 0,
         n_threads: int = 0,
         n_gpu_layers: int = -1,
-        max_prompt_tokens: int = 768,
+        max_prompt_tokens: int = 1024,
         batch_invariant: bool = True,
         prior_weight: float = 0.0,
         agent_cache_mb: float = 256.0,
@@ -149,7 +149,10 @@ class LlamaCppBackend:
         cp.n_threads = cp.n_threads_batch = threads
         cp.kv_unified = True
         cp.swa_full = True
-        cp.flash_attn_type = 1  # enabled: 10-20% faster prefill of many short sequences on the CPU (measured)
+        # Flash attention skips other sequences' cells at little cost (decoded together, every token's attention
+        # spans the whole unified cache) but is 10-20% slower than the plain path for one sequence's ~30-token
+        # turn after ~800 cached tokens (measured): on when decoding together, off when batch-invariant.
+        cp.flash_attn_type = 0 if batch_invariant else 1
         self._ctx = L.llama_init_from_model(self._model, cp)
         if not self._ctx:
             raise BackendError(f"llama.cpp could not make a context of {cp.n_ctx} tokens; lower batch_size or n_ctx.")
@@ -162,7 +165,7 @@ class LlamaCppBackend:
         self._clean: str | None = None  # the cache holds exactly this prefix, as restored (batch-invariant mode)
         self._calibrated: dict[tuple[str, str], np.ndarray] = {}  # (shared, content-free page) -> digit log-probs
         self._prefix_lru: list[int] = []
-        self._digits = [self.tokenize(str(k))[0] for k in range(1, MAX_OPTIONS + 1)]
+        self._digits = np.array([self.tokenize(str(k))[0] for k in range(10)])
         self._space = self.tokenize(" ")
         self._newline = (self.tokenize("\n") or [-1])[0]
         self._tries: dict[tuple[str, ...], dict] = {}  # option lists -> their token trie (see `_written`)
@@ -341,19 +344,19 @@ class LlamaCppBackend:
             L.llama_memory_seq_rm(self._mem, seq, plen + sum(len(t) for t in blocks[:kept]), -1)
         return kept
 
-    def _keep(self, req: Request, seq: int, plen: int, blocks: list[tuple[str, list[int]]], kept: int) -> None:
-        """Save the agent's blocks but the last (the question) from `seq`, without the shared prefix's cells,
-        unless its entry already holds them all."""
+    def _keep(self, req: Request, seq: int, plen: int, blocks: list[tuple[str, list[int]]]) -> None:
+        """Save the agent's blocks from `seq` (not the answer after them), without the shared prefix's cells: the
+        next request may repeat them all (a transcript's newest turn is the next one's last but one)."""
         L = self._L
-        if len(blocks) < 2 or not self.agent_cache.budget or kept >= len(blocks) - 1:
+        if len(blocks) < 2 or not self.agent_cache.budget or req.kind != "decide":  # a reflection's page is its own
             return
-        L.llama_memory_seq_rm(self._mem, seq, plen + sum(len(t) for _, t in blocks[:-1]), -1)
+        L.llama_memory_seq_rm(self._mem, seq, plen + sum(len(t) for _, t in blocks), -1)
         L.llama_memory_seq_rm(self._mem, seq, 0, plen)
         size = L.llama_state_seq_get_size(self._ctx, seq)
         buf = (ctypes.c_uint8 * size)()
         if L.llama_state_seq_get_data(self._ctx, buf, size, seq) != size:
             return
-        self.agent_cache.put(req.agent, Entry(req.shared_version, [t for _, t in blocks[:-1]], buf, size))
+        self.agent_cache.put(req.agent, Entry(req.shared_version, [t for _, t in blocks], buf, size))
 
     def _prefill(self, todo: list[tuple[int, list[tuple[str, list[int]]], int]]) -> list[np.ndarray]:
         """Evaluate each request's blocks left to evaluate [(seq, [(name, tokens)], first position)]; the logits
@@ -386,7 +389,7 @@ class LlamaCppBackend:
             n_kept = sum(len(t) for _, t in blocks[:kept])
             total = plen + sum(len(t) for _, t in blocks)
             todo.append((s, blocks[kept:], plen + n_kept))
-            held.append((plen, blocks, kept))
+            held.append((plen, blocks))
             starts.append(total)
             prompt_in.append(total)
             saved.append((plen if reused and not evaluated else 0) + n_kept)  # only one request pays for a prefix
@@ -417,9 +420,10 @@ class LlamaCppBackend:
             a.latency_ms = dt
             a.tokens_in = n_in - sv
             a.prefill_saved = sv
-            a.prefill_blocks = {name: len(toks) for name, toks in rest}
-        for req, s, (plen, blocks, kept) in zip(batch, seqs, held, strict=True):
-            self._keep(req, s, plen, blocks, kept)
+            for name, toks in rest:
+                a.prefill_blocks[name] = a.prefill_blocks.get(name, 0) + len(toks)
+        for req, s, (plen, blocks) in zip(batch, seqs, held, strict=True):
+            self._keep(req, s, plen, blocks)
             L.llama_memory_seq_rm(self._mem, s, -1, -1)
         if self.batch_invariant:
             self._clean = batch[0].shared
@@ -427,9 +431,9 @@ class LlamaCppBackend:
 
     # ------------------------------------------------------------ score mode
 
-    def _digit_logp(self, logits: np.ndarray, k: int) -> np.ndarray:
-        """Log-probabilities of the answers 1..k, renormalised over those k."""
-        logp = logits[self._digits[:k]].astype(np.float64)
+    def _digit_logp(self, logits: np.ndarray, keys: tuple[int, ...]) -> np.ndarray:
+        """Log-probabilities of the answer digits `keys`, renormalised over them."""
+        logp = logits[self._digits[list(keys)]].astype(np.float64)
         return logp - _logsumexp(logp)
 
     def _bias(self, batch) -> list[np.ndarray | None]:
@@ -441,7 +445,7 @@ class LlamaCppBackend:
                 todo[key] = req
         if todo:
             seq = self._seq_base + self.batch_size  # the sequence kept for this
-            for (shared, text), req in todo.items():
+            for shared, text in todo:
                 if self.batch_invariant:
                     self._fresh(shared)
                 pseq, plen, _ = self._prefix_seq(shared)
@@ -449,29 +453,31 @@ class LlamaCppBackend:
                 self._L.llama_memory_seq_cp(self._mem, pseq, seq, -1, -1)
                 toks = self.tokenize(text)
                 (logits,) = self._decode([(seq, toks, plen, True)])
-                self._calibrated[(shared, text)] = self._digit_logp(logits, min(len(req.options), MAX_OPTIONS))
+                self._calibrated[(shared, text)] = logits[self._digits].astype(np.float64)  # every digit
                 self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
                 if self.batch_invariant:
                     self._clean = shared
         return [self._calibrated.get((r.shared, r.calibration)) if r.calibration else None for r in batch]
 
-    def _model_logp(self, logits: np.ndarray, k: int, bias: np.ndarray | None) -> np.ndarray:
-        """The model's part of a score: the log-probabilities of the answers 1..k less the content-free bias."""
-        logp = self._digit_logp(logits, k)
-        if bias is not None and len(bias) == k:
-            logp = logp - self.calibration * bias
+    def _model_logp(self, logits: np.ndarray, keys: tuple[int, ...], bias: np.ndarray | None) -> np.ndarray:
+        """The model's part of a score: the log-probabilities of the answer digits `keys` less the content-free
+        bias (`bias`: the content-free page's logits of every digit)."""
+        logp = self._digit_logp(logits, keys)
+        if bias is not None:
+            b = bias[list(keys)]
+            logp = logp - self.calibration * (b - _logsumexp(b))
         return logp
 
     def _score(self, batch, seqs, logits, starts, biases) -> list[Answer]:
         answers = []
         talkers = []
         for i, (req, lg, bias) in enumerate(zip(batch, logits, biases, strict=False)):
-            logp = self._model_logp(lg, min(len(req.options), MAX_OPTIONS), bias)
-            k = len(logp)
-            if self.prior_weight and len(req.prior) == k:
+            keys = req.answer_keys[:MAX_OPTIONS]
+            logp = self._model_logp(lg, keys, bias)
+            if self.prior_weight and len(req.prior) == len(keys):
                 logp = logp + self.prior_weight * prior_term(req.prior)
             choice = self.sampling.draw(logp, self.rng)
-            a = Answer(req.agent, req.tick, req.kind, choice, raw=str(choice + 1), tokens_out=1)
+            a = Answer(req.agent, req.tick, req.kind, choice, raw=str(keys[choice]), tokens_out=1)
             answers.append(a)
             if req.talk[choice]:
                 talkers.append(i)
@@ -488,7 +494,7 @@ class LlamaCppBackend:
             req, a = batch[i], answers[i]
             target = req.options[a.choice].split(" ", 1)[1] if " " in req.options[a.choice] else "them"
             lead = f"You tell {target} the news" if req.news_heard else f"You say to {target}"
-            toks = self.tokenize(f'{a.choice + 1}\n{lead}: "')
+            toks = self.tokenize(f'{req.answer_keys[a.choice]}\n{lead}: "')
             runs[i] = toks
             pos[i] = starts[i]
         text = {i: [] for i in talkers}

@@ -265,6 +265,22 @@ class Memory:
         best_lines = [line for line in dict.fromkeys(self.describe(r, s) for s in best) if line not in recent_lines]
         return recent_lines, best_lines
 
+    def log(self, agent: int, since: int, skip: tuple[int, ...] = ()) -> list[tuple[int, str]]:
+        """(tick, line) of the agent's memories from tick `since` on, oldest first, but those of the kinds
+        `skip` that succeeded; a line equal to the one before it is left out (it says nothing new). A memory
+        keeps its place: the list only grows at its end until the store replaces one of its memories."""
+        r = self.row[agent]
+        if r < 0:
+            return []
+        slots = np.flatnonzero((self.tick[r] >= max(since, 0)) & ~(np.isin(self.kind[r], skip) & (self.reason[r] == 0)))
+        slots = slots[np.lexsort((slots, self.tick[r, slots]))]
+        out: list[tuple[int, str]] = []
+        for s in slots.tolist():
+            line = self.describe(r, s)
+            if not out or out[-1][1] != line:
+                out.append((int(self.tick[r, s]), line))
+        return out
+
     def news(self, agent: int, tick: int) -> tuple[str, float]:
         """What the agent heard lately that is worth telling others, and its importance (('', 0) if nothing):
         the heard line of highest importance and recency within NEWS_SPAN ticks."""

@@ -24,18 +24,21 @@ import dataclasses
 import numpy as np
 
 from tokenworld.mind.memory import PLANNED, Memory, words
-from tokenworld.mind.options import Menu, MenuBuilder
+from tokenworld.mind.options import MAX_TALK, Menu, MenuBuilder
 from tokenworld.mind.personas import agent_name
-from tokenworld.mind.prompts import PromptBuilder, page_for
+from tokenworld.mind.prompts import PromptBuilder, action_keys, page_for, question_lines
 from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.rules_brain import INTENTS, RulesBrain
+from tokenworld.mind.transcript import Transcripts, Turn
 from tokenworld.scene.schema import ITEMS
+from tokenworld.world.actions import ACTION_INDEX
 from tokenworld.world.agents import grown
 from tokenworld.world.decisions import SOURCES, Decisions
 from tokenworld.world.items import ITEM_INDEX
 
 PLAN_STEPS = 3
 WORKING = 2  # the most recent memories every prompt shows (working memory)
+LOG_SKIP = (ACTION_INDEX["move_to"], ACTION_INDEX["idle"], PLANNED)  # a turn leaves out walks, waits and the plan
 STEP_WORDS = {
     "eat": "eat",
     "forage": "find food",
@@ -78,6 +81,8 @@ class ModelMinds:
         self.memory = Memory(n, self.agents, mind.memory_size, self.zone_names)
         self.menus = MenuBuilder(world, brain)
         self.prompts = PromptBuilder(world.scene, style, count_tokens, mind.max_prompt_tokens)
+        self.transcripts = Transcripts(self.memory, count_tokens, self.prompts.budget, LOG_SKIP, mind.recall)
+        self._turns: dict[int, Turn] = {}  # request id -> its transcript turn, until answered
         self.plan = np.full((n, PLAN_STEPS), -1, np.int8)  # intents; full-size rows: cheap and id-indexed
         self.plan_step = np.zeros(n, np.int8)
         self.last_reflect = np.full(n, -(10**9), np.int64)
@@ -90,6 +95,8 @@ class ModelMinds:
         """What the first decisions reuse: the shared prompt, and the content-free calibration pages of decisions
         (2 to 9 options; the commonest first) with their option counts, for `Backend.prepare`. Reflections,
         spread over `reflect_every`, calibrate when the first one comes."""
+        if self.prompts.style == "number":  # one page: every action's number
+            return self.prompts.shared, [(self.prompts.calibration(), 9)]
         return self.prompts.shared, [(self.prompts.calibration(k), k) for k in (6, 7, 5, 8, 9, 4, 3, 2)]
 
     def first_plans(self, tick: int = 0, agents: np.ndarray | None = None) -> None:
@@ -118,6 +125,8 @@ class ModelMinds:
         self.memory.zones_changed(zones_moved, self.zone_names)
         p = self.prompts
         self.prompts = PromptBuilder(scene, p.style, p.count, self.opts.max_prompt_tokens)
+        self.transcripts.budget = self.prompts.budget
+        self.transcripts.clear()
 
     def grow(self, agents: np.ndarray, tick: int) -> None:
         """`agents` (new ids, after everyone else's) join as model-driven agents, with first plans."""
@@ -175,32 +184,31 @@ class ModelMinds:
                 fresh = np.asarray(menu.talk) & ~np.isin(menu.rows.target, list(knows))
                 menu.prior = menu.prior + NEWS_TALK * fresh.astype(np.float32)
         pri = dict(zip(np.concatenate([decide, reflect]).tolist(), priority.tolist(), strict=False))
+        number = self.prompts.style == "number"
         for menu in menus:
             a = menu.agent
             query = set().union(*(words(o) for o in menu.labels))
-            recent, relevant = self.memory.retrieve(a, tick, query, working=WORKING, k=self.opts.recall)
-            heard = self.heard.pop(a, [])
-            said = {line.replace(": ", " said to me: ", 1) for line in heard}  # shown once, under Heard
-            recent, relevant = [m for m in recent if m not in said], [m for m in relevant if m not in said]
+            self.heard.pop(a, None)  # what was said to it is among its memories
+            if number:  # answered by the action's number: the best option of each action
+                menu = menu.by_action()
             page = page_for(
                 self.world,
                 a,
                 menu.zone,
-                menu.near,
-                heard=heard,
-                recent=recent,
-                relevant=relevant,
-                plan=self.plan_text(a),
+                menu.near[:MAX_TALK],
+                plan=self._plan_words(self.plan[a]),
                 news=news[a],
                 zone_names=self.zone_names,
-                options=menu.labels,
+                options=() if number else menu.labels,
             )
+            question = question_lines(menu.labels, self.prompts.style)
+            blocks, turn = self.transcripts.page(a, tick, page, question, query)
             req = Request(
                 a,
                 tick,
                 "decide",
                 self.prompts.shared,
-                self.prompts.personal(page, menu.labels),
+                "".join(text for _, text in blocks),
                 menu.labels,
                 menu.talk,
                 menu.prior,
@@ -208,21 +216,26 @@ class ModelMinds:
                 priority=pri[a],
                 news=news[a],
                 news_heard=bool(self.memory.news(a, tick)[0]),
+                blocks=blocks,
+                keys=tuple(action_keys(menu.labels)) if number else (),
             )
             out.append(req)
             self._menus[id(req)] = menu
+            self._turns[id(req)] = turn
         if len(reflect):
             out.extend(self._reflections(np.asarray(reflect, np.int64), tick, pri))
         return out
 
     def news(self, agent: int, tick: int) -> str:
         """What the agent would tell a neighbour: the news it heard lately, else its plan and what it needs or
-        has to spare (so that talk carries what agents know)."""
+        has to spare (so that talk carries what agents know). Words that change seldom (the whole plan, no
+        amounts): the line sits before the memories on a decision's page, and a changed line is evaluated anew
+        with everything after it."""
         heard, _ = self.memory.news(agent, tick)
         if heard:
             return heard
         parts = []
-        plan = self.plan_text(agent)
+        plan = self._plan_words(self.plan[agent])
         if plan:
             parts.append(f"I plan to {plan}")
         inv = self.world.economy.inventory[agent]
@@ -230,7 +243,7 @@ class ModelMinds:
             parts.append("I need food")
         spare = int(np.argmax(inv))
         if inv[spare] >= 4:
-            parts.append(f"I have {inv[spare]:.0f} {ITEMS[spare]} to spare")
+            parts.append(f"I have {ITEMS[spare]} to spare")
         return "; ".join(parts)
 
     def _places_in(self, text: str) -> list[int]:
@@ -253,30 +266,31 @@ class ModelMinds:
                     seen.add(plan)
                     cands.append(np.array(plan + (-1,) * (PLAN_STEPS - len(plan)), np.int8))
             labels = [self._plan_words(p) for p in cands]
-            recent, relevant = self.memory.retrieve(a, tick, set(), working=WORKING + 1, k=self.opts.recall)
             near = tuple(int(b) for b in nearest[r] if b >= 0)
             page = page_for(
                 self.world,
                 a,
                 int(ctx["zone"][r]),
-                near,
-                recent=recent,
-                relevant=relevant,
-                plan=self.plan_text(a),
+                near[:MAX_TALK],
+                plan=self._plan_words(self.plan[a]),
+                news=self.news(a, tick),
                 zone_names=self.zone_names,
             )
-            kw = {"question": "Plans", "answer": "Plan"}
+            kw = {"question": "Plans", "answer": "Plan", "numbered": True}
+            question = question_lines(labels, self.prompts.style, **kw)
+            blocks, _ = self.transcripts.page(a, tick, page, question, set())  # its decisions' page, then the plans
             req = Request(
                 a,
                 tick,
                 "reflect",
                 self.prompts.shared,
-                self.prompts.personal(page, labels, **kw),
+                "".join(text for _, text in blocks),
                 labels,
                 [False] * len(labels),
                 u[r, [int(p[0]) for p in cands]].astype(np.float32),
                 calibration=self.prompts.calibration(len(labels), **kw),
                 priority=pri[a],
+                blocks=blocks,
             )
             out.append(req)
             self._plans[id(req)] = cands
@@ -348,6 +362,9 @@ class ModelMinds:
             if not ans.ok or menu is None:
                 failed.append(req.agent)
                 continue
+            turn = self._turns.pop(id(req), None)
+            if turn is not None:
+                self.transcripts.commit(turn)
             d = menu.decision(ans.choice, ans.say)
             d.source[:] = MODEL
             d.prompt_hash[:] = req.prompt_hash()
@@ -377,6 +394,7 @@ class ModelMinds:
         """Drop what was kept for a request whose answer will not be used."""
         self._menus.pop(id(request), None)
         self._plans.pop(id(request), None)
+        self._turns.pop(id(request), None)
 
     def menu(self, request: Request) -> Menu | None:
         """The menu a pending decide request was built from (until it is resolved)."""
@@ -393,6 +411,7 @@ class ModelMinds:
         for a, lines in self.heard.items():
             heard[a, : len(lines)] = lines
         out["mind_heard"] = heard.astype(str)
+        out["mind_transcripts"] = self.transcripts.state(len(self.plan))
         return out
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
@@ -403,3 +422,4 @@ class ModelMinds:
         self.last_reflect[...] = state["mind_last_reflect"]
         heard = state.get("mind_heard", np.zeros((0, 0), str))  # older checkpoints lack it
         self.heard = {int(a): [str(x) for x in heard[a] if x] for a in np.flatnonzero((heard != "").any(axis=1))}
+        self.transcripts.restore(state.get("mind_transcripts", np.zeros(0, str)))  # older checkpoints: begin anew

@@ -46,6 +46,26 @@ class Menu:
     zone: int = -1  # where the agent stands (read with everything else; prompts reuse it)
     near: tuple[int, ...] = ()  # its nearest neighbours, nearest first
 
+    def by_action(self) -> "Menu":
+        """The best option of each action (the highest prior, the first of equals), in menu order: in number
+        style a decision answers with its action's number, and the option's target follows the rules brain."""
+        best: dict[int, int] = {}
+        for i, a in enumerate(self.rows.action.tolist()):
+            if a not in best or self.prior[i] > self.prior[best[a]]:
+                best[a] = i
+        keep = sorted(best.values())
+        if len(keep) == len(self.labels):
+            return self
+        return Menu(
+            self.agent,
+            [self.labels[i] for i in keep],
+            [self.talk[i] for i in keep],
+            self.rows.take(keep),
+            self.prior[keep],
+            self.zone,
+            self.near,
+        )
+
     def decision(self, choice: int, say: str = "") -> Decisions:
         """The decision row of option `choice`, with the spoken line for talk."""
         d = self.rows.take([choice])

@@ -9,9 +9,19 @@ neighbours, what was said to it, memories, plan and the options. When the
 personal part is over budget, memories go first, then what was heard, then
 neighbours; the persona, needs and options always stay.
 
-Two answer styles: `number` (the options are numbered and the answer is a
-digit: scored by log-likelihood in one pass) and `label` (the answer is the
-option written out: generated under a grammar, or by an OpenAI-compatible server).
+The personal part comes in named blocks, the most stable first, so that a
+backend keeping each agent's KV cache (`tokenworld.inference.agent_cache`)
+evaluates only what changed since the agent's last decision: who it is and
+its plan (the same for hundreds of ticks), what it remembers (one block per
+line, oldest first: a new memory is a new last line), its news, its state
+(needs, goods, place, neighbours), what it heard, and the question.
+
+Two answer styles: `number` (the answer is a digit, scored by log-likelihood in
+one pass: decisions answer with the action's number in the shared part's
+action list, and only the numbers of the agent's feasible actions are listed
+and scored; reflections number their options) and `label` (the answer is the
+option written out: generated under a grammar, or by an OpenAI-compatible
+server).
 """
 
 from __future__ import annotations
@@ -24,12 +34,12 @@ import numpy as np
 from tokenworld.mind.grammar import format_amount
 from tokenworld.mind.personas import agent_name, persona
 from tokenworld.scene.schema import ITEMS, Scene
-from tokenworld.world.actions import ACTIONS
+from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.items import BUILD_RECIPES, CRAFT_RECIPES
 
 STYLES = ("number", "label")
 _ARG_WORD = {"zone": "PLACE", "agent": "NAME", "item": "ITEM", "amount": "N", "recipe": "RECIPE", "text": "WORDS"}
-_SKIP = {"idle", "guess"}  # not offered in the village prompt
+_SKIP = {"idle", "guess"}  # not offered in the village prompt (idle: only when nothing else is possible)
 
 
 @dataclass
@@ -49,8 +59,8 @@ class Page:
     last: str = ""
 
 
-def action_line(action) -> str:
-    """'trade NAME ITEM N ITEM N: offer items ...' from the action table."""
+def action_line(action, number: int | None = None) -> str:
+    """'trade NAME ITEM N ITEM N: offer items ...' from the action table ('4. trade ...' with its number)."""
     args = []
     for arg in action.args:
         if arg.kind == "text":
@@ -59,11 +69,16 @@ def action_line(action) -> str:
     head = " ".join([action.name, *args])
     if any(a.kind == "text" for a in action.args):
         head += ": WORDS"
-    return f"- {head}: {action.doc}"
+    return f"{'-' if number is None else f'{number}.'} {head}: {action.doc}"
+
+
+def action_keys(labels: list[str]) -> list[int]:
+    """The answer digit of each option in number style: its action's number in the action table."""
+    return [ACTION_INDEX[text.split(" ", 1)[0]] for text in labels]
 
 
 def shared_prompt(scene: Scene, style: str) -> str:
-    """The part every agent's prompt starts with: world, places, items, recipes, actions, one worked example."""
+    """The part every agent's prompt starts with: world, places, items, recipes, actions, worked examples."""
     places = []
     for z in scene.zones:
         has = [k for k, v in z.resources.items() if v > 0]
@@ -74,23 +89,26 @@ def shared_prompt(scene: Scene, style: str) -> str:
     builds = [
         f"{r.name} = " + " + ".join(f"{format_amount(q)} {i}" for i, q in r.inputs.items()) for r in BUILD_RECIPES
     ]
+    numbered = style == "number"
     lines = [
         f"Token World: {scene.description or scene.name}",
         "Places: " + "; ".join(places) + "." if places else "Places: none.",
         "Items: " + ", ".join(ITEMS) + ".",
         "Craft: " + "; ".join(recipes) + ". Build: " + "; ".join(builds) + ".",
         "Actions:",
-        *(action_line(a) for a in ACTIONS if a.name not in _SKIP),
-        "Each turn a person picks one of their options. Hungry people eat or find food; tired people rest;",
+        *(action_line(a, k if numbered else None) for k, a in enumerate(ACTIONS) if a.name not in _SKIP),
+        "Each turn a person picks one of the actions they can do"
+        + (" (its number)." if numbered else ".")
+        + " Hungry people eat or find food; tired people rest;",
         "people gather, craft, trade and talk to get on with their lives and neighbours.",
         "When people talk they pass on their News in a short sentence of their own.",
-        render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + ("3" if style == "number" else " eat"),
+        render(_EXAMPLE_PAGE, _EXAMPLE_OPTIONS, style) + (_key("eat") if numbered else " eat"),
         "",
         *(
             render(page, _EXAMPLE_TALK_OPTIONS, style)
-            + (f'2\n{lead}: "' if style == "number" else " talk Tess: ")
+            + (f'{_key("talk")}\n{lead}: "' if numbered else " talk Tess: ")
             + line
-            + ('"' if style == "number" else "")
+            + ('"' if numbered else "")
             + "\n"
             for page, lead, line in _EXAMPLE_TALKS
         ),
@@ -99,29 +117,69 @@ def shared_prompt(scene: Scene, style: str) -> str:
     return "\n".join(lines)
 
 
-def render(page: Page, options: list[str], style: str, *, question: str = "Options", answer: str = "Choice") -> str:
-    """The personal part: the page, then the options, ending where the answer starts."""
-    lines = [f"Person: {page.who}", f"Needs: {page.needs}", f"Has: {page.has}", f"At: {page.at}"]
-    if page.near:
-        lines.append(f"Near: {page.near}")
-    lines += [f"Heard: {h}" for h in page.heard]
-    if page.news:
-        lines.append(f"News: {page.news}")
-    if page.recent or page.relevant:
-        lines.append("Remembers:")
-        lines += [f"- {m}" for m in (*page.relevant, *page.recent)]
-    if page.last:
-        lines.append(f"Last: {page.last}")
+def _key(action: str) -> str:
+    return str(ACTION_INDEX[action])
+
+
+def blocks(
+    page: Page,
+    options: list[str],
+    style: str,
+    *,
+    numbered: bool = False,
+    question: str = "Options",
+    answer: str = "Choice",
+) -> list[tuple[str, str]]:
+    """The personal part in named blocks, the most stable first, ending where the answer starts: the head
+    (`head_blocks`), then the situation and the question in one block ('now').
+
+    In number style a decision answers with an action's number from the shared part's list (only those of
+    the agent's options are scored), and `numbered` lists the options numbered from 1 (reflections: their
+    options are plans, not actions). Label style lists the options on one line."""
+    now = [line for _, line in state_lines(page)] + [f"Heard: {h}" for h in page.heard]
+    now += question_lines(options, style, numbered=numbered, question=question, answer=answer)
+    return [*head_blocks(page), ("now", "\n".join(now))]
+
+
+def head_blocks(page: Page) -> list[tuple[str, str]]:
+    """Who the agent is, its plan, its news and what it remembers: the blocks that stay for many decisions
+    (the memory header with the lines before the last, then each later line a block of its own)."""
+    out = [("who", f"Person: {page.who}\n")]
     if page.plan:
-        lines.append(f"Plan: {page.plan}")
-    if style == "number":
-        lines.append(f"{question}:")
-        lines += [f"{i + 1}. {o}" for i, o in enumerate(options)]
-        lines.append(f"{answer}: ")  # the space is a token of its own before a digit (Gemma's tokenizer)
-    else:
-        lines.append(f"{question}: " + " | ".join(options))
-        lines.append(f"{answer}:")
-    return "\n".join(lines)
+        out.append(("plan", f"Plan: {page.plan}\n"))
+    if page.news:
+        out.append(("news", f"News: {page.news}\n"))
+    if page.recent or page.relevant:
+        first = (*page.relevant, *page.recent[:1])
+        out.append(("memory", "Remembers:\n" + "".join(f"- {m}\n" for m in first)))
+        out += [("memory", f"- {m}\n") for m in page.recent[1:]]
+    return out
+
+
+def state_lines(page: Page) -> list[tuple[str, str]]:
+    """(field, line) of the agent's situation: needs, goods, place, neighbours, a failed last action."""
+    out = [("needs", f"Needs: {page.needs}"), ("has", f"Has: {page.has}"), ("at", f"At: {page.at}")]
+    if page.near:
+        out.append(("near", f"Near: {page.near}"))
+    if page.last:
+        out.append(("last", f"Last: {page.last}"))
+    return out
+
+
+def question_lines(
+    options: list[str], style: str, *, numbered: bool = False, question: str = "Options", answer: str = "Choice"
+) -> list[str]:
+    """The lines that end a page where the answer starts (see `blocks`)."""
+    if style == "number" and numbered:
+        return [f"{question}:", *(f"{i + 1}. {o}" for i, o in enumerate(options)), f"{answer}: "]
+    if style == "number":  # the answer is an action's number; those the agent cannot do are not scored
+        return [f"{answer}: "]  # the space is a token of its own before a digit (Gemma's tokenizer)
+    return [f"{question}: " + " | ".join(options), f"{answer}:"]
+
+
+def render(page: Page, options: list[str], style: str, **kw) -> str:
+    """The personal part as one text (see `blocks`)."""
+    return "".join(text for _, text in blocks(page, options, style, **kw))
 
 
 _EXAMPLE_PAGE = Page(
@@ -143,10 +201,10 @@ _EXAMPLE_TALKS = (  # (page, lead, what is said): one's own plans and wares; hea
             has="6 wood",
             at="market",
             near="Tess",
-            news="I plan to trade, then eat; I have 6 wood to spare",
+            news="I plan to trade, then eat; I have wood to spare",
         ),
         "You say to Tess",
-        "I have 6 wood to spare.",
+        "I have wood to spare.",
     ),
     (
         Page(
@@ -155,7 +213,7 @@ _EXAMPLE_TALKS = (  # (page, lead, what is said): one's own plans and wares; hea
             has="3 wood",
             at="market",
             near="Tess",
-            heard=('Ada: "the orchard has ripe apples"',),
+            recent=('Ada said to me: "the orchard has ripe apples"',),
             news="the orchard has ripe apples",
         ),
         "You tell Tess the news",
@@ -197,10 +255,15 @@ class PromptBuilder:
         self.over_budget = 0  # pages that had to drop something
 
     def personal(self, page: Page, menu_labels: list[str], **kw) -> str:
-        """The page in words, trimmed (memories, then heard lines, then neighbours) until it fits the budget."""
-        text = render(page, menu_labels, self.style, **kw)
-        if self.count(text) <= self.budget:
-            return text
+        """The page in words within the budget (see `page_blocks`)."""
+        return "".join(text for _, text in self.page_blocks(page, menu_labels, **kw))
+
+    def page_blocks(self, page: Page, menu_labels: list[str], **kw) -> tuple[tuple[str, str], ...]:
+        """The page in named blocks (`blocks`), trimmed (memories, the oldest first, then heard lines and
+        neighbours) until it fits the budget."""
+        out = blocks(page, menu_labels, self.style, **kw)
+        if self.count("".join(t for _, t in out)) <= self.budget:
+            return tuple(out)
         self.over_budget += 1
         trims = [
             ("relevant", ()),
@@ -215,16 +278,19 @@ class PromptBuilder:
         for name, empty in trims:
             seq = fields[name]
             while seq:
-                seq = seq[:-1] if isinstance(seq, tuple) else empty
+                seq = seq[1:] if isinstance(seq, tuple) else empty  # memories are oldest first: they go first
                 fields[name] = seq
-                text = render(Page(**fields), menu_labels, self.style, **kw)
-                if self.count(text) <= self.budget:
-                    return text
-        return text  # persona, needs and options alone: always sent, even over budget
+                out = blocks(Page(**fields), menu_labels, self.style, **kw)
+                if self.count("".join(t for _, t in out)) <= self.budget:
+                    return tuple(out)
+        return tuple(out)  # persona, needs and options alone: always sent, even over budget
 
-    def calibration(self, n_options: int, **kw) -> str:
-        """A content-free page of `n_options` options: scoring backends subtract its answer bias (Zhao et al. 2021)."""
+    def calibration(self, n_options: int = 0, **kw) -> str:
+        """A content-free page (Zhao et al. 2021): scoring backends subtract its answer bias. Decisions in
+        number style list every action's number; otherwise `n_options` options."""
         blank = Page(who="N/A", needs="N/A", has="N/A", at="N/A")
+        if self.style == "number" and not kw.get("numbered"):
+            return render(blank, [a.name for a in ACTIONS if a.name not in _SKIP], self.style, **kw)
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 
 

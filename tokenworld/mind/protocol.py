@@ -39,6 +39,12 @@ class Request:
     news_heard: bool = False  # the news is something it heard (to pass on), not its own plans and wares
     seq: int = 0  # order of submission (set by the worker)
     blocks: tuple[tuple[str, str], ...] = ()  # the personal part as named blocks, the most stable first (see below)
+    keys: tuple[int, ...] = ()  # number style: the digit that answers each option (default: 1, 2, ... in order)
+
+    @property
+    def answer_keys(self) -> tuple[int, ...]:
+        """The digit that answers each option in number style."""
+        return self.keys or tuple(range(1, len(self.options) + 1))
 
     @property
     def prompt(self) -> str:

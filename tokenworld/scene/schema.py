@@ -270,7 +270,7 @@ class MindOptions:
         **NON_NEGATIVE,
     )
     max_prompt_tokens: int = opt(
-        768,
+        1024,
         doc="Token budget of one prompt (shared part and personal part); memories are dropped first when over it.",
         min=128,
         max=8192,
