@@ -12,6 +12,7 @@ from tokenworld.inference.sampling import Sampling
 from tokenworld.mind.minds import ModelMinds
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
+from tokenworld.world.actions import ACTION_INDEX
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +93,7 @@ def test_the_prior_turns_the_scored_choice_to_eat_and_rest_when_needs_press():
     from tokenworld.bench.situations import SituationSet, load_situations
     from tokenworld.scene.schema import MindOptions
 
-    names = ("starving farmer at home with food", "exhausted farmer at home")
+    names = ("starving woodcutter in the forest", "exhausted farmer at home")  # the model alone: rest, eat
     sset = SituationSet([s for s in load_situations() if s.name in names])
     alone = LlamaCppBackend(mode="score", batch_size=2, n_threads=2)
     steered = LlamaCppBackend(mode="score", batch_size=2, n_threads=2, prior_weight=MindOptions().prior_weight)
@@ -105,7 +106,9 @@ def test_the_prior_turns_the_scored_choice_to_eat_and_rest_when_needs_press():
         )
         answers = steered.decide(reqs)
         assert [a.choice for a in answers] == right
-        assert all(a.raw == str(a.choice + 1) for a in answers)  # a scored number, as without the prior
+        for req, a in zip(reqs, answers, strict=True):  # a scored digit (the action's number), as without the prior
+            assert a.raw == str(req.answer_keys[a.choice])
+        assert [a.raw for a in answers] == [str(ACTION_INDEX["eat"]), str(ACTION_INDEX["rest"])]
         assert alone.settings != steered.settings  # cached answers of one weight never serve the other
     finally:
         alone.close()

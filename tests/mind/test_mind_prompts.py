@@ -9,7 +9,7 @@ from tests.mind.mind_lab import village, village_scene
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind.minds import ModelMinds
 from tokenworld.mind.prompts import Page, PromptBuilder, render, shared_prompt
-from tokenworld.world.actions import ACTIONS
+from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 
 OPTIONS = ["rest", "gather wood", "talk Ben", "move_to town hall"]
 
@@ -72,16 +72,21 @@ def test_the_shared_part_is_the_same_for_every_agent(style):
 
 
 def test_the_shared_part_describes_the_world_and_its_actions(scene):
-    """The shared part names the scene's places and every offered action; its worked example answers consistently."""
-    for style, answer in (("number", "Choice: 3"), ("label", "Choice: eat")):
+    """The shared part names the scene's places and every offered action (numbered by the action table in number
+    style, the digits decisions answer with); its worked example answers 'eat' in both styles."""
+    eat = ACTION_INDEX["eat"]
+    for style, answer in (("number", f"Choice: {eat}\n"), ("label", "Choice: eat\n")):
         s = shared_prompt(scene, style)
         assert s == shared_prompt(scene, style)  # deterministic
         for z in scene.zones:
             assert z.name in s
-        for a in ACTIONS:
-            if a.name not in ("idle", "guess"):
-                assert f"- {a.name}" in s
-        assert answer in s  # option 3 of the example is 'eat' in both styles
+        lines = s.splitlines()
+        for k, a in enumerate(ACTIONS):
+            mark = f"{k}. " if style == "number" else "- "
+            offered = [line for line in lines if line.startswith(f"{mark}{a.name}")]
+            assert len(offered) == (0 if a.name in ("idle", "guess") else 1), a.name
+        assert answer in s
+        assert ("Options:" in s) == (style == "label")  # number style lists no options: the actions are numbered
         assert s.endswith("\n\n")
 
 
@@ -110,8 +115,11 @@ def test_the_personal_part_fits_the_budget_dropping_memories_first(scene, style,
         if budget >= core:
             assert count(text) <= budget, budget
         assert f"Person: {page.who}" in text and f"Needs: {page.needs}" in text and f"Has: {page.has}" in text
-        for o in OPTIONS:
-            assert o in text
+        if style == "label":
+            for o in OPTIONS:
+                assert o in text
+        else:  # the answer is an action's number from the shared part: the page ends where it starts
+            assert text.endswith("\nChoice: ") and "Options" not in text
         mem = memory_lines(text)
         assert len(mem) <= previous  # a smaller budget never brings memories back
         previous = len(mem)
@@ -136,14 +144,22 @@ def test_over_budget_even_without_memories_keeps_persona_needs_and_options(scene
     assert pb.over_budget == 1
 
 
-def test_number_style_numbers_the_options_and_ends_at_the_answer():
-    """Number style lists '1. option' lines and ends with 'Choice: ' (the space belongs to the prompt)."""
+def test_number_style_ends_at_the_answer_and_numbers_only_plans():
+    """Number style: a decision page lists no options (the answer is an action's number from the shared part)
+    and ends with 'Choice: ' (the space belongs to the prompt); a reflection lists its plans '1. plan'."""
     text = render(full_page(), OPTIONS, "number")
-    assert text.endswith("\nChoice: ")
-    lines = text.splitlines()
-    k = lines.index("Options:")
-    assert lines[k + 1 : k + 1 + len(OPTIONS)] == [f"{i + 1}. {o}" for i, o in enumerate(OPTIONS)]
-    assert "|" not in text
+    assert text.endswith(
+        "\nAt: farm\nNear: Ben, Cleo, Dan\nLast: gather failed (nothing to gather here)\n"
+        'Heard: Ben: "Fine day!"\nHeard: Cleo: "Wood is cheap at the market today"\nChoice: '
+    )
+    assert "Options" not in text and "|" not in text
+    assert not any(o in text for o in ("gather wood", "talk Ben", "town hall"))
+    plans = ["eat, then rest", "gather food", "rest"]
+    reflect = render(full_page(), plans, "number", numbered=True, question="Plans", answer="Plan")
+    lines = reflect.splitlines()
+    k = lines.index("Plans:")
+    assert lines[k + 1 :] == [f"{i + 1}. {o}" for i, o in enumerate(plans)] + ["Plan: "]
+    assert reflect.endswith("\nPlan: ")
 
 
 def test_label_style_lists_the_options_on_one_line():
@@ -155,12 +171,19 @@ def test_label_style_lists_the_options_on_one_line():
     assert "\nPlans: eat, then rest\n" in reflect and reflect.endswith("\nPlan:")
 
 
-def test_calibration_page_has_no_content_and_as_many_options(scene):
-    """The calibration page is content-free ('N/A') with the asked number of options, in the builder's style."""
+def test_calibration_page_has_no_content_and_the_pages_form(scene):
+    """The calibration page is content-free ('N/A') in the form of the pages it calibrates: a number-style
+    decision page lists no options (its bias is taken over every action's digit, whatever the menu), a
+    reflection lists as many plans as asked, a label-style page as many options."""
     pb = builder(scene, "number", 100)
     text = pb.calibration(4)
-    assert text.count("N/A") == 4 + 4  # who, needs, has, at, and four options
-    assert "4. N/A" in text and "5." not in text and text.endswith("Choice: ")
+    assert text == "Person: N/A\nNeeds: N/A\nHas: N/A\nAt: N/A\nChoice: "
+    assert pb.calibration(2) == pb.calibration(7) == text  # the same page for every menu
+    plans = pb.calibration(4, numbered=True, question="Plans", answer="Plan")
+    assert plans.count("N/A") == 4 + 4  # who, needs, has, at, and four plans
+    assert "4. N/A" in plans and "5." not in plans and plans.endswith("\nPlan: ")
+    label = builder(scene, "label", 100).calibration(3)
+    assert "Options: N/A | N/A | N/A\n" in label and label.endswith("Choice:")
 
 
 def test_an_unknown_style_is_refused(scene):
