@@ -44,7 +44,8 @@ from tokenworld.bench.machine import describe_machine, prepare_report_path, writ
 from tokenworld.bench.situations_score import PRIOR_WEIGHTS, print_choices, run_choices
 from tokenworld.errors import TokenWorldError
 
-DEFAULT_TICKS = tuple(range(20, 1001, 20))  # ticks at which the idle agents' prompts are taken, until enough
+MAX_TICKS = 5000  # the village runs at most this long while requests are collected
+START = 100  # prompts are taken from this tick on: every agent has made a few decisions (and a transcript)
 
 
 def village_scene():
@@ -55,35 +56,68 @@ def village_scene():
     return Scene.load(shipped_scene("village"))
 
 
-def village_requests(style: str, count_tokens, *, ticks=DEFAULT_TICKS, limit: int = 64):
-    """(requests, apply) for the village: requests as a model-driven run writes them, and a function that
-    applies chosen decisions at the tick they were asked for and returns each one's refusal reason."""
-    from tokenworld.mind.minds import ModelMinds
+class _RecordingRules:
+    """The rules backend (every request answered with the rules brain's best option) behind a model run's
+    requests: it records them, and each decision's menu, as the run writes and answers them."""
+
+    name = "rules"
+    settings = "rules-recorder"
+
+    def __init__(self, style: str, count_tokens):
+        from tokenworld.inference.rules import RulesBackend
+
+        self.answer_style = style
+        self.count_tokens = count_tokens
+        self._rules = RulesBackend()
+        self.requests: list = []
+        self.menus: dict[int, object] = {}
+        self.minds = None  # the run's ModelMinds (set once built)
+
+    def decide(self, batch):
+        for req in batch:
+            self.requests.append(req)
+            self.menus[id(req)] = self.minds.menu(req) if self.minds is not None else None
+        return self._rules.decide(batch)
+
+    def prepare(self, shared, calibrations) -> None:
+        """Nothing to prepare."""
+
+    def close(self) -> None:
+        pass
+
+
+def village_requests(style: str, count_tokens, *, limit: int = 64, start: int = 0):
+    """(requests, apply, sim) for the village: the requests of its model-driven agents from tick `start` on, in
+    order, exactly as a model run writes them (decision pages are transcripts that grow as answers come),
+    answered meanwhile by the rules brain's best option; `apply` applies chosen decisions at the tick they
+    were asked for and returns each one's refusal reason."""
     from tokenworld.sim.simulation import Simulation
 
     scene = village_scene()
-    scene.mind.backend = "rules"  # the village lives by the rules brain while prompts are collected
-    sim = Simulation(scene, seed=1).build()
-    minds = ModelMinds(sim.world, sim.brain, np.arange(sim.n_agents), scene.mind, style, count_tokens)
-    requests, states = [], {}
-    for tick in sorted(ticks):
-        if len(requests) >= limit:
+    scene.mind.backend = "rules"
+    recorder = _RecordingRules(style, count_tokens)
+    sim = Simulation(scene, seed=1, backend=recorder).build()
+    recorder.minds = sim.minds
+    states = {}
+    taken = 0
+    while sim.tick < MAX_TICKS:
+        taken = sum(1 for r in recorder.requests if r.tick >= start)
+        if taken >= limit:
             break
-        while sim.tick < tick:
-            r = sim.step()
-            minds.observe(r.tick, r.events, r.messages)
-        agents = np.flatnonzero(sim.world.idle(sim.tick))  # those a run would ask now
-        reqs = minds.requests(agents, np.zeros(0, np.int64), sim.tick, np.full(len(agents), 3, np.int8))
-        requests.extend(reqs)
+        sim.step()  # the tick's requests are made (and answered) within it, their decisions apply next tick
         state, meta = sim.checkpoint()
         states[sim.tick] = ({k: np.array(v, copy=True) for k, v in state.items()}, meta)  # its arrays are live views
-    requests = requests[:limit]
-    menus = {id(r): minds.menu(r) for r in requests}
+    requests = [r for r in recorder.requests if r.tick >= start][:limit]
+    menus = {id(r): recorder.menus.get(id(r)) for r in requests}
 
     def apply(chosen: list[tuple[object, int, str]]) -> list[int]:
-        """Reasons (0 = done) for (request, choice, say) triples, each applied alone at its tick."""
+        """Reasons (0 = done) for (request, choice, say) triples, each applied alone at its tick (reflections,
+        which decide nothing, count as done)."""
         out = []
         for req, choice, say in chosen:
+            if menus[id(req)] is None:
+                out.append(0)
+                continue
             sim.restore(*states[req.tick])
             sim.world.engine.step(0.0)  # perception as it was at that tick (a checkpoint does not hold it)
             ev = sim.world.apply(menus[id(req)].decision(choice, say), req.tick + 1)
@@ -263,7 +297,8 @@ def run_inference_bench(
         backend = make(mode, batch_size)
         report["gpu_offload"] = backend.gpu_offload
         console.print(f"{mode}: collecting {requests} village prompts ...", style="dim")
-        reqs, apply, sim = village_requests(backend.answer_style, backend.count_tokens, limit=requests)
+        reqs, apply, sim = village_requests(backend.answer_style, backend.count_tokens, limit=requests, start=START)
+        report["prompts_from_tick"] = START
         try:
             console.print(f"{mode}: batched worker ...", style="dim")
             answers, secs, stats = measure_batched(backend, reqs, batch_size)
@@ -275,6 +310,10 @@ def run_inference_bench(
                 one_answers, one_secs, _ = measure_batched(make(mode, 1), reqs, 1)
                 report["sequential_same_backend"] = _summary(one_answers, one_secs)
                 report["batched_equals_one_at_a_time"] = _same(answers, one_answers)
+                console.print(f"{mode}: batched worker, lockstep, without the agents' own KV caches ...", style="dim")
+                bare_answers, bare_secs, _ = measure_batched(make(mode, batch_size, agent_cache_mb=0), reqs, batch_size)
+                report["modes"][mode]["batched_no_agent_cache"] = _summary(bare_answers, bare_secs)
+                report["no_agent_cache_equals"] = _same(answers, bare_answers)
                 if realtime:
                     console.print(
                         f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim"
@@ -338,6 +377,10 @@ def _same(a: list, b: list) -> bool:
 def _summary(answers, seconds: float) -> dict:
     n = len(answers)
     prompt = sum(a.tokens_in + a.prefill_saved for a in answers)
+    blocks: dict[str, int] = {}
+    for a in answers:
+        for name, k in a.prefill_blocks.items():
+            blocks[name] = blocks.get(name, 0) + k
     return {
         "decisions": n,
         "seconds": round(seconds, 3),
@@ -346,6 +389,8 @@ def _summary(answers, seconds: float) -> dict:
         "tokens_out_per_decision": round(sum(a.tokens_out for a in answers) / max(n, 1), 2),
         "prompt_tokens_per_decision": round(prompt / max(n, 1), 1),
         "prefill_saved_share": round(sum(a.prefill_saved for a in answers) / max(prompt, 1), 4),
+        "prompt_tokens_evaluated_per_decision": round(sum(a.tokens_in for a in answers) / max(n, 1), 1),
+        "evaluated_by_block": {k: round(v / max(n, 1), 1) for k, v in sorted(blocks.items())},
     }
 
 
@@ -357,6 +402,7 @@ def _print(console, report: dict) -> None:
     for col in (
         "way",
         "decisions/s",
+        "prefilled/dec",
         "out tokens/dec",
         "prefill saved",
         "valid first",
@@ -371,6 +417,8 @@ def _print(console, report: dict) -> None:
     ]
     for mode, v in report["modes"].items():
         rows.append((f"batched, {mode}, lockstep", v["batched"]))
+        if "batched_no_agent_cache" in v:
+            rows.append((f"batched, {mode}, lockstep, no agent cache", v["batched_no_agent_cache"]))
         if "batched_together" in v:
             rows.append((f"batched, {mode}, realtime", v["batched_together"]))
     for name, r in rows:
@@ -386,8 +434,16 @@ def _print(console, report: dict) -> None:
                 "agrees_with_rules_share",
             )
         ]
-        table.add_row(name, f"{r['decisions_per_s']:.2f}", f"{r['tokens_out_per_decision']:.1f}", *shares)
+        evaluated = r.get("prompt_tokens_evaluated_per_decision", "-")
+        table.add_row(
+            name, f"{r['decisions_per_s']:.2f}", f"{evaluated}", f"{r['tokens_out_per_decision']:.1f}", *shares
+        )
     console.print(table)
+    by_block = report["modes"][report["default_mode"]]["batched"].get("evaluated_by_block")
+    if by_block:
+        console.print(
+            "prompt tokens evaluated per decision, by block: " + ", ".join(f"{k} {v}" for k, v in by_block.items())
+        )
     for row in report.get("batch_sweep", []):
         console.print(
             f"{report['default_mode']}, decoded together, batches of up to {row['batch_size']} "

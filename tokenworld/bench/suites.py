@@ -169,7 +169,7 @@ SUITES: dict[str, Suite] = {
             "inference",
             _inference,
             sizes={
-                "requests": 40,
+                "requests": 160,
                 "batch_size": 16,
                 "modes": ("score", "generate"),
                 "batch_sizes": (1, 4, 16),

@@ -35,6 +35,7 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
             max_prompt_tokens=mind.max_prompt_tokens,
             batch_invariant=batch_invariant,
             prior_weight=mind.prior_weight,
+            agent_cache_mb=mind.agent_cache_mb,
         )
     if mind.backend == "openai":
         from tokenworld.inference.openai_http import OpenAIBackend

@@ -161,6 +161,8 @@ class InferenceWorker:
         items = list(self._cache.items())  # one C-level copy: the worker thread cannot edit the cache meanwhile
         out = {"cache_key": np.array([k for k, _ in items], dtype=str)}
         for f in dataclasses.fields(Answer):
+            if f.type not in _DTYPES:  # a measurement's detail (tokens per prompt block): not kept
+                continue
             out[f"cache_{f.name}"] = np.array([getattr(a, f.name) for _, a in items], dtype=_DTYPES[f.type])
         return out
 

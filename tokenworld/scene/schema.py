@@ -275,6 +275,13 @@ class MindOptions:
         min=128,
         max=8192,
     )
+    agent_cache_mb: float = opt(
+        256.0,
+        doc="llama_cpp: host memory for each model agent's own KV cache between its decisions (the least recently "
+        "used agents are dropped, and rebuilt when they next decide); 0 evaluates every prompt in full.",
+        unit="MB",
+        **NON_NEGATIVE,
+    )
     max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.", **POSITIVE)
     temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.", **NON_NEGATIVE)
     batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.", min=1, max=128)
