@@ -44,7 +44,7 @@ def run_decisions(scene: Scene, ticks: int) -> tuple[list[tuple], dict]:
                         strict=True,
                     )
                 )
-        return rows, sim.worker.stats()
+        return rows, {**sim.worker.stats(), "agent_cache": sim.worker.backend.agent_cache.stats()}
     finally:
         sim.close()
 
@@ -63,6 +63,7 @@ def test_lockstep_batched_run_equals_deciding_one_agent_at_a_time():
     model = SOURCES.index("model")
     assert sum(1 for r in batched if r[-1] == model) >= 10  # the model really decided
     assert stats["fallbacks"] == 0 and stats["mean_batch"] > 1.5
+    assert stats["agent_cache"]["hits"] > 0  # pages extended the agents' kept KV caches
 
 
 def test_realtime_ticks_do_not_wait_for_the_model():

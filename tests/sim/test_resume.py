@@ -29,6 +29,9 @@ CHECKPOINT_EVERY = 20
 # Tables whose rows depend on wall time or hold binary engine states; every other table must match exactly.
 NOT_COMPARED = {"timings", "checkpoints", "runs"}  # runs: the manifest (command, clock times, resumes)
 WALL_TIME = {"decisions": {"latency_ms"}}  # columns of wall time (model answers), left out of the comparison
+# Prompt tokens evaluated: a resumed process starts with empty agent KV caches (they are not checkpointed), so each
+# agent's first model decision after the checkpoint evaluates its whole page; `assert_cold_cache_tokens` checks it.
+COLD_CACHE = {"decisions": {"latency_ms", "tokens_in"}}
 MODEL_TICKS = 22
 MODEL_CHECKPOINT_EVERY = 10
 
@@ -111,24 +114,24 @@ def tables(db: Path) -> list[str]:
     return [r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
 
 
-def all_rows(db: Path, table: str) -> list[tuple]:
-    """Every row of `table` but its wall-time columns, ordered by all those columns."""
+def all_rows(db: Path, table: str, skip: dict = WALL_TIME) -> list[tuple]:
+    """Every row of `table` but its `skip` columns (wall time), ordered by all those columns."""
     conn = ro(db)
     try:
         names = [d[0] for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
-        cols = ", ".join(n for n in names if n not in WALL_TIME.get(table, ()))
+        cols = ", ".join(n for n in names if n not in skip.get(table, ()))
         return conn.execute(f"SELECT {cols} FROM {table} ORDER BY {cols}").fetchall()
     finally:
         conn.close()
 
 
-def assert_same_rows(db_a: Path, db_b: Path) -> None:
-    """Both stores hold the same tables and, but for timings, checkpoints and the manifest, the same rows."""
+def assert_same_rows(db_a: Path, db_b: Path, skip: dict = WALL_TIME) -> None:
+    """Both stores hold the same tables and, but for timings (`skip`), checkpoints and the manifest, the same rows."""
     assert tables(db_a) == tables(db_b)
     for table in tables(db_a):
         if table in NOT_COMPARED:
             continue
-        a, b = all_rows(db_a, table), all_rows(db_b, table)
+        a, b = all_rows(db_a, table, skip), all_rows(db_b, table, skip)
         assert len(a) == len(b), f"{table}: {len(a)} rows uninterrupted, {len(b)} resumed"
         first = next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), None)
         assert first is None, f"{table} differs first at row {first}: {a[first]} != {b[first]}"
@@ -321,8 +324,24 @@ def test_model_run_killed_after_a_checkpoint_resumes_exactly(scenes, tmp_path):
     assert query(folder / "run.sqlite", "SELECT max(tick) FROM checkpoints") == [(checkpoint,)]
     r = tw("run", "--resume", str(folder), "--no-progress", timeout=600)
     assert r.returncode == 0, r.stderr
-    assert_same_rows(whole / "run.sqlite", folder / "run.sqlite")
+    assert_same_rows(whole / "run.sqlite", folder / "run.sqlite", skip=COLD_CACHE)
+    assert_cold_cache_tokens(whole / "run.sqlite", folder / "run.sqlite", checkpoint)
     assert query(folder / "run.sqlite", "SELECT count(*) FROM decisions WHERE source = 'model'")[0][0] > 0
+
+
+def assert_cold_cache_tokens(whole: Path, resumed: Path, checkpoint: int) -> None:
+    """The prompt tokens each model decision evaluated are the same in both runs, but for each agent's first model
+    decision after the checkpoint: the resumed run's agent caches start empty, so it evaluates at least as many."""
+    sql = "SELECT tick, agent, tokens_in FROM decisions WHERE source = 'model' ORDER BY tick, agent, tokens_in"
+    a, b = query(whole, sql), query(resumed, sql)
+    assert [r[:2] for r in a] == [r[:2] for r in b]
+    cold = set()
+    for (tick, agent, x), (_, _, y) in zip(a, b, strict=True):
+        if tick > checkpoint and agent not in cold:
+            cold.add(agent)
+            assert y >= x, (tick, agent, x, y)
+        else:
+            assert x == y, (tick, agent, x, y)
 
 
 def test_resume_below_recorded_ticks_is_a_clear_error(uninterrupted, tmp_path):
