@@ -231,6 +231,7 @@ class InferenceWorker:
                 self._cache.move_to_end(key)
                 a = Answer(**{**vars(hit), "agent": batch[i].agent, "tick": batch[i].tick})
                 a.cached, a.latency_ms, a.prefill_saved = True, 0.0, hit.tokens_in + hit.prefill_saved
+                a.prefill_blocks = {}  # nothing evaluated
                 a.tokens_in = a.tokens_out = 0
                 answers[i] = a
             else:

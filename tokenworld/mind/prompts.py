@@ -286,11 +286,10 @@ class PromptBuilder:
         return tuple(out)  # persona, needs and options alone: always sent, even over budget
 
     def calibration(self, n_options: int = 0, **kw) -> str:
-        """A content-free page (Zhao et al. 2021): scoring backends subtract its answer bias. Decisions in
-        number style list every action's number; otherwise `n_options` options."""
+        """A content-free page (Zhao et al. 2021): scoring backends subtract its answer bias. A decision in
+        number style lists no options (the same page for every menu: the bias is read over every action's
+        digit); otherwise the page lists `n_options` options."""
         blank = Page(who="N/A", needs="N/A", has="N/A", at="N/A")
-        if self.style == "number" and not kw.get("numbered"):
-            return render(blank, [a.name for a in ACTIONS if a.name not in _SKIP], self.style, **kw)
         return render(blank, ["N/A"] * n_options, self.style, **kw)
 
 
