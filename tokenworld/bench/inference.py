@@ -86,11 +86,12 @@ class _RecordingRules:
         pass
 
 
-def village_requests(style: str, count_tokens, *, limit: int = 64, start: int = 0):
+def village_requests(style: str, count_tokens, *, limit: int = 64, start: int = 0, warm: list | None = None):
     """(requests, apply, sim) for the village: the requests of its model-driven agents from tick `start` on, in
     order, exactly as a model run writes them (decision pages are transcripts that grow as answers come),
     answered meanwhile by the rules brain's best option; `apply` applies chosen decisions at the tick they
-    were asked for and returns each one's refusal reason."""
+    were asked for and returns each one's refusal reason. `warm`, when given, receives each agent's last
+    decision request before `start`: what a running backend would hold in the agent's KV cache."""
     from tokenworld.sim.simulation import Simulation
 
     scene = village_scene()
@@ -108,6 +109,9 @@ def village_requests(style: str, count_tokens, *, limit: int = 64, start: int = 
         state, meta = sim.checkpoint()
         states[sim.tick] = ({k: np.array(v, copy=True) for k, v in state.items()}, meta)  # its arrays are live views
     requests = [r for r in recorder.requests if r.tick >= start][:limit]
+    if warm is not None:
+        last = {r.agent: r for r in recorder.requests if r.tick < start and r.kind == "decide"}
+        warm.extend(sorted(last.values(), key=lambda r: r.seq))
     menus = {id(r): recorder.menus.get(id(r)) for r in requests}
 
     def apply(chosen: list[tuple[object, int, str]]) -> list[int]:
@@ -159,12 +163,13 @@ def pack_requests(requests, size: int) -> list[list]:
     return groups
 
 
-def measure_batched(backend, requests, batch_size: int, *, pack: bool = False):
+def measure_batched(backend, requests, batch_size: int, *, pack: bool = False, warm=()):
     """Answer `requests` through the inference worker; (answers in the requests' order, seconds, worker stats).
 
     By default one tick's requests go in together, as a run asks them; with
     `pack`, requests are grouped up to `batch_size` across ticks (one per agent
-    a group), so batches can reach that size. The worker closes `backend` at the end.
+    a group), so batches can reach that size. `warm` requests are answered first, unmeasured (the shared
+    prefix, and each agent's page as a running backend would hold it). The worker closes `backend` at the end.
     """
     from tokenworld.inference.worker import InferenceWorker
 
@@ -176,8 +181,8 @@ def measure_batched(backend, requests, batch_size: int, *, pack: bool = False):
         for req in requests:  # one tick's requests at a time, as a run asks them (an agent once per tick)
             groups.setdefault(req.tick, []).append(req)
     try:
-        warm = worker.submit(requests[:1], flush=True)  # load the shared prefix once
-        worker.wait(warm)
+        for req in list(warm) or requests[:1]:  # load the shared prefix (and the agents' pages) first
+            worker.wait(worker.submit([req], flush=True))
         before = dict(worker.batch_sizes)
 
         def ask():
@@ -297,21 +302,26 @@ def run_inference_bench(
         backend = make(mode, batch_size)
         report["gpu_offload"] = backend.gpu_offload
         console.print(f"{mode}: collecting {requests} village prompts ...", style="dim")
-        reqs, apply, sim = village_requests(backend.answer_style, backend.count_tokens, limit=requests, start=START)
+        warm: list = []
+        reqs, apply, sim = village_requests(
+            backend.answer_style, backend.count_tokens, limit=requests, start=START, warm=warm
+        )
         report["prompts_from_tick"] = START
         try:
             console.print(f"{mode}: batched worker ...", style="dim")
-            answers, secs, stats = measure_batched(backend, reqs, batch_size)
+            answers, secs, stats = measure_batched(backend, reqs, batch_size, warm=warm)
             entry = _summary(answers, secs)
             entry.update(_quality(reqs, answers, apply), mean_batch=round(stats["mean_batch"], 2))
             report["modes"][mode] = {"batched": entry}
             if mode == default:
                 console.print(f"{mode}: one request per call, same backend ...", style="dim")
-                one_answers, one_secs, _ = measure_batched(make(mode, 1), reqs, 1)
+                one_answers, one_secs, _ = measure_batched(make(mode, 1), reqs, 1, warm=warm)
                 report["sequential_same_backend"] = _summary(one_answers, one_secs)
                 report["batched_equals_one_at_a_time"] = _same(answers, one_answers)
                 console.print(f"{mode}: batched worker, lockstep, without the agents' own KV caches ...", style="dim")
-                bare_answers, bare_secs, _ = measure_batched(make(mode, batch_size, agent_cache_mb=0), reqs, batch_size)
+                bare_answers, bare_secs, _ = measure_batched(
+                    make(mode, batch_size, agent_cache_mb=0), reqs, batch_size, warm=warm
+                )
                 report["modes"][mode]["batched_no_agent_cache"] = _summary(bare_answers, bare_secs)
                 report["no_agent_cache_equals"] = _same(answers, bare_answers)
                 if realtime:
@@ -319,7 +329,7 @@ def run_inference_bench(
                         f"{mode}: batched worker, sequences decoded together (realtime mode) ...", style="dim"
                     )
                     fast = make(mode, batch_size, batch_invariant=False)
-                    t_answers, t_secs, t_stats = measure_batched(fast, reqs, batch_size)
+                    t_answers, t_secs, t_stats = measure_batched(fast, reqs, batch_size, warm=warm)
                     entry = _summary(t_answers, t_secs)
                     entry.update(_quality(reqs, t_answers, apply), mean_batch=round(t_stats["mean_batch"], 2))
                     entry["same_choice_as_one_at_a_time_share"] = round(
@@ -330,7 +340,7 @@ def run_inference_bench(
                 for b in batch_sizes:
                     console.print(f"{mode}: decoded together, batches of up to {b} ...", style="dim")
                     sized = make(mode, b, batch_invariant=False)
-                    b_answers, b_secs, b_stats = measure_batched(sized, reqs, b, pack=True)
+                    b_answers, b_secs, b_stats = measure_batched(sized, reqs, b, pack=True, warm=warm)
                     sweep.append(
                         {"batch_size": b, "mean_batch": round(b_stats["mean_batch"], 2), **_summary(b_answers, b_secs)}
                     )
