@@ -5,6 +5,8 @@ Everything here builds real components (scene loader, Simulation, World); nothin
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from tests.paths import ROOT
@@ -50,3 +52,12 @@ def events(tick: int, rows: list[tuple]) -> Events:
         np.array(amount, np.float32),
         np.array(text, dtype=object),
     )
+
+
+def through_npz(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`state` saved and loaded as the run store does (compressed npz, no pickles)."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **state)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from tests.mind.mind_lab import village
+from tests.mind.mind_lab import through_npz, village
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind.minds import ModelMinds
-
-
-def through_npz(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """`state` saved and loaded as the run store does (compressed npz, no pickles)."""
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **state)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
 
 
 def test_lines_heard_but_not_yet_answered_survive_a_checkpoint():

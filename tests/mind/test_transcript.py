@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 
 import numpy as np
 import pytest
 
-from tests.mind.mind_lab import VILLAGE
+from tests.mind.mind_lab import VILLAGE, through_npz
 from tokenworld import Scene, Simulation
 from tokenworld.inference.rules import RulesBackend
 from tokenworld.mind import transcript
@@ -126,14 +125,6 @@ def test_a_turn_lists_only_new_memories_and_changed_lines(run):
             assert shown["Needs"] == now["Needs"] and shown["Has"] == now["Has"], req.personal
             checked += 1
     assert checked >= 20
-
-
-def through_npz(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **state)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
 
 
 def ask(minds: ModelMinds, agents, tick: int) -> list:
