@@ -44,10 +44,6 @@ def builder(scene, style: str, budget: int, count=words) -> PromptBuilder:
     return PromptBuilder(scene, style, count, max_tokens=count(shared_prompt(scene, style)) + budget)
 
 
-def memory_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("- tick ")]
-
-
 @pytest.mark.parametrize("style", ["number", "label"])
 def test_the_shared_part_is_the_same_for_every_agent(style):
     """Requests for all agents of a village start with one identical shared part holding nothing personal."""
@@ -88,60 +84,6 @@ def test_the_shared_part_describes_the_world_and_its_actions(scene):
         assert answer in s
         assert ("Options:" in s) == (style == "label")  # number style lists no options: the actions are numbered
         assert s.endswith("\n\n")
-
-
-def test_a_page_within_budget_is_sent_whole(scene):
-    """When everything fits, nothing is dropped and the over-budget counter stays at zero."""
-    pb = builder(scene, "label", 10_000)
-    text = pb.personal(full_page(), OPTIONS)
-    assert text == render(full_page(), OPTIONS, "label")
-    assert len(memory_lines(text)) == 6
-    assert pb.over_budget == 0
-
-
-@pytest.mark.parametrize("style", ["number", "label"])
-@pytest.mark.parametrize("count", [words, RulesBackend().count_tokens], ids=["words", "approx_tokens"])
-def test_the_personal_part_fits_the_budget_dropping_memories_first(scene, style, count):
-    """At every budget the page fits (when its core does), memories go first, and persona, needs and options stay."""
-    page = full_page()
-    whole = count(render(page, OPTIONS, style))
-    core = count(render(Page(page.who, page.needs, page.has, page.at), OPTIONS, style))
-    previous = 6
-    saw_partial = False
-    for budget in range(whole, -1, -1):
-        pb = builder(scene, style, budget, count)
-        text = pb.personal(page, OPTIONS)
-        assert pb.over_budget == (0 if budget >= whole else 1)
-        if budget >= core:
-            assert count(text) <= budget, budget
-        assert f"Person: {page.who}" in text and f"Needs: {page.needs}" in text and f"Has: {page.has}" in text
-        if style == "label":
-            for o in OPTIONS:
-                assert o in text
-        else:  # the answer is an action's number from the shared part: the page ends where it starts
-            assert text.endswith("\nChoice: ") and "Options" not in text
-        mem = memory_lines(text)
-        assert len(mem) <= previous  # a smaller budget never brings memories back
-        previous = len(mem)
-        saw_partial |= 0 < len(mem) < 6
-        if mem:  # memories are the first to go: the rest of the page is still whole
-            for line in ("Heard: " + h for h in page.heard):
-                assert line in text
-            assert f"Plan: {page.plan}" in text and f"Near: {page.near}" in text and f"Last: {page.last}" in text
-        if any(r in text for r in page.relevant):  # relevant memories go before recent ones
-            assert all(r in text for r in page.recent)
-    assert saw_partial  # some budget dropped only part of the memories
-    assert previous == 0
-
-
-def test_over_budget_even_without_memories_keeps_persona_needs_and_options(scene):
-    """A budget too small for anything still sends persona, needs and options (and counts the page as over)."""
-    pb = builder(scene, "number", 1)
-    text = pb.personal(full_page(), OPTIONS)
-    assert text == render(
-        Page("Ada, a farmer; curious, quiet.", "hungry, tired", "2 food, 3 wood", "farm"), OPTIONS, "number"
-    )
-    assert pb.over_budget == 1
 
 
 def test_number_style_ends_at_the_answer_and_numbers_only_plans():

@@ -173,3 +173,38 @@ def test_uncommitted_turns_checkpoints_and_scene_edits():
             assert {"Needs", "Has", "At"} <= set(fields(turns(g)[0]))
     finally:
         sim.close()
+
+
+class Keeping(NumberRules):
+    """`NumberRules` that keeps every request it answers."""
+
+    def __init__(self):
+        self.asked = []
+
+    def decide(self, batch):
+        self.asked.extend(batch)
+        return super().decide(batch)
+
+
+def test_pages_stay_within_the_budget_beginning_again_with_fewer_memories():
+    """Past the personal budget a page begins again, dropping memories (the oldest first) until it fits; only a
+    head and situation that alone are over the budget are sent over it."""
+    scene = Scene.load(VILLAGE)
+    scene.mind.reflect_every = 0
+    backend = Keeping()
+    sim = Simulation(scene, seed=1, profile=False, backend=backend).build()
+    try:
+        budget = sim.minds.transcripts.budget = 90  # words: a head, its memories and a few turns
+        for _ in range(TICKS):
+            sim.step()
+    finally:
+        sim.close()
+    pages = [r for r in backend.asked if r.kind == "decide"]
+    assert len(pages) >= 40
+    over = [r for r in pages if len(r.personal.split()) > budget]
+    for r in over:  # nothing left to drop: no memories, the first turn
+        assert [name for name, _ in r.blocks if name in ("memory", "turn")] == ["turn"], r.personal
+    begun = [r for r in pages if len(turns(r)) == 1]
+    trimmed = [r for r in begun if 0 < sum(name == "memory" for name, _ in r.blocks) and "Remembers:" in r.personal]
+    assert len(begun) > len({r.agent for r in pages})  # pages began again, not only each agent's first
+    assert trimmed  # and kept some memories within the budget

@@ -5,9 +5,8 @@ style: a description of the world and its actions, one worked example, then
 the agent's own page ending where its answer starts. The shared part is the
 same text for every agent of a scene (backends evaluate it once and copy its KV
 cache); the personal part holds the persona, needs, inventory, place,
-neighbours, what was said to it, memories, plan and the options. When the
-personal part is over budget, memories go first, then what was heard, then
-neighbours; the persona, needs and options always stay.
+neighbours, what was said to it, memories, plan and the options; over the
+budget, a decision page begins with fewer memories.
 
 The personal part comes in named blocks, the most stable first, so that a
 backend keeping each agent's KV cache (`tokenworld.inference.agent_cache`)
@@ -235,7 +234,8 @@ def inventory_words(inv: np.ndarray) -> str:
 
 
 class PromptBuilder:
-    """Writes the personal part of each deciding agent's prompt, within `max_tokens` in all.
+    """The shared part of a scene's prompts, and the tokens left of `max_tokens` for a personal part (which
+    `tokenworld.mind.transcript.Transcripts` keeps within them).
 
     Args:
         scene: for the shared part.
@@ -252,38 +252,6 @@ class PromptBuilder:
         self.shared = shared_prompt(scene, style)
         self.shared_tokens = count_tokens(self.shared)
         self.budget = max_tokens - self.shared_tokens
-        self.over_budget = 0  # pages that had to drop something
-
-    def personal(self, page: Page, menu_labels: list[str], **kw) -> str:
-        """The page in words within the budget (see `page_blocks`)."""
-        return "".join(text for _, text in self.page_blocks(page, menu_labels, **kw))
-
-    def page_blocks(self, page: Page, menu_labels: list[str], **kw) -> tuple[tuple[str, str], ...]:
-        """The page in named blocks (`blocks`), trimmed (memories, the oldest first, then heard lines and
-        neighbours) until it fits the budget."""
-        out = blocks(page, menu_labels, self.style, **kw)
-        if self.count("".join(t for _, t in out)) <= self.budget:
-            return tuple(out)
-        self.over_budget += 1
-        trims = [
-            ("relevant", ()),
-            ("recent", ()),
-            ("heard", ()),
-            ("last", ""),
-            ("plan", ""),
-            ("near", ""),
-            ("news", ""),
-        ]
-        fields = dict(vars(page))
-        for name, empty in trims:
-            seq = fields[name]
-            while seq:
-                seq = seq[1:] if isinstance(seq, tuple) else empty  # memories are oldest first: they go first
-                fields[name] = seq
-                out = blocks(Page(**fields), menu_labels, self.style, **kw)
-                if self.count("".join(t for _, t in out)) <= self.budget:
-                    return tuple(out)
-        return tuple(out)  # persona, needs and options alone: always sent, even over budget
 
     def calibration(self, n_options: int = 0, **kw) -> str:
         """A content-free page (Zhao et al. 2021): scoring backends subtract its answer bias. A decision in
