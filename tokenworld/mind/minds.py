@@ -1,10 +1,13 @@
 """Language-model minds: memory, plans and requests for the agents a model drives.
 
 `ModelMinds` turns the agents the scheduler picked into `Request`s (menu of
-feasible options, prompt within budget, retrieved memories, plan) and the
+feasible options, page within budget, memories, plan) and the
 backend's `Answer`s back into decisions. It keeps, per model-driven agent:
 
 - its memory (`tokenworld.mind.memory.Memory`);
+- its decision page, a transcript that grows by a turn per answered decision
+  (`tokenworld.mind.transcript`), so that a backend keeping its KV cache
+  evaluates only the newest turn;
 - its plan: up to three intents of the rules brain's vocabulary ("find food,
   then eat"), chosen by the model in a reflection every `mind.reflect_every`
   ticks from candidates ranked by the agent's needs; between reflections the
@@ -37,7 +40,6 @@ from tokenworld.world.decisions import SOURCES, Decisions
 from tokenworld.world.items import ITEM_INDEX
 
 PLAN_STEPS = 3
-WORKING = 2  # the most recent memories every prompt shows (working memory)
 LOG_SKIP = (ACTION_INDEX["move_to"], ACTION_INDEX["idle"], PLANNED)  # a turn leaves out walks, waits and the plan
 STEP_WORDS = {
     "eat": "eat",
