@@ -308,3 +308,30 @@ def test_a_backend_that_raises_fails_its_batch_and_the_worker_goes_on():
         assert not later.ok and "closed" in later.error
     finally:
         w.close()
+
+
+def test_a_batch_holds_one_shared_prefix_after_the_other():
+    """The worker groups a batch's requests by their cache key's shared-prefix version (first seen first, the
+    queue's order kept within each), and answers each in the order asked."""
+    from tokenworld.inference.rules import RulesBackend
+
+    seen = []
+
+    class Seeing(RulesBackend):
+        def decide(self, batch):
+            seen.append([r.shared for r in batch])
+            return super().decide(batch)
+
+    worker = InferenceWorker(Seeing(), batch_size=8, max_wait_ms=0, cache_size=0)
+    reqs = [
+        Request(a, 0, "decide", "AB"[a % 2], f"page {a}", ["rest", "eat"], [False, False], np.array([0.0, float(a)]))
+        for a in range(6)
+    ]
+    tickets = worker.submit(reqs, flush=True)  # queued before the thread starts: one batch
+    worker.start()
+    try:
+        answers = worker.wait(tickets, timeout=10)
+    finally:
+        worker.close()
+    assert seen == [["A", "A", "A", "B", "B", "B"]]
+    assert [a.agent for a in answers] == list(range(6))

@@ -219,6 +219,10 @@ class InferenceWorker:
                 continue  # superseded
             del self._queued[agent]
             batch.append(req)
+        first: dict[str, int] = {}  # requests of one shared prefix together (its cache key's version), in order
+        for req in batch:
+            first.setdefault(req.shared_version, len(first))
+        batch.sort(key=lambda r: first[r.shared_version])
         return batch
 
     def _serve(self, batch: list[Request]) -> list[Answer]:
