@@ -39,7 +39,8 @@ def test_every_right_option_is_in_the_menu_a_model_run_would_build(built):
         assert len(req.prior) == len(req.options)
     by_name = {s.name: r for s, r in zip(sset.situations, reqs, strict=True)}
     heard = by_name["a neighbour asks about the family"]
-    assert 'Dan: "Good morning, Cleo! How is your family?"' in heard.personal  # what was said reaches the prompt
+    said = 'Dan said to me: "Good morning, Cleo! How is your family?"'
+    assert f"- {said}" in heard.personal  # what was said reaches the prompt, among the memories
     assert "Plan: gather wood, then craft tools" in by_name["wants tools, has stone, west meadow"].personal
     assert "starving" in by_name["starving farmer at home with food"].personal
 
