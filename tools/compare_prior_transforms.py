@@ -8,7 +8,7 @@ of `tokenworld.bench.situations` and the village's requests of
 log-likelihoods as the backend computes them, and then chooses offline, for
 many weights, with two transforms:
 
-- raw: the utilities as they are (what `tokenworld.inference.llama_cpp.prior_term` does);
+- raw: the utilities as they are (what `tokenworld.inference.llama_answers.prior_term` does);
 - z: standardised per request (minus their mean, over their standard deviation).
 
 Per weight it prints the share of right choices on the situations (overall and
