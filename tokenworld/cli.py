@@ -246,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--prices", metavar="TOML", help="price table for the model cost estimate (see docs/analysis.md)")
     an.set_defaults(func=_cmd_analyze)
 
+    _add_assets(sub)
+
     scene = sub.add_parser("scene", help="list, check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
     sl = ssub.add_parser("list", help="the shipped scenes: name, agents and description")
@@ -259,6 +261,28 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--force", action="store_true", help="overwrite an existing file")
     sn.set_defaults(func=_cmd_scene_new)
     return p
+
+
+def _add_assets(sub) -> None:
+    """`tokenworld assets gen TEXT --out FILE.glb` and `tokenworld assets categories`."""
+    from tokenworld.assetgen.generate import DETAILS
+
+    assets = sub.add_parser("assets", help="generate 3D assets (GLB) from descriptions")
+    asub = assets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    gen = asub.add_parser("gen", help="a low-poly mesh from a description, written as GLB")
+    gen.add_argument("text", help='what to make, e.g. "a small wooden footbridge with rails"')
+    gen.add_argument("--out", required=True, metavar="FILE.glb", help="where the GLB file goes")
+    gen.add_argument("--seed", type=nonnegative_int, default=0, help="varies the details (default 0)")
+    gen.add_argument("--detail", choices=DETAILS, default="default", help="round parts' sides (default: default)")
+    gen.add_argument("--lod", type=nonnegative_int, default=0, help="level of detail: 0 full, 1 about a quarter")
+    gen.add_argument(
+        "--model",
+        action="store_true",
+        help="let the embedded language model read the words the keyword parser does not know",
+    )
+    gen.set_defaults(func=_cmd_assets_gen)
+    cat = asub.add_parser("categories", help="the categories, materials, colours, sizes and parts words name")
+    cat.set_defaults(func=_cmd_assets_categories)
 
 
 def _add_bench(sub, shared: dict[str, argparse.ArgumentParser]) -> None:
@@ -481,6 +505,57 @@ def _cmd_export(args) -> int:
 
     files = export_parquet(args.run_folder, args.parquet)
     print(f"wrote {len(files)} tables to {args.parquet}: {', '.join(f.stem for f in files)}")
+    return 0
+
+
+def _cmd_assets_gen(args) -> int:
+    import time
+
+    from tokenworld.assetgen import generate
+    from tokenworld.assetgen.generate import LOD_SHARE
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".glb":
+        raise TokenWorldError(f"--out {out} must name a .glb file (binary glTF), e.g. --out well.glb.")
+    if not out.parent.is_dir():
+        raise TokenWorldError(f"the folder {out.parent} does not exist; create it or write elsewhere.")
+    if args.lod >= len(LOD_SHARE):
+        raise TokenWorldError(f"--lod {args.lod} does not exist: use 0 (full) to {len(LOD_SHARE) - 1}.")
+    reader = None
+    if args.model:
+        from tokenworld.assetgen.model_reader import ModelReader
+
+        reader = ModelReader.embedded()
+    t0 = time.perf_counter()
+    asset = generate(args.text, seed=args.seed, detail=args.detail, reader=reader)
+    data = asset.glb(args.lod)
+    ms = (time.perf_counter() - t0) * 1000
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise TokenWorldError(f"cannot write {out}: {exc.strerror}.") from None
+    mesh = asset.lod(args.lod)
+    size = " x ".join(f"{v:.1f}" for v in mesh.extents)
+    print(f"wrote {out}: {asset.spec.describe()}; {len(mesh.faces):,} triangles, {size} m, {ms:.0f} ms")
+    if asset.spec.guessed:
+        print("no word of the description names a category, so it made the default (`tokenworld assets categories`).")
+    return 0
+
+
+def _cmd_assets_categories(args) -> int:
+    from tokenworld.assetgen import spec as s
+
+    for title, table in (
+        ("categories", s.CATEGORY_WORDS),
+        ("materials", s.MATERIAL_WORDS),
+        ("sizes", s.SIZE_WORDS),
+        ("parts", s.PART_WORDS),
+    ):
+        print(f"{title}:")
+        for name, words in table.items():
+            print(f"  {name:<11} {', '.join(words)}")
+    print(f"colours: {', '.join(s.COLORS)}")
+    print(f"a description naming no category makes a {s.DEFAULT_CATEGORY}.")
     return 0
 
 

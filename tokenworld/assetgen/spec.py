@@ -118,6 +118,7 @@ class AssetSpec:
     size: str = "medium"  # one of SIZES
     parts: frozenset[str] = field(default_factory=frozenset)  # of PARTS
     text: str = ""
+    guessed: bool = field(default=False, compare=False)  # no word named the category: it is the default
 
     def key(self) -> str:
         """A stable description of the spec (what the cache and the seed hash)."""
@@ -127,6 +128,12 @@ class AssetSpec:
     @property
     def scale(self) -> float:
         return SIZE_SCALE[self.size]
+
+    def describe(self) -> str:
+        """What the description was read as: 'bridge (wood, small; rails)'."""
+        attrs = [a for a in (self.material, self.color, None if self.size == "medium" else self.size) if a]
+        parts = "; " + ", ".join(sorted(self.parts)) if self.parts else ""
+        return f"{self.category} ({', '.join(attrs) or 'plain'}{parts})"
 
 
 def clean_text(text: str) -> str:
@@ -167,7 +174,8 @@ def parse(text: str) -> AssetSpec:
     DEFAULT_CATEGORY."""
     cleaned = clean_text(text)
     words = _WORD.findall(cleaned)
-    category = _category(words) or DEFAULT_CATEGORY
+    named = _category(words)
+    category = named or DEFAULT_CATEGORY
     material = _first(words, MATERIAL_WORDS)
     if category == "rock" and material is None:
         material = "stone"
@@ -179,4 +187,5 @@ def parse(text: str) -> AssetSpec:
         size=_first(words, SIZE_WORDS) or "medium",
         parts=parts,
         text=cleaned,
+        guessed=named is None,
     )

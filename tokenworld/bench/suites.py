@@ -124,6 +124,12 @@ def _record(*, arch=None, **sizes) -> dict:
     return run_record_bench(sizes.pop("agents"), arch=arch, **sizes)
 
 
+def _assets(*, arch=None, **sizes) -> dict:  # meshes on the CPU: no Taichi arch
+    from tokenworld.bench.assets import run_assets_bench
+
+    return run_assets_bench(**sizes)
+
+
 def _mesa(*, arch=None, **sizes) -> dict:
     from tokenworld.bench.mesa import run_mesa_bench
 
@@ -272,6 +278,18 @@ SUITES: dict[str, Suite] = {
                 Flag("--fps", "fps", "count", "frames a second of video"),
                 SIZE,
             ),
+        ),
+        Suite(
+            "assets",
+            _assets,
+            sizes={"seeds": 10, "hits": 200},
+            quick={"seeds": 1, "hits": 5},
+            about="generated 3D assets: median ms per category (text to GLB), organic shapes, a cache hit",
+            flags=(
+                Flag("--seeds", "seeds", "count", "meshes generated per category"),
+                Flag("--hits", "hits", "count", "cache hits timed"),
+            ),
+            arch=False,
         ),
         Suite(
             "mesa",
@@ -635,6 +653,22 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
                 ("ratio", "Mesa / ours", ",.1f"),
                 ("mesa_mean_neighbours", "neighbours, Mesa", ".1f"),
                 ("tokenworld_mean_neighbours", "neighbours, ours", ".1f"),
+            ],
+        )
+    ],
+    "assets": [
+        (
+            "ms per asset (text to GLB bytes), medians",
+            "results",
+            [
+                ("category", "category", "s"),
+                ("text", "description", "s"),
+                ("median_ms", "ms", ".1f"),
+                ("max_ms", "max ms", ".1f"),
+                ("lod1_median_ms", "LOD 1 ms", ".1f"),
+                ("triangles", "triangles", ",d"),
+                ("lod1_triangles", "LOD 1", ",d"),
+                ("glb_bytes", "GLB bytes", ",d"),
             ],
         )
     ],
