@@ -55,7 +55,7 @@ def _door_and_windows(p: Parts, rng, spec: AssetSpec, w: float, d: float, h: flo
 
 
 def house(p: Parts, spec: AssetSpec, rng) -> None:
-    w, d, h = rng.uniform(4.5, 5.5), rng.uniform(3.6, 4.4), rng.uniform(2.6, 3.2)
+    w, d, h = rng.uniform(6.0, 7.0), rng.uniform(3.8, 4.4), rng.uniform(2.6, 3.0)
     p.box((w, d, h), rgb=_jitter(rng, _main(spec, PLASTER)))
     p.prism(w + 0.6, d + 0.6, rng.uniform(1.6, 2.2), (0, 0, h), _jitter(rng, _accent(spec, ROOF_RED)), yaw=math.pi / 2)
     _door_and_windows(p, rng, spec, w, d, h)
@@ -64,14 +64,14 @@ def house(p: Parts, spec: AssetSpec, rng) -> None:
 
 
 def hut(p: Parts, spec: AssetSpec, rng) -> None:
-    r, h = rng.uniform(1.6, 2.0), rng.uniform(1.8, 2.2)
+    r, h = rng.uniform(1.6, 1.9), rng.uniform(1.4, 1.7)
     p.cylinder(r, h, rgb=_jitter(rng, _main(spec, WOOD)), sides=max(p.sides, 10))
-    p.cone(r * 1.3, rng.uniform(1.6, 2.2), (0, 0, h), _jitter(rng, _accent(spec, THATCH)), sides=max(p.sides, 10))
+    p.cone(r * 1.3, rng.uniform(2.6, 3.0), (0, 0, h), _jitter(rng, _accent(spec, THATCH)), sides=max(p.sides, 10))
     p.box((0.3, 0.8, 1.5), (r - 0.1, 0, 0), DARK_WOOD)
 
 
 def storehouse(p: Parts, spec: AssetSpec, rng) -> None:
-    w, d, h = rng.uniform(3.6, 4.4), rng.uniform(6.5, 8.0), rng.uniform(3.0, 3.6)
+    w, d, h = rng.uniform(3.6, 4.2), rng.uniform(8.5, 9.5), rng.uniform(2.8, 3.2)
     p.box((w, d, h), rgb=_jitter(rng, _main(spec, WOOD)))
     p.prism(w + 0.5, d + 0.5, rng.uniform(1.8, 2.2), (0, 0, h), _jitter(rng, _accent(spec, DARK_WOOD)))
     p.box((0.1, 2.4, h * 0.75), (w / 2, 0, 0), DARK_WOOD)
@@ -241,7 +241,8 @@ def tree(p: Parts, spec: AssetSpec, rng) -> None:
 
 
 def stump(p: Parts, spec: AssetSpec, rng) -> None:
-    r, h = rng.uniform(0.28, 0.38), rng.uniform(0.35, 0.6)
+    r, h = rng.uniform(0.28, 0.36), rng.uniform(0.35, 0.5)
+    p.frustum(r * 1.6, r, h * 0.3, rgb=_jitter(rng, WOOD), sides=7)  # the roots' flare
     p.cylinder(r, h, rgb=_jitter(rng, WOOD), sides=7)
     p.cylinder(r * 0.8, 0.04, (0, 0, h), (0.85, 0.72, 0.5), sides=7)  # the cut
 
@@ -249,7 +250,7 @@ def stump(p: Parts, spec: AssetSpec, rng) -> None:
 def bush(p: Parts, spec: AssetSpec, rng) -> None:
     r = rng.uniform(0.8, 1.1)
     leaf = _jitter(rng, _accent(spec, (0.22, 0.46, 0.2)), 0.15)
-    shape = blob(rng, (r, r * 0.9, r * 0.7), roughness=0.35, lumps=5, flat_base=0.5, faces=_faces(p, 140))
+    shape = blob(rng, (r, r * 0.9, r * 1.1), roughness=0.35, lumps=5, flat_base=0.7, faces=_faces(p, 140))
     shape.apply_translation((0, 0, -shape.bounds[0, 2]))
     p.add(shape, leaf)
     if "flowers" in spec.parts or "berries" in spec.parts:
@@ -260,7 +261,7 @@ def bush(p: Parts, spec: AssetSpec, rng) -> None:
 
 def rock(p: Parts, spec: AssetSpec, rng) -> None:
     r = rng.uniform(0.7, 1.0)
-    shape = blob(rng, (r * 1.2, r, r * 0.75), roughness=0.3, lumps=3, flat_base=0.35, faces=_faces(p, 120))
+    shape = blob(rng, (r * 1.4, r, r * 0.6), roughness=0.3, lumps=3, flat_base=0.2, faces=_faces(p, 120))
     shape.apply_translation((0, 0, -shape.bounds[0, 2]))
     p.add(shape, _jitter(rng, _main(spec, STONE), 0.1))
     if "moss" in spec.parts:
@@ -285,8 +286,8 @@ def basket(p: Parts, spec: AssetSpec, rng) -> None:
 
 
 def pot(p: Parts, spec: AssetSpec, rng) -> None:
-    r, h = rng.uniform(0.25, 0.32), rng.uniform(0.5, 0.7)
-    profile = [(0, 0), (r * 0.6, 0), (r, h * 0.45), (r * 0.45, h * 0.85), (r * 0.55, h), (0, h)]
+    r, h = rng.uniform(0.22, 0.28), rng.uniform(0.75, 0.9)
+    profile = [(0, 0), (r * 0.5, 0), (r, h * 0.35), (r * 0.35, h * 0.8), (r * 0.5, h), (0, h)]
     p.revolve(profile, rgb=_jitter(rng, _main(spec, MATERIAL_RGB["brick"])), sides=max(p.sides, 10))
 
 
