@@ -366,6 +366,17 @@ class GameOptions:
 
 
 @dataclass
+class PropOptions:
+    """Generated props scattered in zones: drawn by the viewer only; the simulation ignores them."""
+
+    enabled: bool = opt(
+        True, doc="Draw generated props scattered in zones (the viewer only; the simulation ignores them)."
+    )
+    density: float = opt(1.0, doc="Multiplies every zone's prop density.", **NON_NEGATIVE)
+    max_per_zone: int = opt(1500, doc="Most props scattered in one zone.", **POSITIVE)
+
+
+@dataclass
 class Zone:
     """A named region, given as a rectangle or a polygon (exactly one of them)."""
 
@@ -383,6 +394,14 @@ class Zone:
     )
     properties: dict[str, object] = opt(
         doc="Free-form data (numbers, strings, booleans) for later rules.", factory=dict
+    )
+    props: Optional[float] = opt(
+        None,
+        doc="Scattered props (trees in a forest, crop rows on a farm, rocks at a quarry, stalls at a market, benches "
+        "on a commons) per 100 m² of the zone; 0: none; unset: the default density of the zone's kind "
+        "(`tokenworld.scene.props.PROP_DENSITY`).",
+        unit="1/100 m^2",
+        **NON_NEGATIVE,
     )
 
 
@@ -483,6 +502,7 @@ class Scene:
     economy: EconomyOptions = opt(doc="Needs, gathering and prices.", factory=EconomyOptions)
     store: StoreOptions = opt(doc="Checkpoints, snapshots and position tracks in the run store.", factory=StoreOptions)
     game: GameOptions = opt(doc="An optional game (guess the average).", factory=GameOptions)
+    props: PropOptions = opt(doc="Generated props scattered in zones (the viewer only).", factory=PropOptions)
     zones: list[Zone] = opt(doc="Named regions (`[[zones]]`).", factory=list)
     entities: list[Entity] = opt(doc="Things in the world (`[[entities]]`).", factory=list)
     groups: list[AgentGroup] = opt(doc="Agent populations (`[[groups]]`).", factory=list)

@@ -44,6 +44,25 @@ class Frame:
     entity_name: list[str] = field(default_factory=list)
     wall: float = 0.0  # time.perf_counter() when the frame was published
     interval: float = 0.0  # wall seconds until the next frame is due; 0: do not interpolate
+    # The text each entity's mesh is generated from (`tokenworld.world.looks`: a prompt, "tree", "hut", ...).
+    entity_look: list[str] = field(default_factory=list)
+    # (m,) float32: each entity's resource stock as a fraction of its maximum, in [0, 1]; 1.0 for entities that
+    # are no resource nodes (built structures included). None when constructed: all 1.0.
+    entity_stock: np.ndarray = None  # type: ignore[assignment]
+    # (zones,) float32: what remains of each zone's resource pools, as a fraction of what the scene gave it;
+    # 1.0 for zones without resources. Empty when the source does not know the zones (read it as all 1.0).
+    zone_stock: np.ndarray = None  # type: ignore[assignment]
+    # (n,) int8: the item each agent visibly carries, an index into `tokenworld.scene.schema.ITEMS` (the world's
+    # item list, also `tokenworld.world.items.ITEM_INDEX`); -1 for nothing. None when constructed: all -1.
+    carry: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.entity_stock is None:
+            self.entity_stock = np.ones(len(self.entity_pos), np.float32)
+        if self.zone_stock is None:
+            self.zone_stock = np.zeros(0, np.float32)
+        if self.carry is None:
+            self.carry = np.full(len(self.pos), -1, np.int8)
 
     @property
     def n(self) -> int:

@@ -173,7 +173,7 @@ def plan_live_change(old: Scene, new: Scene) -> LiveChange:
         applied.append("economy")
     if merged.groups != old.groups:
         applied.append("groups")
-    for name in ("name", "description", "tell", "sim"):
+    for name in ("name", "description", "tell", "sim", "props"):  # props: the viewer's only
         if getattr(merged, name) != getattr(old, name):
             applied.append(name)
     return LiveChange(merged, applied, restart, added)

@@ -42,6 +42,7 @@ from tokenworld.sim.frames import (
 )
 from tokenworld.sim.live_edit import LiveChange, plan_live_change, rebase
 from tokenworld.sim.recording import Recording
+from tokenworld.world.looks import carried_items
 
 TALK_SHOW_TICKS = 6  # an agent counts as talking this many ticks after a line
 MAX_LINES = 2000
@@ -439,6 +440,10 @@ class LiveSource:
             entity_name=list(w.entity_name),
             wall=now if wall is None else wall,
             interval=interval,
+            entity_look=list(w.entity_look),
+            entity_stock=w.economy.entity_stock(len(w.entity_pos)),
+            zone_stock=w.economy.zone_stock(),
+            carry=carried_items(w.economy.inventory, w.last_action, w.last_reason, w.last_item),
         )
         if self._inspect is not None:
             self.card = self._card(self._inspect)

@@ -6,7 +6,9 @@ from the ``tracks`` table (every agent, every ``store.track_every`` ticks); a
 run recorded without tracks falls back to the ``snapshots`` table (positions
 only, heading 0). Positions between two recorded ticks are interpolated;
 everything else (states, feed lines, series, agent cards) is queried from
-the store, one query per frame at most, then worked out with numpy.
+the store, one query per frame at most, then worked out with numpy. Resource
+stocks come from the newest checkpoint at or before a tick (the only place the
+store keeps them), decoded once per checkpoint.
 
 The store may still be being written by the run (SQLite in WAL mode): the
 database is opened read-only and every read sees the ticks committed so far.
@@ -15,7 +17,9 @@ Pure numpy and sqlite3: no Panda3D or ImGui here.
 
 from __future__ import annotations
 
+import io
 import math
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Self
@@ -35,12 +39,22 @@ from tokenworld.sim.frames import (
 from tokenworld.sim.records import decode_track
 from tokenworld.sim.replay_log import RunLog, _tick_value
 from tokenworld.sim.run_folder import RunFolder
+from tokenworld.world.economy import (
+    entity_stock_fraction,
+    node_capacity,
+    starting_nodes,
+    zone_pools,
+    zone_stock_fraction,
+)
 from tokenworld.world.items import BUILD_RECIPES
+from tokenworld.world.looks import CARRIED_ITEMS, entity_look, structure_look, structure_name
 
 TALK_TICKS = 5  # an agent that spoke or was spoken to within this many ticks is TALKING
 BUSY_TICKS = 10  # an action other than idle / move_to started within this many ticks keeps it BUSY
 MOVE_EPS = 0.05  # m moved since the previous recorded tick that counts as WALKING
 CACHE_TICKS = 64  # decoded position frames kept for scrubbing
+CARRY_TICKS = 200  # a gather that was an agent's last decision shows it carrying for at most this many ticks
+CHECKPOINT_CACHE = 4  # decoded checkpoints' stocks kept for scrubbing
 TWO_PI = 2.0 * math.pi
 
 
@@ -69,6 +83,9 @@ class RunReplay(RunLog):
             self._ticks = np.zeros(0, np.int64)
             self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # tick -> (pos, heading)
             self._states: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # tick -> (talking, busy)
+            self._carry: OrderedDict[int, np.ndarray] = OrderedDict()  # tick -> carried item per agent
+            self._checkpoints: OrderedDict[int, tuple | None] = OrderedDict()  # tick -> (node_stock, pool, nodes)
+            self._stocks: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None  # (tick, m, scene) -> stocks
             self.refresh()
             if not len(self._ticks):
                 raise RunError(
@@ -158,6 +175,9 @@ class RunReplay(RunLog):
             self._ticks = np.zeros(0, np.int64)
             self._cache.clear()
             self._states.clear()
+            self._carry.clear()
+            self._checkpoints.clear()
+            self._stocks = None
             known = -1
         if top is not None and top > known:
             new = self._q(f"{self._tick_sql} WHERE tick > ? ORDER BY tick", (known,))
@@ -265,7 +285,9 @@ class RunReplay(RunLog):
         whole = math.floor(t)
         state = self._state(whole, t)[: len(pos)]
         zone = zone_membership(pos, self.run.scene_at(whole).zones)
-        ent_pos, ent_radius, ent_kind, ent_name = self._entities_at(whole)
+        ent_pos, ent_radius, ent_kind, ent_name, ent_look = self._entities_at(whole)
+        ent_stock, zone_stock = self._stocks_at(whole, len(ent_pos))
+        carry = self._carry_at(whole)
         return Frame(
             tick=whole,
             sim_time=t * self._dt,
@@ -279,6 +301,10 @@ class RunReplay(RunLog):
             entity_kind=ent_kind,
             entity_name=ent_name,
             interval=0.0,
+            entity_look=ent_look,
+            entity_stock=ent_stock,
+            zone_stock=zone_stock,
+            carry=carry if len(carry) == len(pos) else carry[: len(pos)],
         )
 
     def zone_counts(self, tick: float) -> np.ndarray:
@@ -329,8 +355,8 @@ class RunReplay(RunLog):
 
     # ------------------------------------------------------------ entities
 
-    def _entities_at(self, whole: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-        """The scene's entities plus the structures built up to `whole`.
+    def _entities_at(self, whole: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str], list[str]]:
+        """The scene's entities plus the structures built up to `whole`: positions, radii, kinds, names, looks.
 
         Structures come from `build` events and stand where the builder stood.
         """
@@ -343,10 +369,90 @@ class RunReplay(RunLog):
         pos = [tuple(e.pos) for e in ents] + self._build_pos[:k]
         radius = [e.radius for e in ents] + [BUILD_RECIPES[b[2]].radius for b in self._builds[:k]]
         kind = [e.kind for e in ents] + [BUILD_RECIPES[b[2]].builds for b in self._builds[:k]]
-        name = [e.name for e in ents] + [f"{BUILD_RECIPES[b[2]].name} of agent {b[1]}" for b in self._builds[:k]]
-        out = (np.array(pos, np.float32).reshape(-1, 2), np.array(radius, np.float32), kind, name)
+        name = [e.name for e in ents] + [structure_name(BUILD_RECIPES[b[2]].name, b[1]) for b in self._builds[:k]]
+        look = [entity_look(e) for e in ents] + [structure_look(BUILD_RECIPES[b[2]].name) for b in self._builds[:k]]
+        out = (np.array(pos, np.float32).reshape(-1, 2), np.array(radius, np.float32), kind, name, look)
         self._entities = ((k, id(scene)), out)
         return out
+
+    def _stocks_at(self, whole: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Entity and zone stock fractions at `whole` (see `Frame.entity_stock`, `Frame.zone_stock`).
+
+        The store keeps stocks only in checkpoints (`store.checkpoint_every`): they are read from the newest one
+        at or before `whole` (decoded once per checkpoint, looked up once per tick). Before the first checkpoint,
+        in a run without checkpoints, or when a live edit came between that checkpoint and `whole`, the scene's
+        starting stocks stand in.
+        """
+        scene = self.run.scene_at(whole)
+        key = (whole, m, id(scene))
+        if self._stocks is not None and self._stocks[0] == key:
+            return self._stocks[1]
+        ents, zones = scene.entities, scene.zones
+        node_max, pool_max = node_capacity(ents), zone_pools(zones)
+        node_stock, node_of_entity = starting_nodes(ents)
+        pool = pool_max
+        at = self._q("SELECT max(tick) FROM checkpoints WHERE tick <= ?", (whole,))[0][0]
+        saved = self._checkpoint_stocks(int(at)) if at is not None else None
+        if saved is not None and self.run.scene_at(int(at)) is scene:
+            stock, saved_pool, saved_nodes = saved
+            if stock.shape == node_max.shape and saved_pool.shape == pool_max.shape:
+                node_stock, pool, node_of_entity = stock, saved_pool, saved_nodes
+        out = (
+            entity_stock_fraction(node_stock, node_max, node_of_entity, m),
+            zone_stock_fraction(pool, pool_max),
+        )
+        for a in out:
+            a.setflags(write=False)
+        self._stocks = (key, out)
+        return out
+
+    def _checkpoint_stocks(self, tick: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(node_stock, pool, node_of_entity) of the checkpoint at `tick` (LRU-cached; None if unreadable)."""
+        if tick in self._checkpoints:
+            self._checkpoints.move_to_end(tick)
+            return self._checkpoints[tick]
+        rows = self._q("SELECT state FROM checkpoints WHERE tick = ?", (tick,))
+        out = None
+        if rows:
+            try:
+                with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as npz:
+                    out = (np.array(npz["node_stock"]), np.array(npz["pool"]), np.array(npz["node_of_entity"]))
+            except (KeyError, ValueError, OSError, zipfile.BadZipFile):
+                out = None  # a damaged checkpoint: the starting stocks stand in
+        self._checkpoints[tick] = out
+        if len(self._checkpoints) > CHECKPOINT_CACHE:
+            self._checkpoints.popitem(last=False)
+        return out
+
+    def _carry_at(self, whole: int) -> np.ndarray:
+        """(n,) int8 item each agent visibly carries at `whole` (see `Frame.carry`; one query per tick, cached).
+
+        An agent whose last decision within `CARRY_TICKS` ticks was a gather that went ahead (an ok `gather`
+        event at that tick) carries the item gathered, if it is one agents carry (`CARRIED_ITEMS`). The store
+        does not say whether the agent still holds it (inventories are only in snapshots), so unlike the live
+        source it is shown carried until the agent's next decision.
+        """
+        hit = self._carry.get(whole)
+        if hit is not None:
+            self._carry.move_to_end(whole)
+            return hit
+        rows = self._q(
+            "SELECT d.agent, e.item FROM decisions d "
+            "JOIN (SELECT agent, max(tick) AS last FROM decisions WHERE tick > ? AND tick <= ? GROUP BY agent) l "
+            "ON d.tick = l.last AND d.agent = l.agent "
+            "JOIN events e ON e.tick = d.tick AND e.agent = d.agent AND e.kind = 'gather' AND e.ok = 1 "
+            "WHERE d.action = 'gather' AND e.item IS NOT NULL",
+            (whole - CARRY_TICKS, whole),
+        )
+        carry = np.full(self._n, -1, np.int8)
+        arr = np.array(rows, np.int64).reshape(-1, 2)
+        ok = (arr[:, 0] >= 0) & (arr[:, 0] < self._n) & np.isin(arr[:, 1], CARRIED_ITEMS)
+        carry[arr[ok, 0]] = arr[ok, 1]
+        carry.setflags(write=False)
+        self._carry[whole] = carry
+        if len(self._carry) > CACHE_TICKS:
+            self._carry.popitem(last=False)
+        return carry
 
     def _load_builds(self) -> None:
         """New builds since the last look, with the builder's recorded position at that tick."""

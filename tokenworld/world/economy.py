@@ -27,6 +27,54 @@ def zone_pools(zones: list) -> np.ndarray:
     return pool
 
 
+def node_capacity(entities: list) -> np.ndarray:
+    """(nodes,) maximum stock of each resource node of `entities` (those of kind "resource", in order):
+    `properties["max_stock"]`, else the starting `stock`."""
+    return np.array(
+        [
+            float(e.properties.get("max_stock", e.properties.get("stock", 0.0)))
+            for e in entities
+            if e.kind == "resource"
+        ],
+        np.float64,
+    )
+
+
+def starting_nodes(entities: list) -> tuple[np.ndarray, np.ndarray]:
+    """The resource nodes of `entities` as a scene starts them: (nodes,) starting stocks, and (entities,) int32
+    node row of each entity (-1: no node)."""
+    rows = [i for i, e in enumerate(entities) if e.kind == "resource"]
+    stock = np.array([float(entities[i].properties.get("stock", 0.0)) for i in rows], np.float64)
+    node_of_entity = np.full(len(entities), -1, np.int32)
+    node_of_entity[rows] = np.arange(len(rows), dtype=np.int32)
+    return stock, node_of_entity
+
+
+def entity_stock_fraction(
+    node_stock: np.ndarray, node_max: np.ndarray, node_of_entity: np.ndarray, m: int
+) -> np.ndarray:
+    """(m,) float32: each entity's resource stock as a fraction of its maximum, in [0, 1].
+
+    Entities that are no resource nodes (buildings, built structures, rows past `node_of_entity`) read 1.0;
+    a node whose maximum is 0 reads 1.0 while it holds anything, else 0.0.
+    """
+    out = np.ones(m, np.float32)
+    node = np.asarray(node_of_entity[:m], np.int64)
+    rows = np.flatnonzero(node >= 0)
+    if len(rows):
+        stock, top = node_stock[node[rows]], node_max[node[rows]]
+        safe = np.where(top > 0, top, 1.0)
+        out[rows] = np.where(top > 0, np.clip(stock / safe, 0.0, 1.0), (stock > 0).astype(np.float64))
+    return out
+
+
+def zone_stock_fraction(pool: np.ndarray, pool_max: np.ndarray) -> np.ndarray:
+    """(zones,) float32: what remains of each zone's pools as a fraction of what the scene gave it (sum over its
+    items of remaining / sum of initial), in [0, 1]; 1.0 for zones without resources."""
+    left, full = pool.sum(axis=1), pool_max.sum(axis=1)
+    return np.where(full > 0, np.clip(left / np.where(full > 0, full, 1.0), 0.0, 1.0), 1.0).astype(np.float32)
+
+
 class Economy:
     """Per-agent needs and inventories, resource nodes, zone pools and market prices."""
 
@@ -57,10 +105,8 @@ class Economy:
         nodes = [(i, e) for i, e in enumerate(entities) if e.kind == "resource"]
         self.node_entity = np.array([i for i, _ in nodes], np.int32)
         self.node_item = np.array([ITEM_INDEX[e.properties["resource"]] for _, e in nodes], np.int16)
-        self.node_stock = np.array([float(e.properties.get("stock", 0.0)) for _, e in nodes], np.float64)
-        self.node_max = np.array(
-            [float(e.properties.get("max_stock", e.properties.get("stock", 0.0))) for _, e in nodes], np.float64
-        )
+        self.node_stock = starting_nodes(entities)[0]
+        self.node_max = node_capacity(entities)
         self.node_regen = np.array([float(e.properties.get("regen", 0.0)) for _, e in nodes], np.float64)
         self.node_of_entity = np.full(len(entities) + built, -1, np.int32)
         self.node_of_entity[self.node_entity] = np.arange(len(nodes), dtype=np.int32)
@@ -127,6 +173,14 @@ class Economy:
         out = self.inventory.sum(axis=0, dtype=np.float64) + self.pool.sum(axis=0)
         np.add.at(out, self.node_item.astype(np.int64), self.node_stock)
         return out
+
+    def entity_stock(self, m: int) -> np.ndarray:
+        """(m,) float32 stock fraction of each of the world's `m` entities (see `entity_stock_fraction`)."""
+        return entity_stock_fraction(self.node_stock, self.node_max, self.node_of_entity, m)
+
+    def zone_stock(self) -> np.ndarray:
+        """(zones,) float32 remaining fraction of each zone's pools (see `zone_stock_fraction`)."""
+        return zone_stock_fraction(self.pool, self.pool_max)
 
     def prices(self) -> dict[str, float]:
         """Market price of each item (food = 1)."""

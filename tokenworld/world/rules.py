@@ -77,6 +77,7 @@ def apply_decisions(world, decisions: Decisions, tick: int) -> Events:
     world.set_busy(d.agent[busy], tick + duration[busy])
     world.last_action[d.agent] = d.action
     world.last_reason[d.agent] = c.reason
+    world.last_item[d.agent] = d.item
     texts = np.where(d.action == ACTION_INDEX["talk"], d.text, "").astype(object)
     return Events(tick, d.agent, d.action, c.reason, c.zone, c.other, c.item, c.amount.astype(np.float32), texts)
 

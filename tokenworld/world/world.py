@@ -13,6 +13,7 @@ from tokenworld.world.agents import AgentTable, grown, spawn_agents, world_rng
 from tokenworld.world.decisions import Decisions, Events
 from tokenworld.world.economy import Economy
 from tokenworld.world.items import Recipe
+from tokenworld.world.looks import entity_look, look_from_name, structure_look, structure_name
 from tokenworld.world.social import SocialGraph
 from tokenworld.world.terrain import heights
 
@@ -93,6 +94,7 @@ class World:
         self.entity_solid = np.array([e.solid for e in ents], bool)
         self.entity_kind = [e.kind for e in ents]
         self.entity_name = [e.name for e in ents]
+        self.entity_look = [entity_look(e) for e in ents]  # the text each entity's mesh is generated from
         self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
         self.engine.set_state(self.agents.spawn, self.agents.max_speed, self.agents.group)
         self.economy = Economy(scene, self.agents, self.rng)
@@ -103,6 +105,7 @@ class World:
         self.walk_stall = np.zeros(n, np.int32)  # ticks since it last came closer
         self.last_action = np.zeros(n, np.int16)
         self.last_reason = np.zeros(n, np.int8)
+        self.last_item = np.full(n, -1, np.int16)  # the item (or recipe) argument of the last action, -1 none
         self.inbox: list[tuple[int, int, int, str]] = []  # (tick, speaker, listener, text) heard this tick
         self.game = None  # set by the simulation when the scene plays a game
 
@@ -177,7 +180,8 @@ class World:
         self.entity_radius = np.concatenate([self.entity_radius, np.full(k, recipe.radius, np.float32)])
         self.entity_solid = np.concatenate([self.entity_solid, np.zeros(k, bool)])  # builders stand on it
         self.entity_kind += [recipe.builds] * k
-        self.entity_name += [f"{recipe.name} of agent {b}" for b in builders.tolist()]
+        self.entity_name += [structure_name(recipe.name, b) for b in builders.tolist()]
+        self.entity_look += [structure_look(recipe.name)] * k
         self.economy.node_of_entity = np.concatenate([self.economy.node_of_entity, np.full(k, -1, np.int32)])
         self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
         return np.arange(first, first + k, dtype=np.int32)
@@ -222,6 +226,7 @@ class World:
         self.entity_solid = np.concatenate([np.array([e.solid for e in new], bool), self.entity_solid[built]])
         self.entity_kind = [e.kind for e in new] + self.entity_kind[m_old:]
         self.entity_name = [e.name for e in new] + self.entity_name[m_old:]
+        self.entity_look = [entity_look(e) for e in new] + self.entity_look[m_old:]
         self.economy.set_nodes(old, new, scene_map, built=len(self.entity_pos) - m_new)
         self.engine.set_entities(self.entity_pos, self.entity_radius, self.entity_solid)
         return entity_map
@@ -240,6 +245,7 @@ class World:
             ("walk_stall", 0),
             ("last_action", 0),
             ("last_reason", 0),
+            ("last_item", -1),
         ):
             setattr(self, name, grown(getattr(self, name), n, fill))
         before = self.engine.export_state()
@@ -283,11 +289,13 @@ class World:
             walk_stall=self.walk_stall,
             last_action=self.last_action,
             last_reason=self.last_reason,
+            last_item=self.last_item,
             entity_pos=self.entity_pos,
             entity_radius=self.entity_radius,
             entity_solid=self.entity_solid,
             entity_kind=np.array(self.entity_kind, dtype=str),
             entity_name=np.array(self.entity_name, dtype=str),
+            entity_look=np.array(self.entity_look, dtype=str),
             node_of_entity=eco.node_of_entity,
             **{f"ledger_{k}": v for k, v in eco.ledger.items()},
             **self.social.state(),
@@ -311,8 +319,15 @@ class World:
             "entity_solid",
         ):
             setattr(self, name, np.array(state[name]))
+        self.last_item = np.array(state["last_item"]) if "last_item" in state else np.full(self.n_agents, -1, np.int16)
         self.entity_kind = [str(k) for k in state["entity_kind"]]
         self.entity_name = [str(k) for k in state["entity_name"]]
+        if "entity_look" in state:
+            self.entity_look = [str(k) for k in state["entity_look"]]
+        else:  # a checkpoint written before looks: the scene's entities, then built structures by their names
+            ents = self.scene.entities
+            self.entity_look = [entity_look(e) for e in ents[: len(self.entity_name)]]
+            self.entity_look += [look_from_name(name) for name in self.entity_name[len(self.entity_look) :]]
         for k in eco.ledger:
             eco.ledger[k] = np.array(state[f"ledger_{k}"])
         self.social.restore(state)
