@@ -125,6 +125,14 @@ class EditMode:
         self.message = ""
         return True
 
+    def add_entity(self, entity: dict) -> bool:
+        """Add `entity` (`{"kind": ..., "pos": [x, y], ...}`) as one edit and select it; True if made (else the
+        refusal is in `message`). The Entity tool and the Assets panel's "Place in scene" both come here."""
+        if not self.apply(AddEntity(entity)):
+            return False
+        self.selection = [("entities", len(self.editor.scene.entities) - 1)]
+        return True
+
     def undo(self) -> None:
         self.message = ""
         self._undoing = self.editor.history[-1] if self.editor.history else ""
@@ -502,9 +510,7 @@ class EditMode:
             entity = {"kind": self.entity_kind, "pos": [float(p[0]), float(p[1])], "radius": 1.0}
             if self.entity_kind == "resource":  # a resource names what it yields (its properties panel edits it)
                 entity["properties"] = {"resource": "wood", "stock": 50.0}
-            self.apply(AddEntity(entity))
-            if not self.message:
-                self.selection = [("entities", len(self.editor.scene.entities) - 1)]
+            self.add_entity(entity)
             return
         if self.polygon:  # the polygon tool: a click on the first corner closes it
             first, front = self.screen(np.array([self.polygon[0]]))

@@ -256,6 +256,7 @@ class EditPanels:
             imgui.same_line()
             if self._button("Save as") and e.save(self.save_as):
                 self.save_as = ""
+            _, self.v.panels.show_assets = imgui.checkbox("Assets panel (F3)", self.v.panels.show_assets)
             if e.message:
                 imgui.push_text_wrap_pos(0.0)
                 imgui.text_colored(RED, e.message)

@@ -49,6 +49,7 @@ class ViewerInput:
             ("f12", self._save_screenshot),
             ("f9", self.toggle_recording),
             ("f2", self.toggle_edit),
+            ("f3", self.toggle_assets),
         ):
             b.accept(key, self._key_action, [fn])
         b.accept("window-event", self._window_event)
@@ -106,6 +107,11 @@ class ViewerInput:
                 self.start_editing()
             except TokenWorldError as exc:  # the scene's file is gone or no longer valid
                 self.edit_error = str(exc)
+
+    def toggle_assets(self) -> None:
+        """F3: the Assets panel (tokenworld/viewer/assets_panel.py) on or off."""
+        if self.panels is not None:
+            self.panels.show_assets = not self.panels.show_assets
 
     def _shift(self) -> bool:
         """Whether Shift is held (scripted input says so itself)."""

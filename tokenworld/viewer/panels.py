@@ -1,4 +1,4 @@
-"""The ImGui panels: Simulation, Inspector, Conversations, Plots, Inference, Zones.
+"""The ImGui panels: Simulation, Inspector, Conversations, Plots, Inference, Zones; Assets (F3, assets_panel.py).
 
 Panels read the viewer's source (a live simulation or a replayed run) and the
 viewer's own state (selection, colouring); they change things only through the
@@ -50,6 +50,8 @@ class Panels:
         self.trait = 0
         self.sent: list[str] = []
         self.edit_panels = None  # the Edit mode's panels, made when it first opens
+        self.show_assets = False  # the Assets panel (F3)
+        self.assets = None  # made when first shown
 
     def draw(self) -> None:
         imgui.dock_space_over_viewport(0, None, imgui.DockNodeFlags_.passthru_central_node.value)
@@ -59,6 +61,7 @@ class Panels:
         # (ImGui clamps windows that do not fit, and they can be moved, docked and resized).
         side, right = min(320, w // 3), min(360, w // 3)
         mid = max(w - side - right - 40, 120)
+        self._assets((side + 16, 8), (min(400, mid), max(h - 204, 200)))
         if v.edit is not None:  # Edit mode: its own panels (tokenworld/viewer/edit_panels.py), the run's controls above
             if self.edit_panels is None:
                 from tokenworld.viewer.edit_panels import EditPanels
@@ -144,7 +147,21 @@ class Panels:
             imgui.same_line()
             if imgui.checkbox("top-down", cam.top_down)[0]:
                 cam.toggle_top_down()
+            _, self.show_assets = imgui.checkbox("assets (F3)", self.show_assets)
         imgui.end()
+
+    def _assets(self, pos, size) -> None:
+        """The Assets panel (tokenworld/viewer/assets_panel.py), while shown."""
+        if self.show_assets and self.assets is None:
+            from tokenworld.viewer.assets_panel import AssetsPanel
+
+            self.assets = AssetsPanel(self.v)
+        if self.assets is not None:
+            if self.show_assets:
+                self.assets.draw(pos, size)
+            else:
+                self.assets.hide()
+            self.shown["assets"] = self.assets.shown if self.show_assets else {}
 
     # ------------------------------------------------------------ Inspector
 
