@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
+import trimesh
 
-from tokenworld.assetgen import AssetCache, generate
+from tokenworld.assetgen import AssetCache, Generator, Procedural, generate
 from tokenworld.assetgen.cache import ENV_VAR, default_root
 from tokenworld.cli import main
 
@@ -79,3 +81,23 @@ def test_command_mistakes_are_one_line_errors(tmp_path, monkeypatch, capsys, arg
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+class Upright(Procedural):
+    """Another generator: the procedural mesh stood on its end (a stand-in for a model-backed one)."""
+
+    name = "upright"
+
+    def make(self, spec, *, seed, detail):
+        asset = super().make(spec, seed=seed, detail=detail)
+        asset.mesh.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, (1, 0, 0)))
+        return asset
+
+
+def test_another_generator_plugs_in_with_files_of_its_own(tmp_path):
+    """A `Generator` given to the cache makes the meshes; its name keys the files, so they never mix."""
+    assert isinstance(Upright(), Generator)
+    ours, theirs = AssetCache(tmp_path), AssetCache(tmp_path, generator=Upright())
+    a, b = ours.glb("a bench"), theirs.glb("a bench")
+    assert a != b and a.read_bytes() != b.read_bytes()
+    assert theirs.glb("a bench") == b and theirs.hits == 1

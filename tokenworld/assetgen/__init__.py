@@ -8,7 +8,15 @@ user's cache folder. `tokenworld assets gen "a stone well" --out well.glb` is th
 from __future__ import annotations
 
 from tokenworld.assetgen.cache import AssetCache, default_root
-from tokenworld.assetgen.generate import Asset, AssetError, KeywordReader, SpecReader, generate
+from tokenworld.assetgen.generate import (
+    Asset,
+    AssetError,
+    Generator,
+    KeywordReader,
+    Procedural,
+    SpecReader,
+    generate,
+)
 from tokenworld.assetgen.spec import CATEGORIES, AssetSpec, parse
 
 __all__ = [
@@ -17,6 +25,8 @@ __all__ = [
     "AssetCache",
     "AssetError",
     "AssetSpec",
+    "Generator",
+    "Procedural",
     "KeywordReader",
     "SpecReader",
     "default_root",

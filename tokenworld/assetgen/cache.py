@@ -15,13 +15,13 @@ import os
 from pathlib import Path
 
 from tokenworld.assetgen.generate import (
-    GENERATOR_VERSION,
     Asset,
+    Generator,
     KeywordReader,
+    Procedural,
     SpecReader,
     check_detail,
     check_seed,
-    generate,
 )
 from tokenworld.assetgen.spec import AssetSpec
 
@@ -38,11 +38,22 @@ def default_root() -> Path:
 
 
 class AssetCache:
-    """GLB files of generated assets, made on first request. `glb(text, seed=, lod=)` gives a file's path."""
+    """GLB files of generated assets, made on first request. `glb(text, seed=, lod=)` gives a file's path.
 
-    def __init__(self, root: str | Path | None = None, *, reader: SpecReader | None = None, budget=DEFAULT_BUDGET):
+    `reader` turns text into a spec (default: the keyword parser), `generator` a spec into a mesh (default: the
+    procedural recipes)."""
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        reader: SpecReader | None = None,
+        generator: Generator | None = None,
+        budget: int = DEFAULT_BUDGET,
+    ):
         self.root = Path(root) if root is not None else default_root()
         self.reader = reader or KeywordReader()
+        self.generator = generator or Procedural()
         self.budget = budget
         self.hits = 0
         self.misses = 0
@@ -57,7 +68,7 @@ class AssetCache:
 
     def path_for(self, spec: AssetSpec, *, seed: int = 0, lod: int = 0, detail: str = "default") -> Path:
         """Where the file for these inputs lives (whether or not it exists yet)."""
-        key = f"{GENERATOR_VERSION}|{spec.key()}|{seed}|{lod}|{detail}"
+        key = f"{self.generator.name}|{self.generator.version}|{spec.key()}|{seed}|{lod}|{detail}"
         digest = hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
         return self.root / f"{spec.category}-{digest}.glb"  # the category is one of ours, never the text
 
@@ -75,7 +86,7 @@ class AssetCache:
             self.hits += 1
         else:
             self.misses += 1
-            self.store(generate(spec, seed=seed, detail=detail), lod=lod)
+            self.store(self.generator.make(spec, seed=seed, detail=detail), lod=lod)
         self._known[memo] = path
         return path
 

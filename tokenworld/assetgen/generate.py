@@ -42,6 +42,28 @@ class SpecReader(Protocol):
     def read(self, text: str) -> AssetSpec: ...
 
 
+@runtime_checkable
+class Generator(Protocol):
+    """What makes a mesh from a spec. `Procedural` is the default; a model-backed generator (text-to-3D where the
+    weights are at hand) plugs into `AssetCache(generator=...)` the same way. `name` and `version` are part of
+    the cache key, so files of one generator are never taken for another's."""
+
+    name: str
+    version: int
+
+    def make(self, spec: AssetSpec, *, seed: int, detail: str) -> Asset: ...
+
+
+class Procedural:
+    """The default generator: the category's parametric recipe (`generate`)."""
+
+    name = "procedural"
+    version = GENERATOR_VERSION
+
+    def make(self, spec: AssetSpec, *, seed: int, detail: str) -> Asset:
+        return generate(spec, seed=seed, detail=detail)
+
+
 class KeywordReader:
     """The default reader: `tokenworld.assetgen.spec.parse`."""
 
