@@ -211,15 +211,11 @@ class Viewer(ViewerInput, ViewerEditing):
         from panda3d.core import PerspectiveLens
 
         from tokenworld.viewer.camera import OrbitCamera
-        from tokenworld.viewer.layers import (
-            Ground,
-            InstancedLayer,
-            Labels,
-            agent_mesh,
-            far_agent_mesh,
-            load_shader,
-            ring_mesh,
-        )
+        from tokenworld.viewer.entities import EntityLayers
+        from tokenworld.viewer.layers import Ground, InstancedLayer, Labels, load_shader, ring_mesh
+        from tokenworld.viewer.meshes import MeshLibrary
+        from tokenworld.viewer.people import Crowd
+        from tokenworld.viewer.props import Props
 
         base, scene = self.base, self.scene
         base.disableMouse()
@@ -229,16 +225,15 @@ class Viewer(ViewerInput, ViewerEditing):
         self.daylight = Daylight()
         self._apply_light(0.0)
         self.ground = Ground(render, scene, ground_shader)
-        self.agents = InstancedLayer(
-            render, "agents", agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1)
-        )
-        self.far_agents = InstancedLayer(
-            render, "agents-far", far_agent_mesh(), self.inst_shader, capacity=max(scene.agent_count, 1)
-        )
+        self.meshes = MeshLibrary()
+        self.crowd = Crowd(render, self.inst_shader, self.meshes, capacity=max(scene.agent_count, 1))
+        self.agents, self.far_agents = self.crowd.near, self.crowd.far
         self.ring = InstancedLayer(render, "selection", ring_mesh(), self.inst_shader, capacity=1)
         self.ring.update(np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32))
-        self.entity_layers: dict[str, InstancedLayer] = {}
+        self.entity_layers = EntityLayers(render, self.inst_shader, self.meshes)
         self._entities_key = None
+        self.props = Props(render, self.inst_shader, self.meshes, self.ground.height)
+        self.props.set_scene(scene)
         self.labels = Labels(render)
         self.camera = OrbitCamera(scene.world.size)
         span = max(scene.world.size)
@@ -281,6 +276,9 @@ class Viewer(ViewerInput, ViewerEditing):
         pos3 = self._positions(frame, now)
         self._draw_agents(frame, pos3)
         self._draw_entities(frame)
+        self.props.update(
+            self.camera.position().astype(np.float32), frame.zone_stock if len(frame.zone_stock) else None
+        )
         self._draw_selection(frame, pos3)
         self._draw_labels(frame, pos3)
         cam = self.camera
@@ -354,55 +352,32 @@ class Viewer(ViewerInput, ViewerEditing):
         return rgbs
 
     def _draw_agents(self, frame: Frame, pos3: np.ndarray) -> None:
-        """Agents near the camera as pawns, the rest as 4-triangle wedges (level of detail)."""
-        xyzh = np.empty((frame.n, 4), np.float32)
-        xyzh[:, :3] = pos3
-        xyzh[:, 3] = frame.heading
-        rgbs = self._colors(frame)
+        """Agents as people (tokenworld/viewer/people.py): near ones in full, far ones as wedges."""
         cam = self.camera.position().astype(np.float32)
-        near = ((pos3 - cam) ** 2).sum(axis=1) < np.float32(LOD_DISTANCE * self.agent_scale()) ** 2
-        if near.all():
-            self.agents.update(xyzh, rgbs)
-            self.far_agents.update(xyzh[:0], rgbs[:0])
-        else:
-            self.agents.update(xyzh[near], rgbs[near])
-            self.far_agents.update(xyzh[~near], rgbs[~near])
+        self.crowd.draw(frame, pos3, self._colors(frame), cam, LOD_DISTANCE * self.agent_scale(), self.clock())
 
     def _draw_entities(self, frame: Frame) -> None:
+        """Entities with their generated looks (tokenworld/viewer/entities.py); Edit mode shows the scene's."""
         if self.edit is not None:  # Edit mode shows the entities of the scene being edited
+            from tokenworld.world.looks import entity_look
+
             ents = self.scene.entities
             key = ("scene", id(ents))
+            if key == self._entities_key:
+                return
             pos = np.array([e.pos for e in ents], np.float32).reshape(-1, 2)
             radius = np.array([e.radius for e in ents], np.float32)
-            entity_kind = [e.kind for e in ents]
+            kinds, looks, stock = [e.kind for e in ents], [entity_look(e) for e in ents], np.ones(len(ents), np.float32)
         else:
-            key = (len(frame.entity_pos), id(frame.entity_pos) if len(frame.entity_pos) else 0)
-            pos, radius, entity_kind = frame.entity_pos, frame.entity_radius, frame.entity_kind
-        if key == self._entities_key:
-            return
+            key = (id(frame.entity_pos), id(frame.entity_look), id(frame.entity_stock))
+            if key == self._entities_key:
+                return
+            pos, radius, kinds, stock = frame.entity_pos, frame.entity_radius, frame.entity_kind, frame.entity_stock
+            looks = frame.entity_look if len(frame.entity_look) == len(pos) else kinds
         self._entities_key = key
-        from tokenworld.viewer.layers import ENTITY_COLORS, InstancedLayer, entity_mesh
-
-        kinds = np.array(entity_kind, dtype=object)
+        self._entities_frame = frame  # held, so that no later frame's arrays get the ids that key the cache
         z = self.ground.height(pos) if len(pos) else np.zeros(0, np.float32)
-        for kind in sorted(set(entity_kind) | set(self.entity_layers)):
-            rows = np.flatnonzero(kinds == kind) if len(kinds) else np.zeros(0, int)
-            if kind not in self.entity_layers:
-                self.entity_layers[kind] = InstancedLayer(
-                    self.base.render,
-                    f"entities-{kind}",
-                    entity_mesh(kind),
-                    self.inst_shader,
-                    capacity=max(len(rows), 1),
-                )
-            xyzh = np.zeros((len(rows), 4), np.float32)
-            xyzh[:, :2] = pos[rows]
-            xyzh[:, 2] = z[rows]
-            xyzh[:, 3] = (rows * 2.399) % (2 * np.pi)  # varied orientations
-            rgbs = np.empty((len(rows), 4), np.float32)
-            rgbs[:, :3] = ENTITY_COLORS.get(kind, (0.6, 0.6, 0.6))
-            rgbs[:, 3] = np.maximum(radius[rows], 0.3)
-            self.entity_layers[kind].update(xyzh, rgbs)
+        self.entity_layers.draw(pos, radius, kinds, looks, stock, z)
 
     def _draw_selection(self, frame: Frame, pos3: np.ndarray) -> None:
         if 0 <= self.selected < frame.n:

@@ -18,6 +18,7 @@ class ViewerEditing:
         if scene is self.scene:
             return
         self.ground.set_scene(scene)
+        self.props.set_scene(scene)
         if scene.world.size != self.scene.world.size:
             self.camera.world = (float(scene.world.size[0]), float(scene.world.size[1]))
             self.lens.set_near_far(0.5, max(scene.world.size) * 10)
