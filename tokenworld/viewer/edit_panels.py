@@ -26,8 +26,8 @@ from tokenworld.viewer.panels import begin_window
 RED = imgui.ImVec4(1.0, 0.45, 0.4, 1.0)
 GREY = imgui.ImVec4(0.7, 0.7, 0.7, 1.0)
 AMBER = imgui.ImVec4(1.0, 0.8, 0.35, 1.0)
-OPTION_TABLES = ("", "world", "world.terrain", "sim", "engine", "mind", "economy", "store", "game")
-SETTINGS = [t for t in tables() if t in OPTION_TABLES]  # the options tables, in the schema's order
+LISTS = ("zones", "entities", "groups", "tell")  # the scene's [[...]] entries, edited in the Outliner, not as settings
+SETTINGS = [t for t in tables() if t.split(".")[0] not in LISTS]  # the options tables, in the schema's order
 ITEM_SETTERS = {"zones": SetZone, "entities": SetEntity, "groups": SetGroup}
 SINGULAR = {"zones": "zone", "entities": "entity", "groups": "group"}
 
@@ -375,11 +375,16 @@ class EditPanels:
                 for part in [p for p in table.split(".") if p]:
                     obj = getattr(obj, part)
                 values = _values(obj)
-                skip = ("extends", "world", "sim", "engine", "mind", "economy", "store", "game", "zones", "entities")
-                skip += ("groups", "tell", "terrain")
+                skip = ("extends", *LISTS, *_inner_tables(table))
                 for key, value in self.forms.form(table, values, f"settings.{table}", skip=skip):
                     e.apply(SetOption(table, key, value))
         imgui.end()
+
+
+def _inner_tables(table: str) -> list[str]:
+    """The tables one level inside `table` (shown under their own headers, not as fields of it)."""
+    prefix = f"{table}." if table else ""
+    return [t[len(prefix) :] for t in SETTINGS if t.startswith(prefix) and t != table and "." not in t[len(prefix) :]]
 
 
 def _values(obj) -> dict:
