@@ -173,14 +173,16 @@ def test_a_zone_running_out_thins_its_trees_into_stumps(village):
 
 
 def test_entities_are_drawn_with_their_looks(village):
-    """Every entity is drawn once, in the layer of its look, scaled to its radius."""
+    """Every entity is drawn once, in the layer of its look's mesh (looks giving one mesh share a layer)."""
     v = village
     frame = v.source.frame
     v._entities_key = None
     v.render(1)
-    layers = v.entity_layers.layers
-    assert sum(layer.count for layer in layers.values()) == len(frame.entity_pos)
-    assert set(frame.entity_look) <= set(layers)
+    el = v.entity_layers
+    assert sum(layer.count for layer in el.layers) == len(frame.entity_pos)
+    assert set(frame.entity_look) <= set(el.looks)
+    houses = [look for look in frame.entity_look if look.startswith("house")]
+    assert len(houses) == 3 and len({el.looks[h] for h in houses}) == 1  # one mesh, one layer for the three
 
 
 def test_walking_agents_bob_and_carriers_hold_their_item(village):
@@ -204,8 +206,11 @@ def test_walking_agents_bob_and_carriers_hold_their_item(village):
     zs = np.array(zs) - pos3[:, 2]
     assert np.ptp(zs[:, 0]) > 0.03 and np.all(zs[:, 0] >= -1e-6)  # agent 0 bobs
     assert np.abs(zs[:, 1:]).max() < 1e-6  # the others stand still
+    v.crowd.draw(frame, pos3, rgbs, pos3[0] + np.float32([0, 0, 5]), 3.0, 0.0)  # items: within 2 x 3 m only
     log, _ = v.crowd.items[2]
     assert log.count == 1
     held = log._data[0, 0, :3]
-    assert 0.2 < np.linalg.norm(held[:2] - pos3[0, :2]) < 0.6 and 0.8 < held[2] - zs[-1, 0] - pos3[0, 2] < 1.1
+    assert 0.2 < np.linalg.norm(held[:2] - pos3[0, :2]) < 0.6 and 0.8 < held[2] - pos3[0, 2] < 1.1
     assert sum(layer.count for layer, _ in v.crowd.items.values()) == 1
+    v.crowd.draw(frame, pos3, rgbs, far, 3.0, 0.0)
+    assert log.count == 0  # too far to see

@@ -22,6 +22,7 @@ BOB_RATE = 9.0  # rad/s: |sin| of this gives about 2.9 steps a second
 CARRIED_LOOK = {"wood": ("a log", 0.45), "stone": ("a stone", 0.16), "food": ("a basket", 0.22)}
 HAND = np.array([0.12, -0.34, 0.95], np.float32)  # where an item is held: forward, to the right, up (m, facing +x)
 ITEM_COLOR = (0.75, 0.6, 0.4)  # the built-in stand-in item's colour
+ITEM_DISTANCE = 2.0  # items are drawn for agents within this many times the agents' level-of-detail distance
 
 
 class Crowd:
@@ -34,7 +35,7 @@ class Crowd:
         stand_in = mesh_of_geom(flat_mesh(box_faces(1.0, 1.0, -0.5, 0.5)), rgba=(1.0, 1.0, 1.0, 1.0))
         self.items: dict[int, tuple[InstancedLayer, float]] = {}  # item index -> its layer and scale
         for name, (text, radius) in CARRIED_LOOK.items():
-            mesh: Mesh = meshes.get(text, lod=0) or stand_in
+            mesh: Mesh = meshes.get(text, lod=1) or stand_in  # small in hand: the decimated mesh is plenty
             layer = InstancedLayer(parent, f"carried-{name}", mesh.geom, shader, capacity=64)
             self.items[ITEMS.index(name)] = (layer, radius / mesh.radius)
 
@@ -53,7 +54,8 @@ class Crowd:
             xyzh[walking, 2] += (
                 BOB_HEIGHT * scale[walking] * np.abs(np.sin(np.float32(BOB_RATE * (now % 1000.0)) + phase))
             )
-        near = ((pos3 - camera) ** 2).sum(axis=1) < np.float32(lod_distance) ** 2
+        d2 = ((pos3 - camera) ** 2).sum(axis=1)
+        near = d2 < np.float32(lod_distance) ** 2
         if near.all():
             self.near.update(xyzh, rgbs)
             self.far.update(xyzh[:0], rgbs[:0])
@@ -61,6 +63,7 @@ class Crowd:
             self.near.update(xyzh[near], rgbs[near])
             self.far.update(xyzh[~near], rgbs[~near])
         carry = frame.carry if len(frame.carry) == n else np.full(n, -1, np.int8)
+        carry = np.where(d2 < np.float32(ITEM_DISTANCE * lod_distance) ** 2, carry, -1)  # too small to see farther
         self._draw_items(carry, xyzh, scale)
 
     def _draw_items(self, carry: np.ndarray, xyzh: np.ndarray, scale: np.ndarray) -> None:
