@@ -20,7 +20,7 @@ def number(v) -> bool:
 
 def test_registry_names_every_suite_with_default_and_quick_sizes():
     """One registry holds every suite, and quick sizes are smaller than the defaults (no model case in the viewer)."""
-    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "record", "mesa"]
+    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "record", "assets", "mesa"]
     for name, suite in SUITES.items():
         assert suite.about and suite.sizes and suite.quick, name
         full, quick = suite_sizes(name), suite_sizes(name, quick=True)
@@ -28,6 +28,8 @@ def test_registry_names_every_suite_with_default_and_quick_sizes():
             assert quick["requests"] < full["requests"] and max(quick["batch_sizes"]) < max(full["batch_sizes"])
         elif name == "alive":
             assert quick["seconds"] < full["seconds"] and quick["runs"] <= full["runs"]
+        elif name == "assets":
+            assert quick["seeds"] < full["seeds"] and quick["hits"] < full["hits"]
         else:
             assert max(quick["agents"]) < max(full["agents"]), name
     assert suite_sizes("viewer", quick=True)["model_at"] == [] and suite_sizes("viewer")["model_at"]
@@ -147,6 +149,19 @@ def test_viewer_report_has_frame_times_without_the_model_case(quick_all):
         for key in ("frame_ms_median", "frame_ms_p95", "fps"):
             assert number(row[key]) and row[key] > 0, (key, row)
         assert row["frames"] >= suite_sizes("viewer", quick=True)["frames"]
+
+
+def test_assets_report_has_every_category_and_the_cache_hit(quick_all):
+    """Assets: median ms, triangles and GLB bytes for every category, organic apart, a cache hit; in the report."""
+    from tokenworld.assetgen import CATEGORIES
+
+    r = suite_report(quick_all, "assets")
+    assert [row["category"] for row in r["results"]] == list(CATEGORIES)
+    for row in r["results"]:
+        assert row["read_as"] == row["category"] and row["median_ms"] > 0 and row["triangles"] > 0
+        assert row["glb_bytes"] > 0 and row["lod1_triangles"] <= row["triangles"]
+    assert r["organic_median_ms"] > 0 and r["cache_hit_median_ms"] > 0 and r["slowest_category"] in CATEGORIES
+    assert "ms per asset (text to GLB bytes)" in (quick_all[1] / "report.md").read_text()
 
 
 def test_mesa_suite_in_the_run(quick_all):
