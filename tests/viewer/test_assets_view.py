@@ -214,3 +214,34 @@ def test_walking_agents_bob_and_carriers_hold_their_item(village):
     assert sum(layer.count for layer, _ in v.crowd.items.values()) == 1
     v.crowd.draw(frame, pos3, rgbs, far, 3.0, 0.0)
     assert log.count == 0  # too far to see
+
+
+def test_entity_looks_past_the_cap_take_their_kinds_default(village):
+    """Past MAX_LOOKS distinct meshes, new looks are drawn with their kind's default look; looks giving a mesh
+    already in use share its layer whatever the count."""
+    from tokenworld.viewer.entities import DEFAULT_LOOK, MAX_LOOKS, EntityLayers
+    from tokenworld.viewer.layers import entity_mesh
+    from tokenworld.viewer.meshes import mesh_of_geom
+
+    shared = mesh_of_geom(entity_mesh("building"))
+
+    class Lib:
+        def __init__(self):
+            self.made = {}
+
+        def get(self, text, *, seed=0, lod=0, fallback=None):
+            if text.startswith("same"):
+                return shared
+            return self.made.setdefault(text, mesh_of_geom(entity_mesh("item")))
+
+    el = EntityLayers(village.base.render, village.inst_shader, Lib())
+    try:
+        looks = ["same 0"] + [f"thing {i}" for i in range(MAX_LOOKS + 5)] + [f"same {i}" for i in range(1, 5)]
+        rows = el.layer_rows(looks, ["building"] * len(looks))
+        assert len(el.layers) == MAX_LOOKS + 1  # the cap, and the default look's
+        assert len(set(rows[:MAX_LOOKS])) == MAX_LOOKS
+        assert set(rows[MAX_LOOKS : MAX_LOOKS + 6]) == {el.looks[DEFAULT_LOOK["building"]]}
+        assert set(rows[-4:]) == {rows[0]}  # the shared mesh's layer, past the cap too
+    finally:
+        for layer in el.layers:
+            layer.np.remove_node()

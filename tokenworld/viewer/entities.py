@@ -2,7 +2,7 @@
 generated from) that give the same mesh ("house 1" and "house 2" do).
 
 A look is generated on first sight (`MeshLibrary`); past `MAX_LOOKS` distinct
-looks, entities take their kind's default look. A mesh is scaled so its
+meshes (or `MAX_TEXTS` looks), entities take their kind's default look. A mesh is scaled so its
 footprint radius is the entity's radius (tall things keep their proportions);
 resource nodes shrink a little as their stock runs down.
 """
@@ -14,7 +14,8 @@ import numpy as np
 from tokenworld.viewer.layers import ENTITY_COLORS, InstancedLayer, entity_mesh
 from tokenworld.viewer.meshes import Mesh, MeshLibrary, mesh_of_geom
 
-MAX_LOOKS = 64  # distinct generated looks at most; the rest take their kind's default
+MAX_LOOKS = 64  # distinct meshes (layers) at most; entities past them take their kind's default look
+MAX_TEXTS = 512  # distinct looks generated at most (each may cost tens of ms the first time)
 DEFAULT_LOOK = {"resource": "tree", "building": "hut", "item": "crate", "asset": "crate", "obstacle": "rock"}
 
 
@@ -33,24 +34,35 @@ class EntityLayers:
         self._scale: list[float] = []  # per layer: 1 / its mesh's footprint radius
         self._layer_of: dict[int, int] = {}  # id(mesh) -> its layer's row
         self._meshes: list[Mesh] = []
+        self._builtin: dict[str, Mesh] = {}  # kind -> its built-in mesh
 
     def layer_rows(self, looks: list[str], kinds: list[str]) -> np.ndarray:
-        """The layer each entity is drawn in: its look's while fewer than `MAX_LOOKS` are in use, else its kind's."""
+        """The layer each entity is drawn in: its look's mesh's, or its kind's default look's when its look would
+        be the `MAX_LOOKS`+1st mesh or the `MAX_TEXTS`+1st text."""
         out = np.empty(len(looks), np.int64)
         for i, (look, kind) in enumerate(zip(looks, kinds, strict=True)):
-            if look not in self.looks and len(self.looks) >= MAX_LOOKS:
-                look = DEFAULT_LOOK.get(kind, kind)
             if look not in self.looks:
-                self.looks[look] = self._add(look, kind)
+                row = self._add(look, kind) if len(self.looks) < MAX_TEXTS else None
+                if row is None:
+                    default = DEFAULT_LOOK.get(kind, kind)
+                    if default not in self.looks:
+                        self.looks[default] = self._add(default, kind, force=True)
+                    row = self.looks[default]
+                self.looks[look] = row
             out[i] = self.looks[look]
         return out
 
-    def _add(self, look: str, kind: str) -> int:
+    def _add(self, look: str, kind: str, *, force: bool = False) -> int | None:
+        """The layer of `look`'s mesh, made if there is room (or `force`); None when there is none."""
         mesh = self.meshes.get(look, lod=0)
         if mesh is None:  # the built-in mesh of the kind: unit radius, tinted by the kind's colour
-            geom = entity_mesh(kind)
-            mesh = Mesh(geom, 1.0, mesh_of_geom(geom).height)
+            mesh = self._builtin.get(kind)
+            if mesh is None:
+                geom = entity_mesh(kind)
+                mesh = self._builtin[kind] = Mesh(geom, 1.0, mesh_of_geom(geom).height)
         if id(mesh) not in self._layer_of:
+            if len(self.layers) >= MAX_LOOKS and not force:
+                return None
             self._layer_of[id(mesh)] = len(self.layers)
             self.layers.append(InstancedLayer(self.parent, f"entities-{look}", mesh.geom, self.shader))
             self._scale.append(1.0 / mesh.radius)
