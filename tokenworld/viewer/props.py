@@ -56,16 +56,11 @@ class Props:
             return
         self.scatters = scatter_props(scene) if scene.props.enabled else []
         self._z = [self.height(s.pos) if len(s) else np.zeros(0, np.float32) for s in self.scatters]
-        for s in self.scatters:
-            for lod in (0, 1):
-                self._layer(s.text, s.seed, lod)
-            if s.thin == "stump":
-                for lod in (0, 1):
-                    self._layer(STUMP, 0, lod)
         self._key = None
 
-    def _layer(self, text: str, seed: int, lod: int) -> InstancedLayer:
-        key = (text, seed, lod)
+    def _layer(self, key: tuple[str, int, int]) -> InstancedLayer:
+        """The layer of (text, seed, lod), made (and its mesh loaded) the first time it has something to draw."""
+        text, seed, lod = key
         if key not in self.layers:
             mesh = self.meshes.get(text, seed=seed, lod=lod) or _stand_in(text)
             self.layers[key] = InstancedLayer(self.parent, f"props-{text}-{seed}-{lod}", mesh.geom, self.shader)
@@ -82,7 +77,7 @@ class Props:
             if same_stock and float(np.linalg.norm(camera - cam0)) < MOVE:
                 return
         self._key = (np.array(camera, np.float32), stock)
-        fill: dict[tuple[str, int, int], list] = {key: [] for key in self.layers}
+        fill: dict[tuple[str, int, int], list] = {}
         for s, z in zip(self.scatters, self._z, strict=True):
             if not len(s):
                 continue
@@ -100,14 +95,17 @@ class Props:
                 zs[known] = np.asarray(zone_stock, np.float32)[s.zone[known]]
                 standing = s.rank < zs
             for lod, mask in ((0, near), (1, shown & ~near)):
-                fill[(s.text, s.seed, lod)].append((xyzh[mask & standing], rgbs[mask & standing]))
+                parts = [((s.text, s.seed, lod), mask & standing)]
                 if s.thin == "stump":
-                    fill[(STUMP, 0, lod)].append((xyzh[mask & ~standing], rgbs[mask & ~standing]))
+                    parts.append(((STUMP, 0, lod), mask & ~standing))
+                for key, m in parts:
+                    if m.any():
+                        fill.setdefault(key, []).append((xyzh[m], rgbs[m]))
+        for key, layer in self.layers.items():
+            if key not in fill and layer.count:
+                layer.update(np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32))
         for key, chunks in fill.items():
-            if chunks:
-                self.layers[key].update(np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
-            else:
-                self.layers[key].update(np.zeros((0, 4), np.float32), np.zeros((0, 4), np.float32))
+            self._layer(key).update(np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
 
     def drawn(self) -> dict[tuple[str, int, int], int]:
         """How many instances each layer draws now (for tests and the bench)."""
