@@ -34,12 +34,13 @@ def test_meshes_are_non_empty_closed_grounded_and_coloured(assets):
         assert abs(mesh.bounds[0, 2]) < 1e-6, category
         assert 0.05 < mesh.extents.max() < 20.0, (category, mesh.extents)
         assert np.isfinite(mesh.vertices).all()
-        assert mesh.volume > 0, category  # outward winding: normals point out
+        bodies = mesh.split(only_watertight=False)
+        assert all(b.volume > 0 for b in bodies), category  # every part wound outwards: no face culled wrongly
         colors = np.asarray(mesh.visual.vertex_colors)
         assert colors.shape == (len(mesh.vertices), 4)
         assert colors[:, :3].std() > 0 or category in ("crate",), category  # more than one colour
         lod1 = len(asset.lod(1).faces)
-        assert lod1 <= len(mesh.faces) and (lod1 <= 0.5 * len(mesh.faces) or len(mesh.faces) < 100), category
+        assert lod1 <= len(mesh.faces) and (lod1 <= 0.6 * len(mesh.faces) or len(mesh.faces) < 100), category
 
 
 def test_categories_look_different_from_each_other(assets):

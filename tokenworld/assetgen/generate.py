@@ -22,7 +22,7 @@ from tokenworld.assetgen.recipes import RECIPES
 from tokenworld.assetgen.spec import AssetSpec, parse
 from tokenworld.errors import TokenWorldError
 
-GENERATOR_VERSION = 1  # bump when a recipe changes what it makes: cached files of older versions are not reused
+GENERATOR_VERSION = 2  # bump when a recipe changes what it makes: cached files of older versions are not reused
 DETAIL_SIDES = {"low": 6, "default": 8, "high": 16}  # sides of round parts (organic parts scale with it)
 DETAILS = tuple(DETAIL_SIDES)
 LOD_SHARE = (1.0, 0.25)  # share of the triangles kept at each level of detail

@@ -74,7 +74,7 @@ class Parts:
         """A gable roof: a triangular prism `width` across (x), `depth` long (y), ridge `height` above `at`."""
         w, d, h = width / 2, depth / 2, height
         v = np.array([[-w, -d, 0], [w, -d, 0], [0, -d, h], [-w, d, 0], [w, d, 0], [0, d, h]], float)
-        f = np.array([[0, 2, 1], [3, 4, 5], [0, 1, 4], [0, 4, 3], [1, 2, 5], [1, 5, 4], [2, 0, 3], [2, 3, 5]])
+        f = np.array([[0, 1, 2], [3, 5, 4], [0, 4, 1], [0, 3, 4], [1, 5, 2], [1, 4, 5], [2, 3, 0], [2, 5, 3]])
         mesh = trimesh.Trimesh(v, f, process=False)
         return self.add(_place(mesh, at, kw.get("yaw", 0.0)), rgb, kw.get("tint", 0.0))
 

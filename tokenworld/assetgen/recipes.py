@@ -261,7 +261,7 @@ def bush(p: Parts, spec: AssetSpec, rng) -> None:
 
 def rock(p: Parts, spec: AssetSpec, rng) -> None:
     r = rng.uniform(0.7, 1.0)
-    shape = blob(rng, (r * 1.4, r, r * 0.6), roughness=0.3, lumps=3, flat_base=0.2, faces=_faces(p, 120))
+    shape = blob(rng, (r * 1.4, r, r * 0.75), roughness=0.3, lumps=3, flat_base=0.25, faces=_faces(p, 120))
     shape.apply_translation((0, 0, -shape.bounds[0, 2]))
     p.add(shape, _jitter(rng, _main(spec, STONE), 0.1))
     if "moss" in spec.parts:
