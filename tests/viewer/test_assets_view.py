@@ -179,7 +179,7 @@ def test_entities_are_drawn_with_their_looks(village):
     v._entities_key = None
     v.render(1)
     el = v.entity_layers
-    assert sum(layer.count for layer in el.layers) == len(frame.entity_pos)
+    assert sum(layer.count for layer in el.layers + el.far_layers) == len(frame.entity_pos)
     assert set(frame.entity_look) <= set(el.looks)
     houses = [look for look in frame.entity_look if look.startswith("house")]
     assert len(houses) == 3 and len({el.looks[h] for h in houses}) == 1  # one mesh, one layer for the three

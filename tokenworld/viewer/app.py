@@ -276,9 +276,9 @@ class Viewer(ViewerInput, ViewerEditing):
         pos3 = self._positions(frame, now)
         self._draw_agents(frame, pos3)
         self._draw_entities(frame)
-        self.props.update(
-            self.camera.position().astype(np.float32), frame.zone_stock if len(frame.zone_stock) else None
-        )
+        eye = self.camera.position().astype(np.float32)
+        self.entity_layers.place(eye)  # near / far levels of detail, sorted again when the camera moved
+        self.props.update(eye, frame.zone_stock if len(frame.zone_stock) else None)
         self._draw_selection(frame, pos3)
         self._draw_labels(frame, pos3)
         cam = self.camera

@@ -2,7 +2,8 @@
 generated from) that give the same mesh ("house 1" and "house 2" do).
 
 A look is generated on first sight (`MeshLibrary`); past `MAX_LOOKS` distinct
-meshes (or `MAX_TEXTS` looks), entities take their kind's default look. A mesh is scaled so its
+meshes (or `MAX_TEXTS` looks), entities take their kind's default look. Entities
+farther than `NEAR` from the camera are drawn with the decimated mesh (LOD 1). A mesh is scaled so its
 footprint radius is the entity's radius (tall things keep their proportions);
 resource nodes shrink a little as their stock runs down.
 """
@@ -16,6 +17,8 @@ from tokenworld.viewer.meshes import Mesh, MeshLibrary, mesh_of_geom
 
 MAX_LOOKS = 64  # distinct meshes (layers) at most; entities past them take their kind's default look
 MAX_TEXTS = 512  # distinct looks generated at most (each may cost tens of ms the first time)
+NEAR = 150.0  # m: nearer entities are drawn with their full mesh, farther ones decimated (LOD 1)
+MOVE = 3.0  # m the camera moves before entities are sorted near/far again
 DEFAULT_LOOK = {"resource": "tree", "building": "hut", "item": "crate", "asset": "crate", "obstacle": "rock"}
 
 
@@ -30,7 +33,10 @@ class EntityLayers:
     def __init__(self, parent, shader, meshes: MeshLibrary):
         self.parent, self.shader, self.meshes = parent, shader, meshes
         self.looks: dict[str, int] = {}  # look -> its layer's row in `layers`
-        self.layers: list[InstancedLayer] = []
+        self.layers: list[InstancedLayer] = []  # per mesh: near the camera (LOD 0)
+        self.far_layers: list[InstancedLayer] = []  # per mesh: far from it (LOD 1)
+        self._placed: tuple | None = None  # (layer rows, xyzh, rgbs) of the entities drawn
+        self._camera: np.ndarray | None = None  # where the camera was when they were last sorted near/far
         self._scale: list[float] = []  # per layer: 1 / its mesh's footprint radius
         self._layer_of: dict[int, int] = {}  # id(mesh) -> its layer's row
         self._meshes: list[Mesh] = []
@@ -63,8 +69,10 @@ class EntityLayers:
         if id(mesh) not in self._layer_of:
             if len(self.layers) >= MAX_LOOKS and not force:
                 return None
+            far = self.meshes.get(look, lod=1) if mesh is not self._builtin.get(kind) else None
             self._layer_of[id(mesh)] = len(self.layers)
             self.layers.append(InstancedLayer(self.parent, f"entities-{look}", mesh.geom, self.shader))
+            self.far_layers.append(InstancedLayer(self.parent, f"entities-{look}-far", (far or mesh).geom, self.shader))
             self._scale.append(1.0 / mesh.radius)
             self._meshes.append(mesh)  # held: its id keys `_layer_of`
         return self._layer_of[id(mesh)]
@@ -72,18 +80,32 @@ class EntityLayers:
     def draw(
         self, pos: np.ndarray, radius: np.ndarray, kinds: list[str], looks: list[str], stock: np.ndarray, z: np.ndarray
     ) -> None:
-        """Entities at `pos` (m, 2) on ground heights `z`, of `radius`, `kinds`, `looks` and `stock` (0..1)."""
+        """Entities at `pos` (m, 2) on ground heights `z`, of `radius`, `kinds`, `looks` and `stock` (0..1); shown
+        by the next `place`."""
         layer = self.layer_rows(looks, kinds)
         kind_arr = np.array(kinds, dtype=object)
         tint = np.array([ENTITY_COLORS.get(k, (0.6, 0.6, 0.6)) for k in kinds], np.float32).reshape(-1, 3)
         size = np.maximum(radius, 0.3) * stock_scale(kind_arr, stock) if len(pos) else np.zeros(0, np.float32)
-        for li, instanced in enumerate(self.layers):
-            rows = np.flatnonzero(layer == li)
-            xyzh = np.zeros((len(rows), 4), np.float32)
-            xyzh[:, :2] = pos[rows]
-            xyzh[:, 2] = z[rows]
-            xyzh[:, 3] = (rows * 2.399) % (2 * np.pi)  # varied orientations
-            rgbs = np.empty((len(rows), 4), np.float32)
-            rgbs[:, :3] = tint[rows]
-            rgbs[:, 3] = size[rows] * self._scale[li]
-            instanced.update(xyzh, rgbs)
+        xyzh = np.zeros((len(pos), 4), np.float32)
+        xyzh[:, :2] = pos
+        xyzh[:, 2] = z
+        xyzh[:, 3] = (np.arange(len(pos)) * 2.399) % (2 * np.pi)  # varied orientations
+        rgbs = np.empty((len(pos), 4), np.float32)
+        rgbs[:, :3] = tint
+        rgbs[:, 3] = size * np.asarray(self._scale, np.float32)[layer] if len(pos) else size
+        self._placed, self._camera = (layer, xyzh, rgbs), None
+
+    def place(self, camera: np.ndarray) -> None:
+        """Fill the layers: entities within `NEAR` of `camera` with their full mesh, the rest decimated (again only
+        after `draw` or when the camera moved more than `MOVE`)."""
+        if self._placed is None:
+            return
+        if self._camera is not None and float(np.linalg.norm(camera - self._camera)) < MOVE:
+            return
+        self._camera = np.array(camera, np.float32)
+        layer, xyzh, rgbs = self._placed
+        near = ((xyzh[:, :3] - self._camera) ** 2).sum(axis=1) < NEAR * NEAR
+        for li in range(len(self.layers)):
+            mine = layer == li
+            for lod_layer, rows in ((self.layers[li], mine & near), (self.far_layers[li], mine & ~near)):
+                lod_layer.update(xyzh[rows], rgbs[rows])
