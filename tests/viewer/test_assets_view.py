@@ -245,3 +245,12 @@ def test_entity_looks_past_the_cap_take_their_kinds_default(village):
     finally:
         for layer in el.layers:
             layer.np.remove_node()
+
+
+def test_resource_nodes_shrink_with_their_stock():
+    """A resource node is drawn at 0.6 + 0.4 x its stock of its size; other entities keep theirs."""
+    from tokenworld.viewer.entities import stock_scale
+
+    kinds = np.array(["resource", "resource", "building", "resource"], dtype=object)
+    got = stock_scale(kinds, np.float32([1.0, 0.0, 0.0, 0.5]))
+    assert np.allclose(got, [1.0, 0.6, 1.0, 0.8])

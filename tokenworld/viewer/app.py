@@ -2,8 +2,9 @@
 
 Each frame reads the source's latest `Frame` (never waiting for a tick or the
 model), moves agents smoothly between ticks, uploads per-instance data from
-numpy and draws: terrain with zones, entities, agents, the selection ring and
-labels. Input goes to ImGui when a panel wants it and to the camera otherwise;
+numpy and draws: terrain with zones, props scattered in them (props.py), entities
+with their generated looks (entities.py), agents as people (people.py), the
+selection ring and labels. Input goes to ImGui when a panel wants it and to the camera otherwise;
 `click`, `move_pointer` and friends drive the same paths without a mouse, for
 scripted runs and tests in an offscreen buffer.
 """
