@@ -22,7 +22,7 @@ WOOD, STONE, FOOD = (ITEM_INDEX[i] for i in ("wood", "stone", "food"))
 
 
 def _carry(w) -> np.ndarray:
-    return carried_items(w.economy.inventory, w.last_action, w.last_reason, w.last_item)
+    return carried_items(w.economy.inventory, w.carrying)
 
 
 def test_entity_look_of_scene_entities():
@@ -55,15 +55,15 @@ def test_world_looks_follow_scene_and_built_structures():
 
 
 def test_checkpoint_without_looks_restores_them_from_names():
-    """A checkpoint written before looks (no `entity_look`, no `last_item`) still restores, looks derived."""
+    """A checkpoint written before looks (no `entity_look`, no `carrying`) still restores, looks derived."""
     w = lab_world([IN_TOWN_POS])
     try:
         w.economy.inventory[0, STONE] = 10.0
         one(w, agent=0, action="build", item=BUILD_INDEX["well"])
-        state = {k: v for k, v in w.state().items() if k not in ("entity_look", "last_item")}
-        w.entity_look, w.last_item[:] = ["?"] * 4, 7
+        state = {k: v for k, v in w.state().items() if k not in ("entity_look", "carrying")}
+        w.entity_look, w.carrying[:] = ["?"] * 4, 7
         w.restore(state)
-        assert w.entity_look == ["tree", "rock", "bush", "well"] and (w.last_item == -1).all()
+        assert w.entity_look == ["tree", "rock", "bush", "well"] and (w.carrying == -1).all()
     finally:
         w.close()
 
@@ -84,7 +84,8 @@ def test_stocks_fall_after_gathering():
 
 
 def test_carry_shows_the_gathered_item_while_held():
-    """A successful gather shows its item carried; a refused one, another action or an empty hand shows -1."""
+    """A successful gather shows its item carried, still while walking; a refused one, another action or an empty
+    hand shows -1."""
     w = lab_world([near(TREE_POS, 1.5), OPEN, IN_FIELD_POS])
     try:
         w.economy.inventory[2, FOOD] = 5.0  # holds food, gathers it: carries food
@@ -94,6 +95,8 @@ def test_carry_shows_the_gathered_item_while_held():
         assert one(w, agent=2, action="gather", item=FOOD)[0] == "ok"
         carry = _carry(w)
         assert carry.dtype == np.int8 and carry.tolist() == [WOOD, -1, FOOD]
+        assert one(w, tick=30, agent=0, action="move_to", kind="zone", target=0)[0] == "ok"  # walks off with it
+        assert _carry(w).tolist() == [WOOD, -1, FOOD]
         w.economy.inventory[0, WOOD] = 0.0  # gave it all away: empty-handed
         assert one(w, tick=30, agent=2, action="eat")[0] == "ok"  # another action: carries nothing
         assert _carry(w).tolist() == [-1, -1, -1]

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-import trimesh
 
-from tokenworld.assetgen.parts import Parts
-from tokenworld.assetgen.recipes import RECIPES
 from tokenworld.assetgen.spec import AssetSpec, parse
 from tokenworld.errors import TokenWorldError
+
+if TYPE_CHECKING:  # trimesh and the recipes load on the first generation, so a cache hit never imports them
+    import trimesh
 
 GENERATOR_VERSION = 2  # bump when a recipe changes what it makes: cached files of older versions are not reused
 DETAIL_SIDES = {"low": 6, "default": 8, "high": 16}  # sides of round parts (organic parts scale with it)
@@ -125,6 +125,9 @@ def spec_seed(spec: AssetSpec, seed: int, detail: str) -> int:
 
 def generate(text: str | AssetSpec, *, seed: int = 0, detail: str = "default", reader: SpecReader | None = None):
     """An `Asset` for a description (or a spec): the category's recipe, varied by `seed`."""
+    from tokenworld.assetgen.parts import Parts
+    from tokenworld.assetgen.recipes import RECIPES
+
     seed, detail = check_seed(seed), check_detail(detail)
     spec = text if isinstance(text, AssetSpec) else (reader or KeywordReader()).read(text)
     rng = np.random.default_rng(spec_seed(spec, seed, detail))
@@ -138,6 +141,8 @@ def generate(text: str | AssetSpec, *, seed: int = 0, detail: str = "default", r
 
 def glb_bytes(mesh: trimesh.Trimesh) -> bytes:
     """`mesh` as flat-shaded, y-up binary glTF bytes (deterministic for the same mesh)."""
+    import trimesh
+
     corners = mesh.faces.reshape(-1)
     verts = mesh.vertices[corners]
     normals = np.repeat(mesh.face_normals, 3, axis=0)

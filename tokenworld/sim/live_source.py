@@ -443,7 +443,7 @@ class LiveSource:
             entity_look=list(w.entity_look),
             entity_stock=w.economy.entity_stock(len(w.entity_pos)),
             zone_stock=w.economy.zone_stock(),
-            carry=carried_items(w.economy.inventory, w.last_action, w.last_reason, w.last_item),
+            carry=carried_items(w.economy.inventory, w.carrying),
         )
         if self._inspect is not None:
             self.card = self._card(self._inspect)

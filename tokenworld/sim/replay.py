@@ -53,7 +53,7 @@ TALK_TICKS = 5  # an agent that spoke or was spoken to within this many ticks is
 BUSY_TICKS = 10  # an action other than idle / move_to started within this many ticks keeps it BUSY
 MOVE_EPS = 0.05  # m moved since the previous recorded tick that counts as WALKING
 CACHE_TICKS = 64  # decoded position frames kept for scrubbing
-CARRY_TICKS = 200  # a gather that was an agent's last decision shows it carrying for at most this many ticks
+CARRY_TICKS = 200  # a gather that was an agent's last decision (walks aside) shows it carrying at most this long
 CHECKPOINT_CACHE = 4  # decoded checkpoints' stocks kept for scrubbing
 TWO_PI = 2.0 * math.pi
 
@@ -427,10 +427,11 @@ class RunReplay(RunLog):
     def _carry_at(self, whole: int) -> np.ndarray:
         """(n,) int8 item each agent visibly carries at `whole` (see `Frame.carry`; one query per tick, cached).
 
-        An agent whose last decision within `CARRY_TICKS` ticks was a gather that went ahead (an ok `gather`
-        event at that tick) carries the item gathered, if it is one agents carry (`CARRIED_ITEMS`). The store
-        does not say whether the agent still holds it (inventories are only in snapshots), so unlike the live
-        source it is shown carried until the agent's next decision.
+        An agent whose last decision within `CARRY_TICKS` ticks, walks aside, was a gather that went ahead (an
+        ok `gather` event at that tick) carries the item gathered, if it is one agents carry (`CARRIED_ITEMS`),
+        as in the live world (`World.carrying`). The store does not say whether the agent still holds it
+        (inventories are only in snapshots), so unlike the live source it is shown carried until the agent's
+        next decision other than a walk.
         """
         hit = self._carry.get(whole)
         if hit is not None:
@@ -438,7 +439,8 @@ class RunReplay(RunLog):
             return hit
         rows = self._q(
             "SELECT d.agent, e.item FROM decisions d "
-            "JOIN (SELECT agent, max(tick) AS last FROM decisions WHERE tick > ? AND tick <= ? GROUP BY agent) l "
+            "JOIN (SELECT agent, max(tick) AS last FROM decisions WHERE tick > ? AND tick <= ? AND action != 'move_to' "
+            "GROUP BY agent) l "
             "ON d.tick = l.last AND d.agent = l.agent "
             "JOIN events e ON e.tick = d.tick AND e.agent = d.agent AND e.kind = 'gather' AND e.ok = 1 "
             "WHERE d.action = 'gather' AND e.item IS NOT NULL",

@@ -51,18 +51,15 @@ def look_from_name(name: str) -> str:
     return structure_look(name.partition(" of agent ")[0])
 
 
-def carried_items(
-    inventory: np.ndarray, last_action: np.ndarray, last_reason: np.ndarray, last_item: np.ndarray
-) -> np.ndarray:
+def carried_items(inventory: np.ndarray, carrying: np.ndarray) -> np.ndarray:
     """(n,) int8: the item (index into `ITEMS`) each agent visibly carries, -1 for nothing.
 
-    An agent whose last action was a gather that went ahead carries the item it gathered, while it holds any of
-    it and it is one agents carry (`CARRIED_ITEMS`: wood, stone, food); every other agent (one that last built,
-    crafted, ate, walked, ...) carries nothing.
+    `carrying` is what the agent last gathered, kept while it walks and put down by any other action (the
+    world's `carrying`, kept by the rules); it shows while the agent still holds some of it and it is an item
+    agents carry (`CARRIED_ITEMS`: wood, stone, food).
     """
-    n = len(last_action)
-    item = last_item[:n].astype(np.int64)
-    gathered = (last_action == _GATHER) & (last_reason == 0) & np.isin(item, CARRIED_ITEMS)
-    safe = np.where(gathered, item, 0)
-    holds = inventory[np.arange(n), safe] > 0 if n else np.zeros(0, bool)
-    return np.where(gathered & holds, item, -1).astype(np.int8)
+    n = len(carrying)
+    item = carrying[:n].astype(np.int64)
+    carried = np.isin(item, CARRIED_ITEMS)
+    holds = inventory[np.arange(n), np.where(carried, item, 0)] > 0 if n else np.zeros(0, bool)
+    return np.where(carried & holds, item, -1).astype(np.int8)

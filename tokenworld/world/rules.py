@@ -77,7 +77,10 @@ def apply_decisions(world, decisions: Decisions, tick: int) -> Events:
     world.set_busy(d.agent[busy], tick + duration[busy])
     world.last_action[d.agent] = d.action
     world.last_reason[d.agent] = c.reason
-    world.last_item[d.agent] = d.item
+    # What an agent carries: what a gather gave it, kept while it walks, put down by any other action.
+    gathered = (d.action == ACTION_INDEX["gather"]) & (c.reason == 0)
+    walks = d.action == ACTION_INDEX["move_to"]
+    world.carrying[d.agent] = np.where(gathered, d.item, np.where(walks, world.carrying[d.agent], -1))
     texts = np.where(d.action == ACTION_INDEX["talk"], d.text, "").astype(object)
     return Events(tick, d.agent, d.action, c.reason, c.zone, c.other, c.item, c.amount.astype(np.float32), texts)
 

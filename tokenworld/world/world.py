@@ -105,7 +105,7 @@ class World:
         self.walk_stall = np.zeros(n, np.int32)  # ticks since it last came closer
         self.last_action = np.zeros(n, np.int16)
         self.last_reason = np.zeros(n, np.int8)
-        self.last_item = np.full(n, -1, np.int16)  # the item (or recipe) argument of the last action, -1 none
+        self.carrying = np.full(n, -1, np.int16)  # what an agent gathered and carries while it walks, -1 none
         self.inbox: list[tuple[int, int, int, str]] = []  # (tick, speaker, listener, text) heard this tick
         self.game = None  # set by the simulation when the scene plays a game
 
@@ -245,7 +245,7 @@ class World:
             ("walk_stall", 0),
             ("last_action", 0),
             ("last_reason", 0),
-            ("last_item", -1),
+            ("carrying", -1),
         ):
             setattr(self, name, grown(getattr(self, name), n, fill))
         before = self.engine.export_state()
@@ -289,7 +289,7 @@ class World:
             walk_stall=self.walk_stall,
             last_action=self.last_action,
             last_reason=self.last_reason,
-            last_item=self.last_item,
+            carrying=self.carrying,
             entity_pos=self.entity_pos,
             entity_radius=self.entity_radius,
             entity_solid=self.entity_solid,
@@ -319,7 +319,7 @@ class World:
             "entity_solid",
         ):
             setattr(self, name, np.array(state[name]))
-        self.last_item = np.array(state["last_item"]) if "last_item" in state else np.full(self.n_agents, -1, np.int16)
+        self.carrying = np.array(state["carrying"]) if "carrying" in state else np.full(self.n_agents, -1, np.int16)
         self.entity_kind = [str(k) for k in state["entity_kind"]]
         self.entity_name = [str(k) for k in state["entity_name"]]
         if "entity_look" in state:
