@@ -88,6 +88,15 @@ def _mode_list(text: str) -> list[str]:
     return list(dict.fromkeys(modes))
 
 
+def _scene_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["none"]:
+        return []
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated scenes such as village_rules,metropolis, or none")
+    return names
+
+
 # How the text of a bench suite's flag is read, by `Flag.kind` (tokenworld.bench.suites).
 FLAG_TYPES = {
     "counts": _int_list,
@@ -98,6 +107,7 @@ FLAG_TYPES = {
     "modes": _mode_list,
     "weights": _weight_list,
     "scene": str,
+    "scenes": _scene_list,
 }
 
 

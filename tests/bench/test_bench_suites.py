@@ -143,8 +143,11 @@ def test_inference_report_scores_right_choices_by_way_of_deciding(quick_all):
 def test_viewer_report_has_frame_times_without_the_model_case(quick_all):
     """Viewer: frame time median, p95 and FPS per size and case; quick mode skips the slow model case."""
     r = suite_report(quick_all, "viewer", may_skip=True)
-    cases = {(row["agents"], row["case"]) for row in r["rows"]}
-    assert cases == {(n, c) for n in suite_sizes("viewer", quick=True)["agents"] for c in ("render", "sim")}
+    quick = suite_sizes("viewer", quick=True)
+    cases = {(row.get("scene", "town"), row["agents"], row["case"]) for row in r["rows"]}
+    towns = {("town", n, c) for n in quick["agents"] for c in ("render", "sim")}
+    assert quick["scenes"] == ["village_rules"]
+    assert cases == towns | {("village_rules", 25, c) for c in ("render", "sim")}
     for row in r["rows"]:
         for key in ("frame_ms_median", "frame_ms_p95", "fps"):
             assert number(row[key]) and row[key] > 0, (key, row)

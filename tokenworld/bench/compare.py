@@ -63,7 +63,7 @@ SPEC: dict[str, list[tuple[str | None, tuple[str, ...], dict[str, str]]]] = {
         ("batch_sweep", ("batch_size",), {"decisions_per_s": HIGHER}),
         (None, (), {"speedup": HIGHER, "speedup_same_backend": HIGHER}),
     ],
-    "viewer": [("rows", ("agents", "case"), {"frame_ms_median": LOWER, "frame_ms_p95": LOWER, "fps": HIGHER})],
+    "viewer": [("rows", ("scene", "agents", "case"), {"frame_ms_median": LOWER, "frame_ms_p95": LOWER, "fps": HIGHER})],
     "record": [("rows", ("agents",), {"frames_per_s": HIGHER, "ms_per_frame": LOWER})],
     "mesa": [("results", ("agents",), {"mesa_ms_per_step": LOWER, "tokenworld_ms_per_step": LOWER, "ratio": HIGHER})],
 }
@@ -121,7 +121,9 @@ def _suite_figures(name: str, report: dict) -> dict[str, tuple[float, str]]:
         for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, dict):
                 continue
-            where = "/".join(f"{f}={row.get(f)}" if f != "case" else str(row.get(f)) for f in fields)
+            where = "/".join(  # a field a row does not have is left out (rows of older files keep their keys)
+                f"{f}={row.get(f)}" if f != "case" else str(row.get(f)) for f in fields if row.get(f) is not None
+            )
             for metric, direction in metrics.items():
                 put("/".join(x for x in (prefix, where, metric) if x), row.get(metric), direction)
     if name == "inference":

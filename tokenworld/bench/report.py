@@ -88,6 +88,7 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
             "frame time, offscreen",
             "rows",
             [
+                ("scene", "scene", "s"),
                 ("agents", "agents", ",d"),
                 ("case", "case", "s"),
                 ("frame_ms_median", "median ms", ".1f"),

@@ -33,7 +33,7 @@ from tokenworld.bench.report import markdown_report
 from tokenworld.bench.situations_score import PRIOR_WEIGHTS
 from tokenworld.errors import TokenWorldError
 
-FLAG_KINDS = ("counts", "count", "count0", "number", "size", "modes", "weights", "scene", "off")
+FLAG_KINDS = ("counts", "count", "count0", "number", "size", "modes", "weights", "scene", "scenes", "off")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class Flag:
         key: the keyword argument of the suite's `run` that it sets.
         kind: how its text is read: `counts` (comma-separated, each 1 or more), `count` (1 or more),
             `count0` (0 or more), `number` (above 0), `size` (WxH), `modes` (score,generate), `weights`
-            (comma-separated, 0 to 100), `scene` (a file or a shipped scene's name), or `off` (no value:
+            (comma-separated, 0 to 100), `scene` (a file or a shipped scene's name), `scenes` (comma-separated
+            scenes, or 'none'), or `off` (no value:
             sets the keyword to False).
         help: one line; the command adds the default from `sizes` (say it here when `sizes` has none).
     """
@@ -231,8 +232,16 @@ SUITES: dict[str, Suite] = {
                 "warmup": 30,
                 "size": (1280, 720),
                 "model_at": [10000],
+                "scenes": ["village_rules", "metropolis"],
             },
-            quick={"agents": [200, 1000], "frames": 10, "warmup": 3, "size": (320, 240), "model_at": []},
+            quick={
+                "agents": [200, 1000],
+                "frames": 10,
+                "warmup": 3,
+                "size": (320, 240),
+                "model_at": [],
+                "scenes": ["village_rules"],
+            },
             about="3D viewer, offscreen: frame time by agents (render, with the simulation, with the model)",
             help="3D viewer: frame time with N agents, with and without the simulation and the model",
             flags=(
@@ -241,6 +250,7 @@ SUITES: dict[str, Suite] = {
                 Flag("--warmup", "warmup", "count0", "unmeasured frames first"),
                 SIZE,
                 Flag("--model-at", "model_at", "counts", "agent counts also measured with the model deciding"),
+                Flag("--scenes", "scenes", "scenes", "scenes (files or shipped names) drawn as they are; 'none': none"),
             ),
         ),
         Suite(

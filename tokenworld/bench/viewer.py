@@ -11,6 +11,10 @@ default camera, panels drawn. Three cases per size:
 
 Frame time is wall time between the starts of two frames (everything the
 viewer does in a frame); medians and p95 over the measured frames, after warm-up.
+
+`scenes` adds shipped (or any) scene files as they are, with their zones'
+props, entities and people (cases `render` and `sim`): the village and the
+metropolis by default.
 """
 
 from __future__ import annotations
@@ -46,13 +50,29 @@ def _scene(n: int, *, model: bool):
 
 
 def measure_case(
-    n: int, case: str, *, frames: int, warmup: int, size: tuple[int, int], arch: str | None, model_seconds: float = 60.0
+    n: int,
+    case: str,
+    *,
+    frames: int,
+    warmup: int,
+    size: tuple[int, int],
+    arch: str | None,
+    model_seconds: float = 60.0,
+    scene_file: str | None = None,
 ) -> dict:
-    """Open the viewer on an `n`-agent town, run `case`, and return frame-time figures."""
+    """Open the viewer on an `n`-agent town (or on `scene_file`, `n` ignored), run `case`, and return frame-time
+    figures."""
     from tokenworld.sim.live_source import LiveSource
     from tokenworld.viewer.app import Viewer
 
-    scene = _scene(n, model=case == "sim+model")
+    if scene_file is not None:
+        from tokenworld.scene import Scene
+        from tokenworld.scene.shipped import find_scene
+
+        scene = Scene.load(find_scene(scene_file))
+        n = scene.agent_count
+    else:
+        scene = _scene(n, model=case == "sim+model")
     feed = LiveSource(scene, seed=1, arch=arch, speed=4.0, playing=case != "render")
     feed.sim.preflight()
     feed.start()
@@ -76,6 +96,7 @@ def measure_case(
         frames = len(viewer.frame_times)
         ms = np.array(viewer.frame_times[1:] or [0.0])
         out = {
+            **({"scene": scene.name} if scene_file is not None else {}),  # town rows have none (older files alike)
             "agents": n,
             "case": case,
             "frames": frames,
@@ -103,17 +124,21 @@ def run_viewer_bench(
     warmup: int = 30,
     size: tuple[int, int] = (1280, 720),
     model_at: list[int] = (10000,),
+    scenes: list[str] = (),
     arch: str | None = None,
     json_path: str | None = None,
 ) -> dict:
-    """Run the viewer suite (cases `render` and `sim` at every size, `sim+model` at `model_at`); print a table;
-    optionally write JSON. `tick_ms` is the simulation's last tick (None in `render`, where nothing ticks)."""
+    """Run the viewer suite (cases `render` and `sim` at every size and for every scene in `scenes`, `sim+model`
+    at `model_at`); print a table; optionally write JSON. `tick_ms` is the simulation's last tick (None in
+    `render`, where nothing ticks)."""
     from rich.console import Console
     from rich.table import Table
 
     from tokenworld.engine import arch as engine_arch
+    from tokenworld.scene.shipped import find_scene
 
     prepare_report_path(json_path)
+    files = {name: str(find_scene(name)) for name in scenes}  # a wrong name fails now, not after minutes of measuring
     console = Console(stderr=True)
     rows = []
     for n in agents:
@@ -121,6 +146,10 @@ def run_viewer_bench(
         for case in cases:
             console.print(f"viewer: {n:,} agents, {case} ...", style="dim")
             rows.append(measure_case(n, case, frames=frames, warmup=warmup, size=size, arch=arch))
+    for name, file in files.items():
+        for case in ("render", "sim"):
+            console.print(f"viewer: scene {name}, {case} ...", style="dim")
+            rows.append(measure_case(0, case, frames=frames, warmup=warmup, size=size, arch=arch, scene_file=file))
     by = {(r["agents"], r["case"]): r for r in rows}
     for r in rows:
         if r["case"] == "sim+model" and (r["agents"], "sim") in by:
@@ -136,13 +165,14 @@ def run_viewer_bench(
         "rows": rows,
     }
     table = Table(title=f"viewer frame time ({size[0]}x{size[1]} offscreen, panels on)")
-    for col in ("agents", "case", "median ms", "p95 ms", "FPS", "ticks", "note"):
+    for col in ("scene", "agents", "case", "median ms", "p95 ms", "FPS", "ticks", "note"):
         table.add_column(col, justify="right")
     for r in rows:
         note = f"p95 +{r['p95_rise_vs_sim'] * 100:.0f}% vs sim" if r.get("p95_rise_vs_sim") is not None else ""
         if "model_answers" in r:
             note += f", model {r['model_answers_per_s']:.1f} answers/s"
         table.add_row(
+            r.get("scene", "town"),
             f"{r['agents']:,}",
             r["case"],
             f"{r['frame_ms_median']:.1f}",
