@@ -362,3 +362,18 @@ def test_range_words(rng, whole, words):
         assert rng.contains(rng.min) != rng.min_exclusive and not rng.contains(rng.min - 1)
     if rng.max is not None:
         assert rng.contains(rng.max) != rng.max_exclusive and not rng.contains(rng.max + 1)
+
+
+@pytest.mark.parametrize(
+    "props, message",
+    [
+        ("{ prompt = 5 }", "`entities[0].properties.prompt`: must be text"),
+        (f'{{ prompt = "{"x" * 501}" }}', "501 characters; a description may have at most 500"),
+        ('{ prompt = "a well", seed = -1 }', "`entities[0].properties.seed`: must be a whole number from 0"),
+        ('{ prompt = "a well", seed = "3" }', "found '3'"),
+    ],
+)
+def test_generated_asset_prompt_and_seed(scene_error, props, message):
+    """An entity's generated mesh is described by text and varied by a whole-number seed; anything else is named."""
+    text = f'name = "t"\n[[entities]]\nkind = "asset"\npos = [5.0, 5.0]\nproperties = {props}\n'
+    assert message in scene_error(text)

@@ -180,8 +180,8 @@ def test_entities_are_drawn_with_their_looks(village):
     v.render(1)
     el = v.entity_layers
     assert sum(layer.count for layer in el.layers + el.far_layers) == len(frame.entity_pos)
-    assert set(frame.entity_look) <= set(el.looks)
-    houses = [look for look in frame.entity_look if look.startswith("house")]
+    assert {(look, 0) for look in frame.entity_look} <= set(el.looks)
+    houses = [(look, 0) for look in frame.entity_look if look.startswith("house")]
     assert len(houses) == 3 and len({el.looks[h] for h in houses}) == 1  # one mesh, one layer for the three
 
 
@@ -240,7 +240,7 @@ def test_entity_looks_past_the_cap_take_their_kinds_default(village):
         rows = el.layer_rows(looks, ["building"] * len(looks))
         assert len(el.layers) == MAX_LOOKS + 1  # the cap, and the default look's
         assert len(set(rows[:MAX_LOOKS])) == MAX_LOOKS
-        assert set(rows[MAX_LOOKS : MAX_LOOKS + 6]) == {el.looks[DEFAULT_LOOK["building"]]}
+        assert set(rows[MAX_LOOKS : MAX_LOOKS + 6]) == {el.looks[(DEFAULT_LOOK["building"], 0)]}
         assert set(rows[-4:]) == {rows[0]}  # the shared mesh's layer, past the cap too
     finally:
         for layer in el.layers:

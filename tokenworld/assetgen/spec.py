@@ -13,7 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-MAX_TEXT = 500  # characters of a description that are read (the rest is ignored)
+from tokenworld.scene.validate import MAX_PROMPT
+
+MAX_TEXT = MAX_PROMPT  # characters of a description that are read (the rest is ignored)
 
 # Category -> the words that name it (the first word is the category's own name). Order matters where words
 # overlap: earlier categories win ("market stall" is a stall, "tree stump" a stump, "stone well" a well).

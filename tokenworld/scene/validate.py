@@ -18,6 +18,7 @@ from tokenworld.scene.geometry import polygon_area, polygon_self_intersects
 from tokenworld.scene.schema import ITEMS, TRAITS, AgentGroup, Range, Scene, Zone
 
 MAX_AGENTS = 50_000_000
+MAX_PROMPT = 500  # characters of a generated asset's description (`properties.prompt`) read
 
 
 def validate_scene(scene: Scene) -> list[str]:
@@ -42,6 +43,7 @@ def validate_scene(scene: Scene) -> list[str]:
             p(f"`{path}.pos`: [{x}, {y}] lies outside the world [0, {w}) x [0, {h}).")
         if e.kind == "resource":
             _check_node(e.properties, f"{path}.properties", p)
+        _check_look(e.properties, f"{path}.properties", p)
     group_names = set()
     for i, t in enumerate(scene.tell):
         _check_tell(t, f"tell[{i}]", scene, p)
@@ -190,6 +192,18 @@ def _check_items(amounts: dict, path: str, p) -> None:
             close = difflib.get_close_matches(key, ITEMS, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else f"; items are {', '.join(ITEMS)}."
             p(f"Unrecognized item `{path}.{key}`{hint}")
+
+
+def _check_look(props: dict, path: str, p) -> None:
+    """What an entity's generated mesh is made from: `prompt` (text) and `seed` (a whole number)."""
+    prompt = props.get("prompt", "")
+    if not isinstance(prompt, str):
+        p(f'`{path}.prompt`: must be text describing the thing (such as "a stone well"), found {prompt!r}.')
+    elif len(prompt) > MAX_PROMPT:
+        p(f"`{path}.prompt`: {len(prompt):,} characters; a description may have at most {MAX_PROMPT}.")
+    seed = props.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        p(f"`{path}.seed`: must be a whole number from 0 to {2**32 - 1} (it varies the mesh), found {seed!r}.")
 
 
 def _check_node(props: dict, path: str, p) -> None:

@@ -359,9 +359,9 @@ class Viewer(ViewerInput, ViewerEditing):
 
     def _draw_entities(self, frame: Frame) -> None:
         """Entities with their generated looks (tokenworld/viewer/entities.py); Edit mode shows the scene's."""
-        if self.edit is not None:  # Edit mode shows the entities of the scene being edited
-            from tokenworld.world.looks import entity_look
+        from tokenworld.world.looks import entity_look, entity_seed
 
+        if self.edit is not None:  # Edit mode shows the entities of the scene being edited
             ents = self.scene.entities
             key = ("scene", id(ents))
             if key == self._entities_key:
@@ -378,7 +378,8 @@ class Viewer(ViewerInput, ViewerEditing):
         self._entities_key = key
         self._entities_frame = frame  # held, so that no later frame's arrays get the ids that key the cache
         z = self.ground.height(pos) if len(pos) else np.zeros(0, np.float32)
-        self.entity_layers.draw(pos, radius, kinds, looks, stock, z)
+        seeds = [entity_seed(e) for e in self.scene.entities[: len(pos)]]  # the scene's entities come first
+        self.entity_layers.draw(pos, radius, kinds, looks, stock, z, seeds + [0] * (len(pos) - len(seeds)))
 
     def _draw_selection(self, frame: Frame, pos3: np.ndarray) -> None:
         if 0 <= self.selected < frame.n:

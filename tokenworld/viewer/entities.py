@@ -1,7 +1,7 @@
 """Entities drawn with generated meshes: one instanced layer per mesh, shared by the looks (the texts a mesh is
 generated from) that give the same mesh ("house 1" and "house 2" do).
 
-A look is generated on first sight (`MeshLibrary`); past `MAX_LOOKS` distinct
+A look (its text and seed) is generated on first sight (`MeshLibrary`); past `MAX_LOOKS` distinct
 meshes (or `MAX_TEXTS` looks), entities take their kind's default look. Entities
 farther than `NEAR` from the camera are drawn with the decimated mesh (LOD 1). A mesh is scaled so its
 footprint radius is the entity's radius (tall things keep their proportions);
@@ -32,7 +32,7 @@ class EntityLayers:
 
     def __init__(self, parent, shader, meshes: MeshLibrary):
         self.parent, self.shader, self.meshes = parent, shader, meshes
-        self.looks: dict[str, int] = {}  # look -> its layer's row in `layers`
+        self.looks: dict[tuple[str, int], int] = {}  # (look, seed) -> its layer's row in `layers`
         self.layers: list[InstancedLayer] = []  # per mesh: near the camera (LOD 0)
         self.far_layers: list[InstancedLayer] = []  # per mesh: far from it (LOD 1)
         self._placed: tuple | None = None  # (layer rows, xyzh, rgbs) of the entities drawn
@@ -42,25 +42,26 @@ class EntityLayers:
         self._meshes: list[Mesh] = []
         self._builtin: dict[str, Mesh] = {}  # kind -> its built-in mesh
 
-    def layer_rows(self, looks: list[str], kinds: list[str]) -> np.ndarray:
-        """The layer each entity is drawn in: its look's mesh's, or its kind's default look's when its look would
-        be the `MAX_LOOKS`+1st mesh or the `MAX_TEXTS`+1st text."""
+    def layer_rows(self, looks: list[str], kinds: list[str], seeds: list[int] | None = None) -> np.ndarray:
+        """The layer each entity is drawn in: its look's mesh's (at its seed, default 0), or its kind's default
+        look's when its look would be the `MAX_LOOKS`+1st mesh or the `MAX_TEXTS`+1st text."""
         out = np.empty(len(looks), np.int64)
-        for i, (look, kind) in enumerate(zip(looks, kinds, strict=True)):
-            if look not in self.looks:
-                row = self._add(look, kind) if len(self.looks) < MAX_TEXTS else None
+        seeds = seeds if seeds is not None else [0] * len(looks)
+        for i, key in enumerate(zip(looks, seeds, strict=True)):
+            if key not in self.looks:
+                row = self._add(*key, kinds[i]) if len(self.looks) < MAX_TEXTS else None
                 if row is None:
-                    default = DEFAULT_LOOK.get(kind, kind)
+                    default = (DEFAULT_LOOK.get(kinds[i], kinds[i]), 0)
                     if default not in self.looks:
-                        self.looks[default] = self._add(default, kind, force=True)
+                        self.looks[default] = self._add(*default, kinds[i], force=True)
                     row = self.looks[default]
-                self.looks[look] = row
-            out[i] = self.looks[look]
+                self.looks[key] = row
+            out[i] = self.looks[key]
         return out
 
-    def _add(self, look: str, kind: str, *, force: bool = False) -> int | None:
-        """The layer of `look`'s mesh, made if there is room (or `force`); None when there is none."""
-        mesh = self.meshes.get(look, lod=0)
+    def _add(self, look: str, seed: int, kind: str, *, force: bool = False) -> int | None:
+        """The layer of `look`'s mesh at `seed`, made if there is room (or `force`); None when there is none."""
+        mesh = self.meshes.get(look, seed=seed, lod=0)
         if mesh is None:  # the built-in mesh of the kind: unit radius, tinted by the kind's colour
             mesh = self._builtin.get(kind)
             if mesh is None:
@@ -69,7 +70,7 @@ class EntityLayers:
         if id(mesh) not in self._layer_of:
             if len(self.layers) >= MAX_LOOKS and not force:
                 return None
-            far = self.meshes.get(look, lod=1) if mesh is not self._builtin.get(kind) else None
+            far = self.meshes.get(look, seed=seed, lod=1) if mesh is not self._builtin.get(kind) else None
             self._layer_of[id(mesh)] = len(self.layers)
             self.layers.append(InstancedLayer(self.parent, f"entities-{look}", mesh.geom, self.shader))
             self.far_layers.append(InstancedLayer(self.parent, f"entities-{look}-far", (far or mesh).geom, self.shader))
@@ -78,11 +79,18 @@ class EntityLayers:
         return self._layer_of[id(mesh)]
 
     def draw(
-        self, pos: np.ndarray, radius: np.ndarray, kinds: list[str], looks: list[str], stock: np.ndarray, z: np.ndarray
+        self,
+        pos: np.ndarray,
+        radius: np.ndarray,
+        kinds: list[str],
+        looks: list[str],
+        stock: np.ndarray,
+        z: np.ndarray,
+        seeds: list[int] | None = None,
     ) -> None:
-        """Entities at `pos` (m, 2) on ground heights `z`, of `radius`, `kinds`, `looks` and `stock` (0..1); shown
-        by the next `place`."""
-        layer = self.layer_rows(looks, kinds)
+        """Entities at `pos` (m, 2) on ground heights `z`, of `radius`, `kinds`, `looks` (at `seeds`, default 0)
+        and `stock` (0..1); shown by the next `place`."""
+        layer = self.layer_rows(looks, kinds, seeds)
         kind_arr = np.array(kinds, dtype=object)
         tint = np.array([ENTITY_COLORS.get(k, (0.6, 0.6, 0.6)) for k in kinds], np.float32).reshape(-1, 3)
         size = np.maximum(radius, 0.3) * stock_scale(kind_arr, stock) if len(pos) else np.zeros(0, np.float32)

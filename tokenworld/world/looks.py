@@ -36,6 +36,13 @@ def entity_look(entity: Entity) -> str:
     return entity.name.strip() or entity.kind
 
 
+def entity_seed(entity: Entity) -> int:
+    """The seed that varies a scene entity's generated mesh: its `properties["seed"]` (validated with the scene),
+    else 0; built structures use 0."""
+    seed = entity.properties.get("seed", 0)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32 else 0
+
+
 def structure_look(recipe_name: str) -> str:
     """The text a built structure's mesh is generated from: its recipe's name ("hut", "storehouse", "well")."""
     return recipe_name
