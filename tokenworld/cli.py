@@ -519,53 +519,21 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_assets_gen(args) -> int:
-    import time
+    from tokenworld.assetgen.export import write_glb
 
-    from tokenworld.assetgen import generate
-    from tokenworld.assetgen.generate import LOD_SHARE
-
-    out = Path(args.out)
-    if out.suffix.lower() != ".glb":
-        raise TokenWorldError(f"--out {out} must name a .glb file (binary glTF), e.g. --out well.glb.")
-    if not out.parent.is_dir():
-        raise TokenWorldError(f"the folder {out.parent} does not exist; create it or write elsewhere.")
-    if args.lod >= len(LOD_SHARE):
-        raise TokenWorldError(f"--lod {args.lod} does not exist: use 0 (full) to {len(LOD_SHARE) - 1}.")
     reader = None
     if args.model:
         from tokenworld.assetgen.model_reader import ModelReader
 
         reader = ModelReader.embedded()
-    t0 = time.perf_counter()
-    asset = generate(args.text, seed=args.seed, detail=args.detail, reader=reader)
-    data = asset.glb(args.lod)
-    ms = (time.perf_counter() - t0) * 1000
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise TokenWorldError(f"cannot write {out}: {exc.strerror}.") from None
-    mesh = asset.lod(args.lod)
-    size = " x ".join(f"{v:.1f}" for v in mesh.extents)
-    print(f"wrote {out}: {asset.spec.describe()}; {len(mesh.faces):,} triangles, {size} m, {ms:.0f} ms")
-    if asset.spec.guessed:
-        print("no word of the description names a category, so it made the default (`tokenworld assets categories`).")
+    print(write_glb(args.text, args.out, seed=args.seed, detail=args.detail, lod=args.lod, reader=reader))
     return 0
 
 
 def _cmd_assets_categories(args) -> int:
-    from tokenworld.assetgen import spec as s
+    from tokenworld.assetgen.spec import vocabulary
 
-    for title, table in (
-        ("categories", s.CATEGORY_WORDS),
-        ("materials", s.MATERIAL_WORDS),
-        ("sizes", s.SIZE_WORDS),
-        ("parts", s.PART_WORDS),
-    ):
-        print(f"{title}:")
-        for name, words in table.items():
-            print(f"  {name:<11} {', '.join(words)}")
-    print(f"colours: {', '.join(s.COLORS)}")
-    print(f"a description naming no category makes a {s.DEFAULT_CATEGORY}.")
+    print(vocabulary())
     return 0
 
 

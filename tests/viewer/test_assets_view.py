@@ -174,13 +174,17 @@ def test_a_zone_running_out_thins_its_trees_into_stumps(village):
 
 def test_entities_are_drawn_with_their_looks(village):
     """Every entity is drawn once, in the layer of its look's mesh (looks giving one mesh share a layer)."""
+    from tokenworld.world.looks import entity_seed
+
     v = village
     frame = v.source.frame
     v._entities_key = None
     v.render(1)
     el = v.entity_layers
     assert sum(layer.count for layer in el.layers + el.far_layers) == len(frame.entity_pos)
-    assert {(look, 0) for look in frame.entity_look} <= set(el.looks)
+    seeds = [entity_seed(e) for e in v.scene.entities] + [0] * (len(frame.entity_look) - len(v.scene.entities))
+    assert set(zip(frame.entity_look, seeds, strict=True)) <= set(el.looks)
+    assert ("a tall stone watchtower", 1) in el.looks  # an asset entity's prompt, at its seed
     houses = [(look, 0) for look in frame.entity_look if look.startswith("house")]
     assert len(houses) == 3 and len({el.looks[h] for h in houses}) == 1  # one mesh, one layer for the three
 

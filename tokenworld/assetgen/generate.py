@@ -22,7 +22,7 @@ from tokenworld.errors import TokenWorldError
 if TYPE_CHECKING:  # trimesh and the recipes load on the first generation, so a cache hit never imports them
     import trimesh
 
-GENERATOR_VERSION = 2  # bump when a recipe changes what it makes: cached files of older versions are not reused
+GENERATOR_VERSION = 3  # bump when a recipe changes what it makes: cached files of older versions are not reused
 DETAIL_SIDES = {"low": 6, "default": 8, "high": 16}  # sides of round parts (organic parts scale with it)
 DETAILS = tuple(DETAIL_SIDES)
 LOD_SHARE = (1.0, 0.25)  # share of the triangles kept at each level of detail

@@ -217,7 +217,7 @@ def crops(p: Parts, spec: AssetSpec, rng) -> None:
         if grain:
             p.cone(0.14, h * 1.4, (rng.uniform(-0.1, 0.1), y, 0.1), _jitter(rng, leaf), sides=5)
         else:
-            p.blob((0.25, 0.25, h * 0.4), (rng.uniform(-0.08, 0.08), y, 0.25), _jitter(rng, leaf))
+            p.blob((0.25, 0.25, min(h * 0.4, 0.28)), (rng.uniform(-0.08, 0.08), y, 0.25), _jitter(rng, leaf))
 
 
 def tree(p: Parts, spec: AssetSpec, rng) -> None:

@@ -191,3 +191,19 @@ def parse(text: str) -> AssetSpec:
         text=cleaned,
         guessed=named is None,
     )
+
+
+def vocabulary() -> str:
+    """The words the parser knows, by what they name (what `tokenworld assets categories` prints)."""
+    lines = []
+    for title, table in (
+        ("categories", CATEGORY_WORDS),
+        ("materials", MATERIAL_WORDS),
+        ("sizes", SIZE_WORDS),
+        ("parts", PART_WORDS),
+    ):
+        lines.append(f"{title}:")
+        lines += [f"  {name:<11} {', '.join(words)}" for name, words in table.items()]
+    lines.append(f"colours: {', '.join(COLORS)}")
+    lines.append(f"a description naming no category makes a {DEFAULT_CATEGORY}.")
+    return "\n".join(lines)
