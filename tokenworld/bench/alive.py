@@ -5,7 +5,7 @@ It opens the real viewer on a scene (default: the shipped village) exactly as
 model's threads set as the viewer sets them, the inference thread niced,
 recording into a run folder, here a temporary one) and the same viewer, in an
 offscreen buffer; frames are paced at the rate the window's clock limits them
-to (`Viewer.max_fps`: 60, or 36 with a software renderer). Before measuring,
+to (`Viewer.max_fps`: 60, or 33 with a software renderer). Before measuring,
 one short unmeasured opening warms the caches a second `tokenworld view` finds
 warm (Taichi's kernel cache, the model file, the shaders).
 
