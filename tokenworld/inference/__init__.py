@@ -54,6 +54,10 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
         from tokenworld.inference.vllm_local import VLLMBackend
 
         return VLLMBackend(mind.model, sampling=sampling)
+    if mind.backend == "ray":
+        from tokenworld.inference.ray_pool import RayBackend
+
+        return RayBackend(mind, seed=seed, batch_invariant=batch_invariant)
     if mind.backend == "rules":
         from tokenworld.inference.rules import RulesBackend
 
@@ -73,6 +77,14 @@ def preflight(mind) -> None:
         from tokenworld.inference.vllm_local import _vllm
 
         _vllm()
+    elif mind.backend == "ray":
+        from dataclasses import replace
+
+        from tokenworld.inference.ray_pool import _ray
+
+        _ray()
+        if mind.ray_backend != "ray":
+            preflight(replace(mind, backend=mind.ray_backend))
 
 
 def __getattr__(name):

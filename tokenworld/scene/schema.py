@@ -20,7 +20,7 @@ ARCHETYPES = ("citizen", "farmer", "merchant", "craftsperson", "leader", "explor
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 ENTITY_KINDS = ("resource", "building", "item", "asset", "obstacle")
 TERRAIN_KINDS = ("flat", "hills")
-BACKENDS = ("rules", "llama_cpp", "openai", "vllm")
+BACKENDS = ("rules", "llama_cpp", "openai", "vllm", "ray")
 DECISION_MODES = ("score", "generate")
 STRUCTURED_MODES = ("auto", "gbnf", "json", "none")
 CLOCKS = ("lockstep", "realtime")
@@ -209,7 +209,8 @@ class MindOptions:
     backend: str = opt(
         "rules",
         doc='Who decides for groups with `mind = "model"`: `rules` (the rules brain), `llama_cpp` (embedded model), '
-        "`openai` (an OpenAI-compatible server), `vllm` (in-process, extra `vllm`).",
+        "`openai` (an OpenAI-compatible server), `vllm` (in-process, extra `vllm`), `ray` (a pool of Ray actors, each "
+        "running `ray_backend`; extra `cluster`).",
         choices=BACKENDS,
     )
     model: str = opt(
@@ -315,6 +316,21 @@ class MindOptions:
     )
     cache_size: int = opt(
         4096, doc="Answers kept in the response cache (keyed by prompt and sampling settings; 0 off).", **NON_NEGATIVE
+    )
+    ray_backend: str = opt(
+        "llama_cpp",
+        doc="ray: the backend each actor runs (`llama_cpp`, `openai`, `vllm`, `rules`), built from these options.",
+        choices=BACKENDS,
+    )
+    ray_actors: int = opt(2, doc="ray: actors answering batches (each with its own backend).", **POSITIVE)
+    ray_address: str = opt(
+        "", doc="ray: the cluster to join (`ray start --head` prints it); empty: a local Ray with this machine's cores."
+    )
+    ray_cpus: float = opt(
+        1.0, doc="ray: CPUs each actor reserves (its llama.cpp threads when `threads` is 0).", **POSITIVE
+    )
+    ray_gpus: float = opt(
+        0.0, doc="ray: GPUs each actor reserves (vLLM, or llama.cpp with `n_gpu_layers`).", **NON_NEGATIVE
     )
 
 
