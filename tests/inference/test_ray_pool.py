@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from tests.paths import ROOT
+from tests.sim.runs_lab import query, tw
 from tokenworld.inference.base import BackendError
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
@@ -75,3 +76,21 @@ def test_a_bad_inner_backend_is_a_clear_error():
     scene = village(backend="ray", ray_backend="llama_cpp", ray_actors=1, model="no/such/model.gguf")
     with pytest.raises(BackendError, match="could not start their llama_cpp backend"):
         Simulation(scene, seed=5).build()
+
+
+@pytest.mark.slow
+def test_the_decisions_table_records_which_actor_answered(tmp_path):
+    """`tokenworld run` through two Ray actors: every model decision names its actor, and both actors served."""
+    for base in ("base.toml", "village.toml"):
+        (tmp_path / base).write_text((ROOT / "scenes" / base).read_text())
+    scene = tmp_path / "ray.toml"
+    scene.write_text(
+        'extends = "village.toml"\nname = "ray"\n[sim]\nticks = 25\n'
+        '[mind]\nbackend = "ray"\nray_backend = "llama_cpp"\nray_actors = 2\nreflect_every = 0\n'
+    )
+    r = tw("run", str(scene), "--runs-dir", str(tmp_path / "runs"), "--name", "r", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    rows = query(tmp_path / "runs" / "r" / "run.sqlite", "SELECT source, replica FROM decisions")
+    model = [replica for source, replica in rows if source == "model"]
+    assert model and set(model) == {0, 1}
+    assert all(replica is None for source, replica in rows if source != "model")

@@ -319,3 +319,24 @@ def test_a_run_being_written_can_be_read(scene, tmp_path):
     assert seen == sorted(seen) and seen[0] < 400
     assert len(set(seen)) > 1, "saw only one state of the run"
     assert query(db, "SELECT count(*), max(tick) FROM ticks") == [(400, 400)]
+
+
+def test_a_version_2_store_is_continued_with_the_replica_column(tmp_path):
+    """A store written before `decisions.replica` (version 2) is read, and a resumed run adds the column."""
+    import sqlite3
+
+    from tests.sim.runs_lab import query, tw
+    from tokenworld.sim.run_folder import STORE_VERSION
+
+    runs = tmp_path / "runs"
+    r = tw("run", "village_rules", "--ticks", "20", "--runs-dir", str(runs), "--name", "old", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    db = runs / "old" / "run.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE decisions DROP COLUMN replica")
+        conn.execute("PRAGMA user_version = 2")
+    before = query(db, "SELECT COUNT(*) FROM decisions")[0][0]
+    r = tw("run", "--resume", str(runs / "old"), "--ticks", "40", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert query(db, "PRAGMA user_version")[0][0] == STORE_VERSION
+    assert query(db, "SELECT COUNT(*) FROM decisions WHERE replica IS NULL")[0][0] > before

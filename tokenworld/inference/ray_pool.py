@@ -146,7 +146,7 @@ class RayBackend:
                         continue
                     got = [failed(batch[i], "ray actor died") for i in rows[slot]]
                 for i, answer in zip(rows[slot], got, strict=True):
-                    answers[i] = answer
+                    answers[i] = dataclasses.replace(answer, replica=slot)
                 self.answered_by[slot] += len(got)
             pending = again
         return answers  # type: ignore[return-value]

@@ -371,6 +371,7 @@ class ModelMinds:
             d.source[:] = MODEL
             d.prompt_hash[:] = req.prompt_hash()
             d.tokens_in[:], d.tokens_out[:], d.latency_ms[:] = ans.tokens_in, ans.tokens_out, ans.latency_ms
+            d.replica[:] = ans.replica
             rows.append(d)
         return Decisions.concat(rows), np.asarray(failed, np.int32)
 

@@ -108,6 +108,7 @@ class Answer:
     error: str = ""  # why the backend failed (then choice is -1)
     valid_first: bool = True  # parsed and valid without a repair attempt
     cached: bool = False
+    replica: int = -1  # which replica (Ray actor) answered; -1 for a backend with one
 
     @property
     def ok(self) -> bool:

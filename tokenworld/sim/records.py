@@ -39,6 +39,7 @@ def decision_rows(tick: int, d: Decisions):
         d.tokens_in.tolist(),
         d.tokens_out.tolist(),
         d.latency_ms.astype(float).round(2).tolist(),
+        [None if r < 0 else r for r in d.replica.tolist()],
         strict=False,
     )
 

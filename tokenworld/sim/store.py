@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE TABLE IF NOT EXISTS decisions (
     tick INTEGER NOT NULL, agent INTEGER NOT NULL, action TEXT NOT NULL, target_kind TEXT, target INTEGER,
     item INTEGER, amount REAL, item2 INTEGER, amount2 REAL, text TEXT, source TEXT NOT NULL,
-    prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, latency_ms REAL
+    prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, latency_ms REAL, replica INTEGER
 );
 CREATE INDEX IF NOT EXISTS decisions_tick ON decisions (tick);
 CREATE TABLE IF NOT EXISTS events (
@@ -317,7 +317,7 @@ class RunStore:
                     )
                 if rec["decisions"] is not None and len(rec["decisions"]):
                     c.executemany(
-                        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         decision_rows(tick, rec["decisions"]),
                     )
                 for ev in rec["events"]:
@@ -564,4 +564,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a killed process, no fsync per tick
     conn.executescript(SCHEMA)
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
+    if "replica" not in columns:  # a store of version 2 or older, continued by this version
+        conn.execute("ALTER TABLE decisions ADD COLUMN replica INTEGER")
+        conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
     return conn

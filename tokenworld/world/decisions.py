@@ -56,6 +56,7 @@ class Decisions:
     tokens_in: np.ndarray  # int32, prompt tokens the model evaluated
     tokens_out: np.ndarray  # int32, tokens the model wrote
     latency_ms: np.ndarray  # float32, from request to answer
+    replica: np.ndarray  # int16, which replica or Ray actor answered (-1: none, or the backend has one)
 
     @classmethod
     def empty(cls, m: int = 0) -> "Decisions":
@@ -75,6 +76,7 @@ class Decisions:
             tokens_in=np.zeros(m, np.int32),
             tokens_out=np.zeros(m, np.int32),
             latency_ms=np.zeros(m, np.float32),
+            replica=np.full(m, -1, np.int16),
         )
 
     def __len__(self) -> int:
