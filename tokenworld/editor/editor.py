@@ -23,6 +23,13 @@ from tokenworld.scene.schema import Scene
 from tokenworld.scene.starter import starter_scene_text
 
 
+def preview_scene(scene: Scene) -> Scene:
+    """`scene` as the editor previews it: the rules brain decides (no language model is loaded)."""
+    if scene.mind.backend == "rules":
+        return scene
+    return dataclasses.replace(scene, mind=dataclasses.replace(scene.mind, backend="rules"))
+
+
 @dataclasses.dataclass(frozen=True)
 class _Step:
     """One applied edit with the states before and after it (undo and redo just swap them in)."""

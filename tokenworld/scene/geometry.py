@@ -14,11 +14,27 @@ import numpy as np
 from tokenworld.scene.schema import Zone
 
 
+def rect_corners(rect) -> np.ndarray:
+    """The 4 corners (float64) of `[x0, y0, x1, y1]`: x0y0, x1y0, x1y1, x0y1."""
+    x0, y0, x1, y1 = (float(v) for v in rect)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+
+
+def moved_corner(rect, handle: int, p: np.ndarray) -> list[float]:
+    """`rect` with corner `handle` (0 x0y0, 1 x1y0, 2 x1y1, 3 x0y1) at `p`, the opposite corner fixed."""
+    fixed = rect_corners(rect)[(handle + 2) % 4]
+    return [
+        float(min(fixed[0], p[0])),
+        float(min(fixed[1], p[1])),
+        float(max(fixed[0], p[0])),
+        float(max(fixed[1], p[1])),
+    ]
+
+
 def zone_polygon(zone: Zone) -> np.ndarray:
     """The zone's outline as an (n, 2) float32 array (a rectangle gives 4 corners)."""
     if zone.rect is not None:
-        x0, y0, x1, y1 = zone.rect
-        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+        return rect_corners(zone.rect).astype(np.float32)
     return np.asarray(zone.polygon, dtype=np.float32)
 
 

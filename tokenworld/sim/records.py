@@ -11,7 +11,7 @@ import json
 import numpy as np
 
 from tokenworld.scene.schema import ITEMS
-from tokenworld.world.actions import ACTIONS
+from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import REASONS, SOURCES, TARGET_KINDS, Decisions, Events
 
 ACTION_NAMES = np.array([a.name for a in ACTIONS], dtype=object)
@@ -124,3 +124,25 @@ def decode_track(xy_blob: bytes, heading_blob: bytes, size) -> tuple[np.ndarray,
     pos = q.astype(np.float32) * (np.asarray(size, np.float32) / np.float32(65535.0))
     heading = np.frombuffer(heading_blob, np.uint8).astype(np.float32) * np.float32(TWO_PI / 256.0)
     return pos, heading
+
+
+def tick_metrics(w, events: list[Events]) -> dict:
+    """The `ticks` table's figures of a tick: the engine's metrics, needs, decisions, trades, talks, ties, items."""
+    m = w.engine.metrics()
+    eco = w.economy
+    acts = np.concatenate([e.action for e in events]) if events else np.zeros(0, np.int16)
+    reasons = np.concatenate([e.reason for e in events]) if events else np.zeros(0, np.int8)
+    done = reasons == 0
+    m.update(
+        mean_hunger=round(float(eco.hunger.mean()), 6) if w.n_agents else 0.0,
+        mean_energy=round(float(eco.energy.mean()), 6) if w.n_agents else 0.0,
+        decisions=int(len(acts)),
+        refused=int((~done).sum()),
+        trades=int(((acts == ACTION_INDEX["trade"]) & done).sum()),
+        talks=int(((acts == ACTION_INDEX["talk"]) & done).sum()),
+        ties=w.social.edges,
+        mean_degree=round(2 * w.social.edges / max(w.n_agents, 1), 6),
+        item_totals=[round(float(v), 4) for v in eco.totals()],
+        prices=eco.prices(),
+    )
+    return m

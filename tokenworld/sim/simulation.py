@@ -14,6 +14,8 @@ import numpy as np
 from tokenworld.errors import TokenWorldError
 from tokenworld.mind.personas import NARRATOR
 from tokenworld.scene.schema import MINDS, Scene
+from tokenworld.sim.game_round import game_decisions
+from tokenworld.sim.records import tick_metrics
 from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import SOURCES, Decisions, Events
 
@@ -336,7 +338,7 @@ class Simulation:
         # 4. A game round, if one is due: everyone guesses, the moderator scores.
         game_round = None
         if w.game is not None and w.game.due(tick):
-            guesses = self._game_decisions()
+            guesses = game_decisions(self)
             w.game.open_round(tick)
             events.append(w.apply(guesses, tick))
             game_round = w.game.close_round(tick)
@@ -349,7 +351,7 @@ class Simulation:
             self.mind_counts += np.bincount(applied.source[model_rows], minlength=len(SOURCES))
         t5 = time.perf_counter()
         # 6. Metrics for readers (every `metrics_every` ticks).
-        metrics = self._metrics(events) if tick % self.scene.sim.metrics_every == 0 else None
+        metrics = tick_metrics(self.world, events) if tick % self.scene.sim.metrics_every == 0 else None
         t6 = time.perf_counter()
         step_ms = (t6 - t0) * 1000.0
         stages = {
@@ -518,53 +520,6 @@ class Simulation:
         for row in np.flatnonzero(d.action == ACTION_INDEX["talk"]).tolist():
             d.text[row] = self.minds.news(int(d.agent[row]), self.tick) or d.text[row]
         return d
-
-    def _game_decisions(self) -> Decisions:
-        from tokenworld.mind.guessing import random_guesses, rules_guesses
-
-        w, opts = self.world, self.scene.game
-        n = w.n_agents
-        d = Decisions.empty(n)
-        d.agent[:] = np.arange(n)
-        d.action[:] = ACTION_INDEX["guess"]
-        last = w.game.history[-1].target if w.game.history else None
-        rnd = self.random_minded
-        d.amount[~rnd] = rules_guesses(self.game_rng, w.agents.traits[~rnd], last, opts)
-        d.amount[rnd] = random_guesses(self.game_rng, int(rnd.sum()), opts)
-        d.source[:] = np.where(rnd, SOURCES.index("random"), SOURCES.index("rules"))
-        if self.minds is not None:  # model players: the model guesses (the round waits, in either clock mode)
-            players = np.flatnonzero(self.minds.is_model & ~rnd)
-            requests = self.minds.guess_requests(players, self.tick, d.amount[players])
-            answers = self.worker.wait(self.worker.submit(requests, flush=True), timeout=self._wait_s)
-            values, ok = self.minds.guess_values(requests, answers)
-            d.amount[players[ok]] = values[ok]  # a failed answer keeps its rules guess, recorded as a fallback
-            d.source[players] = np.where(ok, SOURCES.index("model"), SOURCES.index("fallback"))
-            d.tokens_in[players] = [a.tokens_in for a in answers]
-            d.tokens_out[players] = [a.tokens_out for a in answers]
-            d.latency_ms[players] = [a.latency_ms for a in answers]
-            d.prompt_hash[players] = [r.prompt_hash() for r in requests]
-        return d
-
-    def _metrics(self, events: list[Events]) -> dict:
-        w = self.world
-        m = w.engine.metrics()
-        eco = w.economy
-        acts = np.concatenate([e.action for e in events]) if events else np.zeros(0, np.int16)
-        reasons = np.concatenate([e.reason for e in events]) if events else np.zeros(0, np.int8)
-        done = reasons == 0
-        m.update(
-            mean_hunger=round(float(eco.hunger.mean()), 6) if w.n_agents else 0.0,
-            mean_energy=round(float(eco.energy.mean()), 6) if w.n_agents else 0.0,
-            decisions=int(len(acts)),
-            refused=int((~done).sum()),
-            trades=int(((acts == ACTION_INDEX["trade"]) & done).sum()),
-            talks=int(((acts == ACTION_INDEX["talk"]) & done).sum()),
-            ties=w.social.edges,
-            mean_degree=round(2 * w.social.edges / max(w.n_agents, 1), 6),
-            item_totals=[round(float(v), 4) for v in eco.totals()],
-            prices=eco.prices(),
-        )
-        return m
 
     def run(self, ticks: int, *, on_tick: Callable[[TickResult], None] | None = None) -> TickResult | None:
         """Advance `ticks` ticks, calling `on_tick` after each; returns the last tick's result."""

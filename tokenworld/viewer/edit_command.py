@@ -94,9 +94,9 @@ def edit(opts: EditOptions) -> int:
 
 def open_edit_viewer(editor: Editor, *, size=(1280, 720), offscreen: bool = False, arch: str | None = None):
     """A `Viewer` in Edit mode on `editor`, over a paused, unrecorded preview of its scene (rules brain)."""
+    from tokenworld.editor.editor import preview_scene
     from tokenworld.sim.live_source import LiveSource
     from tokenworld.viewer.app import Viewer
-    from tokenworld.viewer.edit_mode import preview_scene
 
     source = LiveSource(preview_scene(editor.scene), arch=arch, playing=False).start()
     try:

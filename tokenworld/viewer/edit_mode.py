@@ -35,21 +35,12 @@ from tokenworld.editor import (
     Together,
     Translate,
 )
+from tokenworld.editor.editor import preview_scene
 from tokenworld.errors import TokenWorldError
-from tokenworld.scene.geometry import points_in_zone, zone_polygon
+from tokenworld.scene.geometry import moved_corner, points_in_zone, rect_corners, zone_polygon
 from tokenworld.scene.schema import Scene
 
 TOOLS = ("select", "rect", "polygon", "entity", "spawn")
-TOOL_NAMES = {"select": "Select", "rect": "Rectangle", "polygon": "Polygon", "entity": "Entity", "spawn": "Spawn area"}
-TOOL_HINTS = {
-    "select": "Click to select, Shift+click to add, drag to move; drag on empty ground (or Shift+drag) for a box. "
-    "Corner squares resize. Delete removes, Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves.",
-    "rect": "Drag a rectangle on the ground to add a zone. Esc goes back to Select.",
-    "polygon": "Click the corners of a zone; click the first corner (or press Enter) to close it. "
-    "Backspace removes the last corner, Esc cancels.",
-    "entity": "Click the ground to place an entity of the kind chosen below.",
-    "spawn": "Drag a rectangle: the selected group starts there (or a new group does).",
-}
 HANDLE_PX = 9.0  # a handle is grabbed within this many pixels
 CLICK_PX = 5.0  # a press and release closer than this is a click, not a drag
 LIFT = 0.15  # m above the ground for overlay lines
@@ -65,13 +56,6 @@ class Drag:
     now_px: tuple[float, float]
     now: np.ndarray
     handle: int = -1  # the corner or vertex index of a handle drag
-
-
-def preview_scene(scene: Scene) -> Scene:
-    """`scene` as the editor previews it: the rules brain decides (no language model is loaded)."""
-    if scene.mind.backend == "rules":
-        return scene
-    return dataclasses.replace(scene, mind=dataclasses.replace(scene.mind, backend="rules"))
 
 
 class EditMode:
@@ -553,7 +537,7 @@ class EditMode:
             self.apply(SetZone(i, {"polygon": poly}))
             return
         rect = scene.zones[i].rect if what == "zones" else scene.groups[i].spawn_area
-        new = _moved_corner(rect, handle, p)
+        new = moved_corner(rect, handle, p)
         self.apply(SetZone(i, {"rect": new}) if what == "zones" else SetGroup(i, {"spawn_area": new}))
 
     def _free_name(self, stem: str, what: str) -> str:
@@ -581,7 +565,7 @@ class EditMode:
                 outline[d.handle] = p
                 return outline
             rect = scene.zones[index].rect if what == "zones" else scene.groups[index].spawn_area
-            return rect_corners(_moved_corner(rect, d.handle, p))
+            return rect_corners(moved_corner(rect, d.handle, p))
         return outline
 
     def draw_overlay(self) -> None:
@@ -607,20 +591,3 @@ class EditMode:
     def gizmo_delta(self) -> Optional[np.ndarray]:
         """While the gizmo is dragged: the selection's offset so far (None otherwise)."""
         return self.overlay.gizmo_delta
-
-
-def rect_corners(rect) -> np.ndarray:
-    x0, y0, x1, y1 = (float(v) for v in rect)
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
-
-
-def _moved_corner(rect, handle: int, p: np.ndarray) -> list[float]:
-    """`rect` with corner `handle` (0 x0y0, 1 x1y0, 2 x1y1, 3 x0y1) at `p`, the opposite corner fixed."""
-    corners = rect_corners(rect)
-    fixed = corners[(handle + 2) % 4]
-    return [
-        float(min(fixed[0], p[0])),
-        float(min(fixed[1], p[1])),
-        float(max(fixed[0], p[0])),
-        float(max(fixed[1], p[1])),
-    ]

@@ -12,7 +12,8 @@ from typing import Optional
 import numpy as np
 
 from tokenworld.editor import Translate
-from tokenworld.viewer.edit_mode import LIFT, rect_corners
+from tokenworld.scene.geometry import rect_corners
+from tokenworld.viewer.edit_mode import LIFT
 
 _CIRCLE = np.linspace(0, 2 * np.pi, 25)
 

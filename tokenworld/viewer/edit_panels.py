@@ -20,9 +20,19 @@ from imgui_bundle import imgui
 from tokenworld.editor import SetEntity, SetGroup, SetOption, SetZone
 from tokenworld.editor.forms import FieldSpec, fields_of, tables
 from tokenworld.scene.schema import ENTITY_KINDS, ITEMS, TRAITS
-from tokenworld.viewer.edit_mode import TOOL_HINTS, TOOL_NAMES, TOOLS
+from tokenworld.viewer.edit_mode import TOOLS
 from tokenworld.viewer.panels import begin_window
 
+TOOL_NAMES = {"select": "Select", "rect": "Rectangle", "polygon": "Polygon", "entity": "Entity", "spawn": "Spawn area"}
+TOOL_HINTS = {
+    "select": "Click to select, Shift+click to add, drag to move; drag on empty ground (or Shift+drag) for a box. "
+    "Corner squares resize. Delete removes, Ctrl+Z / Ctrl+Y undo and redo, Ctrl+S saves.",
+    "rect": "Drag a rectangle on the ground to add a zone. Esc goes back to Select.",
+    "polygon": "Click the corners of a zone; click the first corner (or press Enter) to close it. "
+    "Backspace removes the last corner, Esc cancels.",
+    "entity": "Click the ground to place an entity of the kind chosen below.",
+    "spawn": "Drag a rectangle: the selected group starts there (or a new group does).",
+}
 RED = imgui.ImVec4(1.0, 0.45, 0.4, 1.0)
 GREY = imgui.ImVec4(0.7, 0.7, 0.7, 1.0)
 AMBER = imgui.ImVec4(1.0, 0.8, 0.35, 1.0)
