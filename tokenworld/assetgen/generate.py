@@ -139,20 +139,20 @@ def generate(text: str | AssetSpec, *, seed: int = 0, detail: str = "default", r
     return Asset(spec=spec, seed=seed, detail=detail, mesh=mesh)
 
 
+def flat_arrays(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`mesh` flat-shaded: (vertices, normals, RGBA uint8 colours, triangles), each triangle its own 3 corners."""
+    corners = np.asarray(mesh.faces).reshape(-1)
+    verts = np.asarray(mesh.vertices)[corners]
+    normals = np.repeat(np.asarray(mesh.face_normals), 3, axis=0)
+    colors = np.asarray(mesh.visual.vertex_colors)[corners]
+    return verts, normals, colors, np.arange(len(verts)).reshape(-1, 3)
+
+
 def glb_bytes(mesh: trimesh.Trimesh) -> bytes:
     """`mesh` as flat-shaded, y-up binary glTF bytes (deterministic for the same mesh)."""
     import trimesh
 
-    corners = mesh.faces.reshape(-1)
-    verts = mesh.vertices[corners]
-    normals = np.repeat(mesh.face_normals, 3, axis=0)
-    colors = np.asarray(mesh.visual.vertex_colors)[corners]
-    flat = trimesh.Trimesh(
-        verts,
-        np.arange(len(verts)).reshape(-1, 3),
-        vertex_normals=normals,
-        vertex_colors=colors,
-        process=False,
-    )
+    verts, normals, colors, triangles = flat_arrays(mesh)
+    flat = trimesh.Trimesh(verts, triangles, vertex_normals=normals, vertex_colors=colors, process=False)
     flat.apply_transform(Y_UP)
     return trimesh.exchange.gltf.export_glb(flat, include_normals=True)

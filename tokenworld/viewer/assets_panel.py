@@ -233,25 +233,19 @@ class TurntablePreview:
             return
         from panda3d.core import GeomNode
 
-        from tokenworld.viewer.layers import make_geom
+        from tokenworld.assetgen.generate import flat_arrays
+        from tokenworld.viewer.meshes import mesh_from_arrays
 
         self.model.node().remove_all_children()
         self.shown = asset
         if asset is None:
             return
         mesh = asset.mesh
-        corners = np.asarray(mesh.faces).reshape(-1)  # flat shaded, as the GLB is: each triangle its own corners
-        colors = np.asarray(mesh.visual.vertex_colors, np.float32)[corners] / 255.0
+        verts, normals, rgba, triangles = flat_arrays(mesh)  # flat shaded, as the GLB is
+        colors = rgba.astype(np.float32) / 255.0
         colors[:, 3] = 1.0  # alpha is the share of a per-instance tint, not opacity
         node = GeomNode("asset")
-        node.add_geom(
-            make_geom(
-                np.asarray(mesh.vertices, np.float32)[corners],
-                np.repeat(np.asarray(mesh.face_normals, np.float32), 3, axis=0),
-                np.arange(len(corners), dtype=np.uint32).reshape(-1, 3),
-                colors,
-            )
-        )
+        node.add_geom(mesh_from_arrays(verts.astype(np.float32), normals.astype(np.float32), colors, triangles).geom)
         self.model.attach_new_node(node)
         lo, hi = np.asarray(mesh.bounds, np.float64)
         centre, radius = (lo + hi) / 2.0, max(float(np.linalg.norm(hi - lo)) / 2.0, 0.05)
