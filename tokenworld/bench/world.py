@@ -148,6 +148,7 @@ def measure_game_round(n: int, *, rounds: int = 5, arch: str | None) -> dict:
     from tokenworld.scene.population import with_agents
     from tokenworld.scene.shipped import shipped_scene
     from tokenworld.sim import Simulation
+    from tokenworld.sim.game_round import game_decisions
 
     scene = with_agents(Scene.load(shipped_scene("guess_average")), n)
     sim = Simulation(scene, arch=arch).build()
@@ -155,7 +156,7 @@ def measure_game_round(n: int, *, rounds: int = 5, arch: str | None) -> dict:
     times = []
     for k in range(rounds):
         t0 = time.perf_counter()
-        guesses = sim._game_decisions()
+        guesses = game_decisions(sim)
         w.game.open_round(k + 1)
         w.apply(guesses, k + 1)
         w.game.close_round(k + 1)
