@@ -11,115 +11,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from tokenworld.cli_args import FLAG_TYPES, nonnegative_int, positive_float, positive_int, shown, size
 from tokenworld.errors import TokenWorldError
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of 1 or more (`--steps 0` is a usage error)."""
-    value = _whole(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, found {value}")
-    return value
-
-
-def nonnegative_int(text: str) -> int:
-    """An argparse type: a whole number of 0 or more (seeds, warm-ups, ticks of an empty run)."""
-    value = _whole(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, found {value}")
-    return value
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, found {text}")
-    return value
-
-
-def _size(text: str) -> tuple[int, int]:
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, found {text!r}")
-    w, h = int(parts[0]), int(parts[1])
-    if not (64 <= w <= 7680 and 64 <= h <= 4320):
-        raise argparse.ArgumentTypeError(f"window size {w}x{h} is out of range (64x64 to 7680x4320)")
-    return w, h
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers such as 1000,10000, found {text!r}"
-        ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected counts of 1 or more, found {text!r}")
-    return values
-
-
-def _weight_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0,1,2, found {text!r}") from None
-    if not values or not all(0 <= v <= 100 for v in values):
-        raise argparse.ArgumentTypeError(f"expected weights between 0 and 100, found {text!r}")
-    return values
-
-
-def _mode_list(text: str) -> list[str]:
-    modes = [m.strip() for m in text.split(",") if m.strip()]
-    bad = [m for m in modes if m not in ("score", "generate")]
-    if not modes or bad:
-        raise argparse.ArgumentTypeError(f"expected modes from score,generate, found {text!r}")
-    return list(dict.fromkeys(modes))
-
-
-def _scene_list(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if names == ["none"]:
-        return []
-    if not names:
-        raise argparse.ArgumentTypeError("expected comma-separated scenes such as village_rules,metropolis, or none")
-    return names
-
-
-# How the text of a bench suite's flag is read, by `Flag.kind` (tokenworld.bench.suites).
-FLAG_TYPES = {
-    "counts": _int_list,
-    "count": positive_int,
-    "count0": nonnegative_int,
-    "number": positive_float,
-    "size": _size,
-    "modes": _mode_list,
-    "weights": _weight_list,
-    "scene": str,
-    "scenes": _scene_list,
-}
-
-
-def _shown(value) -> str:
-    """A default as a user would type it: 1000,10000 for lists, 1280x720 for a size."""
-    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value) and value[0] >= 64:
-        return f"{value[0]}x{value[1]}"
-    if isinstance(value, (list, tuple)):
-        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _parents() -> dict[str, argparse.ArgumentParser]:
@@ -186,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--frames", type=positive_int, help="render this many frames offscreen (the simulation running), then exit"
     )
     view.add_argument("--screenshot", metavar="PNG", help="save the last frame here (with --frames, or at exit)")
-    view.add_argument("--size", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
+    view.add_argument("--size", type=size, default=(1280, 720), help="window size WxH (default 1280x720)")
     view.add_argument("--speed", type=positive_float, default=4.0, help="simulated seconds per second (default 4)")
     view.add_argument("--no-record", action="store_true", help="do not record the live run into a run folder")
     view.add_argument("--offscreen", action="store_true", help="render offscreen even when a display exists")
@@ -203,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     edit.add_argument("--frames", type=positive_int, help="render this many frames offscreen, then exit")
     edit.add_argument("--screenshot", metavar="PNG", help="save the last frame here (with --frames, or at exit)")
-    edit.add_argument("--size", type=_size, default=(1280, 720), help="window size WxH (default 1280x720)")
+    edit.add_argument("--size", type=size, default=(1280, 720), help="window size WxH (default 1280x720)")
     edit.add_argument("--offscreen", action="store_true", help="render offscreen even when a display exists")
     edit.set_defaults(func=_cmd_edit)
 
@@ -220,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument("--seconds", type=positive_float, default=10.0, help="length of the video (default 10)")
     rec.add_argument("--fps", type=positive_int, default=30, help="frames a second of video (default 30)")
-    rec.add_argument("--size", type=_size, default=(1280, 720), help="frame size WxH (default 1280x720)")
+    rec.add_argument("--size", type=size, default=(1280, 720), help="frame size WxH (default 1280x720)")
     rec.add_argument(
         "--speed",
         type=positive_float,
@@ -257,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     an.set_defaults(func=_cmd_analyze)
 
     _add_assets(sub)
+
+    sw = sub.add_parser("sweep", help="run scene variants x seeds as separate runs on Ray, with a summary across them")
+    sw.add_argument("file", help="sweep file (TOML, see docs/sweeps.md) or a shipped sweep's name (sweep_village)")
+    sw.add_argument("--runs-dir", default="runs", help="the sweep's folder goes in RUNS_DIR/sweeps/ (default: ./runs)")
+    sw.add_argument("--parallel", type=positive_int, help="runs at once (default: the file's, else as CPUs allow)")
+    sw.add_argument("--ray-address", metavar="ADDRESS", help="a running Ray cluster (default: the file's, else local)")
+    sw.add_argument("--check", action="store_true", help="read the sweep file and list its runs; run nothing")
+    sw.set_defaults(func=_cmd_sweep)
 
     scene = sub.add_parser("scene", help="list, check or create scene files")
     ssub = scene.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -309,8 +210,8 @@ def _add_bench(sub, shared: dict[str, argparse.ArgumentParser]) -> None:
             if flag.kind == "off":
                 bp.add_argument(flag.flag, dest=flag.key, action="store_const", const=False, help=flag.help)
                 continue
-            shown = f" (default {_shown(suite.sizes[flag.key])})" if flag.key in suite.sizes else ""
-            bp.add_argument(flag.flag, dest=flag.key, type=FLAG_TYPES[flag.kind], help=flag.help + shown)
+            default = f" (default {shown(suite.sizes[flag.key])})" if flag.key in suite.sizes else ""
+            bp.add_argument(flag.flag, dest=flag.key, type=FLAG_TYPES[flag.kind], help=flag.help + default)
         bp.add_argument("--quick", action="store_true", help="the suite's tiny sizes (seconds), not figures to quote")
         bp.set_defaults(func=_cmd_bench_suite)
 
@@ -508,6 +409,20 @@ def _cmd_analyze(args) -> int:
 
     analyze(args.run_folder, out_dir=args.out, prices_path=args.prices)
     return 0
+
+
+def _cmd_sweep(args) -> int:
+    from tokenworld.sweep import load_sweep, run_sweep
+
+    if args.check:
+        sweep = load_sweep(args.file)
+        print(f"{sweep.path}: {len(sweep.runs)} runs of {sweep.options.scene}; varied: {', '.join(sweep.columns)}")
+        for r in sweep.runs:
+            values = "".join(f", {k} = {v!r}" for k, v in r.values.items())
+            print(f"  {r.name}: seed {r.seed}{values} ({r.scene.agent_count} agents)")
+        return 0
+    result = run_sweep(args.file, runs_dir=args.runs_dir, parallel=args.parallel, ray_address=args.ray_address)
+    return 1 if result.failed else 0
 
 
 def _cmd_export(args) -> int:

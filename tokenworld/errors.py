@@ -31,3 +31,7 @@ class EngineError(TokenWorldError):
 
 class RunError(TokenWorldError):
     """A run folder cannot be created, written or read."""
+
+
+class SweepError(TokenWorldError):
+    """A sweep file is unreadable or invalid, or a sweep cannot run (its folder is busy, Ray is missing)."""

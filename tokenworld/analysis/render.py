@@ -20,6 +20,9 @@ table.head td:first-child { color: #555; }
 img { max-width: 100%; border: 1px solid #eee; }
 .about { color: #444; } .skip { color: #8a6d3b; background: #fcf8e3; padding: 0.5em 0.8em; border-radius: 4px; }
 .notice { background: #eef5fb; padding: 0.6em 0.9em; border-radius: 4px; }
+.wide { overflow-x: auto; } table.rows { border-collapse: collapse; font-size: 0.85em; }
+table.rows th, table.rows td { padding: 0.2em 0.6em; border-bottom: 1px solid #eee; text-align: right; }
+table.rows th { background: #f5f5f5; position: sticky; top: 0; }
 ul.notes { margin-top: 0.5em; } footer { margin-top: 3em; color: #777; font-size: 0.9em; }
 """
 
@@ -35,6 +38,7 @@ class Pages:
         notices: warnings shown above the headline (a run still being written, ...).
         sections: every section in report order, plotted or skipped.
         footer: the closing line (`generated_line`).
+        table: (column names, rows of cells) of a table shown before the sections (a sweep's runs), or None.
     """
 
     title: str
@@ -43,6 +47,7 @@ class Pages:
     notices: list[str]
     sections: list[Section]
     footer: str
+    table: tuple[list[str], list[list[str]]] | None = None
 
 
 def write_html(path: Path, pages: Pages) -> None:
@@ -61,6 +66,13 @@ def write_html(path: Path, pages: Pages) -> None:
     parts.append('<table class="head">')
     parts += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in pages.headline]
     parts.append("</table>")
+    if pages.table is not None:
+        names, rows = pages.table
+        parts.append(
+            '<div class="wide"><table class="rows"><tr>' + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>"
+        )
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows]
+        parts.append("</table></div>")
     plotted = [s for s in sections if s.image]
     if plotted:
         parts.append("<p>Plots: " + ", ".join(f'<a href="#{e(s.key)}">{e(s.title)}</a>' for s in plotted) + ".</p>")
@@ -84,6 +96,10 @@ def write_markdown(path: Path, pages: Pages) -> None:
     lines = [f"# {pages.title}", "", pages.subtitle, ""]
     lines += [f"> {n}" for n in notices] + ([""] if notices else [])
     lines += ["| | |", "|---|---|"] + [f"| {k} | {_md_cell(v)} |" for k, v in pages.headline] + [""]
+    if pages.table is not None:
+        names, rows = pages.table
+        lines += ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows] + [""]
     plotted = [s for s in sections if s.image]
     lines.append("## Plots")
     lines.append("")

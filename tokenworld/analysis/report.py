@@ -14,6 +14,7 @@ from tokenworld.analysis.news import news_headline, news_section
 from tokenworld.analysis.prices import load_prices
 from tokenworld.analysis.render import Pages, duration, generated_line, write_html, write_markdown
 from tokenworld.analysis.society import guess_convergence, social_network
+from tokenworld.analysis.summary import run_figures
 from tokenworld.errors import RunError
 from tokenworld.sim.run_folder import RunFolder, make_folder
 
@@ -143,28 +144,24 @@ def headline(run: RunFolder, use: ModelUsage | None) -> list[tuple[str, str]]:
         rows.append(("Speed", f"{m['timings']['ticks_per_second']:g} ticks/s on {m.get('arch', '?')}"))
     if run.last_tick == 0:
         return rows
-    decisions, agents_deciding = run.q("SELECT count(*), count(DISTINCT agent) FROM decisions")[0]
-    refused = run.scalar("SELECT count(*) FROM events WHERE ok = 0") or 0
-    trades, talks, ties = run.q(
-        "SELECT coalesce(sum(trades), 0), coalesce(sum(talks), 0), "
-        "(SELECT ties FROM ticks ORDER BY tick DESC LIMIT 1) FROM ticks"
-    )[0]
+    f = run_figures(run)
+    decisions, refused = f["decisions"], f["refused"]
+    agents_deciding = run.scalar("SELECT count(DISTINCT agent) FROM decisions")
     rows += [
         (
             "Decisions",
-            f"{decisions:,} ({fmt(decisions / max(run.n_agents, 1))} per agent; {agents_deciding:,} agents decided)",
+            f"{decisions:,} ({fmt(f['decisions_per_agent'])} per agent; {agents_deciding:,} agents decided)",
         ),
         ("Refused actions", f"{refused:,}" + (f" ({refused / decisions:.1%} of decisions)" if decisions else "")),
-        ("Trades", f"{int(trades):,}"),
-        ("Talks", f"{int(talks):,}"),
-        ("Ties at the end", fmt(ties) if ties is not None else "n/a"),
+        ("Trades", f"{f['trades']:,}"),
+        ("Talks", f"{f['talks']:,}"),
+        ("Ties at the end", fmt(f["ties"]) if f["ties"] is not None else "n/a"),
     ]
     news = news_headline(run)
     if news is not None:
         rows.append(news)
-    if run.has_rows("rounds"):
-        n, avg = run.q("SELECT count(*), (SELECT average FROM rounds ORDER BY round DESC LIMIT 1) FROM rounds")[0]
-        rows.append(("Game rounds", f"{n:,} (last average guess {fmt(avg)})"))
+    if f["rounds"] is not None:
+        rows.append(("Game rounds", f"{f['rounds']:,} (last average guess {fmt(f['last_average'])})"))
     if use is not None:
         cur = use.prices.currency
         rows += [

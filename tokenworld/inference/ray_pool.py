@@ -28,11 +28,31 @@ RETRIES = 2  # times a sub-batch is sent again after its actor died
 TOKEN_MEMO = 4096  # token counts kept on this side
 
 
-def _ray():
+def _ray(what: str = "the ray backend"):
     try:
         import ray
     except ImportError:
-        raise BackendError(f"the ray backend needs Ray, which is not installed: {EXTRA}.") from None
+        raise BackendError(f"{what} needs Ray, which is not installed: {EXTRA}.") from None
+    return ray
+
+
+def connect(address: str, *, option: str = "mind.ray_address", what: str = "the ray backend"):
+    """Ray, initialised once per process: the cluster at `address`, or a local Ray on this machine's cores when
+    `address` is empty. `option` (the setting that gave the address) and `what` (who needs Ray) word the errors."""
+    ray = _ray(what)
+    if not ray.is_initialized():
+        try:
+            ray.init(
+                address=address or None,
+                num_cpus=None if address else os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+        except ConnectionError as exc:
+            raise BackendError(
+                f"cannot reach the Ray cluster at {address!r} ({exc}); start one with `ray start --head` or leave "
+                f"`{option}` empty for a local Ray."
+            ) from None
     return ray
 
 
@@ -72,23 +92,9 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, mind, *, seed: int = 0, batch_invariant: bool = True):
-        ray = self._ray = _ray()
         if mind.ray_backend == "ray":
             raise BackendError("mind.ray_backend names the backend each Ray actor runs; it cannot be `ray` itself.")
-        if not ray.is_initialized():
-            address = mind.ray_address or None
-            try:
-                ray.init(
-                    address=address,
-                    num_cpus=None if address else os.cpu_count(),
-                    include_dashboard=False,
-                    log_to_driver=False,
-                )
-            except ConnectionError as exc:
-                raise BackendError(
-                    f"cannot reach the Ray cluster at {address!r} ({exc}); start one with `ray start --head` or leave "
-                    "`mind.ray_address` empty for a local Ray."
-                ) from None
+        ray = self._ray = connect(mind.ray_address)
         inner = {f.name: getattr(mind, f.name) for f in dataclasses.fields(mind)}
         inner["backend"] = mind.ray_backend
         inner["threads"] = mind.threads or max(1, int(mind.ray_cpus))  # an actor computes on the CPUs it reserves

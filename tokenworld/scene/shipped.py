@@ -14,6 +14,7 @@ from pathlib import Path
 from tokenworld.errors import SceneError
 
 SUFFIX = ".toml"
+SWEEP_PREFIX = "sweep_"  # shipped sweep files (`tokenworld sweep sweep_village`) sit beside the scenes
 
 
 def shipped_dir() -> Path:
@@ -22,8 +23,8 @@ def shipped_dir() -> Path:
 
 
 def shipped_names() -> list[str]:
-    """Names of the shipped scenes (file names without `.toml`), sorted."""
-    return sorted(p.stem for p in shipped_dir().glob(f"*{SUFFIX}"))
+    """Names of the shipped scenes (file names without `.toml`, sweep files left out), sorted."""
+    return sorted(p.stem for p in shipped_dir().glob(f"*{SUFFIX}") if not p.stem.startswith(SWEEP_PREFIX))
 
 
 def shipped_scene(name: str) -> Path:
@@ -34,6 +35,8 @@ def shipped_scene(name: str) -> Path:
     """
     stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
     path = shipped_dir() / f"{stem}{SUFFIX}"
+    if stem.startswith(SWEEP_PREFIX) and path.is_file():
+        raise SceneError([f"{name} is a sweep file, not a scene: run it with `tokenworld sweep {stem}`."])
     if "/" in stem or "\\" in stem or not path.is_file():
         raise SceneError(
             [

@@ -184,7 +184,7 @@ class RunStore:
         _check_space(runs_dir)
         folder = _make_folder(runs_dir, name, unique)  # before the try: its cleanup removes only this new folder
         try:
-            lock = _lock(folder)
+            lock = lock_folder(folder)
             scene.save(folder / SCENE_FILE)
             conn = _connect(folder / STORE_FILE)
             conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
@@ -208,7 +208,7 @@ class RunStore:
         if not os.access(folder, os.W_OK) or not os.access(db, os.W_OK):
             raise RunError(f"{folder} is not writable; a resumed run writes into it.")
         _check_space(folder)
-        lock = _lock(folder)
+        lock = lock_folder(folder)
         try:
             return cls(folder, _connect(db), lock)
         except sqlite3.Error as exc:
@@ -538,8 +538,9 @@ def _make_folder(runs_dir: Path, name: str, unique: bool) -> Path:
     raise RunError(f"{runs_dir} holds 99 runs named {name}; wait a second or pass --name.")
 
 
-def _lock(folder: Path):
-    """Take the run's lock (released when the file closes or the process dies), or say who holds it."""
+def lock_folder(folder: Path, what: str = "that run"):
+    """Take the folder's lock (released when the returned file closes or the process dies), or say who holds it
+    (`what`: the work the holder is doing, for the error)."""
     import fcntl
 
     handle = open(folder / ".lock", "a+", encoding="utf-8")  # noqa: SIM115 (held for the run's lifetime)
@@ -550,7 +551,7 @@ def _lock(folder: Path):
         holder = handle.read().strip() or "another process"
         handle.close()
         raise RunError(
-            f"{folder} is being written by {holder}; wait for that run to end (or stop it) before resuming."
+            f"{folder} is being written by {holder}; wait for {what} to end (or stop it) before resuming."
         ) from None
     handle.seek(0)
     handle.truncate()
