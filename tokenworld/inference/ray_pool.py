@@ -18,6 +18,7 @@ cached state: equal bit for bit in lockstep).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 from tokenworld.inference.base import BackendError
@@ -47,6 +48,7 @@ def connect(address: str, *, option: str = "mind.ray_address", what: str = "the 
                 num_cpus=None if address else os.cpu_count(),
                 include_dashboard=False,
                 log_to_driver=False,
+                logging_level=logging.ERROR,  # not Ray's start-up lines on the user's terminal
             )
         except ConnectionError as exc:
             raise BackendError(

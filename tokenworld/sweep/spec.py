@@ -120,7 +120,7 @@ def load_sweep(path: str | Path) -> Sweep:
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{path}: not valid TOML: {exc}.") from None
     where = str(path)
-    _unknown(data, TABLES, where, "a top-level table")
+    _unknown(data, TABLES, where, "top-level table")
     if not isinstance(data.get("sweep"), dict):
         raise SweepError(f'{where}: needs a [sweep] table naming at least the base scene (scene = "village_rules").')
     options = _options(data["sweep"], path)
