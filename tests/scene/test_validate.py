@@ -77,6 +77,11 @@ def test_dt_must_be_positive(scene_error, dt):
         ('name = "t"\n[mind]\ntemperature = -0.5\n', "mind.temperature", "must be 0 or more, found -0.5."),
         ('name = "t"\n[mind]\nprior_weight = -1.0\n', "mind.prior_weight", "must be in [0, 100], found -1.0."),
         ('name = "t"\n[mind]\nbatch_size = 129\n', "mind.batch_size", "must be between 1 and 128, found 129."),
+        (
+            'name = "t"\n[mind]\nbackend = "ray"\nbatch_size = 4097\n',
+            "mind.batch_size",
+            "must be between 1 and 4096, found 4097.",
+        ),
         ('name = "t"\n[mind]\nllm_fraction = 1.5\n', "mind.llm_fraction", "must be in [0, 1], found 1.5."),
         ('name = "t"\n[economy]\nregen_every = 0\n', "economy.regen_every", "must be positive, found 0."),
         ('name = "t"\n[store]\ntrack_every = -1\n', "store.track_every", "must be 0 or more, found -1."),

@@ -23,6 +23,7 @@ import os
 
 from tokenworld.inference.base import BackendError
 from tokenworld.mind.protocol import Answer, Request, failed
+from tokenworld.scene.schema import MAX_BATCH
 
 EXTRA = "pip install 'tokenworld[cluster]' (from a checkout: pip install '.[cluster]')"
 RETRIES = 2  # times a sub-batch is sent again after its actor died
@@ -99,6 +100,7 @@ class RayBackend:
         ray = self._ray = connect(mind.ray_address)
         inner = {f.name: getattr(mind, f.name) for f in dataclasses.fields(mind)}
         inner["backend"] = mind.ray_backend
+        inner["batch_size"] = min(mind.batch_size, MAX_BATCH)  # an actor's share of a batch goes in chunks of it
         inner["threads"] = mind.threads or max(1, int(mind.ray_cpus))  # an actor computes on the CPUs it reserves
         remote = ray.remote(BackendActor).options(num_cpus=mind.ray_cpus, num_gpus=mind.ray_gpus, max_restarts=0)
         self._start = lambda: remote.remote(inner, seed, batch_invariant)

@@ -26,6 +26,10 @@ STRUCTURED_MODES = ("auto", "gbnf", "json", "none")
 CLOCKS = ("lockstep", "realtime")
 
 
+MAX_BATCH = 128  # requests a backend takes at once (llama.cpp sequences of one context)
+RAY_MAX_BATCH = 4096  # the ray backend's batches, split over its actors (each takes at most MAX_BATCH)
+
+
 class _Required:
     """Marks a field a scene file must give."""
 
@@ -285,7 +289,13 @@ class MindOptions:
     )
     max_output_tokens: int = opt(24, doc="Most tokens a model may write for one decision.", **POSITIVE)
     temperature: float = opt(0.0, doc="Sampling temperature; 0 is greedy and reproducible.", **NON_NEGATIVE)
-    batch_size: int = opt(16, doc="Most requests the inference worker sends to the backend at once.", min=1, max=128)
+    batch_size: int = opt(
+        16,
+        doc="Most requests the inference worker sends to the backend at once (at most 128; the ray backend, which "
+        "splits a batch over its actors, takes up to 4096).",
+        min=1,
+        max=RAY_MAX_BATCH,
+    )
     batch_wait_ms: float = opt(
         20.0, doc="How long the worker waits to fill a batch (realtime mode).", unit="ms", **NON_NEGATIVE
     )

@@ -15,7 +15,7 @@ import typing
 import numpy as np
 
 from tokenworld.scene.geometry import polygon_area, polygon_self_intersects
-from tokenworld.scene.schema import ITEMS, TRAITS, AgentGroup, Range, Scene, Zone
+from tokenworld.scene.schema import ITEMS, MAX_BATCH, RAY_MAX_BATCH, TRAITS, AgentGroup, Range, Scene, Zone
 
 MAX_AGENTS = 50_000_000
 MAX_PROMPT = 500  # characters of a generated asset's description (`properties.prompt`) read
@@ -107,8 +107,13 @@ def _check_ranges(obj, path: str, p) -> None:
 
 
 def _check_endpoint(scene: Scene, p) -> None:
-    """The openai backend needs http(s) base URLs."""
+    """The openai backend needs http(s) base URLs; batches above MAX_BATCH are for the ray backend only."""
     m = scene.mind
+    if m.backend != "ray" and m.batch_size > MAX_BATCH:
+        p(
+            f"`mind.batch_size`: must be between 1 and {MAX_BATCH}, found {m.batch_size}. (Only the ray backend, "
+            f"which splits a batch over its actors, takes up to {RAY_MAX_BATCH}.)"
+        )
     if m.backend == "openai":
         urls = [u.strip() for u in m.endpoint.split(",") if u.strip()]
         if not urls:
