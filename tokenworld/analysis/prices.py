@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tokenworld.errors import TokenWorldError
+from tokenworld.scene.load import read_toml_file
 
 EXAMPLE = "[model]\ninput_per_million = 0.10\noutput_per_million = 0.40"
 
@@ -64,16 +64,12 @@ def load_prices(path: str | Path | None) -> Prices:
         return DEFAULT_PRICES
     path = Path(path)
     hint = f"A price table looks like:\n{EXAMPLE}\n(see docs/analysis.md)."
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PriceTableError(f"no price table at {path}. {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PriceTableError(f"cannot read the price table {path}: {exc}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PriceTableError(f"the price table {path} is not valid TOML: {exc}. {hint}") from None
-    except RecursionError:  # the parser recurses once per nested array or inline table
-        raise PriceTableError(f"the price table {path} nests arrays or tables too deeply to read. {hint}") from None
+    data = read_toml_file(
+        path,
+        lambda message: PriceTableError(f"{message} {hint}"),
+        missing=f"no price table at {path}.",
+        too_deep=f"the price table {path} nests arrays or tables too deeply to read.",
+    )
     problems = [f"unknown table `{k}` (the prices go in `[model]`)" for k in data if k != "model"]
     model = data.get("model")
     if not isinstance(model, dict):

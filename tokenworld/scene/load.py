@@ -79,23 +79,31 @@ def scene_from_dict(data: dict, *, source: str = "<scene>", reuse: dict | None =
     return scene
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml_file(path: Path, fail, *, missing: str, too_deep: str) -> dict:
+    """The data of the TOML file at `path`, or `fail(message)` raised: `missing` when there is no such file,
+    `too_deep` when it nests beyond the parser, else a message naming the path and what is wrong. Scene, sweep
+    and price files are read here."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SceneError(
-            [f"{path}: no such file. Check the path, or create one with `tokenworld scene new NAME`."]
-        ) from None
+        raise fail(missing) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SceneError([f"{path}: cannot read the file ({exc})."]) from None
+        raise fail(f"{path}: cannot read the file ({exc}).") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SceneError([f"{path}: not valid TOML: {exc}."]) from None
+        raise fail(f"{path}: not valid TOML: {exc}.") from None
     except RecursionError:  # the parser recurses once per nested array or inline table
-        raise SceneError(
-            [f"{path}: not a usable scene: {TOO_DEEP}. A scene nests a few levels at most; check the file."]
-        ) from None
+        raise fail(too_deep) from None
+
+
+def _read_toml(path: Path) -> dict:
+    data = read_toml_file(
+        path,
+        lambda message: SceneError([message]),
+        missing=f"{path}: no such file. Check the path, or create one with `tokenworld scene new NAME`.",
+        too_deep=f"{path}: not a usable scene: {TOO_DEEP}. A scene nests a few levels at most; check the file.",
+    )
     _check_nesting(data, str(path))  # what the parser took (e.g. long dotted keys) may still be too deep for us
     return data
 

@@ -26,7 +26,7 @@ from tokenworld.scene.schema import Scene
 from tokenworld.sim.run_folder import RunFolder, is_run_folder, writer_alive
 from tokenworld.sim.store import lock_folder
 from tokenworld.sweep.spec import PlannedRun, Sweep, load_sweep
-from tokenworld.sweep.summary import write_summary
+from tokenworld.sweep.summary import counted, write_summary
 
 SWEEPS = "sweeps"  # under the runs folder
 TASK_RETRIES = 2  # times Ray runs a task again after its worker died (the retry resumes the run)
@@ -108,11 +108,12 @@ def run_sweep(
 
 def _say_plan(console, sweep: Sweep, folder: Path, rows: dict, todo: list[PlannedRun]) -> None:
     o = sweep.options
-    variants = len(sweep.runs) // max(len({r.seed for r in sweep.runs}), 1)
+    seeds = len({r.seed for r in sweep.runs})
+    variants = len(sweep.runs) // max(seeds, 1)
     finished = len(sweep.runs) - len(todo)
     resuming = sum(1 for r in todo if rows[r.name]["ticks"])
     console.print(
-        f"sweep {o.name}: {len(sweep.runs)} runs ({variants} variants x {len({r.seed for r in sweep.runs})} seeds) "
+        f"sweep {o.name}: {len(sweep.runs)} runs ({counted(variants, 'variant')} x {counted(seeds, 'seed')}) "
         f"of {o.scene}; {finished} finished before, {resuming} to continue, {len(todo) - resuming} to start. "
         f"Folder: {folder}",
         style="dim",

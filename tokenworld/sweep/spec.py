@@ -30,12 +30,12 @@ import hashlib
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tokenworld.engine.arch import ARCHS
 from tokenworld.errors import SceneError, SweepError, TokenWorldError
+from tokenworld.scene.load import read_toml_file
 from tokenworld.scene.population import with_agents
 from tokenworld.scene.schema import Scene
 from tokenworld.scene.shipped import SWEEP_PREFIX, find_scene, shipped_dir
@@ -111,14 +111,12 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read, check and expand the sweep file at `path`; every problem is a `SweepError` naming the key."""
     path = find_sweep(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{path}: no such sweep file. Give the path of a sweep TOML (see docs/sweeps.md).") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError(f"{path}: cannot read it ({exc}).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{path}: not valid TOML: {exc}.") from None
+    data = read_toml_file(
+        path,
+        SweepError,
+        missing=f"{path}: no such sweep file. Give the path of a sweep TOML (see docs/sweeps.md).",
+        too_deep=f"{path}: nests arrays or tables too deeply to read; a sweep file nests two levels.",
+    )
     where = str(path)
     _unknown(data, TABLES, where, "top-level table")
     if not isinstance(data.get("sweep"), dict):
@@ -256,8 +254,8 @@ def _planned(base: Scene, values: dict[str, object], seed: int, options: SweepOp
     digest = hashlib.sha256(
         json.dumps([scene.to_dict(), seed, options.ticks], sort_keys=True, default=str).encode()
     ).hexdigest()[:8]
-    slug = "_".join(str(v) if k == "variant" else f"{short_key(k)}{v}" for k, v in values.items())
-    slug = re.sub(r"[^A-Za-z0-9.=-]+", "-", f"{slug}_seed{seed}" if slug else f"seed{seed}").strip("-")[:60]
+    parts = [str(v) if k == "variant" else f"{short_key(k)}{v}" for k, v in values.items()] + [f"seed{seed}"]
+    slug = "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", part).strip("_") for part in parts)[:60]
     return PlannedRun(f"{slug}-{digest}", dict(values), seed, scene)
 
 

@@ -37,6 +37,11 @@ def columns(sweep: Sweep) -> list[str]:
     return list(dict.fromkeys(["run", "seed", *sweep.columns, *(k for k, _ in FIGURES), *EXTRA]))
 
 
+def counted(n: int, what: str) -> str:
+    """'1 seed', '2 seeds'."""
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def write_summary(folder: Path, sweep: Sweep, rows: list[dict], *, plots: bool) -> None:
     """Write summary.csv and summary.parquet (each replaced whole), and with `plots` report.html and summary.md."""
     names = columns(sweep)
@@ -78,10 +83,11 @@ def _write_report(folder: Path, sweep: Sweep, rows: list[dict], names: list[str]
     o = sweep.options
     finished = [r for r in rows if r["status"] == "finished"]
     seeds = sorted({r["seed"] for r in rows})
+    variants = len(rows) // max(len(seeds), 1)
     headline = [
         ("Sweep", f"{o.name} ({sweep.path})"),
         ("Base scene", o.scene),
-        ("Runs", f"{len(rows)} ({len(rows) // max(len(seeds), 1)} variants x {len(seeds)} seeds)"),
+        ("Runs", f"{len(rows)} ({counted(variants, 'variant')} x {counted(len(seeds), 'seed')})"),
         ("Finished", str(len(finished))),
         ("Varied", ", ".join(sweep.columns) or "only the seed"),
         ("Seeds", ", ".join(map(str, seeds))),
