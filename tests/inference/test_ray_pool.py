@@ -71,6 +71,29 @@ def test_a_killed_actor_is_replaced_and_no_decision_is_lost_or_doubled():
     assert len({r[:2] for r in broken}) == len(broken)  # one decision per agent and tick
 
 
+def test_requests_travel_packed_and_arrive_whole():
+    """A request with blocks sends its personal text once; the actor's side gets back an equal request."""
+    import pickle
+
+    from tokenworld.inference.ray_pool import packed, unpacked
+    from tokenworld.mind.protocol import Request
+
+    shared = "the world. " * 200
+    batch = [
+        Request(agent=i, tick=3, kind="decide", shared=shared, personal=f"Ada {i}. Hungry.", options=["eat", "rest"],
+                talk=[False, False], blocks=(("persona", f"Ada {i}. "), ("needs", "Hungry.")))
+        for i in range(3)
+    ] + [
+        Request(agent=9, tick=3, kind="decide", shared=shared, personal="no blocks", options=["idle"], talk=[False]),
+    ]  # fmt: skip
+    sent = pickle.dumps(packed(batch))
+    assert len(sent) < len(pickle.dumps(batch)) and sent.count(shared.encode()) == 1
+    back = unpacked(pickle.loads(sent))
+    assert [(r.personal, r.prompt, r.blocks, r.cache_key) for r in back] == [
+        (r.personal, r.prompt, r.blocks, r.cache_key) for r in batch
+    ]
+
+
 def test_a_bad_inner_backend_is_a_clear_error():
     """An actor whose backend cannot start says why, through the ray backend's error."""
     scene = village(backend="ray", ray_backend="llama_cpp", ray_actors=1, model="no/such/model.gguf")

@@ -202,13 +202,13 @@ class RayBackend:
 
 def packed(batch: list[Request]) -> list[tuple]:
     """The requests as they travel to an actor: field values in order, the personal text left out (None) where
-    its blocks spell it, as they always do (it would go twice, and a batch past Ray's 100 KB inline limit goes
+    it has blocks, which spell it (it would go twice, and a batch past Ray's 100 KB inline limit goes
     through the object store, which is slower). The shared part is one string object for the batch, which
     pickle sends once."""
     out = []
     for r in batch:
         values = [getattr(r, name) for name in REQUEST_FIELDS]
-        if r.blocks and "".join(t for _, t in r.blocks) == r.personal:
+        if r.blocks:  # a request's blocks spell its personal part (`Request` checks)
             values[PERSONAL] = None
         out.append(tuple(values))
     return out
