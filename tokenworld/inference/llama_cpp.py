@@ -329,7 +329,7 @@ class LlamaCppBackend(AnswerReading):
         L, kept = self._L, 0
         entry = None
         if len(blocks) > 1 and self.agent_cache.budget:
-            entry, kept = self.agent_cache.match(req.agent, req.shared_version, blocks[:-1])
+            entry, kept = self.agent_cache.match(req.agent, req.state_version, blocks[:-1])
         if kept:
             if L.llama_state_seq_set_data(self._ctx, entry.blob, entry.nbytes, seq) != entry.nbytes:
                 self.agent_cache.drop(req.agent)  # no room for it: evaluate in full
@@ -352,7 +352,7 @@ class LlamaCppBackend(AnswerReading):
         buf = (ctypes.c_uint8 * size)()
         if L.llama_state_seq_get_data(self._ctx, buf, size, seq) != size:
             return
-        self.agent_cache.put(req.agent, Entry(req.shared_version, [t for _, t in blocks], buf, size))
+        self.agent_cache.put(req.agent, Entry(req.state_version, [t for _, t in blocks], buf, size))
 
     def _prefill(self, todo: list[tuple[int, list[tuple[str, list[int]]], int]]) -> list[np.ndarray]:
         """Evaluate each request's blocks left to evaluate [(seq, [(name, tokens)], first position)]; the logits

@@ -32,6 +32,7 @@ from tokenworld.mind.personas import agent_name
 from tokenworld.mind.prompts import PromptBuilder, action_keys, page_for, question_lines
 from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.rules_brain import INTENTS, RulesBrain
+from tokenworld.mind.steering import profiles
 from tokenworld.mind.transcript import Transcripts, Turn
 from tokenworld.scene.schema import ITEMS
 from tokenworld.world.actions import ACTION_INDEX
@@ -92,6 +93,12 @@ class ModelMinds:
         self.last: dict[int, tuple[str, str]] = {}  # agent -> (prompt, answer) of its latest model call
         self._menus: dict[int, Menu] = {}  # request seq -> menu, until answered
         self._plans: dict[int, list[np.ndarray]] = {}  # request seq -> candidate plans
+        steering = mind.steering
+        self.steer = profiles(world.agents.traits, steering.levels) if steering.vectors else None  # (n, traits)
+
+    def profile(self, agent: int) -> tuple[float, ...]:
+        """The agent's steering coefficients (`tokenworld.mind.steering`), or () without steering."""
+        return () if self.steer is None else tuple(self.steer[agent].tolist())
 
     def warmup(self) -> tuple[str, list[tuple[str, int]]]:
         """What the first decisions reuse: the shared prompt, and the content-free calibration pages of decisions
@@ -220,6 +227,7 @@ class ModelMinds:
                 news_heard=bool(self.memory.news(a, tick)[0]),
                 blocks=blocks,
                 keys=tuple(action_keys(menu.labels)) if number else (),
+                steer=self.profile(a),
             )
             out.append(req)
             self._menus[id(req)] = menu
@@ -293,6 +301,7 @@ class ModelMinds:
                 calibration=self.prompts.calibration(len(labels), **kw),
                 priority=pri[a],
                 blocks=blocks,
+                steer=self.profile(a),
             )
             out.append(req)
             self._plans[id(req)] = cands
@@ -326,7 +335,10 @@ class ModelMinds:
         for agent, rv in zip(np.asarray(agents, np.int64).tolist(), np.asarray(rules_values).tolist(), strict=True):
             page = guess_personal(persona(agent, int(a.archetype[agent]), a.traits[agent]))
             prior = (-np.abs(values - rv)).astype(np.float32)
-            out.append(Request(agent, tick, "guess", shared, page, labels, talk, prior, priority=0))
+            req = Request(
+                agent, tick, "guess", shared, page, labels, talk, prior, priority=0, steer=self.profile(agent)
+            )
+            out.append(req)
         return out
 
     def guess_values(self, requests: list[Request], answers: list[Answer]) -> tuple[np.ndarray, np.ndarray]:

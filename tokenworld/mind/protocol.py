@@ -40,6 +40,7 @@ class Request:
     seq: int = 0  # order of submission (set by the worker)
     blocks: tuple[tuple[str, str], ...] = ()  # the personal part as named blocks, the most stable first (see below)
     keys: tuple[int, ...] = ()  # number style: the digit that answers each option (default: 1, 2, ... in order)
+    steer: tuple[float, ...] = ()  # steering coefficients, one per trait (the agent's profile); () unsteered
 
     @property
     def answer_keys(self) -> tuple[int, ...]:
@@ -63,10 +64,16 @@ class Request:
         return _short_hash(self.shared)
 
     @property
+    def state_version(self) -> str:
+        """What an agent's cached state was built on: the shared prefix's version, and its steering profile (the
+        state evaluated under one control vector is not the state under another)."""
+        return self.shared_version + (f"|{self.steer}" if self.steer else "")
+
+    @property
     def cache_key(self) -> tuple[int, str]:
         """What backends, the worker and routers group requests by: the agent (its own cached state) and the
-        shared prefix's version."""
-        return (self.agent, self.shared_version)
+        version of that state (shared prefix, steering profile)."""
+        return (self.agent, self.state_version)
 
     @property
     def constraint(self) -> Constraint:
@@ -76,7 +83,15 @@ class Request:
     def key(self, settings: str) -> str:
         """Cache key: the prompt, the options and the backend's sampling settings."""
         h = hashlib.blake2b(digest_size=16)
-        for part in (settings, self.kind, self.shared, self.personal, "\x1f".join(self.options), str(self.talk)):
+        for part in (
+            settings,
+            self.kind,
+            self.shared,
+            self.personal,
+            "\x1f".join(self.options),
+            str(self.talk),
+            str(self.steer),
+        ):
             h.update(part.encode())
             h.update(b"\x00")
         return h.hexdigest()

@@ -206,6 +206,28 @@ class EngineOptions:
     )
 
 
+STEERING_LAYERS = (3, 4, 5, 6, 7, 8)  # where the packaged model's trait vectors move behaviour (docs/steering.md)
+
+
+@dataclass
+class SteeringOptions:
+    """`[mind.steering]`: trait steering (llama_cpp): each model agent's Big Five traits become a control vector
+    added to the model's hidden states (docs/steering.md)."""
+
+    vectors: str = opt(
+        "",
+        doc='Trait vectors: "" (no steering), "packaged" (computed for the packaged Gemma 3 270M), or a folder of '
+        "`<trait>.gguf` control vectors made by `tokenworld steer build`.",
+    )
+    strength: float = opt(1.0, doc="Multiplies every agent's control vector.", **NON_NEGATIVE)
+    layers: list[int] = opt(
+        doc="Layers the vectors are added at (1 to the model's layers - 1).", factory=lambda: list(STEERING_LAYERS)
+    )
+    levels: int = opt(
+        5, doc="Steps each trait is rounded to when agents are grouped by profile (a group per profile).", min=2, max=11
+    )
+
+
 @dataclass
 class MindOptions:
     """Who decides for the agents and how often."""
@@ -342,6 +364,7 @@ class MindOptions:
     ray_gpus: float = opt(
         0.0, doc="ray: GPUs each actor reserves (vLLM, or llama.cpp with `n_gpu_layers`).", **NON_NEGATIVE
     )
+    steering: SteeringOptions = opt(doc="Trait steering vectors (llama_cpp only).", factory=SteeringOptions)
 
 
 @dataclass

@@ -30,6 +30,7 @@ def validate_scene(scene: Scene) -> list[str]:
         p("`name`: must not be empty.")
     w, h = scene.world.size
     _check_endpoint(scene, p)
+    _check_steering(scene, p)
     names = set()
     for i, zone in enumerate(scene.zones):
         _check_zone(zone, f"zones[{i}]", (w, h), p)
@@ -104,6 +105,22 @@ def _check_ranges(obj, path: str, p) -> None:
             for key, item in value.items():
                 if dataclasses.is_dataclass(item):
                     _check_ranges(item, f"{sub}.{key}", p)
+
+
+def _check_steering(scene: Scene, p) -> None:
+    """Steering vectors act inside llama.cpp: other backends take traits through the prompt only."""
+    m = scene.mind
+    if not m.steering.vectors:
+        return
+    inner = m.ray_backend if m.backend == "ray" else m.backend
+    if inner not in ("llama_cpp", "rules"):
+        p(
+            f"`mind.steering.vectors`: steering adds control vectors inside llama.cpp; the {inner} backend takes an "
+            'agent\'s traits through its prompt only. Use backend = "llama_cpp" (or ray with ray_backend = '
+            '"llama_cpp"), or leave `mind.steering.vectors` empty.'
+        )
+    if not m.steering.layers:
+        p("`mind.steering.layers`: give at least one layer to add the vectors at, e.g. [3, 4, 5, 6, 7, 8].")
 
 
 def _check_endpoint(scene: Scene, p) -> None:
