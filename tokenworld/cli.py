@@ -151,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_assets(sub)
 
+    st = sub.add_parser("steer", help="trait steering vectors for llama.cpp models (docs/steering.md)")
+    stsub = st.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sb = stsub.add_parser("build", help="one direction per Big Five trait from contrastive persona texts, as GGUFs")
+    sb.add_argument("--model", default="gemma3-270m", help="a GGUF path, or gemma3-270m (the packaged model)")
+    sb.add_argument("--pairs", type=positive_int, help="contrastive pairs per trait (default: all shipped, 36)")
+    sb.add_argument("--threads", type=nonnegative_int, default=0, help="CPU threads (default: all)")
+    sb.add_argument("--out", required=True, metavar="DIR", help="folder for <trait>.gguf (made if missing)")
+    sb.set_defaults(func=_cmd_steer_build)
+
     sw = sub.add_parser("sweep", help="run scene variants x seeds as separate runs on Ray, with a summary across them")
     sw.add_argument("file", help="sweep file (TOML, see docs/sweeps.md) or a shipped sweep's name (sweep_village)")
     sw.add_argument("--runs-dir", default="runs", help="the sweep's folder goes in RUNS_DIR/sweeps/ (default: ./runs)")
@@ -408,6 +417,27 @@ def _cmd_analyze(args) -> int:
     from tokenworld.analysis.report import analyze
 
     analyze(args.run_folder, out_dir=args.out, prices_path=args.prices)
+    return 0
+
+
+def _cmd_steer_build(args) -> int:
+    from rich.progress import Progress
+
+    from tokenworld.inference.steering import build_vectors, save_vectors
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("hidden states of the persona pairs", total=None)
+        vectors = build_vectors(
+            args.model,
+            per_trait=args.pairs,
+            threads=args.threads,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    files = save_vectors(vectors, args.out)
+    print(
+        f"wrote {len(files)} control vectors ({vectors.pairs} pairs a trait, {vectors.n_layer - 1} layers of "
+        f"{vectors.n_embd}) to {args.out}; steer with [mind.steering] vectors = {str(args.out)!r}"
+    )
     return 0
 
 

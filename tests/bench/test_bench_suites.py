@@ -20,7 +20,7 @@ def number(v) -> bool:
 
 def test_registry_names_every_suite_with_default_and_quick_sizes():
     """One registry holds every suite, and quick sizes are smaller than the defaults (no model case in the viewer)."""
-    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "record", "assets", "mesa"]
+    assert list(SUITES) == ["engine", "world", "inference", "viewer", "alive", "record", "assets", "steering", "mesa"]
     for name, suite in SUITES.items():
         assert suite.about and suite.sizes and suite.quick, name
         full, quick = suite_sizes(name), suite_sizes(name, quick=True)
@@ -30,6 +30,8 @@ def test_registry_names_every_suite_with_default_and_quick_sizes():
             assert quick["seconds"] < full["seconds"] and quick["runs"] <= full["runs"]
         elif name == "assets":
             assert quick["seeds"] < full["seeds"] and quick["hits"] < full["hits"]
+        elif name == "steering":
+            assert quick["personas"] < full["personas"] and quick["situations"] == 1
         else:
             assert max(quick["agents"]) < max(full["agents"]), name
     assert suite_sizes("viewer", quick=True)["model_at"] == [] and suite_sizes("viewer")["model_at"]
@@ -165,6 +167,19 @@ def test_assets_report_has_every_category_and_the_cache_hit(quick_all):
         assert row["glb_bytes"] > 0 and row["lod1_triangles"] <= row["triangles"]
     assert r["organic_median_ms"] > 0 and r["cache_hit_median_ms"] > 0 and r["slowest_category"] in CATEGORIES
     assert "ms per asset (text to GLB bytes)" in (quick_all[1] / "report.md").read_text()
+
+
+def test_steering_report_has_both_traits_and_ways(quick_all):
+    """Steering: for extraversion (talk) and agreeableness (give), the prompt-only and steered effects, valid
+    answers and decisions/s; in the report."""
+    r = suite_report(quick_all, "steering")
+    assert {t: e["target"] for t, e in r["traits"].items()} == {"extraversion": "talk", "agreeableness": "give"}
+    for e in r["traits"].values():
+        assert e["items"] >= 1 and set(e["ways"]) == {"prompt only", "steered x2"}
+        for w in e["ways"].values():
+            assert 0 <= w["p_high"] <= 1 and 0 <= w["p_low"] <= 1 and number(w["effect_pp"])
+            assert w["valid_first"] == 1.0 and w["decisions_per_s"] > 0
+    assert "effect of the trait on its target option" in (quick_all[1] / "report.md").read_text()
 
 
 def test_mesa_suite_in_the_run(quick_all):

@@ -145,6 +145,23 @@ TABLES: dict[str, list[tuple[str, str, list[tuple[str, str, str]]]]] = {
             ],
         )
     ],
+    "steering": [
+        (
+            "effect of the trait on its target option (P high minus P low, percentage points), per way of deciding",
+            "ways",
+            [
+                ("trait", "trait", "s"),
+                ("target", "target", "s"),
+                ("items", "items", "d"),
+                ("way", "way", "s"),
+                ("effect_pp", "effect (pp)", "+.1f"),
+                ("p_vs_zero", "p vs 0", ".2g"),
+                ("p_vs_prompt_only", "p vs prompt only", ".2g"),
+                ("valid_first", "valid first", ".3f"),
+                ("decisions_per_s", "decisions/s", ".2f"),
+            ],
+        )
+    ],
     "assets": [
         (
             "ms per asset (text to GLB bytes), medians",
@@ -180,6 +197,12 @@ def _rows(name: str, report: dict, key: str) -> list[dict]:
         from tokenworld.bench.situations_score import flat_rows
 
         return flat_rows(report.get("choices") or {})
+    if name == "steering" and key == "ways":
+        return [
+            {"trait": t, "target": e["target"], "items": e["items"], "way": way, **w}
+            for t, e in report.get("traits", {}).items()
+            for way, w in e["ways"].items()
+        ]
     if name == "mesa" and key == "results":
         return [{**r, "world_side": r["world_size"][0]} for r in report.get("results", [])]
     return list(report.get(key) or [])

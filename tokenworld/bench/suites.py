@@ -132,6 +132,12 @@ def _assets(*, arch=None, **sizes) -> dict:  # meshes on the CPU: no Taichi arch
     return run_assets_bench(**sizes)
 
 
+def _steering(*, arch=None, **sizes) -> dict:  # the model on llama.cpp: no Taichi arch
+    from tokenworld.bench.steering import run_steering_bench
+
+    return run_steering_bench(**sizes)
+
+
 def _mesa(*, arch=None, **sizes) -> dict:
     from tokenworld.bench.mesa import run_mesa_bench
 
@@ -299,6 +305,21 @@ SUITES: dict[str, Suite] = {
             flags=(
                 Flag("--seeds", "seeds", "count", "meshes generated per category"),
                 Flag("--hits", "hits", "count", "cache hits timed"),
+            ),
+            arch=False,
+        ),
+        Suite(
+            "steering",
+            _steering,
+            sizes={"personas": 4, "strengths": [1.0, 2.0]},
+            quick={"personas": 1, "strengths": [2.0], "situations": 1},
+            about="trait steering: extraversion's effect on talking and agreeableness's on giving, words vs vectors",
+            flags=(
+                Flag("--personas", "personas", "count", "trait profiles per situation"),
+                Flag("--strengths", "strengths", "weights", "steering strengths measured"),
+                Flag(
+                    "--situations", "situations", "count", "situations per trait (default: every one with the option)"
+                ),
             ),
             arch=False,
         ),

@@ -36,6 +36,7 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
             batch_invariant=batch_invariant,
             prior_weight=mind.prior_weight,
             agent_cache_mb=mind.agent_cache_mb,
+            steering=mind.steering,
         )
     if mind.backend == "openai":
         from tokenworld.inference.openai_http import OpenAIBackend
@@ -71,8 +72,12 @@ def preflight(mind) -> None:
         from tokenworld.inference.llama_cpp import _llama
         from tokenworld.inference.models import resolve_model
 
-        resolve_model(mind.model)
+        path = resolve_model(mind.model)
         _llama()
+        if mind.steering.vectors:  # a missing or malformed vector file fails here, before any run folder exists
+            from tokenworld.inference.steering import check_vectors, load_vectors, model_shape
+
+            check_vectors(load_vectors(mind.steering.vectors), mind.model, model_shape(path), mind.steering.layers)
     elif mind.backend == "vllm":
         from tokenworld.inference.vllm_local import _vllm
 

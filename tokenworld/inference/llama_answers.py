@@ -77,6 +77,7 @@ class AnswerReading:
                 logp = logp + self.prior_weight * prior_term(req.prior)
             choice = self.sampling.draw(logp, self.rng)
             a = Answer(req.agent, req.tick, req.kind, choice, raw=str(keys[choice]), tokens_out=1)
+            a.logp = tuple((logp - np.logaddexp.reduce(logp)).tolist())
             answers.append(a)
             if req.talk[choice]:
                 talkers.append(i)

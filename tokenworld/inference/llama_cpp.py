@@ -107,6 +107,7 @@ class LlamaCppBackend(AnswerReading):
         batch_invariant: bool = True,
         prior_weight: float = 0.0,
         agent_cache_mb: float = 256.0,
+        steering=None,
     ):
         if mode not in MODES:
             raise BackendError(f"llama_cpp mode must be one of {', '.join(MODES)}, found {mode!r}.")
@@ -166,14 +167,16 @@ class LlamaCppBackend(AnswerReading):
         self._newline = (self.tokenize("\n") or [-1])[0]
         self._tries: dict[tuple[str, ...], dict] = {}  # option lists -> their token trie (see `_written`)
         self.agent_cache = AgentCache(int(agent_cache_mb * 2**20))
+        self._steering(steering)
 
     # ------------------------------------------------------------ protocol
 
     @property
     def settings(self) -> str:
+        steer = f"|steer={self.vectors.source}*{self.steer_strength}@{self.steer_layers}" if self.vectors else ""
         return (
             f"llama_cpp|{self.model_path.name}|{self.mode}|t={self.sampling.temperature}|max={self.max_tokens}"
-            f"|inv={self.batch_invariant}|prior={self.prior_weight if self.mode == 'score' else 0.0}"
+            f"|inv={self.batch_invariant}|prior={self.prior_weight if self.mode == 'score' else 0.0}{steer}"
         )
 
     @property
@@ -187,11 +190,20 @@ class LlamaCppBackend(AnswerReading):
     def decide(self, batch: list[Request]) -> list[Answer]:
         if not self._ctx:  # llama.cpp would read freed memory
             raise BackendError("this llama_cpp backend was closed; make a new one.")
-        answers: list[Answer] = []
         step = 1 if self.batch_invariant else self.batch_size
-        for start in range(0, len(batch), step):
-            answers.extend(self._decide_chunk(batch[start : start + step]))
-        return answers
+        groups: dict[tuple, list[int]] = {}  # one control vector per context: a chunk holds one steering profile
+        for i, req in enumerate(batch):
+            groups.setdefault(req.steer if self.vectors else (), []).append(i)
+        answers: list[Answer | None] = [None] * len(batch)
+        try:
+            for rows in groups.values():
+                for start in range(0, len(rows), step):
+                    part = rows[start : start + step]
+                    for i, a in zip(part, self._decide_chunk([batch[i] for i in part]), strict=True):
+                        answers[i] = a
+        finally:
+            self._steer(())  # shared prefixes are evaluated unsteered, whatever stopped a chunk
+        return answers  # type: ignore[return-value]
 
     def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
         """Evaluate the shared prefix and, in score mode, the answer bias of each content-free page (for
@@ -221,6 +233,45 @@ class LlamaCppBackend(AnswerReading):
             self.close()
         except Exception:  # interpreter shutdown
             pass
+
+    # ------------------------------------------------------------ steering
+
+    def _steering(self, options) -> None:
+        """Load the trait vectors `mind.steering` names and check them against the model (None: no steering)."""
+        self.vectors = None
+        self._steered: tuple = ()  # the profile whose control vector the context holds now
+        self._controls: dict[tuple, np.ndarray] = {}  # profile -> its control vector, rows from layer 1
+        if options is None or not options.vectors:
+            return
+        from tokenworld.inference.steering import check_vectors, load_vectors
+
+        vectors = load_vectors(options.vectors)
+        L, buf = self._L, ctypes.create_string_buffer(256)
+        L.llama_model_meta_val_str(self._model, b"general.architecture", buf, 256)
+        shape = (buf.value.decode(), L.llama_model_n_layer(self._model), L.llama_model_n_embd(self._model))
+        check_vectors(vectors, self.model_name, shape, options.layers)
+        self.vectors, self.steer_strength, self.steer_layers = vectors, float(options.strength), tuple(options.layers)
+
+    def _steer(self, profile: tuple) -> None:
+        """Set the control vector of `profile` (an agent's coefficients) on the context; () clears it."""
+        profile = profile if self.vectors is not None else ()
+        if profile == self._steered:
+            return
+        L, n_embd = self._L, self.vectors.n_embd if self.vectors is not None else 0
+        if profile:
+            v = self._controls.get(profile)
+            if v is None:
+                full = self.vectors.control(profile, self.steer_strength, self.steer_layers)
+                v = self._controls[profile] = np.ascontiguousarray(full[1:])  # llama.cpp's rows start at layer 1
+            ptr = v.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            rc = L.llama_set_adapter_cvec(
+                self._ctx, ptr, v.size, n_embd, min(self.steer_layers), max(self.steer_layers)
+            )
+        else:
+            rc = L.llama_set_adapter_cvec(self._ctx, None, 0, n_embd, 0, 0)
+        if rc != 0:
+            raise BackendError(f"llama.cpp refused the steering control vector (code {rc}).")
+        self._steered = profile
 
     # ------------------------------------------------------------ tokens
 
@@ -389,6 +440,7 @@ class LlamaCppBackend(AnswerReading):
             starts.append(total)
             saved.append((plen if reused and not evaluated else 0) + n_kept)  # only one request pays for a prefix
             evaluated = False
+        self._steer(batch[0].steer)  # the agents' own tokens and answers under their profile; the prefix is not
         logits = self._prefill(todo)
         answers: list[Answer | None] = [None] * len(batch)
         numbers = [i for i, r in enumerate(batch) if r.kind == "guess"]  # written under the options' token trie
@@ -410,6 +462,7 @@ class LlamaCppBackend(AnswerReading):
                 got = self._generate(*args)
             for i, a in zip(part, got, strict=True):
                 answers[i] = a
+        self._steer(())
         dt = (time.perf_counter() - t0) * 1000.0
         for a, n_in, sv, (_, rest, _) in zip(answers, starts, saved, todo, strict=False):
             a.latency_ms = dt

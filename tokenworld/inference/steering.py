@@ -179,20 +179,19 @@ def _read_one(path: Path, build: str) -> tuple[np.ndarray, str, int]:
     return out, hint, pairs
 
 
-def check_vectors(vectors: TraitVectors, model_path: Path, layers) -> None:
-    """The vectors fit the model (architecture, layers, width) and `layers` lie in 1..n_layer-1."""
-    arch, n_layer, n_embd = model_shape(model_path)
+def check_vectors(vectors: TraitVectors, model: str, shape: tuple[str, int, int], layers) -> None:
+    """The vectors fit the model `model` of (architecture, layers, width) `shape`, and `layers` lie in its range."""
+    arch, n_layer, n_embd = shape
     if (vectors.n_layer, vectors.n_embd) != (n_layer, n_embd) or (vectors.model_hint and vectors.model_hint != arch):
         raise BackendError(
             f"{KEY}: the vectors in {vectors.source} were made for a {vectors.model_hint or '?'} model with "
-            f"{vectors.n_layer} layers of width {vectors.n_embd}; {model_path.name} is {arch} with {n_layer} layers "
-            f"of width {n_embd}. Compute vectors for it with `tokenworld steer build --model {model_path} --out DIR`."
+            f"{vectors.n_layer} layers of width {vectors.n_embd}; {model} is {arch} with {n_layer} layers of width "
+            f"{n_embd}. Compute vectors for it with `tokenworld steer build --model {model} --out DIR`."
         )
     bad = [x for x in layers if not 1 <= x < n_layer]
     if bad or not layers:
         raise BackendError(
-            f"`mind.steering.layers`: layers must be between 1 and {n_layer - 1} for {model_path.name}, found "
-            f"{list(layers)}."
+            f"`mind.steering.layers`: layers must be between 1 and {n_layer - 1} for {model}, found {list(layers)}."
         )
 
 

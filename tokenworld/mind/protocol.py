@@ -124,6 +124,7 @@ class Answer:
     valid_first: bool = True  # parsed and valid without a repair attempt
     cached: bool = False
     replica: int = -1  # which replica (Ray actor) answered; -1 for a backend with one
+    logp: tuple[float, ...] = ()  # score mode: each option's log-probability, as the choice was drawn from
 
     @property
     def ok(self) -> bool:

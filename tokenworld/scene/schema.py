@@ -219,7 +219,11 @@ class SteeringOptions:
         doc='Trait vectors: "" (no steering), "packaged" (computed for the packaged Gemma 3 270M), or a folder of '
         "`<trait>.gguf` control vectors made by `tokenworld steer build`.",
     )
-    strength: float = opt(1.0, doc="Multiplies every agent's control vector.", **NON_NEGATIVE)
+    strength: float = opt(
+        2.0,
+        doc="Multiplies every agent's control vector (2 moves the packaged model most: BENCHMARKS.md).",
+        **NON_NEGATIVE,
+    )
     layers: list[int] = opt(
         doc="Layers the vectors are added at (1 to the model's layers - 1).", factory=lambda: list(STEERING_LAYERS)
     )
