@@ -99,3 +99,14 @@ def test_wheel_runs_a_shipped_scene_by_name(installed, tmp_path):
     folder = tmp_path / "runs" / "w"
     assert (folder / "scene.toml").is_file() and (folder / "run.sqlite").is_file()
     assert '"status": "finished"' in (folder / "manifest.json").read_text()
+
+
+def test_wheel_ships_the_trait_vectors_and_pairs(installed, tmp_path):
+    """The packaged model's trait vectors and the persona pairs they come from are inside the installed package."""
+    bin_dir, env = installed
+    code = (
+        "from tokenworld.inference.steering import PACKAGED_DIR, load_vectors, trait_pairs; "
+        "v = load_vectors('packaged'); print(v.directions.shape, len(trait_pairs()['extraversion']), PACKAGED_DIR)"
+    )
+    out = run([str(bin_dir / "python"), "-c", code], cwd=tmp_path, env=env).stdout
+    assert out.startswith("(5, 18, 640) 36") and not out.strip().split()[-1].startswith(str(ROOT)), out
