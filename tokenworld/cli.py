@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("run_folder", help="runs/<name> (may still be running)")
     an.add_argument("--out", metavar="DIR", help="where the report goes (default: runs/<name>/report)")
     an.add_argument("--prices", metavar="TOML", help="price table for the model cost estimate (see docs/analysis.md)")
+    an.add_argument("--baseline", metavar="RUN_FOLDER", help="the same scene and seed unsteered (Steering section)")
     an.set_defaults(func=_cmd_analyze)
 
     _add_assets(sub)
@@ -416,7 +417,7 @@ def _cmd_bench_compare(args) -> int:
 def _cmd_analyze(args) -> int:
     from tokenworld.analysis.report import analyze
 
-    analyze(args.run_folder, out_dir=args.out, prices_path=args.prices)
+    analyze(args.run_folder, out_dir=args.out, prices_path=args.prices, baseline=args.baseline)
     return 0
 
 

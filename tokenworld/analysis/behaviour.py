@@ -144,6 +144,20 @@ def activity(run: RunFolder, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
+def decisions_per_agent(run: RunFolder, actions: list[str], n_agents: int) -> np.ndarray:
+    """int64 (n_agents, len(actions)): each agent's decisions of each action (actions not listed are left out)."""
+    agent, action, n = run.columns(
+        "SELECT agent, action, count(*) FROM decisions GROUP BY 1, 2", dtypes=(np.int64, object, np.int64)
+    )
+    col = {a: i for i, a in enumerate(actions)}
+    keep = (agent >= 0) & (agent < n_agents) & np.isin(action.astype(str), actions)
+    per_agent = np.zeros((n_agents, len(actions)), np.int64)
+    names, inverse = np.unique(action[keep].astype(str), return_inverse=True)  # one lookup per action name, not per row
+    column = np.array([col[a] for a in names], np.int64)[inverse]
+    np.add.at(per_agent, (agent[keep], column), n[keep])
+    return per_agent
+
+
 def traits_by_behaviour(run: RunFolder, out_dir: Path) -> Section:
     """Plot 6: share of each trait group's decisions that are each action (rows: trait high/low at 0.5)."""
     key, title = "traits", "Personality and behaviour"
@@ -158,15 +172,7 @@ def traits_by_behaviour(run: RunFolder, out_dir: Path) -> Section:
     if len(actions) == 1:
         return skipped(key, title, about, f"every decision was `{actions[0]}`: there is no mix of actions to compare.")
     traits = run.agents.traits
-    agent, action, n = run.columns(
-        "SELECT agent, action, count(*) FROM decisions GROUP BY 1, 2", dtypes=(np.int64, object, np.int64)
-    )
-    col = {a: i for i, a in enumerate(actions)}
-    keep = (agent >= 0) & (agent < len(traits))
-    per_agent = np.zeros((len(traits), len(actions)), np.int64)
-    names, inverse = np.unique(action[keep].astype(str), return_inverse=True)  # one lookup per action name, not per row
-    column = np.array([col[a] for a in names], np.int64)[inverse]
-    np.add.at(per_agent, (agent[keep], column), n[keep])
+    per_agent = decisions_per_agent(run, actions, len(traits))
     high = traits >= 0.5  # (n, 5)
     groups = np.empty((2 * len(TRAITS), len(traits)), bool)  # rows: trait 0 high, trait 0 low, trait 1 high, ...
     groups[0::2], groups[1::2] = high.T, ~high.T

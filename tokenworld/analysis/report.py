@@ -14,6 +14,8 @@ from tokenworld.analysis.news import news_headline, news_section
 from tokenworld.analysis.prices import load_prices
 from tokenworld.analysis.render import Pages, duration, generated_line, write_html, write_markdown
 from tokenworld.analysis.society import guess_convergence, social_network
+from tokenworld.analysis.steering import checks as steering_checks
+from tokenworld.analysis.steering import steering_section
 from tokenworld.analysis.summary import run_figures
 from tokenworld.errors import RunError
 from tokenworld.sim.run_folder import RunFolder, make_folder
@@ -29,11 +31,16 @@ SECTIONS = (
     ("traits", "Personality and behaviour"),
     ("model", "Language-model usage"),
     ("guess", "Guess the average: convergence"),
+    ("steering", "Trait steering"),
 )
 
 
 def analyze(
-    run_folder: str | Path, *, out_dir: str | Path | None = None, prices_path: str | Path | None = None
+    run_folder: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    prices_path: str | Path | None = None,
+    baseline: str | Path | None = None,
 ) -> Path:
     """Write the report of a run: report.html, summary.md and one PNG per plot.
 
@@ -46,6 +53,7 @@ def analyze(
         out_dir: where the report goes (default: ``run_folder/report``); made if missing.
         prices_path: a TOML price table for the model cost estimate (see docs/analysis.md);
             default placeholder prices without it.
+        baseline: a run folder of the same scene and seed without steering, for the Steering section.
 
     Returns:
         The path of report.html.
@@ -57,11 +65,20 @@ def analyze(
     t0 = time.perf_counter()
     prices = load_prices(prices_path)  # a bad table fails before any work
     folder = Path(run_folder)
+    base = RunFolder.open(baseline) if baseline is not None else None
+    try:
+        return _analyze(folder, out_dir, prices, base, t0)
+    finally:
+        if base is not None:
+            base.close()
+
+
+def _analyze(folder: Path, out_dir, prices, base: RunFolder | None, t0: float) -> Path:
     with RunFolder.open(folder, snapshot=True) as run:
         out = Path(out_dir) if out_dir is not None else folder / "report"
         make_folder(out, what="the report folder", option="--out")
         use = usage(run, prices) if run.last_tick else None
-        sections = _sections(run, out, use)
+        sections = _sections(run, out, use, base)
         for s in sections:  # a plot left out now must not leave an older PNG behind
             if s.image is None:
                 (out / f"{s.key}.png").unlink(missing_ok=True)
@@ -71,7 +88,7 @@ def analyze(
             title=title,
             subtitle=subtitle,
             headline=headline(run, use),
-            notices=_notices(run),
+            notices=steering_checks(run) + _notices(run),
             sections=sections,
             footer=generated_line(folder),
         )
@@ -91,7 +108,7 @@ def analyze(
     return report
 
 
-def _sections(run: RunFolder, out: Path, use: ModelUsage | None) -> list[Section]:
+def _sections(run: RunFolder, out: Path, use: ModelUsage | None, base: RunFolder | None = None) -> list[Section]:
     """Every section in report order: a plot each, or why it is missing."""
     if run.last_tick == 0:
         why = "the run has no ticks committed yet." if run.running else "the run has no ticks."
@@ -106,6 +123,7 @@ def _sections(run: RunFolder, out: Path, use: ModelUsage | None) -> list[Section
         traits_by_behaviour(run, out),
         model_section(run, out, use),
         guess_convergence(run, out),
+        steering_section(run, out, base),
     ]
     assert [s.key for s in sections] == [k for k, _ in SECTIONS]
     return sections

@@ -32,7 +32,7 @@ from tokenworld.mind.personas import agent_name
 from tokenworld.mind.prompts import PromptBuilder, action_keys, page_for, question_lines
 from tokenworld.mind.protocol import Answer, Request
 from tokenworld.mind.rules_brain import INTENTS, RulesBrain
-from tokenworld.mind.steering import profiles
+from tokenworld.mind.steering import profile_ids, profiles
 from tokenworld.mind.transcript import Transcripts, Turn
 from tokenworld.scene.schema import ITEMS
 from tokenworld.world.actions import ACTION_INDEX
@@ -93,8 +93,15 @@ class ModelMinds:
         self.last: dict[int, tuple[str, str]] = {}  # agent -> (prompt, answer) of its latest model call
         self._menus: dict[int, Menu] = {}  # request seq -> menu, until answered
         self._plans: dict[int, list[np.ndarray]] = {}  # request seq -> candidate plans
-        steering = mind.steering
-        self.steer = profiles(world.agents.traits, steering.levels) if steering.vectors else None  # (n, traits)
+        self.steer = self.bucket = self.bucket_profiles = None  # without steering
+        self._profiles()
+
+    def _profiles(self) -> None:
+        """Every agent's steering coefficients (n, traits), its profile's bucket and the distinct profiles."""
+        steering = self.opts.steering
+        if steering.vectors:
+            self.steer = profiles(self.world.agents.traits, steering.levels)
+            self.bucket, self.bucket_profiles = profile_ids(self.steer)
 
     def profile(self, agent: int) -> tuple[float, ...]:
         """The agent's steering coefficients (`tokenworld.mind.steering`), or () without steering."""
@@ -148,6 +155,7 @@ class ModelMinds:
         self.plan = grown(self.plan, n, -1)
         self.plan_step = grown(self.plan_step, n, 0)
         self.last_reflect = grown(self.last_reflect, n, -(10**9))
+        self._profiles()  # buckets of the agents before keep their numbers: new profiles come after
         self.first_plans(tick, agents)
 
     # ------------------------------------------------------------ what happened
@@ -384,6 +392,7 @@ class ModelMinds:
             d.prompt_hash[:] = req.prompt_hash()
             d.tokens_in[:], d.tokens_out[:], d.latency_ms[:] = ans.tokens_in, ans.tokens_out, ans.latency_ms
             d.replica[:] = ans.replica
+            d.steer[:] = -1 if self.bucket is None else self.bucket[req.agent]
             rows.append(d)
         return Decisions.concat(rows), np.asarray(failed, np.int32)
 

@@ -40,6 +40,7 @@ def decision_rows(tick: int, d: Decisions):
         d.tokens_out.tolist(),
         d.latency_ms.astype(float).round(2).tolist(),
         [None if r < 0 else r for r in d.replica.tolist()],
+        [None if b < 0 else b for b in d.steer.tolist()],
         strict=False,
     )
 

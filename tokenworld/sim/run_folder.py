@@ -25,8 +25,8 @@ import numpy as np
 from tokenworld.errors import RunError, SceneError
 from tokenworld.scene.schema import ARCHETYPES, TRAITS, Scene
 
-STORE_VERSION = 3  # PRAGMA user_version of the run store; raise it when the tables change
-READABLE_VERSIONS = (1, 2, 3)  # 1: before live edits (no scene_edits table); 2: no `decisions.replica`
+STORE_VERSION = 4  # PRAGMA user_version of the run store; raise it when the tables change
+READABLE_VERSIONS = (1, 2, 3, 4)  # 1: no scene_edits table; 2: no `decisions.replica`; 3: no steering
 STORE_FILE = "run.sqlite"
 SCENE_FILE = "scene.toml"
 MANIFEST_FILE = "manifest.json"

@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE TABLE IF NOT EXISTS decisions (
     tick INTEGER NOT NULL, agent INTEGER NOT NULL, action TEXT NOT NULL, target_kind TEXT, target INTEGER,
     item INTEGER, amount REAL, item2 INTEGER, amount2 REAL, text TEXT, source TEXT NOT NULL,
-    prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, latency_ms REAL, replica INTEGER
+    prompt_hash TEXT, tokens_in INTEGER, tokens_out INTEGER, latency_ms REAL, replica INTEGER, steer INTEGER
 );
 CREATE INDEX IF NOT EXISTS decisions_tick ON decisions (tick);
 CREATE TABLE IF NOT EXISTS events (
@@ -105,6 +105,7 @@ CREATE TABLE IF NOT EXISTS scene_edits (
     tick INTEGER NOT NULL, label TEXT NOT NULL, scene TEXT NOT NULL, agents_before INTEGER NOT NULL,
     agents_after INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS steering (bucket INTEGER PRIMARY KEY, coefficients TEXT NOT NULL, agents INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (tick INTEGER PRIMARY KEY, state BLOB NOT NULL, meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS timings (
     tick INTEGER PRIMARY KEY, step_ms REAL, hash_ms REAL, perception_ms REAL, motion_ms REAL, zones_ms REAL
@@ -317,7 +318,7 @@ class RunStore:
                     )
                 if rec["decisions"] is not None and len(rec["decisions"]):
                     c.executemany(
-                        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         decision_rows(tick, rec["decisions"]),
                     )
                 for ev in rec["events"]:
@@ -377,6 +378,8 @@ class RunStore:
             with sqlite3.connect(self.folder / STORE_FILE, timeout=30) as conn:
                 conn.execute("DELETE FROM agents")
                 conn.executemany(f"INSERT INTO agents VALUES ({AGENT_MARKS})", agent_rows(sim))
+                conn.execute("DELETE FROM steering")
+                conn.executemany("INSERT INTO steering VALUES (?, ?, ?)", steering_rows(sim))
             conn.close()
         except sqlite3.Error as exc:
             raise RunError(f"cannot record the agents in {self.folder / STORE_FILE}: {exc}.") from None
@@ -411,6 +414,19 @@ class RunStore:
 
 
 AGENT_MARKS = ", ".join("?" * (6 + len(TRAITS)))  # the agents table's columns
+
+
+def steering_rows(sim) -> list[tuple]:
+    """Rows of the `steering` table: each steering profile (bucket), its coefficients (JSON, TRAITS order) and how
+    many agents hold it; none without steering."""
+    minds = sim.minds
+    if minds is None or minds.steer is None:
+        return []
+    counts = np.bincount(minds.bucket[minds.agents], minlength=len(minds.bucket_profiles))
+    return [
+        (b, json.dumps([round(float(c), 4) + 0.0 for c in coef]), int(counts[b]))
+        for b, coef in enumerate(minds.bucket_profiles)
+    ]
 
 
 def agent_rows(sim, first: int = 0) -> list[tuple]:
@@ -566,7 +582,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable across a killed process, no fsync per tick
     conn.executescript(SCHEMA)
     columns = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
-    if "replica" not in columns:  # a store of version 2 or older, continued by this version
-        conn.execute("ALTER TABLE decisions ADD COLUMN replica INTEGER")
+    added = [c for c in ("replica", "steer") if c not in columns]  # a store of an older version, continued
+    for column in added:
+        conn.execute(f"ALTER TABLE decisions ADD COLUMN {column} INTEGER")
+    if added:
         conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
     return conn

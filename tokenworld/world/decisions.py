@@ -57,6 +57,7 @@ class Decisions:
     tokens_out: np.ndarray  # int32, tokens the model wrote
     latency_ms: np.ndarray  # float32, from request to answer
     replica: np.ndarray  # int16, which replica or Ray actor answered (-1: none, or the backend has one)
+    steer: np.ndarray  # int16, the steering profile (bucket) the model decided under (-1: none)
 
     @classmethod
     def empty(cls, m: int = 0) -> "Decisions":
@@ -77,6 +78,7 @@ class Decisions:
             tokens_out=np.zeros(m, np.int32),
             latency_ms=np.zeros(m, np.float32),
             replica=np.full(m, -1, np.int16),
+            steer=np.full(m, -1, np.int16),
         )
 
     def __len__(self) -> int:
