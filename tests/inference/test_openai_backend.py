@@ -405,3 +405,15 @@ def test_bad_settings_are_refused():
         OpenAIBackend(["http://127.0.0.1:1"], MODEL, max_concurrency=0)
     with pytest.raises(BackendError, match="no endpoint"):
         OpenAIBackend([], MODEL)
+
+
+def test_an_adapter_goes_as_the_model_name(fake, make):
+    """A group's adapter is sent as the request's model (servers serve adapters under their names); the rest ask
+    for the backend's model."""
+    from dataclasses import replace
+
+    srv = fake(lambda body: (200, completion()))
+    backend = make([srv.url], structured="none")
+    answers = backend.decide([replace(req(0, MENU + "Choice:"), adapter="merchant"), req(1, MENU + "Choice:")])
+    assert all(a.ok for a in answers)
+    assert sorted(b["model"] for b in srv.bodies) == sorted(["merchant", MODEL])

@@ -66,18 +66,24 @@ def make_backend(mind, *, seed: int = 0, batch_invariant: bool = True):
     raise BackendError(f"unknown backend {mind.backend!r}")
 
 
-def preflight(mind) -> None:
-    """Check, cheaply, that the backend of `mind` can start (model file, extra, URL); `BackendError` says what to do."""
+def preflight(mind, adapters: dict[str, str] | None = None) -> None:
+    """Check, cheaply, that the backend of `mind` can start (model file, extra, URL, steering vectors, the groups'
+    adapters: group name -> adapter); `BackendError` says what to do."""
     if mind.backend == "llama_cpp":
         from tokenworld.inference.llama_cpp import _llama
         from tokenworld.inference.models import resolve_model
 
         path = resolve_model(mind.model)
         _llama()
-        if mind.steering.vectors:  # a missing or malformed vector file fails here, before any run folder exists
+        if mind.steering.vectors or adapters:  # a bad vector or adapter file fails here, before any run folder
+            from tokenworld.inference.adapters import check_adapter
             from tokenworld.inference.steering import check_vectors, load_vectors, model_shape
 
-            check_vectors(load_vectors(mind.steering.vectors), mind.model, model_shape(path), mind.steering.layers)
+            shape = model_shape(path)
+            if mind.steering.vectors:
+                check_vectors(load_vectors(mind.steering.vectors), mind.model, shape, mind.steering.layers)
+            for group, adapter in (adapters or {}).items():
+                check_adapter(adapter, group, shape[0])
     elif mind.backend == "vllm":
         from tokenworld.inference.vllm_local import _vllm
 
@@ -89,7 +95,7 @@ def preflight(mind) -> None:
 
         _ray()
         if mind.ray_backend != "ray":
-            preflight(replace(mind, backend=mind.ray_backend))
+            preflight(replace(mind, backend=mind.ray_backend), adapters)
 
 
 def __getattr__(name):

@@ -32,6 +32,7 @@ import math
 import os
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -168,6 +169,8 @@ class LlamaCppBackend(AnswerReading):
         self._tries: dict[tuple[str, ...], dict] = {}  # option lists -> their token trie (see `_written`)
         self.agent_cache = AgentCache(int(agent_cache_mb * 2**20))
         self._steering(steering)
+        self._adapters: dict[str, object] = {}  # adapter path -> llama.cpp's handle (freed with the model)
+        self._adapted = ""  # the adapter on the context now
 
     # ------------------------------------------------------------ protocol
 
@@ -191,9 +194,9 @@ class LlamaCppBackend(AnswerReading):
         if not self._ctx:  # llama.cpp would read freed memory
             raise BackendError("this llama_cpp backend was closed; make a new one.")
         step = 1 if self.batch_invariant else self.batch_size
-        groups: dict[tuple, list[int]] = {}  # one control vector per context: a chunk holds one steering profile
-        for i, req in enumerate(batch):
-            groups.setdefault(req.steer if self.vectors else (), []).append(i)
+        groups: dict[tuple, list[int]] = {}
+        for i, req in enumerate(batch):  # one control vector and one adapter per context: a chunk holds one of each
+            groups.setdefault((req.steer if self.vectors else (), req.adapter), []).append(i)
         answers: list[Answer | None] = [None] * len(batch)
         try:
             for rows in groups.values():
@@ -202,7 +205,8 @@ class LlamaCppBackend(AnswerReading):
                     for i, a in zip(part, self._decide_chunk([batch[i] for i in part]), strict=True):
                         answers[i] = a
         finally:
-            self._steer(())  # shared prefixes are evaluated unsteered, whatever stopped a chunk
+            self._steer(())  # shared prefixes are evaluated unsteered and unadapted, whatever stopped a chunk
+            self._adapt("")
         return answers  # type: ignore[return-value]
 
     def prepare(self, shared: str, calibrations: list[tuple[str, int]]) -> None:
@@ -272,6 +276,29 @@ class LlamaCppBackend(AnswerReading):
         if rc != 0:
             raise BackendError(f"llama.cpp refused the steering control vector (code {rc}).")
         self._steered = profile
+
+    def _adapt(self, adapter: str) -> None:
+        """Put the LoRA adapter at path `adapter` on the context (loaded the first time); "" takes it off."""
+        if adapter == self._adapted:
+            return
+        L = self._L
+        if adapter:
+            handle = self._adapters.get(adapter)
+            if handle is None:
+                handle = L.llama_adapter_lora_init(self._model, str(Path(adapter).expanduser()).encode())
+                if not handle:
+                    raise BackendError(
+                        f"`groups[].adapter`: llama.cpp could not load the LoRA adapter {adapter!r} for "
+                        f"{self.model_path.name} (missing, not a LoRA GGUF, or made for another model)."
+                    )
+                self._adapters[adapter] = handle
+            one, scale = (L.llama_adapter_lora_p_ctypes * 1)(handle), (ctypes.c_float * 1)(1.0)
+            rc = L.llama_set_adapters_lora(self._ctx, one, 1, scale)
+        else:
+            rc = L.llama_set_adapters_lora(self._ctx, None, 0, None)
+        if rc != 0:
+            raise BackendError(f"llama.cpp refused the LoRA adapter {adapter!r} (code {rc}).")
+        self._adapted = adapter
 
     # ------------------------------------------------------------ tokens
 
@@ -440,7 +467,8 @@ class LlamaCppBackend(AnswerReading):
             starts.append(total)
             saved.append((plen if reused and not evaluated else 0) + n_kept)  # only one request pays for a prefix
             evaluated = False
-        self._steer(batch[0].steer)  # the agents' own tokens and answers under their profile; the prefix is not
+        self._steer(batch[0].steer)  # the agents' own tokens and answers under their profile and adapter; the
+        self._adapt(batch[0].adapter)  # shared prefix is not
         logits = self._prefill(todo)
         answers: list[Answer | None] = [None] * len(batch)
         numbers = [i for i, r in enumerate(batch) if r.kind == "guess"]  # written under the options' token trie
@@ -463,6 +491,7 @@ class LlamaCppBackend(AnswerReading):
             for i, a in zip(part, got, strict=True):
                 answers[i] = a
         self._steer(())
+        self._adapt("")
         dt = (time.perf_counter() - t0) * 1000.0
         for a, n_in, sv, (_, rest, _) in zip(answers, starts, saved, todo, strict=False):
             a.latency_ms = dt

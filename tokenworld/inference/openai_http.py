@@ -264,7 +264,7 @@ class OpenAIServer:
     def _body(self, prompt: str, request: Request, mode: str) -> dict:
         s = self.sampling
         body = {
-            "model": self.model,
+            "model": request.adapter or self.model,  # a server serves each adapter under its own model name
             "prompt": prompt,
             "max_tokens": s.max_tokens,
             "temperature": s.temperature,

@@ -103,6 +103,10 @@ class ModelMinds:
             self.steer = profiles(self.world.agents.traits, steering.levels)
             self.bucket, self.bucket_profiles = profile_ids(self.steer)
 
+    def adapter(self, agent: int) -> str:
+        """The LoRA adapter of the agent's group ("" none)."""
+        return self.world.scene.groups[int(self.world.agents.group[agent])].adapter
+
     def profile(self, agent: int) -> tuple[float, ...]:
         """The agent's steering coefficients (`tokenworld.mind.steering`), or () without steering."""
         return () if self.steer is None else tuple(self.steer[agent].tolist())
@@ -236,6 +240,7 @@ class ModelMinds:
                 blocks=blocks,
                 keys=tuple(action_keys(menu.labels)) if number else (),
                 steer=self.profile(a),
+                adapter=self.adapter(a),
             )
             out.append(req)
             self._menus[id(req)] = menu
@@ -310,6 +315,7 @@ class ModelMinds:
                 priority=pri[a],
                 blocks=blocks,
                 steer=self.profile(a),
+                adapter=self.adapter(a),
             )
             out.append(req)
             self._plans[id(req)] = cands
@@ -344,7 +350,17 @@ class ModelMinds:
             page = guess_personal(persona(agent, int(a.archetype[agent]), a.traits[agent]))
             prior = (-np.abs(values - rv)).astype(np.float32)
             req = Request(
-                agent, tick, "guess", shared, page, labels, talk, prior, priority=0, steer=self.profile(agent)
+                agent,
+                tick,
+                "guess",
+                shared,
+                page,
+                labels,
+                talk,
+                prior,
+                priority=0,
+                steer=self.profile(agent),
+                adapter=self.adapter(agent),
             )
             out.append(req)
         return out

@@ -41,6 +41,7 @@ class Request:
     blocks: tuple[tuple[str, str], ...] = ()  # the personal part as named blocks, the most stable first (see below)
     keys: tuple[int, ...] = ()  # number style: the digit that answers each option (default: 1, 2, ... in order)
     steer: tuple[float, ...] = ()  # steering coefficients, one per trait (the agent's profile); () unsteered
+    adapter: str = ""  # the LoRA adapter of the agent's group ("" none): a GGUF path, or a name a server serves
 
     @property
     def answer_keys(self) -> tuple[int, ...]:
@@ -66,8 +67,9 @@ class Request:
     @property
     def state_version(self) -> str:
         """What an agent's cached state was built on: the shared prefix's version, and its steering profile (the
-        state evaluated under one control vector is not the state under another)."""
-        return self.shared_version + (f"|{self.steer}" if self.steer else "")
+        state evaluated under one control vector or adapter is not the state under another)."""
+        steer = f"|{self.steer}" if self.steer else ""
+        return self.shared_version + steer + (f"|{self.adapter}" if self.adapter else "")
 
     @property
     def cache_key(self) -> tuple[int, str]:
@@ -91,6 +93,7 @@ class Request:
             "\x1f".join(self.options),
             str(self.talk),
             str(self.steer),
+            self.adapter,
         ):
             h.update(part.encode())
             h.update(b"\x00")

@@ -514,6 +514,11 @@ class AgentGroup:
         doc="Who decides: the rules brain, random choices, or the language model (`model`: the backend of `[mind]`).",
         choices=MINDS,
     )
+    adapter: str = opt(
+        "",
+        doc="A LoRA adapter for this group's model agents (docs/steering.md): a llama.cpp adapter GGUF with "
+        "llama_cpp, or the name an OpenAI-compatible server serves the adapter under.",
+    )
     inventory: dict[str, float] = opt(
         doc="Items each agent starts with (food, water, wood, stone, tools).", factory=dict, **NON_NEGATIVE
     )

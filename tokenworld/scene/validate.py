@@ -31,6 +31,7 @@ def validate_scene(scene: Scene) -> list[str]:
     w, h = scene.world.size
     _check_endpoint(scene, p)
     _check_steering(scene, p)
+    _check_adapters(scene, p)
     names = set()
     for i, zone in enumerate(scene.zones):
         _check_zone(zone, f"zones[{i}]", (w, h), p)
@@ -121,6 +122,22 @@ def _check_steering(scene: Scene, p) -> None:
         )
     if not m.steering.layers:
         p("`mind.steering.layers`: give at least one layer to add the vectors at, e.g. [3, 4, 5, 6, 7, 8].")
+
+
+def _check_adapters(scene: Scene, p) -> None:
+    """An adapter belongs to a model-driven group, and the in-process vLLM backend does not load adapters."""
+    m = scene.mind
+    inner = m.ray_backend if m.backend == "ray" else m.backend
+    for i, g in enumerate(scene.groups):
+        if not g.adapter:
+            continue
+        if g.mind != "model":
+            p(f'`groups[{i}].adapter`: only model-driven groups use an adapter; this group has mind = "{g.mind}".')
+        elif inner == "vllm":
+            p(
+                f"`groups[{i}].adapter`: the in-process vllm backend does not load adapters; serve them with `vllm "
+                'serve MODEL --enable-lora --lora-modules NAME=PATH` and use backend = "openai" with adapter = NAME.'
+            )
 
 
 def _check_endpoint(scene: Scene, p) -> None:

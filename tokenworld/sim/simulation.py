@@ -115,7 +115,8 @@ class Simulation:
         if self.uses_model and self._backend is None:
             from tokenworld.inference import preflight
 
-            preflight(self.scene.mind)
+            adapters = {g.name: g.adapter for g in self.scene.groups if g.mind == "model" and g.adapter}
+            preflight(self.scene.mind, adapters)
 
     def build(self) -> "Simulation":
         """Spawn the agents and start the engine (compiles kernels the first time)."""

@@ -1,0 +1,45 @@
+"""LoRA adapters per group (`[[groups]] adapter`): checking a llama.cpp adapter GGUF before a run starts.
+
+The llama_cpp backend loads an adapter when a request of its group first comes and puts it on the context for
+that group's requests (`LlamaCppBackend._adapt`); the OpenAI-compatible backend sends the adapter's name as the
+request's model, for servers that serve adapters under their own names (`vllm serve --lora-modules NAME=PATH`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenworld.inference.base import BackendError
+
+
+def check_adapter(path: str, group: str, arch: str) -> None:
+    """The adapter file of group `group` is a LoRA GGUF for a model of architecture `arch`; else `BackendError`
+    naming `groups[<group>].adapter`, the file and what to do."""
+    import gguf
+
+    key = f"`groups[{group}].adapter`"
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise BackendError(f"{key}: no adapter file {path!r}; give the path of a llama.cpp LoRA adapter (.gguf).")
+    try:
+        reader = gguf.GGUFReader(str(file))
+        fields = reader.fields
+
+        def text(name: str) -> str:
+            field = fields.get(name)
+            return bytes(field.parts[-1]).decode("utf-8", errors="replace") if field is not None else ""
+
+        kind, lora, made_for = text("general.type"), text("adapter.type"), text("general.architecture")
+        names = {t.name for t in reader.tensors}
+    except Exception as exc:  # the reader raises many kinds on a damaged file
+        raise BackendError(f"{key}: {path} is not a readable GGUF file ({exc}).") from None
+    if kind != "adapter" or lora != "lora":
+        raise BackendError(
+            f"{key}: {path} is not a LoRA adapter (general.type {kind!r}, adapter.type {lora!r}); convert one with "
+            "llama.cpp's convert_lora_to_gguf.py."
+        )
+    if made_for != arch:
+        raise BackendError(f"{key}: {path} was made for a {made_for or '?'} model; the scene's model is {arch}.")
+    pairs = {n[: -len(".lora_a")] for n in names if n.endswith(".lora_a")}
+    if not pairs or pairs != {n[: -len(".lora_b")] for n in names if n.endswith(".lora_b")}:
+        raise BackendError(f"{key}: {path} holds no matching lora_a/lora_b tensor pairs.")
