@@ -179,6 +179,8 @@ def test_steering_report_has_both_traits_and_ways(quick_all):
         for w in e["ways"].values():
             assert 0 <= w["p_high"] <= 1 and 0 <= w["p_low"] <= 1 and number(w["effect_pp"])
             assert w["valid_first"] == 1.0 and w["decisions_per_s"] > 0
+    t = r["together"]
+    assert t["requests"] == 4 and t["unsteered"]["decisions_per_s"] > 0 and t["steered"]["decisions_per_s"] > 0
     assert "effect of the trait on its target option" in (quick_all[1] / "report.md").read_text()
 
 

@@ -29,6 +29,7 @@ def run_steering_bench(
     personas: int = 3,
     strengths=(1.0, 2.0),
     situations: int | None = None,
+    together: int = 48,
     json_path: str | None = None,
 ) -> dict:
     """Measure steering's effect (see the module doc); print a table; optionally write JSON."""
@@ -71,6 +72,9 @@ def run_steering_bench(
                 }
         finally:
             backend.close()
+    if together:
+        console.print(f"{together} village prompts decoded together, with and without steering ...", style="dim")
+        report["together"] = _together(together, max(strengths))
     for entry in report["traits"].values():
         base = entry["ways"]["prompt only"]["effect"]
         for way, w in entry["ways"].items():
@@ -82,6 +86,32 @@ def run_steering_bench(
 
         Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def _together(n: int, strength: float) -> dict:
+    """Decisions/s of `n` village prompts decoded together (realtime's way, batches of 16), unsteered and with
+    every agent's profile (one group per profile in a batch): what steering costs where batches mix agents."""
+    from dataclasses import replace
+
+    from tokenworld.bench.inference import START, measure_batched, village_requests
+    from tokenworld.inference.llama_cpp import LlamaCppBackend
+    from tokenworld.mind.steering import profiles
+    from tokenworld.scene.schema import SteeringOptions
+
+    out = {"requests": n, "batch_size": 16}
+    for way, steering in (("unsteered", None), ("steered", SteeringOptions(vectors="packaged", strength=strength))):
+        backend = LlamaCppBackend(mode="score", batch_invariant=False, steering=steering)
+        warm: list = []
+        reqs, _, sim = village_requests(backend.answer_style, backend.count_tokens, limit=n, start=START, warm=warm)
+        coef = profiles(sim.world.agents.traits, SteeringOptions().levels)
+        sim.close()
+        if steering is not None:
+            reqs = [replace(r, steer=tuple(coef[r.agent].tolist())) for r in reqs]
+            warm = [replace(r, steer=tuple(coef[r.agent].tolist())) for r in warm]
+            out["profiles"] = len({r.steer for r in reqs})
+        _, seconds, stats = measure_batched(backend, reqs, 16, warm=warm)  # closes the backend
+        out[way] = {"decisions_per_s": round(n / seconds, 3), "mean_batch": round(stats["mean_batch"], 2)}
+    return out
 
 
 def _items(ss, personas: int, limit: int | None) -> dict:
@@ -182,3 +212,10 @@ def _print(console, report: dict) -> None:
                 f"{w['decisions_per_s']:.2f}",
             )
     console.print(table)
+    t = report.get("together")
+    if t:
+        console.print(
+            f"decoded together ({t['requests']} village prompts, {t.get('profiles', '?')} profiles): "
+            f"{t['unsteered']['decisions_per_s']:.2f} decisions/s unsteered, "
+            f"{t['steered']['decisions_per_s']:.2f} steered"
+        )

@@ -311,8 +311,8 @@ SUITES: dict[str, Suite] = {
         Suite(
             "steering",
             _steering,
-            sizes={"personas": 4, "strengths": [1.0, 2.0]},
-            quick={"personas": 1, "strengths": [2.0], "situations": 1},
+            sizes={"personas": 4, "strengths": [1.0, 2.0], "together": 48},
+            quick={"personas": 1, "strengths": [2.0], "situations": 1, "together": 4},
             about="trait steering: extraversion's effect on talking and agreeableness's on giving, words vs vectors",
             flags=(
                 Flag("--personas", "personas", "count", "trait profiles per situation"),
