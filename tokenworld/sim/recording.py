@@ -97,6 +97,14 @@ class Recording:
             "resumes": [],
             **describe,
         }
+        steering = scene.mind.steering
+        if steering.vectors and sim.uses_model:  # which vectors, how strong, where: the profiles are in the store
+            manifest["steering"] = {
+                "vectors": steering.vectors,
+                "strength": steering.strength,
+                "layers": list(steering.layers),
+                "levels": steering.levels,
+            }
         try:
             store.write_manifest(manifest)  # before building: a run killed while it builds can still be resumed
             store.start_writer()  # in the thread that made the store: SQLite connections belong to it
