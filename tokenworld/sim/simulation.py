@@ -20,7 +20,9 @@ from tokenworld.world.actions import ACTION_INDEX, ACTIONS
 from tokenworld.world.decisions import SOURCES, Decisions, Events
 
 LONGEST_ACTION = max(a.duration for a in ACTIONS)  # ticks a landed answer may wait for its agent to be free
-IN_PROCESS = ("llama_cpp", "vllm", "rules")  # backends that compute in this process (no network to hang on)
+# backends whose answers a lockstep tick waits for without a wall-clock bound: those computing in this process, and
+# Ray pools of them (a dead actor is replaced and its batch sent again; a server inside an actor has its own timeout)
+UNBOUNDED = ("llama_cpp", "vllm", "rules", "ray")
 
 
 @dataclass
@@ -186,7 +188,7 @@ class Simulation:
         self.pacer = Pacer(m.max_wait_s)
         # lockstep waits for its answers: in-process backends answer (or fail) however loaded the machine is, so
         # a wall-clock limit would only make a run depend on it; a server gets a bound beyond its request timeout
-        self._wait_s = None if backend.name in IN_PROCESS else max(120.0, 4 * m.timeout_s)
+        self._wait_s = None if backend.name in UNBOUNDED else max(120.0, 4 * m.timeout_s)
         self._ready: dict[int, tuple] = {}  # agent -> (request, answer, tick it landed): realtime, held while busy
         self.mind_counts = np.zeros(len(SOURCES), np.int64)  # decisions of model-driven agents, by source
         self.stale = 0  # realtime answers that landed when their option was gone
