@@ -144,10 +144,12 @@ def activity(run: RunFolder, out_dir: Path) -> Section:
     return Section(key, title, about, save(fig, out_dir, key), notes=notes)
 
 
-def decisions_per_agent(run: RunFolder, actions: list[str], n_agents: int) -> np.ndarray:
-    """int64 (n_agents, len(actions)): each agent's decisions of each action (actions not listed are left out)."""
+def decisions_per_agent(run: RunFolder, actions: list[str], n_agents: int, source: str | None = None) -> np.ndarray:
+    """int64 (n_agents, len(actions)): each agent's decisions of each action (actions not listed are left out), of
+    one source only (model, plan, rules, ...) when `source` is given."""
+    where, params = ("WHERE source = ?", (source,)) if source else ("", ())
     agent, action, n = run.columns(
-        "SELECT agent, action, count(*) FROM decisions GROUP BY 1, 2", dtypes=(np.int64, object, np.int64)
+        f"SELECT agent, action, count(*) FROM decisions {where} GROUP BY 1, 2", params, (np.int64, object, np.int64)
     )
     col = {a: i for i, a in enumerate(actions)}
     keep = (agent >= 0) & (agent < n_agents) & np.isin(action.astype(str), actions)

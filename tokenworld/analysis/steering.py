@@ -71,7 +71,7 @@ def trait_effects(run: RunFolder) -> dict[str, dict]:
     model = run.agents.model.astype(bool)
     traits = run.agents.traits[model]
     names = [a.name for a in ACTIONS]
-    counts = decisions_per_agent(run, names, len(run.agents.traits))[model]
+    counts = decisions_per_agent(run, names, len(run.agents.traits), source="model")[model]  # what the model chose
     totals = counts.sum(axis=1)
     out = {}
     for t, trait in enumerate(TRAITS):
@@ -94,8 +94,9 @@ def steering_section(run: RunFolder, out_dir: Path, baseline: RunFolder | None =
     """The section: effects per trait (beside a baseline's), the profiles' heatmap, and the checks."""
     about = (
         "Left: each model-driven agent's steering profile (its traits rounded to the steps of mind.steering.levels, "
-        "-1 low to +1 high). Right: per trait, the share of the action it should move among agents high on the "
-        "trait minus the share among agents low on it (percentage points), in this run and in the baseline "
+        "-1 low to +1 high). Right: per trait, the share of the action it should move among the model's decisions "
+        "for agents high on the trait minus that share for agents low on it (percentage points; plan steps and "
+        "rules-brain decisions, which follow traits by rule, are left out), in this run and in the baseline "
         "(the same scene and seed without steering) when one was given."
     )
     if not steered(run) and baseline is None:
