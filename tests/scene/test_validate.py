@@ -10,12 +10,12 @@ import tomli_w
 
 from tokenworld.errors import SceneError
 from tokenworld.scene.load import load_scene
+from tokenworld.scene.options import Range
 from tokenworld.scene.schema import (
     EconomyOptions,
     EngineOptions,
     GameOptions,
     MindOptions,
-    Range,
     SimOptions,
     StoreOptions,
     Terrain,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from tokenworld.errors import TokenWorldError
-from tokenworld.scene.schema import REQUIRED, Scene
+from tokenworld.scene.options import REQUIRED
+from tokenworld.scene.schema import Scene
 
 _SCALARS = {int: "int", float: "float", bool: "bool", str: "str"}
 

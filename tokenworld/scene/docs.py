@@ -13,7 +13,8 @@ import inspect
 import typing
 from typing import Any
 
-from tokenworld.scene.schema import REQUIRED, TRAITS, Range, Scene
+from tokenworld.scene.options import REQUIRED, Range
+from tokenworld.scene.schema import TRAITS, Scene
 from tokenworld.scene.starter import starter_scene_text
 
 INTRO = """\

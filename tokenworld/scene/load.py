@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tokenworld.errors import SceneError
-from tokenworld.scene.schema import REQUIRED, Scene
+from tokenworld.scene.options import REQUIRED
+from tokenworld.scene.schema import Scene
 
 MAX_EXTENDS_DEPTH = 16
 MAX_NESTING = 32  # arrays and tables inside one another; a scene needs a few (free-form `properties` a few more)

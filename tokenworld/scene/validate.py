@@ -15,7 +15,8 @@ import typing
 import numpy as np
 
 from tokenworld.scene.geometry import polygon_area, polygon_self_intersects
-from tokenworld.scene.schema import ITEMS, MAX_BATCH, RAY_MAX_BATCH, TRAITS, AgentGroup, Range, Scene, Zone
+from tokenworld.scene.options import Range
+from tokenworld.scene.schema import ITEMS, MAX_BATCH, RAY_MAX_BATCH, TRAITS, AgentGroup, Scene, Zone
 
 MAX_AGENTS = 50_000_000
 MAX_PROMPT = 500  # characters of a generated asset's description (`properties.prompt`) read
