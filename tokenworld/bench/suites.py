@@ -320,6 +320,7 @@ SUITES: dict[str, Suite] = {
                 Flag(
                     "--situations", "situations", "count", "situations per trait (default: every one with the option)"
                 ),
+                Flag("--together", "together", "count0", "village prompts decoded together, with and without"),
             ),
             arch=False,
         ),
