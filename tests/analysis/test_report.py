@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests.paths import ROOT
-from tests.sim.runs_lab import VILLAGE, query, small_village, tw
+from tests.sim.runs_lab import VILLAGE, query, small_village, tw, village_variant
 from tokenworld.analysis.prices import PriceTableError
 from tokenworld.analysis.report import analyze
 from tokenworld.errors import RunError, TokenWorldError
@@ -353,14 +353,7 @@ def test_cli(village, tmp_path):
 @pytest.mark.slow
 def test_model_run(tmp_path):
     """A short run of the village with the embedded model: the model section is drawn, its cost follows the prices."""
-    folder = tmp_path / "scenes"
-    folder.mkdir()
-    for name in ("base.toml", "village.toml"):
-        shutil.copy(ROOT / "scenes" / name, folder / name)
-    scene = folder / "model.toml"
-    scene.write_text(
-        'extends = "village.toml"\nname = "model"\n[mind]\nreflect_every = 0\n[store]\nsnapshot_every = 20\n'
-    )
+    scene = village_variant(tmp_path / "scenes", "model", "[mind]\nreflect_every = 0\n[store]\nsnapshot_every = 20\n")
     run_cli(str(scene), "--ticks", "60", "--runs-dir", str(tmp_path), "--name", "model", timeout=900)  # 25 model minds
     prices = tmp_path / "prices.toml"
     prices.write_text('[model]\ninput_per_million = 1.5\noutput_per_million = 6.0\ncurrency = "EUR"\n')

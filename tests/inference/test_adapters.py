@@ -72,8 +72,6 @@ def test_bad_adapters_fail_before_any_run_folder(tmp_path):
     """A missing file, a file that is not a LoRA adapter, one made for another model: each names the group."""
     from tokenworld.inference.steering import PACKAGED_DIR
 
-    for name in ("village.toml", "base.toml"):
-        (tmp_path / name).write_text((ROOT / "scenes" / name).read_text(), encoding="utf-8")
     other = write_adapter(tmp_path / "llama.gguf", arch="llama")
     cases = [
         (tmp_path / "missing.gguf", "no adapter file"),
@@ -82,7 +80,7 @@ def test_bad_adapters_fail_before_any_run_folder(tmp_path):
     ]
     for adapter, says in cases:
         scene = tmp_path / "s.toml"
-        data = Scene.load(tmp_path / "village.toml").to_dict()
+        data = Scene.load(ROOT / "scenes" / "village.toml").to_dict()  # saved whole: no `extends` to follow
         data["name"] = "s"
         data["groups"][2]["adapter"] = str(adapter)  # the merchants
         Scene.from_dict(data).save(scene)

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from tests.paths import ROOT
-from tests.sim.runs_lab import query, tw
+from tests.sim.runs_lab import query, tw, village_variant
 from tokenworld.inference.base import BackendError
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
@@ -104,12 +104,10 @@ def test_a_bad_inner_backend_is_a_clear_error():
 @pytest.mark.slow
 def test_the_decisions_table_records_which_actor_answered(tmp_path):
     """`tokenworld run` through two Ray actors: every model decision names its actor, and both actors served."""
-    for base in ("base.toml", "village.toml"):
-        (tmp_path / base).write_text((ROOT / "scenes" / base).read_text())
-    scene = tmp_path / "ray.toml"
-    scene.write_text(
-        'extends = "village.toml"\nname = "ray"\n[sim]\nticks = 25\n'
-        '[mind]\nbackend = "ray"\nray_backend = "llama_cpp"\nray_actors = 2\nreflect_every = 0\n'
+    scene = village_variant(
+        tmp_path,
+        "ray",
+        '[sim]\nticks = 25\n[mind]\nbackend = "ray"\nray_backend = "llama_cpp"\nray_actors = 2\nreflect_every = 0\n',
     )
     r = tw("run", str(scene), "--runs-dir", str(tmp_path / "runs"), "--name", "r", "--no-progress")
     assert r.returncode == 0, r.stderr

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.sim.runs_lab import tw
+from tests.sim.runs_lab import tw, village_variant
 from tokenworld.inference.base import BackendError
 from tokenworld.inference.steering import build_vectors, load_vectors, save_vectors, trait_pairs
 from tokenworld.mind.steering import profile_ids, profiles
@@ -100,7 +100,6 @@ def test_steering_moves_choices_the_traits_way_and_groups_equal_one_at_a_time(ta
 
 def test_bad_vectors_fail_before_any_run_folder(tmp_path):
     """A missing folder, a missing trait file and a damaged file each name the key; nothing is written."""
-    base = tmp_path / "scene.toml"
     good = load_vectors("packaged")
     damaged = tmp_path / "damaged"
     save_vectors(good, damaged)
@@ -109,13 +108,7 @@ def test_bad_vectors_fail_before_any_run_folder(tmp_path):
     save_vectors(good, partial)
     (partial / "openness.gguf").unlink()
     for folder, says in ((tmp_path / "nowhere", "no folder"), (partial, "no openness.gguf"), (damaged, "agreeable")):
-        base.write_text(
-            f'extends = "village.toml"\nname = "s"\n[mind.steering]\nvectors = "{folder}"\n', encoding="utf-8"
-        )
-        from tests.paths import ROOT
-
-        (tmp_path / "village.toml").write_text((ROOT / "scenes" / "village.toml").read_text(), encoding="utf-8")
-        (tmp_path / "base.toml").write_text((ROOT / "scenes" / "base.toml").read_text(), encoding="utf-8")
+        base = village_variant(tmp_path, "s", f'[mind.steering]\nvectors = "{folder}"\n')
         out = tw("run", str(base), "--ticks", "2", "--runs-dir", str(tmp_path / "runs"), "--no-progress")
         assert out.returncode == 2 and "mind.steering.vectors" in out.stderr and says in out.stderr, out.stderr
         assert "Traceback" not in out.stderr and not (tmp_path / "runs").exists()

@@ -34,17 +34,25 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def small_village(
-    folder: Path, *, name: str = "small", ticks: int, checkpoint_every: int, snapshot_every: int, extra: str = ""
-) -> Path:
-    """The shipped village copied into `folder` with an override file (`extends` is relative to the file)."""
+def village_variant(folder: Path, name: str, overrides: str, *, extends: str = "village.toml") -> Path:
+    """`folder/<name>.toml`: a shipped village (`extends`) with `overrides` (TOML tables), beside copies of the
+    shipped files it extends (`extends` is relative to the file)."""
     folder.mkdir(parents=True, exist_ok=True)
     for base in ("base.toml", "village.toml", "village_rules.toml"):
         shutil.copy(ROOT / "scenes" / base, folder / base)
     path = folder / f"{name}.toml"
-    path.write_text(
-        f'extends = "village_rules.toml"\nname = "{name}"\n'
-        f"[sim]\nticks = {ticks}\n"
-        f"[store]\ncheckpoint_every = {checkpoint_every}\nsnapshot_every = {snapshot_every}\n" + extra
-    )
+    path.write_text(f'extends = "{extends}"\nname = "{name}"\n' + overrides, encoding="utf-8")
     return path
+
+
+def small_village(
+    folder: Path, *, name: str = "small", ticks: int, checkpoint_every: int, snapshot_every: int, extra: str = ""
+) -> Path:
+    """The shipped rules village copied into `folder` with an override file: ticks, checkpoints, snapshots."""
+    return village_variant(
+        folder,
+        name,
+        f"[sim]\nticks = {ticks}\n"
+        f"[store]\ncheckpoint_every = {checkpoint_every}\nsnapshot_every = {snapshot_every}\n" + extra,
+        extends="village_rules.toml",
+    )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.paths import ROOT
-from tests.sim.runs_lab import query, tw
+from tests.sim.runs_lab import query, tw, village_variant
 from tokenworld.scene.schema import Scene
 from tokenworld.sim.simulation import Simulation
 from tokenworld.world.decisions import SOURCES
@@ -83,12 +83,11 @@ def test_realtime_ticks_do_not_wait_for_the_model():
 
 
 def test_an_unreachable_server_falls_back_to_the_rules_brain_and_the_run_goes_on(tmp_path):
-    for base in ("base.toml", "village.toml"):
-        (tmp_path / base).write_text((ROOT / "scenes" / base).read_text())
-    scene = tmp_path / "dead.toml"
-    scene.write_text(
-        'extends = "village.toml"\nname = "dead"\n[sim]\nticks = 25\n'
-        f'[mind]\nbackend = "openai"\nendpoint = "http://127.0.0.1:{free_port()}/v1"\ntimeout_s = 2.0\n'
+    scene = village_variant(
+        tmp_path,
+        "dead",
+        "[sim]\nticks = 25\n"
+        f'[mind]\nbackend = "openai"\nendpoint = "http://127.0.0.1:{free_port()}/v1"\ntimeout_s = 2.0\n',
     )
     r = tw("run", str(scene), "--runs-dir", str(tmp_path / "runs"), "--name", "d", "--no-progress")
     assert r.returncode == 0, r.stderr
@@ -102,10 +101,7 @@ def test_an_unreachable_server_falls_back_to_the_rules_brain_and_the_run_goes_on
 
 
 def test_a_missing_model_file_fails_before_any_folder_is_made(tmp_path):
-    for base in ("base.toml", "village.toml"):
-        (tmp_path / base).write_text((ROOT / "scenes" / base).read_text())
-    scene = tmp_path / "nomodel.toml"
-    scene.write_text('extends = "village.toml"\nname = "nomodel"\n[mind]\nmodel = "models/missing.gguf"\n')
+    scene = village_variant(tmp_path, "nomodel", '[mind]\nmodel = "models/missing.gguf"\n')
     r = tw("run", str(scene), "--runs-dir", str(tmp_path / "runs"), "--name", "x", "--no-progress")
     assert r.returncode == 2
     assert "missing.gguf" in r.stderr and "was not found" in r.stderr and "Traceback" not in r.stderr
@@ -136,12 +132,9 @@ def test_model_columns_and_memories_survive_a_checkpoint():
 
 
 def test_scene_check_catches_a_missing_model_file_and_names_the_key(tmp_path):
-    for base in ("base.toml", "village.toml"):
-        (tmp_path / base).write_text((ROOT / "scenes" / base).read_text())
     fake = tmp_path / "fake.gguf"
     fake.write_text("not a model")
-    scene = tmp_path / "m.toml"
-    scene.write_text(f'extends = "village.toml"\nname = "m"\n[mind]\nmodel = "{fake.as_posix()}"\n')
+    scene = village_variant(tmp_path, "m", f'[mind]\nmodel = "{fake.as_posix()}"\n')
     r = tw("scene", "check", str(scene))
     assert r.returncode == 2 and "`mind.model`" in r.stderr and "GGUF" in r.stderr and "Traceback" not in r.stderr
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tokenworld.inference.base import BackendError
+from tokenworld.inference.steering import gguf_text
 
 
 def check_adapter(path: str, group: str, arch: str) -> None:
@@ -23,13 +24,9 @@ def check_adapter(path: str, group: str, arch: str) -> None:
         raise BackendError(f"{key}: no adapter file {path!r}; give the path of a llama.cpp LoRA adapter (.gguf).")
     try:
         reader = gguf.GGUFReader(str(file))
-        fields = reader.fields
-
-        def text(name: str) -> str:
-            field = fields.get(name)
-            return bytes(field.parts[-1]).decode("utf-8", errors="replace") if field is not None else ""
-
-        kind, lora, made_for = text("general.type"), text("adapter.type"), text("general.architecture")
+        kind, lora, made_for = (
+            gguf_text(reader.fields.get(k)) for k in ("general.type", "adapter.type", "general.architecture")
+        )
         names = {t.name for t in reader.tensors}
     except Exception as exc:  # the reader raises many kinds on a damaged file
         raise BackendError(f"{key}: {path} is not a readable GGUF file ({exc}).") from None

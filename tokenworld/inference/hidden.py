@@ -12,6 +12,7 @@ import numpy as np
 
 from tokenworld.inference.base import BackendError
 from tokenworld.inference.models import resolve_model
+from tokenworld.inference.steering import loaded_shape
 
 LAYER_OUT = "l_out-"  # llama.cpp's name of a layer's output, the point a control vector is added to
 
@@ -45,8 +46,7 @@ class HiddenStates:
         self._model = L.llama_model_load_from_file(str(self.model_path).encode(), L.llama_model_default_params())
         if not self._model:
             raise BackendError(f"llama.cpp could not load {self.model_path}; is it a complete GGUF file?")
-        self.n_embd = L.llama_model_n_embd(self._model)
-        self.n_layer = L.llama_model_n_layer(self._model)
+        self.arch, self.n_layer, self.n_embd = loaded_shape(L, self._model, self.model_path)
         self._got: dict[int, np.ndarray] = {}
         self._callback = L.ggml_backend_sched_eval_callback(self._on_tensor)  # kept: llama.cpp holds the pointer
         cp = L.llama_context_default_params()

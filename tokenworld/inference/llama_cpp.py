@@ -247,12 +247,10 @@ class LlamaCppBackend(AnswerReading):
         self._controls: dict[tuple, np.ndarray] = {}  # profile -> its control vector, rows from layer 1
         if options is None or not options.vectors:
             return
-        from tokenworld.inference.steering import check_vectors, load_vectors
+        from tokenworld.inference.steering import check_vectors, load_vectors, loaded_shape
 
         vectors = load_vectors(options.vectors)
-        L, buf = self._L, ctypes.create_string_buffer(256)
-        L.llama_model_meta_val_str(self._model, b"general.architecture", buf, 256)
-        shape = (buf.value.decode(), L.llama_model_n_layer(self._model), L.llama_model_n_embd(self._model))
+        shape = loaded_shape(self._L, self._model, self.model_path)
         check_vectors(vectors, self.model_name, shape, options.layers)
         self.vectors, self.steer_strength, self.steer_layers = vectors, float(options.strength), tuple(options.layers)
 

@@ -98,7 +98,7 @@ def build_vectors(model: str = "gemma3-270m", *, per_trait: int | None = None, t
                     progress(done, total)
             directions[t] = diff / (2 * len(pairs[trait]))
         directions[:, 0] = 0.0  # llama.cpp has no control vector for layer 0
-        hint = _architecture(hidden.model_path)
+        hint = hidden.arch
         source = str(hidden.model_path.name)
     return TraitVectors(directions, hint, len(pairs[TRAITS[0]]), source)
 
@@ -160,7 +160,7 @@ def _read_one(path: Path, build: str) -> tuple[np.ndarray, str, int]:
     try:
         reader = gguf.GGUFReader(str(path))
         fields = reader.fields
-        hint = _text(fields.get("controlvector.model_hint"))
+        hint = gguf_text(fields.get("controlvector.model_hint"))
         pairs = int(fields["tokenworld.pairs"].parts[-1][0]) if "tokenworld.pairs" in fields else 0
         rows = {}
         for tensor in reader.tensors:
@@ -195,10 +195,25 @@ def check_vectors(vectors: TraitVectors, model: str, shape: tuple[str, int, int]
         )
 
 
-def model_shape(model_path: Path) -> tuple[str, int, int]:
-    """(architecture, layers, width) of a GGUF model, from its metadata (llama.cpp reads the vocabulary only)."""
+def loaded_shape(L, model, source) -> tuple[str, int, int]:
+    """(architecture, layers, width) of a model llama.cpp has loaded, or read the vocabulary of, from its metadata
+    (`source`: its file, for the error)."""
     import ctypes
 
+    buf = ctypes.create_string_buffer(256)
+
+    def meta(key: str) -> str:
+        return buf.value.decode() if L.llama_model_meta_val_str(model, key.encode(), buf, 256) >= 0 else ""
+
+    arch = meta("general.architecture")
+    n_layer, n_embd = meta(f"{arch}.block_count"), meta(f"{arch}.embedding_length")
+    if not (n_layer.isdigit() and n_embd.isdigit()):
+        raise BackendError(f"{source} does not say its layers and width ({arch}.block_count, .embedding_length).")
+    return arch, int(n_layer), int(n_embd)
+
+
+def model_shape(model_path: Path) -> tuple[str, int, int]:
+    """(architecture, layers, width) of a GGUF model, without loading its weights (llama.cpp reads the vocabulary)."""
     from tokenworld.inference.llama_cpp import _llama
 
     L = _llama()
@@ -208,23 +223,11 @@ def model_shape(model_path: Path) -> tuple[str, int, int]:
     if not model:
         raise BackendError(f"llama.cpp could not read {model_path}; is it a complete GGUF file?")
     try:
-        buf = ctypes.create_string_buffer(256)
-
-        def meta(key: str) -> str:
-            return buf.value.decode() if L.llama_model_meta_val_str(model, key.encode(), buf, 256) >= 0 else ""
-
-        arch = meta("general.architecture")
-        n_layer, n_embd = meta(f"{arch}.block_count"), meta(f"{arch}.embedding_length")
+        return loaded_shape(L, model, model_path)
     finally:
         L.llama_model_free(model)
-    if not (n_layer.isdigit() and n_embd.isdigit()):
-        raise BackendError(f"{model_path} does not say its layers and width ({arch}.block_count, .embedding_length).")
-    return arch, int(n_layer), int(n_embd)
 
 
-def _architecture(model_path: Path) -> str:
-    return model_shape(model_path)[0]
-
-
-def _text(field) -> str:
+def gguf_text(field) -> str:
+    """A string field of a `gguf.GGUFReader` ("" when absent)."""
     return bytes(field.parts[-1]).decode("utf-8", errors="replace") if field is not None else ""
