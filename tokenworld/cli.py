@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from tokenworld.cli_args import FLAG_TYPES, nonnegative_int, positive_float, positive_int, shown, size
+from tokenworld.cli_models import add_model_commands
 from tokenworld.errors import TokenWorldError
 
 
@@ -152,27 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_assets(sub)
 
-    st = sub.add_parser("steer", help="trait steering vectors for llama.cpp models (docs/steering.md)")
-    stsub = st.add_subparsers(dest="action", required=True, metavar="ACTION")
-    sb = stsub.add_parser("build", help="one direction per Big Five trait from contrastive persona texts, as GGUFs")
-    sb.add_argument("--model", default="gemma3-270m", help="a GGUF path, or gemma3-270m (the packaged model)")
-    sb.add_argument("--pairs", type=positive_int, help="contrastive pairs per trait (default: all shipped, 36)")
-    sb.add_argument("--threads", type=nonnegative_int, default=0, help="CPU threads (default: all)")
-    sb.add_argument("--out", required=True, metavar="DIR", help="folder for <trait>.gguf (made if missing)")
-    sb.set_defaults(func=_cmd_steer_build)
-
-    ad = sub.add_parser("adapters", help="LoRA adapters per archetype for llama.cpp models (docs/steering.md)")
-    adsub = ad.add_subparsers(dest="action", required=True, metavar="ACTION")
-    at = adsub.add_parser("train", help="fine-tune the packaged model to act like an archetype (needs [train])")
-    at.add_argument("--archetype", required=True, help="merchant, craftsperson, farmer, leader or explorer")
-    at.add_argument("--out", required=True, metavar="FILE", help="the adapter to write (.gguf)")
-    at.add_argument("--examples", type=positive_int, default=160, help="training pages (default 160)")
-    at.add_argument("--epochs", type=positive_int, default=2, help="passes over them (default 2)")
-    at.add_argument("--rank", type=positive_int, default=8, help="LoRA rank (default 8)")
-    at.add_argument("--seed", type=nonnegative_int, default=1, help="village seed of the training pages (default 1)")
-    at.add_argument("--held-out", type=positive_int, default=120, help="pages of another seed it is judged on")
-    at.add_argument("--threads", type=nonnegative_int, default=0, help="CPU threads (default: all)")
-    at.set_defaults(func=_cmd_adapters_train)
+    add_model_commands(sub)
 
     sw = sub.add_parser("sweep", help="run scene variants x seeds as separate runs on Ray, with a summary across them")
     sw.add_argument("file", help="sweep file (TOML, see docs/sweeps.md) or a shipped sweep's name (sweep_village)")
@@ -431,50 +412,6 @@ def _cmd_analyze(args) -> int:
     from tokenworld.analysis.report import analyze
 
     analyze(args.run_folder, out_dir=args.out, prices_path=args.prices, baseline=args.baseline)
-    return 0
-
-
-def _cmd_steer_build(args) -> int:
-    from rich.progress import Progress
-
-    from tokenworld.inference.steering import build_vectors, save_vectors
-
-    with Progress(transient=True) as progress:
-        task = progress.add_task("hidden states of the persona pairs", total=None)
-        vectors = build_vectors(
-            args.model,
-            per_trait=args.pairs,
-            threads=args.threads,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
-    files = save_vectors(vectors, args.out)
-    print(
-        f"wrote {len(files)} control vectors ({vectors.pairs} pairs a trait, {vectors.n_layer - 1} layers of "
-        f"{vectors.n_embd}) to {args.out}; steer with [mind.steering] vectors = {str(args.out)!r}"
-    )
-    return 0
-
-
-def _cmd_adapters_train(args) -> int:
-    from tokenworld.bench.adapters import train_archetype_adapter
-
-    f = train_archetype_adapter(
-        args.archetype,
-        args.out,
-        examples=args.examples,
-        epochs=args.epochs,
-        rank=args.rank,
-        seed=args.seed,
-        held_out=args.held_out,
-        threads=args.threads,
-    )
-    base, tuned = f["base"], f["adapter"]
-    print(
-        f"wrote {f['path']} ({f['steps']} steps, {f['train_seconds']:.0f} s; loss {f['first_loss']} -> "
-        f"{f['last_loss']}). On {f['held_out']} held-out pages: P({args.archetype}'s own option) "
-        f"{base['p_signature']:.2f} -> {tuned['p_signature']:.2f}, labelled answers {base['labelled_share']:.0%} -> "
-        f"{tuned['labelled_share']:.0%}. Use it with [[groups]] adapter = {str(args.out)!r}"
-    )
     return 0
 
 

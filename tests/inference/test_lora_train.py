@@ -18,19 +18,12 @@ torch = pytest.importorskip("torch", reason="the `train` extra (PyTorch) is not 
 def lab():
     from tokenworld.bench.adapters import archetype_pages
     from tokenworld.inference.llama_cpp import LlamaCppBackend
-    from tokenworld.inference.lora_train import Example, Gemma3, read_gguf
+    from tokenworld.inference.lora_train import Gemma3, example, read_gguf
 
     backend = LlamaCppBackend(mode="score", agent_cache_mb=0)
     backend.calibration = 0.0  # the model's own log-probabilities
     pages = archetype_pages("merchant", 6, seed=1, count_tokens=backend.count_tokens, style="number")
-    examples = [
-        Example(
-            [t for _, text in p.request.parts for t in backend.tokenize(text)],
-            [int(backend._digits[k]) for k in p.request.answer_keys],
-            p.right,
-        )
-        for p in pages
-    ]
+    examples = [example(backend, p.request, p.right) for p in pages]
     model = Gemma3(*read_gguf(str(backend.model_path)), rank=4, seed=0)
     prefix = model.prefix(backend.tokenize(pages[0].request.shared, bos=True))
     yield backend, pages, examples, model, prefix
@@ -68,3 +61,24 @@ def test_adapters_train_refuses_an_archetype_without_a_recipe(tmp_path):
     done = tw("adapters", "train", "--archetype", "citizen", "--out", str(tmp_path / "a.gguf"))
     assert done.returncode == 2 and "no adapter recipe for 'citizen'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "a.gguf").exists()
+
+
+@pytest.mark.slow
+def test_a_learned_direction_moves_its_action_more_than_the_persona_direction(lab):
+    from tokenworld.bench.learned_steering import action_pages
+    from tokenworld.inference.steer_learn import effect, learn_direction
+    from tokenworld.inference.steering import load_vectors
+    from tokenworld.scene.schema import TRAITS
+
+    backend, _, _, model, prefix = lab
+    pages, _ = action_pages(backend, "talk", 8, seed=1, limit=400)
+    assert len(pages) == 8 and all(p.own for p in pages)
+    start = load_vectors("packaged").directions[TRAITS.index("extraversion")]
+    layers = range(3, 9)
+    up0, down0 = effect(model, prefix, start, pages, layers=layers, strength=4.0)
+    learned, _ = learn_direction(model, prefix, start, pages, layers=layers, strength=4.0, epochs=3, batch=4)
+    up1, down1 = effect(model, prefix, learned, pages, layers=layers, strength=4.0)
+    assert (up1 - down1).mean() > (up0 - down0).mean() + 0.1, (up0 - down0, up1 - down1)
+    kept = [3, 8]  # only the steered layers change, and each keeps the persona direction's norm
+    assert np.allclose(np.linalg.norm(learned[kept], axis=1), np.linalg.norm(start[kept], axis=1), rtol=1e-4)
+    assert not learned[[0, 1, 2, 9, 17]].any()

@@ -17,17 +17,11 @@ import numpy as np
 
 from tokenworld.analysis.behaviour import decisions_per_agent
 from tokenworld.analysis.figures import Section, pyplot, save, skipped
+from tokenworld.mind.steering import TRAIT_ACTIONS
 from tokenworld.scene.schema import TRAITS
 from tokenworld.sim.run_folder import RunFolder
 from tokenworld.world.actions import ACTIONS
 
-TARGETS = {
-    "openness": "move_to",
-    "conscientiousness": "gather",
-    "extraversion": "talk",
-    "agreeableness": "give",
-    "neuroticism": "rest",
-}
 KEY, TITLE = "steering", "Trait steering"
 
 
@@ -75,7 +69,7 @@ def trait_effects(run: RunFolder) -> dict[str, dict]:
     totals = counts.sum(axis=1)
     out = {}
     for t, trait in enumerate(TRAITS):
-        target = TARGETS[trait]
+        target = TRAIT_ACTIONS[trait]
         have = totals > 0
         share = np.where(have, counts[:, names.index(target)] / np.maximum(totals, 1), np.nan)[have]
         x = traits[have, t]
@@ -114,7 +108,7 @@ def steering_section(run: RunFolder, out_dir: Path, baseline: RunFolder | None =
     if base:
         right.barh(y - h / 2, [base[t]["effect_pp"] or 0 for t in TRAITS], h, label=f"baseline {baseline.name}")
         right.legend(fontsize=8)
-    right.set_yticks(y, [f"{t} -> {TARGETS[t]}" for t in TRAITS])
+    right.set_yticks(y, [f"{t} -> {TRAIT_ACTIONS[t]}" for t in TRAITS])
     right.axvline(0, color="grey", linewidth=0.8)
     right.set_xlabel("share high minus share low (pp)")
     right.set_title("Effect of each trait on its action")

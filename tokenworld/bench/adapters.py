@@ -89,7 +89,7 @@ def train_archetype_adapter(
 
     from tokenworld.inference.adapters import save_adapter
     from tokenworld.inference.llama_cpp import LlamaCppBackend
-    from tokenworld.inference.lora_train import Example, Gemma3, _torch, read_gguf
+    from tokenworld.inference.lora_train import Gemma3, _torch, example, read_gguf
 
     signature(archetype)
     torch = _torch()
@@ -102,12 +102,6 @@ def train_archetype_adapter(
         own = sum(bool(p.own) for p in train)
         say(f"{len(train)} training pages ({own} offering the {archetype}'s own actions), {len(test)} held out")
 
-        def example(page: Page) -> Example:
-            r = page.request
-            tokens = [t for _, text in r.parts for t in backend.tokenize(text)]
-            keys = [int(backend._digits[k]) for k in r.answer_keys]
-            return Example(tokens, keys, page.right)
-
         hp, weights = read_gguf(str(backend.model_path))
         model = Gemma3(hp, weights, rank=rank, seed=seed)
         del weights
@@ -115,7 +109,7 @@ def train_archetype_adapter(
         say(f"model read and shared prefix evaluated in {time.perf_counter() - t0:.0f} s; training ...")
         report = model.train(
             prefix,
-            [example(p) for p in train],
+            [example(backend, p.request, p.right) for p in train],
             epochs=epochs,
             lr=lr,
             seed=seed,

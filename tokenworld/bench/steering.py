@@ -18,9 +18,10 @@ import time
 import numpy as np
 
 from tokenworld.bench.machine import describe_machine, prepare_report_path
+from tokenworld.mind.steering import TRAIT_ACTIONS
 from tokenworld.scene.schema import TRAITS
 
-TARGETS = {"extraversion": "talk", "agreeableness": "give"}  # the trait and the action it should move
+TARGETS = {t: TRAIT_ACTIONS[t] for t in ("extraversion", "agreeableness")}  # the traits the situation set can test
 HIGH, LOW = 0.9, 0.1
 
 

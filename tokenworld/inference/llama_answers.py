@@ -37,27 +37,41 @@ class AnswerReading:
         return _normalised(logits[self._digits[list(keys)]].astype(np.float64))
 
     def _bias(self, batch) -> list[np.ndarray | None]:
-        """Per request, the answer bias of its content-free page (evaluated once per prompt shape, then cached)."""
+        """Per request, the answer bias of its content-free page (evaluated once per prompt shape and steering
+        profile and adapter, then cached): under a control vector or an adapter, as the agent's own tokens are, so
+        that calibration takes out the answer-position bias they bring along with the bias of the page."""
         todo = {}
         for req in batch:
-            key = (req.shared, req.calibration)
+            key = (req.shared, req.calibration, req.steer if self.vectors else (), req.adapter)
             if req.calibration and key not in self._calibrated:
                 todo[key] = req
         if todo:
             seq = self._seq_base + self.batch_size  # the sequence kept for this
-            for shared, text in todo:
+            for key in todo:
+                shared, text, steer, adapter = key
+                self._steer(())  # the shared prefix is evaluated unsteered and unadapted
+                self._adapt("")
                 if self.batch_invariant:
                     self._fresh(shared)
                 pseq, plen, _ = self._prefix_seq(shared)
                 self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
                 self._L.llama_memory_seq_cp(self._mem, pseq, seq, -1, -1)
                 toks = self.tokenize(text)
+                self._steer(steer)
+                self._adapt(adapter)
                 (logits,) = self._decode([(seq, toks, plen, True)])
-                self._calibrated[(shared, text)] = logits[self._digits].astype(np.float64)  # every digit
+                self._calibrated[key] = logits[self._digits].astype(np.float64)  # every digit
                 self._L.llama_memory_seq_rm(self._mem, seq, -1, -1)
                 if self.batch_invariant:
                     self._clean = shared
-        return [self._calibrated.get((r.shared, r.calibration)) if r.calibration else None for r in batch]
+            self._steer(())
+            self._adapt("")
+        return [
+            self._calibrated.get((r.shared, r.calibration, r.steer if self.vectors else (), r.adapter))
+            if r.calibration
+            else None
+            for r in batch
+        ]
 
     def _model_logp(self, logits: np.ndarray, keys: tuple[int, ...], bias: np.ndarray | None) -> np.ndarray:
         """The model's part of a score: the log-probabilities of the answer digits `keys` less the content-free

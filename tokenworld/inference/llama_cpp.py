@@ -161,7 +161,7 @@ class LlamaCppBackend(AnswerReading):
         self._prefixes: dict[int, tuple[str, list[int]]] = {}  # seq -> (shared text, tokens)
         self._prefix_state: dict[str, tuple] = {}  # shared text -> its KV cache (batch-invariant mode)
         self._clean: str | None = None  # the cache holds exactly this prefix, as restored (batch-invariant mode)
-        self._calibrated: dict[tuple[str, str], np.ndarray] = {}  # (shared, content-free page) -> every digit's logit
+        self._calibrated: dict[tuple, np.ndarray] = {}  # (shared, content-free page, profile, adapter) -> digit logits
         self._prefix_lru: list[int] = []
         self._digits = np.array([self.tokenize(str(k))[0] for k in range(10)])
         self._space = self.tokenize(" ")

@@ -39,11 +39,38 @@ class Example:
     right: int
 
 
+def example(backend, request, right: int = 0) -> Example:
+    """The `Example` of a decision request, tokenized by the llama_cpp `backend` as it would evaluate it."""
+    tokens = [t for _, text in request.parts for t in backend.tokenize(text)]
+    return Example(tokens, [int(backend._digits[k]) for k in request.answer_keys], right)
+
+
 @dataclass
 class TrainReport:
     steps: int
     seconds: float
     losses: list[float] = field(default_factory=list)
+
+
+def _batches(examples: list[Example], size: int, rng) -> list[list[Example]]:
+    """One epoch's batches: shuffled, then sorted by length within runs of 8 batches (less padding), in random
+    order."""
+    order = rng.permutation(len(examples))
+    window = 8 * size
+    out = []
+    for s in range(0, len(order), window):
+        run = sorted(order[s : s + window], key=lambda j: len(examples[j].tokens))
+        out += [[examples[j] for j in run[b : b + size]] for b in range(0, len(run), size)]
+    return [out[k] for k in rng.permutation(len(out))]
+
+
+def fast_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX): training then runs its matrix products
+    in bfloat16 (autocast; the pairs and the optimiser stay float32), about a third faster."""
+    import torch
+
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check and check())
 
 
 def _torch():
@@ -118,6 +145,9 @@ class Gemma3:
         d = hp["head_dim"]
         exps = torch.arange(0, d, 2, dtype=torch.float64) / d
         self._inv = {True: SWA_BASE**-exps, False: hp["rope_base"] ** -exps}  # frequencies by "is sliding"
+
+        self.cvec = None  # (n_layer, n_embd) added to each block's output after the shared prefix, as llama.cpp's
+        # control vectors are (None: none)
 
     def parameters(self) -> list:
         return [p for pair in self.lora.values() for p in pair]
@@ -208,6 +238,8 @@ class Gemma3:
         mask = self._masks(P, T)
         for i in range(self.hp["n_layer"]):
             x, _ = self._layer(i, x, pos, prefix[i], mask, adapted)
+            if self.cvec is not None:
+                x = x + self.cvec[i]
         last = torch.tensor([len(t) - 1 for t in batch])
         return self._norm(x[torch.arange(len(batch)), last], self.out_norm)
 
@@ -236,11 +268,10 @@ class Gemma3:
         t0 = time.perf_counter()
         step = 0
         for _ in range(epochs):
-            order = rng.permutation(len(examples))
-            for s in range(0, len(order), batch):
-                chunk = [examples[j] for j in order[s : s + batch]]
-                logps = self.digit_logp(prefix, chunk)
-                loss = -torch.stack([lp[e.right] for lp, e in zip(logps, chunk, strict=True)]).mean()
+            for chunk in _batches(examples, batch, rng):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16()):
+                    logps = self.digit_logp(prefix, chunk)
+                    loss = -torch.stack([lp[e.right] for lp, e in zip(logps, chunk, strict=True)]).float().mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

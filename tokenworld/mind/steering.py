@@ -7,6 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 
+# The action each trait should move (extraversion: agents talk more, ...): what the report's Steering section
+# measures and what `tokenworld steer learn` trains a direction towards.
+TRAIT_ACTIONS = {
+    "openness": "move_to",
+    "conscientiousness": "gather",
+    "extraversion": "talk",
+    "agreeableness": "give",
+    "neuroticism": "rest",
+}
+
 
 def profiles(traits: np.ndarray, levels: int) -> np.ndarray:
     """float32 (n, traits): each trait t in [0, 1] as 2 t - 1, rounded to `levels` evenly spaced steps in [-1, 1]."""

@@ -117,12 +117,12 @@ class SteeringOptions:
 
     vectors: str = opt(
         "",
-        doc='Trait vectors: "" (no steering), "packaged" (computed for the packaged Gemma 3 270M), or a folder of '
-        "`<trait>.gguf` control vectors made by `tokenworld steer build`.",
+        doc='Trait vectors: "" (no steering), "packaged" (made for the packaged Gemma 3 270M), or a folder of '
+        "`<trait>.gguf` control vectors made by `tokenworld steer build` or `steer learn`.",
     )
     strength: float = opt(
-        2.0,
-        doc="Multiplies every agent's control vector (2 moves the packaged model most: BENCHMARKS.md).",
+        4.0,
+        doc="Multiplies every agent's control vector (the packaged vectors are tuned at 4: BENCHMARKS.md).",
         **NON_NEGATIVE,
     )
     layers: list[int] = opt(
