@@ -82,3 +82,9 @@ def test_a_learned_direction_moves_its_action_more_than_the_persona_direction(la
     kept = [3, 8]  # only the steered layers change, and each keeps the persona direction's norm
     assert np.allclose(np.linalg.norm(learned[kept], axis=1), np.linalg.norm(start[kept], axis=1), rtol=1e-4)
     assert not learned[[0, 1, 2, 9, 17]].any()
+
+
+def test_steer_learn_refuses_an_unknown_trait(tmp_path):
+    done = tw("steer", "learn", "--trait", "kindness", "--out", str(tmp_path / "v"))
+    assert done.returncode == 2 and "'kindness' is not a Big Five trait" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "v").exists()

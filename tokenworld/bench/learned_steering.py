@@ -75,7 +75,7 @@ def learn_trait(
                 f"to learn {trait} from; keep its persona direction."
             )
         say(f"{len(train)} pages offering {action!r} to learn on, {len(test)} held out")
-        model = Gemma3(*read_gguf(str(backend.model_path)), rank=1)
+        model = Gemma3(*read_gguf(str(backend.model_path)), rank=0)
         prefix = model.prefix(backend.tokenize(shared, bos=True))
     finally:
         backend.close()

@@ -1,4 +1,5 @@
-"""Training a LoRA adapter for the packaged Gemma 3 model on the CPU (`tokenworld adapters train`; the `train` extra).
+"""Training a LoRA adapter for the packaged Gemma 3 model on the CPU (`tokenworld adapters train`; the `train` extra),
+and the model that `steer_learn` trains control vectors on.
 
 The model is read straight from its GGUF file: `gguf` dequantizes each weight to float32 and `Gemma3` below runs
 the same computation as llama.cpp's gemma3 graph (RMS norms whose weights already hold Gemma's +1, q/k norms,
@@ -126,7 +127,7 @@ class Gemma3:
         self.torch = torch
         self.hp = hp
         self.rank, self.alpha = rank, alpha
-        self.scale = alpha / rank
+        self.scale = alpha / rank if rank else 0.0  # rank 0: no pairs (`steer_learn` trains a control vector)
         self.embd = torch.from_numpy(weights["token_embd.weight"])
         self.out_norm = torch.from_numpy(weights["output_norm.weight"])
         self.w = [{} for _ in range(hp["n_layer"])]  # per block: "attn_q" -> weight (n_out, n_in), ...
@@ -137,7 +138,7 @@ class Gemma3:
         gen = torch.Generator().manual_seed(seed)
         self.lora: dict[str, tuple] = {}
         for i, layer in enumerate(self.w):
-            for name in TARGETS:
+            for name in TARGETS if rank else ():
                 n_out, n_in = layer[name].shape
                 a = (torch.randn(rank, n_in, generator=gen) / math.sqrt(n_in)).requires_grad_()
                 b = torch.zeros(n_out, rank).requires_grad_()  # starts as the unchanged model

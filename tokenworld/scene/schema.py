@@ -121,8 +121,8 @@ class SteeringOptions:
         "`<trait>.gguf` control vectors made by `tokenworld steer build` or `steer learn`.",
     )
     strength: float = opt(
-        4.0,
-        doc="Multiplies every agent's control vector (the packaged vectors are tuned at 4: BENCHMARKS.md).",
+        2.0,
+        doc="Multiplies every agent's control vector (2 suits the packaged vectors: BENCHMARKS.md).",
         **NON_NEGATIVE,
     )
     layers: list[int] = opt(
