@@ -84,6 +84,7 @@ def test_steering_moves_choices_the_traits_way_and_groups_equal_one_at_a_time(ta
         down = steered.decide([replace(r, steer=INTROVERT) for r in reqs])
         effect = p_talk(up, reqs) - p_talk(down, reqs)
         assert effect.mean() > 0.03 and (effect > 0).sum() >= len(reqs) - 1, effect  # the extravert talks more
+        assert {key[2] for key in steered._calibrated} >= {EXTRAVERT, INTROVERT}  # content-free pages under the vector
         mixed = [replace(r, steer=EXTRAVERT if i % 2 else INTROVERT) for i, r in enumerate(reqs)]
         together = steered.decide(mixed)
         alone = [steered.decide([r])[0] for r in mixed]
