@@ -67,13 +67,13 @@ def test_adapters_train_refuses_an_archetype_without_a_recipe(tmp_path):
 def test_a_learned_direction_moves_its_action_more_than_the_persona_direction(lab):
     from tokenworld.bench.learned_steering import action_pages
     from tokenworld.inference.steer_learn import effect, learn_direction
-    from tokenworld.inference.steering import load_vectors
+    from tokenworld.inference.steering import build_vectors
     from tokenworld.scene.schema import TRAITS
 
     backend, _, _, model, prefix = lab
     pages, _ = action_pages(backend, "talk", 8, seed=1, limit=400)
     assert len(pages) == 8 and all(p.own for p in pages)
-    start = load_vectors("packaged").directions[TRAITS.index("extraversion")]
+    start = build_vectors(per_trait=6, threads=2).directions[TRAITS.index("extraversion")]  # a persona direction
     layers = range(3, 9)
     up0, down0 = effect(model, prefix, start, pages, layers=layers, strength=4.0)
     learned, _ = learn_direction(model, prefix, start, pages, layers=layers, strength=4.0, epochs=3, batch=4)
