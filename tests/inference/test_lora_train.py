@@ -18,14 +18,13 @@ torch = pytest.importorskip("torch", reason="the `train` extra (PyTorch) is not 
 def lab():
     from tokenworld.bench.adapters import archetype_pages
     from tokenworld.inference.llama_cpp import LlamaCppBackend
-    from tokenworld.inference.lora_train import Gemma3, example, read_gguf
+    from tokenworld.inference.lora_train import example, load
 
     backend = LlamaCppBackend(mode="score", agent_cache_mb=0)
     backend.calibration = 0.0  # the model's own log-probabilities
     pages = archetype_pages("merchant", 6, seed=1, count_tokens=backend.count_tokens, style="number")
     examples = [example(backend, p.request, p.right) for p in pages]
-    model = Gemma3(*read_gguf(str(backend.model_path)), rank=4, seed=0)
-    prefix = model.prefix(backend.tokenize(pages[0].request.shared, bos=True))
+    model, prefix = load(backend, pages[0].request.shared, rank=4, seed=0, threads=2)
     yield backend, pages, examples, model, prefix
     backend.close()
 

@@ -62,11 +62,8 @@ def archetype_pages(archetype: str, n: int, *, seed: int, count_tokens, style: s
         if r.kind != "decide" or len(r.options) < 2:
             continue
         own = [i for i, o in enumerate(r.options) if o.startswith(sig)]
-        prior = np.asarray(r.prior, np.float64)
-        if own:
-            right = max(own, key=lambda i: prior[i] if len(prior) == len(r.options) else 0.0)
-        else:
-            right = int(np.argmax(prior)) if len(prior) == len(r.options) else 0
+        prior = np.asarray(r.prior, np.float64) if len(r.prior) == len(r.options) else np.zeros(len(r.options))
+        right = max(own, key=lambda i: prior[i]) if own else int(np.argmax(prior))  # the rules brain's best
         pages.append(Page(r, right, own))
     return pages[:n]
 
@@ -85,15 +82,12 @@ def train_archetype_adapter(
     say=print,
 ) -> dict:
     """Train, write `out`, judge on held-out pages (see the module doc); returns the figures."""
-    import os
-
     from tokenworld.inference.adapters import save_adapter
     from tokenworld.inference.llama_cpp import LlamaCppBackend
-    from tokenworld.inference.lora_train import Gemma3, _torch, example, read_gguf
+    from tokenworld.inference.lora_train import _torch, example, load
 
     signature(archetype)
-    torch = _torch()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    _torch()  # the missing extra is said before any work
     backend = LlamaCppBackend(mode="score", agent_cache_mb=0, n_threads=threads)
     try:
         t0 = time.perf_counter()
@@ -102,10 +96,7 @@ def train_archetype_adapter(
         own = sum(bool(p.own) for p in train)
         say(f"{len(train)} training pages ({own} offering the {archetype}'s own actions), {len(test)} held out")
 
-        hp, weights = read_gguf(str(backend.model_path))
-        model = Gemma3(hp, weights, rank=rank, seed=seed)
-        del weights
-        prefix = model.prefix(backend.tokenize(train[0].request.shared, bos=True))
+        model, prefix = load(backend, train[0].request.shared, rank=rank, seed=seed, threads=threads)
         say(f"model read and shared prefix evaluated in {time.perf_counter() - t0:.0f} s; training ...")
         report = model.train(
             prefix,
@@ -113,7 +104,9 @@ def train_archetype_adapter(
             epochs=epochs,
             lr=lr,
             seed=seed,
-            progress=lambda step, steps, loss: step % 10 or say(f"  step {step}/{steps}  loss {loss:.3f}"),
+            progress=lambda step, steps, loss: (
+                say(f"  step {step}/{steps}  loss {loss:.3f}") if step % 10 == 0 else None
+            ),
         )
         figures = {
             "archetype": archetype,

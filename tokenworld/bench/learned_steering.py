@@ -10,7 +10,6 @@ the held-out effect before and after: P(the action's options) with the control v
 
 from __future__ import annotations
 
-import os
 import time
 
 from tokenworld.inference.base import BackendError
@@ -52,7 +51,7 @@ def learn_trait(
     from dataclasses import replace
 
     from tokenworld.inference.llama_cpp import LlamaCppBackend
-    from tokenworld.inference.lora_train import Gemma3, _torch, read_gguf
+    from tokenworld.inference.lora_train import _torch, load
     from tokenworld.inference.steer_learn import effect, learn_direction
     from tokenworld.inference.steering import load_vectors, save_vectors
 
@@ -61,8 +60,7 @@ def learn_trait(
     start = load_vectors(vectors)
     if max(layers) >= start.n_layer or min(layers) < 1:
         raise BackendError(f"--layers: the model's layers are 1 to {start.n_layer - 1}.")
-    torch = _torch()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    _torch()  # the missing extra is said before any work
     action = TRAIT_ACTIONS[trait]
     backend = LlamaCppBackend(mode="score", agent_cache_mb=0, n_threads=threads)
     try:
@@ -75,8 +73,7 @@ def learn_trait(
                 f"to learn {trait} from; keep its persona direction."
             )
         say(f"{len(train)} pages offering {action!r} to learn on, {len(test)} held out")
-        model = Gemma3(*read_gguf(str(backend.model_path)), rank=0)
-        prefix = model.prefix(backend.tokenize(shared, bos=True))
+        model, prefix = load(backend, shared, rank=0, threads=threads)
     finally:
         backend.close()
     t = TRAITS.index(trait)

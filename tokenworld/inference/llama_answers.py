@@ -42,7 +42,7 @@ class AnswerReading:
         that calibration takes out the answer-position bias they bring along with the bias of the page."""
         todo = {}
         for req in batch:
-            key = (req.shared, req.calibration, req.steer if self.vectors else (), req.adapter)
+            key = self._calibration_key(req)
             if req.calibration and key not in self._calibrated:
                 todo[key] = req
         if todo:
@@ -66,12 +66,11 @@ class AnswerReading:
                     self._clean = shared
             self._steer(())
             self._adapt("")
-        return [
-            self._calibrated.get((r.shared, r.calibration, r.steer if self.vectors else (), r.adapter))
-            if r.calibration
-            else None
-            for r in batch
-        ]
+        return [self._calibrated.get(self._calibration_key(r)) if r.calibration else None for r in batch]
+
+    def _calibration_key(self, req) -> tuple:
+        """What a content-free page's bias depends on: prefix, page, profile (where steering) and adapter."""
+        return (req.shared, req.calibration, req.steer if self.vectors else (), req.adapter)
 
     def _model_logp(self, logits: np.ndarray, keys: tuple[int, ...], bias: np.ndarray | None) -> np.ndarray:
         """The model's part of a score: the log-probabilities of the answer digits `keys` less the content-free

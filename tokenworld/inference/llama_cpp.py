@@ -309,6 +309,11 @@ class LlamaCppBackend(AnswerReading):
             raise BackendError("text too long to tokenize")
         return list(buf[:n])
 
+    @property
+    def digit_tokens(self) -> np.ndarray:
+        """The token id of each answer digit 0-9 (what score mode reads; what training scores)."""
+        return self._digits
+
     def piece(self, token: int) -> str:
         buf = ctypes.create_string_buffer(64)
         n = self._L.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)

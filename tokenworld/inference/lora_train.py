@@ -43,7 +43,18 @@ class Example:
 def example(backend, request, right: int = 0) -> Example:
     """The `Example` of a decision request, tokenized by the llama_cpp `backend` as it would evaluate it."""
     tokens = [t for _, text in request.parts for t in backend.tokenize(text)]
-    return Example(tokens, [int(backend._digits[k]) for k in request.answer_keys], right)
+    return Example(tokens, [int(backend.digit_tokens[k]) for k in request.answer_keys], right)
+
+
+def load(backend, shared: str, *, rank: int, seed: int = 0, threads: int = 0) -> tuple[Gemma3, list]:
+    """(the trainable model of the llama_cpp `backend`'s GGUF, the keys and values of the shared prefix `shared`)
+    on `threads` CPU threads (0: all)."""
+    import os
+
+    torch = _torch()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    model = Gemma3(*read_gguf(str(backend.model_path)), rank=rank, seed=seed)
+    return model, model.prefix(backend.tokenize(shared, bos=True))
 
 
 @dataclass
